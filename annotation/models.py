@@ -1,0 +1,254 @@
+"""Eligo's data model.
+
+The document is the unit of storage: entity fragments are character offsets into
+``Document.text``; a ``Sentence`` is a view (``start``/``end``) over it, carrying the
+annotation status and the optimistic-locking ``version``. An entity is attached to
+the sentence holding its first fragment, so an entity crossing a sentence boundary
+is still stored (and exported) whole.
+"""
+from django.conf import settings
+from django.db import models
+
+
+class Role(models.TextChoices):
+    ANNOTATOR = "annotator", "Annotator"
+    REVIEWER = "reviewer", "Reviewer"
+    MANAGER = "manager", "Manager"
+
+
+ROLE_RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.MANAGER: 3}
+
+
+class Source(models.TextChoices):
+    IMPORTED = "imported", "Imported"
+    HUMAN = "human", "Human"
+    MODEL = "model", "Accepted from model"
+
+
+class Project(models.Model):
+    name = models.SlugField(max_length=100, unique=True)
+    title = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    guidelines = models.TextField(blank=True, help_text="Markdown")
+    attribute_types = models.JSONField(default=list, blank=True)
+    group_types = models.JSONField(default=list, blank=True)
+    model_options = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="projects"
+    )
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.ANNOTATOR)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="unique_membership")
+        ]
+
+    def __str__(self):
+        return f"{self.user} @ {self.project} ({self.role})"
+
+
+class EntityType(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="entity_types")
+    name = models.CharField(max_length=100)
+    color = models.CharField(max_length=7, default="#888888")
+    key = models.CharField(max_length=1, blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="unique_entity_type")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class RelationType(models.Model):
+    """A directed relation type; empty ``heads``/``tails`` allow every entity type."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="relation_types")
+    name = models.CharField(max_length=100)
+    key = models.CharField(max_length=1, blank=True)
+    heads = models.ManyToManyField(EntityType, blank=True, related_name="+")
+    tails = models.ManyToManyField(EntityType, blank=True, related_name="+")
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="unique_relation_type")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Document(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="documents")
+    name = models.CharField(max_length=255)
+    text = models.TextField()
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="unique_document_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class SentenceStatus(models.TextChoices):
+    NEW = "new", "New"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    REVIEWED = "reviewed", "Reviewed"
+
+
+class Sentence(models.Model):
+    """One criterion: a view over its document's text, with status and a lock version."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sentences")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="sentences")
+    index = models.PositiveIntegerField()
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    text = models.TextField()
+    status = models.CharField(
+        max_length=20, choices=SentenceStatus.choices, default=SentenceStatus.NEW
+    )
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["document_id", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "index"], name="unique_sentence_index")
+        ]
+        indexes = [models.Index(fields=["project", "status"])]
+
+    def __str__(self):
+        return f"{self.document.name}#{self.index}"
+
+
+class Provenance(models.Model):
+    """Who made an annotation, when, and how (imported, by hand, accepted from a model)."""
+
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.HUMAN)
+    source_detail = models.CharField(max_length=100, blank=True, help_text="e.g. model v3")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Entity(Provenance):
+    """A typed span; ``fragments`` is a list of ``[start, end]`` document offsets."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="entities")
+    sentence = models.ForeignKey(
+        Sentence, null=True, blank=True, on_delete=models.SET_NULL, related_name="entities"
+    )
+    type = models.ForeignKey(EntityType, on_delete=models.PROTECT, related_name="entities")
+    fragments = models.JSONField()
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["start", "-end", "id"]
+        indexes = [models.Index(fields=["document", "start"])]
+        verbose_name_plural = "entities"
+
+    def __str__(self):
+        return f"{self.type.name} {self.fragments}"
+
+
+class Relation(Provenance):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="relations")
+    sentence = models.ForeignKey(
+        Sentence, null=True, blank=True, on_delete=models.SET_NULL, related_name="relations"
+    )
+    type = models.ForeignKey(RelationType, on_delete=models.PROTECT, related_name="relations")
+    head = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="outgoing")
+    tail = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="incoming")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.head_id} -{self.type.name}-> {self.tail_id}"
+
+
+class Group(Provenance):
+    """An equivalence group (brat ``*``), e.g. Chia's OR groups."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="groups")
+    type = models.CharField(max_length=100)
+    members = models.ManyToManyField(Entity, through="GroupMember", related_name="groups")
+
+    class Meta:
+        ordering = ["id"]
+
+
+class GroupMember(models.Model):
+    group = models.ForeignKey(Group, on_delete=models.CASCADE)
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+
+
+class Attribute(Provenance):
+    """A brat ``A`` line on an entity or a relation; ``value`` empty for a binary flag."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="attributes")
+    name = models.CharField(max_length=100)
+    value = models.CharField(max_length=200, blank=True)
+    entity = models.ForeignKey(
+        Entity, null=True, blank=True, on_delete=models.CASCADE, related_name="attributes"
+    )
+    relation = models.ForeignKey(
+        Relation, null=True, blank=True, on_delete=models.CASCADE, related_name="attributes"
+    )
+
+    class Meta:
+        ordering = ["id"]
+
+
+class Note(Provenance):
+    """A brat ``#`` line (AnnotatorNotes) on an entity or a relation."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="notes")
+    type = models.CharField(max_length=100, default="AnnotatorNotes")
+    text = models.TextField()
+    entity = models.ForeignKey(
+        Entity, null=True, blank=True, on_delete=models.CASCADE, related_name="notes"
+    )
+    relation = models.ForeignKey(
+        Relation, null=True, blank=True, on_delete=models.CASCADE, related_name="notes"
+    )
+
+    class Meta:
+        ordering = ["id"]

@@ -1,0 +1,280 @@
+"""Plain dataclasses for an annotated corpus.
+
+Representation (decided for Eligo):
+- The *document* is the unit of storage. Entity fragments carry character
+  offsets into the document text exactly as stored (a CR of CRLF counts as one
+  character), so nothing that crosses a sentence boundary can be lost.
+- *Sentences* are views: ``(start, end)`` spans over the document text. An entity
+  belongs to the sentence holding its first fragment; the model only trains on
+  entities wholly inside one sentence (see :func:`sentence_examples`), and counts
+  the others.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Fragment:
+    """One contiguous character range ``[start, end)`` of an entity."""
+
+    start: int
+    end: int
+
+
+@dataclass
+class Entity:
+    """A typed span; several fragments make a discontinuous entity (brat ``;``)."""
+
+    id: str
+    type: str
+    fragments: tuple[Fragment, ...]
+
+    @property
+    def start(self) -> int:
+        return self.fragments[0].start
+
+    @property
+    def end(self) -> int:
+        return self.fragments[-1].end
+
+    def text(self, document_text: str, joiner: str = " ") -> str:
+        return joiner.join(document_text[f.start:f.end] for f in self.fragments)
+
+
+@dataclass
+class Relation:
+    """A typed, directed relation ``head -> tail`` between two entity ids."""
+
+    id: str
+    type: str
+    head: str
+    tail: str
+
+
+@dataclass
+class Group:
+    """An equivalence group (brat ``*`` line), e.g. Chia's ``OR`` groups."""
+
+    id: str
+    type: str
+    members: tuple[str, ...]
+
+
+@dataclass
+class Attribute:
+    """A brat ``A`` line: a named flag (value None) or a valued attribute on a target id."""
+
+    id: str
+    name: str
+    target: str
+    value: str | None = None
+
+
+@dataclass
+class Note:
+    """A brat ``#`` line (e.g. AnnotatorNotes) attached to a target id."""
+
+    id: str
+    type: str
+    target: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence (criterion) as a ``[start, end)`` view over its document's text."""
+
+    start: int
+    end: int
+
+
+@dataclass
+class Document:
+    """A document (e.g. one trial's inclusion criteria) with its annotations."""
+
+    name: str
+    text: str
+    sentences: list[Sentence] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+    relations: list[Relation] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+    attributes: list[Attribute] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    metadata: dict = field(default_factory=dict)
+
+    def entity_by_id(self) -> dict[str, Entity]:
+        return {e.id: e for e in self.entities}
+
+
+@dataclass
+class EntityType:
+    name: str
+    color: str = ""
+    key: str = ""
+
+
+@dataclass
+class RelationType:
+    """A relation type; empty ``heads``/``tails`` mean any entity type is allowed."""
+
+    name: str
+    heads: tuple[str, ...] = ()
+    tails: tuple[str, ...] = ()
+
+
+@dataclass
+class Schema:
+    """A label schema: entity, relation, attribute and group types."""
+
+    entity_types: list[EntityType] = field(default_factory=list)
+    relation_types: list[RelationType] = field(default_factory=list)
+    attribute_types: list[str] = field(default_factory=list)
+    group_types: list[str] = field(default_factory=list)
+
+    @property
+    def entity_names(self) -> list[str]:
+        return [t.name for t in self.entity_types]
+
+    @property
+    def relation_names(self) -> list[str]:
+        return [t.name for t in self.relation_types]
+
+    def extend_from_documents(self, documents) -> None:
+        """Add every type used in ``documents`` that the schema does not declare yet."""
+        entity_names, relation_names = set(self.entity_names), set(self.relation_names)
+        for doc in documents:
+            for e in doc.entities:
+                if e.type not in entity_names:
+                    entity_names.add(e.type)
+                    self.entity_types.append(EntityType(e.type))
+            for r in doc.relations:
+                if r.type not in relation_names:
+                    relation_names.add(r.type)
+                    self.relation_types.append(RelationType(r.type))
+            for a in doc.attributes:
+                if a.name not in self.attribute_types:
+                    self.attribute_types.append(a.name)
+            for g in doc.groups:
+                if g.type not in self.group_types:
+                    self.group_types.append(g.type)
+
+
+# --- the ML view: one sentence with sentence-local, flat spans ---------------------------
+
+
+@dataclass(frozen=True)
+class Span:
+    """A flat entity span in sentence-local character offsets."""
+
+    start: int
+    end: int
+    type: str
+
+
+@dataclass
+class SentenceExample:
+    """One training/inference unit: sentence text, flat spans, relations by span index."""
+
+    text: str
+    spans: list[Span] = field(default_factory=list)
+    relations: list[tuple[int, int, str]] = field(default_factory=list)
+    document: str = ""
+    offset: int = 0
+
+
+@dataclass
+class FlattenStats:
+    """What flattening to a flat (BIO-able) span set had to drop or change."""
+
+    entities_in: int = 0
+    entities_kept: int = 0
+    discontinuous_merged: int = 0
+    dropped_overlap: int = 0
+    dropped_cross_sentence: int = 0
+    relations_in: int = 0
+    relations_kept: int = 0
+
+    @property
+    def entities_dropped(self) -> int:
+        return self.entities_in - self.entities_kept
+
+    @property
+    def relations_dropped(self) -> int:
+        return self.relations_in - self.relations_kept
+
+    def add(self, other: "FlattenStats") -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def flatten_entities(entities: list[Entity], stats: FlattenStats | None = None) -> dict[str, Span]:
+    """Reduce possibly nested, overlapping, discontinuous entities to a flat span set.
+
+    The one rule shared by the CoNLL export and the model's BIO encoding:
+    1. a discontinuous entity becomes its extent (first fragment start to last
+       fragment end), counted in ``discontinuous_merged``;
+    2. spans are taken longest first (ties: earlier start, then entity order) and a
+       span overlapping one already taken is dropped (``dropped_overlap``), so the
+       outermost entity of a nest survives.
+    Returns the kept spans by entity id, in document offsets.
+    """
+    stats = stats if stats is not None else FlattenStats()
+    order = sorted(
+        range(len(entities)),
+        key=lambda i: (-(entities[i].end - entities[i].start), entities[i].start, i),
+    )
+    taken: list[tuple[int, int]] = []
+    kept: dict[str, Span] = {}
+    for i in order:
+        entity = entities[i]
+        stats.entities_in += 1
+        start, end = entity.start, entity.end
+        if any(start < t_end and t_start < end for t_start, t_end in taken):
+            stats.dropped_overlap += 1
+            continue
+        if len(entity.fragments) > 1:
+            stats.discontinuous_merged += 1
+        taken.append((start, end))
+        kept[entity.id] = Span(start, end, entity.type)
+        stats.entities_kept += 1
+    return kept
+
+
+def sentence_examples(document: Document, stats: FlattenStats | None = None) -> list[SentenceExample]:
+    """Cut a document into model examples, one per sentence, with flat sentence-local spans.
+
+    Entities reaching outside their sentence are dropped (``dropped_cross_sentence``);
+    relations survive when both ends survive in the same sentence.
+    """
+    stats = stats if stats is not None else FlattenStats()
+    flat = flatten_entities(document.entities, stats)
+    examples = []
+    placed: dict[str, tuple[int, int]] = {}
+    for s_index, sentence in enumerate(document.sentences):
+        example = SentenceExample(
+            text=document.text[sentence.start:sentence.end],
+            document=document.name,
+            offset=sentence.start,
+        )
+        inside = sorted(
+            (span.start, span.end, entity_id, span.type)
+            for entity_id, span in flat.items()
+            if sentence.start <= span.start < sentence.end
+        )
+        for start, end, entity_id, type_ in inside:
+            if end > sentence.end:
+                stats.dropped_cross_sentence += 1
+                stats.entities_kept -= 1
+                continue
+            placed[entity_id] = (s_index, len(example.spans))
+            example.spans.append(Span(start - sentence.start, end - sentence.start, type_))
+        examples.append(example)
+    for relation in document.relations:
+        stats.relations_in += 1
+        head, tail = placed.get(relation.head), placed.get(relation.tail)
+        if head is None or tail is None or head[0] != tail[0] or head[1] == tail[1]:
+            continue
+        examples[head[0]].relations.append((head[1], tail[1], relation.type))
+        stats.relations_kept += 1
+    return examples
