@@ -1,7 +1,7 @@
 from django.urls import path
 
-from . import views
+from .views import health
 
 urlpatterns = [
-    path("health/", views.health, name="health"),
+    path("health/", health.health, name="health"),
 ]
