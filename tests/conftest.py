@@ -5,8 +5,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
-import dj_database_url
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -21,8 +21,10 @@ def _worker_env() -> dict:
     if db["ENGINE"].endswith("sqlite3"):
         env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
     else:
-        env["DATABASE_URL"] = dj_database_url.parse(os.environ["DATABASE_URL"]) and (
-            f"postgres://{db['USER'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        password = f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
+        env["DATABASE_URL"] = (
+            f"postgres://{quote(db['USER'] or '')}{password}@{db['HOST'] or '127.0.0.1'}"
+            f":{db['PORT'] or 5432}/{db['NAME']}"
         )
     env["ELIGO_VAR_DIR"] = str(settings.VAR_DIR)
     env["ELIGO_MODEL_DIR"] = str(settings.ELIGO_MODEL_DIR)
