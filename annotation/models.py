@@ -252,3 +252,6 @@ class Note(Provenance):
 
     class Meta:
         ordering = ["id"]
+
+
+from .models_ml import *  # noqa: E402,F401,F403
