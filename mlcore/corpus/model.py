@@ -32,11 +32,13 @@ class Entity:
 
     @property
     def start(self) -> int:
-        return self.fragments[0].start
+        """Start of the extent. brat keeps fragments in annotation order, which
+        need not be text order (Chia: ``T3 Condition 20 25;5 10``), hence min/max."""
+        return min(f.start for f in self.fragments)
 
     @property
     def end(self) -> int:
-        return self.fragments[-1].end
+        return max(f.end for f in self.fragments)
 
     def text(self, document_text: str, joiner: str = " ") -> str:
         return joiner.join(document_text[f.start:f.end] for f in self.fragments)
