@@ -1,0 +1,128 @@
+"""Admin: every model, kept fast on large projects (raw id widgets, no costly joins)."""
+from django.contrib import admin
+
+from annotation import models
+
+
+class MembershipInline(admin.TabularInline):
+    model = models.Membership
+    raw_id_fields = ["user"]
+    extra = 0
+
+
+@admin.register(models.Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "title", "created_at"]
+    search_fields = ["name", "title"]
+    inlines = [MembershipInline]
+
+
+@admin.register(models.Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "project", "role"]
+    list_filter = ["role", "project"]
+    search_fields = ["user__username", "project__name"]
+    raw_id_fields = ["user", "project"]
+    list_select_related = ["user", "project"]
+
+
+@admin.register(models.EntityType)
+class EntityTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "color", "key", "order"]
+    list_filter = ["project"]
+    search_fields = ["name"]
+    raw_id_fields = ["project"]
+    list_select_related = ["project"]
+
+
+@admin.register(models.RelationType)
+class RelationTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "key", "order"]
+    list_filter = ["project"]
+    search_fields = ["name"]
+    raw_id_fields = ["project", "heads", "tails"]
+    list_select_related = ["project"]
+
+
+@admin.register(models.Document)
+class DocumentAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "created_at"]
+    list_filter = ["project"]
+    search_fields = ["name"]
+    raw_id_fields = ["project"]
+    list_select_related = ["project"]
+    show_full_result_count = False
+
+
+@admin.register(models.Sentence)
+class SentenceAdmin(admin.ModelAdmin):
+    list_display = ["id", "document", "index", "status", "version", "updated_by", "updated_at"]
+    list_filter = ["status", "project"]
+    search_fields = ["document__name"]
+    raw_id_fields = ["project", "document", "updated_by"]
+    list_select_related = ["document", "updated_by"]
+    show_full_result_count = False
+
+
+class ProvenanceAdmin(admin.ModelAdmin):
+    list_filter = ["source"]
+    raw_id_fields = ["document", "created_by"]
+    show_full_result_count = False
+
+
+@admin.register(models.Entity)
+class EntityAdmin(ProvenanceAdmin):
+    list_display = ["id", "document", "type", "fragments", "source", "created_by"]
+    list_filter = ["source", "type__project"]
+    search_fields = ["document__name", "type__name"]
+    raw_id_fields = ["document", "sentence", "type", "created_by"]
+    list_select_related = ["document", "type", "created_by"]
+
+
+@admin.register(models.Relation)
+class RelationAdmin(ProvenanceAdmin):
+    list_display = ["id", "document", "type", "head", "tail", "source"]
+    list_filter = ["source", "type__project"]
+    search_fields = ["document__name", "type__name"]
+    raw_id_fields = ["document", "sentence", "type", "head", "tail", "created_by"]
+    list_select_related = ["document", "type", "head__type", "tail__type"]
+
+
+class GroupMemberInline(admin.TabularInline):
+    model = models.GroupMember
+    raw_id_fields = ["entity"]
+    extra = 0
+
+
+@admin.register(models.Group)
+class GroupAdmin(ProvenanceAdmin):
+    list_display = ["id", "document", "type", "source"]
+    list_filter = ["source", "type"]
+    search_fields = ["document__name"]
+    list_select_related = ["document"]
+    inlines = [GroupMemberInline]
+
+
+@admin.register(models.GroupMember)
+class GroupMemberAdmin(admin.ModelAdmin):
+    list_display = ["id", "group", "entity", "position"]
+    raw_id_fields = ["group", "entity"]
+    show_full_result_count = False
+
+
+@admin.register(models.Attribute)
+class AttributeAdmin(ProvenanceAdmin):
+    list_display = ["id", "document", "name", "value", "entity", "relation", "source"]
+    list_filter = ["source", "name"]
+    search_fields = ["document__name", "name", "value"]
+    raw_id_fields = ["document", "entity", "relation", "created_by"]
+    list_select_related = ["document"]
+
+
+@admin.register(models.Note)
+class NoteAdmin(ProvenanceAdmin):
+    list_display = ["id", "document", "type", "text", "entity", "relation", "source"]
+    list_filter = ["source", "type"]
+    search_fields = ["document__name", "text"]
+    raw_id_fields = ["document", "entity", "relation", "created_by"]
+    list_select_related = ["document"]

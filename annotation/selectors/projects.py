@@ -1,0 +1,69 @@
+"""Reads on projects: the label schema, roles and access checks."""
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from annotation.models import ROLE_RANK, Membership, Project, RelationType, Role
+from mlcore.corpus.model import EntityType as EntityTypeSpec
+from mlcore.corpus.model import RelationType as RelationTypeSpec
+from mlcore.corpus.model import Schema
+
+
+def project_schema(project: Project) -> Schema:
+    """The project's label schema as the framework-free dataclass (three queries)."""
+    entity_types = list(project.entity_types.all())
+    names = {t.pk: t.name for t in entity_types}
+    relation_types = RelationType.objects.filter(project=project).prefetch_related("heads", "tails")
+    return Schema(
+        entity_types=[EntityTypeSpec(t.name, t.color, t.key) for t in entity_types],
+        relation_types=[
+            RelationTypeSpec(
+                t.name,
+                tuple(names[h.pk] for h in t.heads.all()),
+                tuple(names[h.pk] for h in t.tails.all()),
+            )
+            for t in relation_types
+        ],
+        attribute_types=list(project.attribute_types),
+        group_types=list(project.group_types),
+    )
+
+
+def user_role(user, project: Project) -> Role | None:
+    """The user's role on the project; superusers act as managers everywhere."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    role = (
+        Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
+    )
+    if role is not None:
+        return Role(role)
+    return Role.MANAGER if user.is_superuser else None
+
+
+def projects_for_user(user) -> QuerySet[Project]:
+    """The projects the user may open (every project for a superuser), by name."""
+    if not getattr(user, "is_authenticated", False):
+        return Project.objects.none()
+    projects = Project.objects.all() if user.is_superuser else Project.objects.filter(memberships__user=user)
+    return projects.order_by("name")
+
+
+def project_get_for_user(user, name_or_id, min_role: str = Role.ANNOTATOR) -> Project:
+    """The project by name (or numeric id) if ``user`` holds at least ``min_role`` on it.
+
+    Raises Http404 when the project does not exist or the user is not a member (so that
+    non-members cannot learn which projects exist) and PermissionDenied when the member's
+    role is too low.
+    """
+    project = Project.objects.filter(name=str(name_or_id)).first()
+    if project is None and str(name_or_id).isdigit():
+        project = Project.objects.filter(pk=int(name_or_id)).first()
+    role = user_role(user, project) if project is not None else None
+    if role is None:
+        raise Http404("No such project.")
+    if ROLE_RANK[role] < ROLE_RANK[Role(min_role)]:
+        raise PermissionDenied(f"This needs the {Role(min_role).label.lower()} role.")
+    return project
