@@ -126,3 +126,51 @@ class NoteAdmin(ProvenanceAdmin):
     search_fields = ["document__name", "text"]
     raw_id_fields = ["document", "entity", "relation", "created_by"]
     list_select_related = ["document"]
+
+
+# --- the model-in-the-loop tables ------------------------------------------------------
+
+
+@admin.register(models.TrainingRun)
+class TrainingRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "status", "phase", "epoch", "epochs", "started_by", "created_at"]
+    list_filter = ["status", "project"]
+    search_fields = ["project__name", "celery_task_id"]
+    raw_id_fields = ["project", "started_by"]
+    list_select_related = ["project", "started_by"]
+
+
+@admin.register(models.ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "number", "is_active", "train_size", "device", "created_at"]
+    list_filter = ["is_active", "project"]
+    search_fields = ["project__name", "checkpoint_dir"]
+    raw_id_fields = ["project", "run", "started_by"]
+    list_select_related = ["project"]
+
+
+@admin.register(models.PredictedEntity)
+class PredictedEntityAdmin(admin.ModelAdmin):
+    list_display = ["id", "model_version", "sentence", "type", "start", "end", "probability", "status"]
+    list_filter = ["status"]
+    raw_id_fields = ["model_version", "sentence", "type", "entity", "decided_by"]
+    list_select_related = ["model_version", "sentence__document", "type"]
+    show_full_result_count = False
+
+
+@admin.register(models.PredictedRelation)
+class PredictedRelationAdmin(admin.ModelAdmin):
+    list_display = ["id", "model_version", "sentence", "type", "head", "tail", "probability", "status"]
+    list_filter = ["status"]
+    raw_id_fields = ["model_version", "sentence", "type", "head", "tail", "relation", "decided_by"]
+    list_select_related = ["model_version", "sentence__document", "type"]
+    show_full_result_count = False
+
+
+@admin.register(models.SentenceScore)
+class SentenceScoreAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "sentence", "model_version", "score", "created_at"]
+    list_filter = ["project"]
+    raw_id_fields = ["project", "sentence", "model_version"]
+    list_select_related = ["project", "sentence__document", "model_version"]
+    show_full_result_count = False
