@@ -194,6 +194,7 @@ class FlattenStats:
     discontinuous_merged: int = 0
     dropped_overlap: int = 0
     dropped_cross_sentence: int = 0
+    dropped_outside_sentence: int = 0
     relations_in: int = 0
     relations_kept: int = 0
 
@@ -246,13 +247,16 @@ def flatten_entities(entities: list[Entity], stats: FlattenStats | None = None) 
 def sentence_examples(document: Document, stats: FlattenStats | None = None) -> list[SentenceExample]:
     """Cut a document into model examples, one per sentence, with flat sentence-local spans.
 
-    Entities reaching outside their sentence are dropped (``dropped_cross_sentence``);
+    Entities reaching outside their sentence are dropped (``dropped_cross_sentence``),
+    and so are entities starting in no sentence at all, e.g. on the whitespace
+    between two lines or in a document without sentences (``dropped_outside_sentence``);
     relations survive when both ends survive in the same sentence.
     """
     stats = stats if stats is not None else FlattenStats()
     flat = flatten_entities(document.entities, stats)
     examples = []
     placed: dict[str, tuple[int, int]] = {}
+    seen: set[str] = set()
     for s_index, sentence in enumerate(document.sentences):
         example = SentenceExample(
             text=document.text[sentence.start:sentence.end],
@@ -265,6 +269,7 @@ def sentence_examples(document: Document, stats: FlattenStats | None = None) -> 
             if sentence.start <= span.start < sentence.end
         )
         for start, end, entity_id, type_ in inside:
+            seen.add(entity_id)
             if end > sentence.end:
                 stats.dropped_cross_sentence += 1
                 stats.entities_kept -= 1
@@ -272,6 +277,9 @@ def sentence_examples(document: Document, stats: FlattenStats | None = None) -> 
             placed[entity_id] = (s_index, len(example.spans))
             example.spans.append(Span(start - sentence.start, end - sentence.start, type_))
         examples.append(example)
+    outside = len(flat) - len(seen)
+    stats.dropped_outside_sentence += outside
+    stats.entities_kept -= outside
     for relation in document.relations:
         stats.relations_in += 1
         head, tail = placed.get(relation.head), placed.get(relation.tail)

@@ -1,0 +1,73 @@
+"""CoNLL BIO export (write only): one ``token<TAB>label`` per line, a blank line between sentences.
+
+::
+
+    # doc = NCT00050349_exc
+    Patients	O
+    with	O
+    type	B-Condition
+    2	I-Condition
+    diabetes	I-Condition
+
+Entities go through :func:`mlcore.corpus.model.sentence_examples`, the same
+flattening the model's BIO encoding uses, so what the export drops (and the
+returned :class:`FlattenStats` counts) is exactly what the model cannot learn.
+Tokens are runs of word characters or single punctuation characters, further
+cut at entity boundaries so that every kept span covers whole tokens.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from .model import Document, FlattenStats, SentenceExample, sentence_examples
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def tokenize(text: str, cuts: Iterable[int] = ()) -> list[tuple[int, int]]:
+    """``(start, end)`` of the tokens of ``text``, also split at each offset in ``cuts``."""
+    cut_set = sorted(set(cuts))
+    tokens = []
+    for match in _TOKEN.finditer(text):
+        start = match.start()
+        for cut in cut_set:
+            if match.start() < cut < match.end() and cut > start:
+                tokens.append((start, cut))
+                start = cut
+        tokens.append((start, match.end()))
+    return tokens
+
+
+def bio_lines(example: SentenceExample) -> list[str]:
+    """The ``token<TAB>label`` lines of one sentence."""
+    cuts = [offset for span in example.spans for offset in (span.start, span.end)]
+    lines = []
+    for start, end in tokenize(example.text, cuts):
+        label = "O"
+        for span in example.spans:
+            if span.start <= start and end <= span.end:
+                label = ("B-" if start == span.start or _first_token(example.text, span.start, start)
+                         else "I-") + span.type
+                break
+        lines.append(f"{example.text[start:end]}\t{label}")
+    return lines
+
+
+def _first_token(text: str, span_start: int, token_start: int) -> bool:
+    """A span that starts on whitespace begins at its first token."""
+    return not text[span_start:token_start].strip()
+
+
+def write_conll(documents: Iterable[Document], path: str | Path) -> FlattenStats:
+    """Write the documents' sentences in BIO; return what flattening dropped or merged."""
+    stats = FlattenStats()
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        for document in documents:
+            handle.write(f"# doc = {document.name}\n")
+            for example in sentence_examples(document, stats):
+                lines = bio_lines(example)
+                if lines:
+                    handle.write("\n".join(lines) + "\n\n")
+    return stats

@@ -1,0 +1,113 @@
+"""The one entry point for reading and writing corpora (used by the Django importer/exporter).
+
+``read_corpus`` is streaming: ``ReadResult.documents`` is a lazy iterator, and
+both ``issues`` and ``schema`` fill up while it is consumed. Errors: a path that
+does not exist, an unknown format, an unsafe ``.zip`` member or a bad JSONL header
+raise :class:`CorpusFormatError` at call time; a broken document raises it when
+the iterator reaches that document (so an importer that consumes the iterator
+inside one transaction rolls everything back). Tolerated quirks never raise; they
+are appended to ``issues``. ``strict=False`` turns real errors into skipped,
+reported documents or lines instead.
+
+``schema`` is the declared one (brat ``annotation.conf``, the JSONL header;
+empty for text and ctgov) and gains every type the documents use that it does
+not declare, as they stream by: complete once ``documents`` is exhausted. When
+a declared schema existed, each addition is reported once as an issue.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .brat import read_brat, read_brat_schema, write_brat
+from .conll import write_conll
+from .ctgov import read_ctgov
+from .errors import CorpusFormatError, ReadIssue
+from .jsonl import read_jsonl, write_jsonl
+from .model import Document, Schema
+from .text import read_text
+
+READ_FORMATS = ("brat", "jsonl", "text", "ctgov")
+WRITE_FORMATS = ("brat", "jsonl", "conll")
+
+
+@dataclass
+class ReadResult:
+    schema: Schema
+    documents: Iterator[Document]
+    issues: list[ReadIssue] = field(default_factory=list)
+
+
+def read_corpus(path: str | Path, fmt: str, *, strict: bool = True) -> ReadResult:
+    """Open a corpus for streaming; see the module docstring for errors, issues and schema."""
+    if fmt not in READ_FORMATS:
+        raise CorpusFormatError(str(path), None, f"unknown format {fmt!r} (known: {', '.join(READ_FORMATS)})")
+    issues: list[ReadIssue] = []
+    declared: Schema | None = None
+    if fmt == "brat":
+        documents = read_brat(path, issues=issues, strict=strict)
+        declared = read_brat_schema(path)
+    elif fmt == "jsonl":
+        declared, documents = read_jsonl(path, issues=issues, strict=strict)
+    elif fmt == "text":
+        documents = read_text(path, issues=issues, strict=strict)
+    else:
+        documents = read_ctgov(path, issues=issues, strict=strict)
+    schema = declared if declared is not None else Schema()
+    report = declared is not None
+    return ReadResult(schema, _complete_schema(documents, schema, issues, str(path), report), issues)
+
+
+def _complete_schema(documents: Iterable[Document], schema: Schema, issues: list[ReadIssue],
+                     file: str, report: bool) -> Iterator[Document]:
+    for document in documents:
+        before = _type_names(schema)
+        schema.extend_from_documents([document])
+        if report:
+            for kind, name in sorted(_type_names(schema) - before):
+                issues.append(ReadIssue(
+                    file, None, f"{kind} type {name!r} (first used in {document.name}) is not declared: added",
+                    "repaired",
+                ))
+        yield document
+
+
+def _type_names(schema: Schema) -> set[tuple[str, str]]:
+    return ({("entity", n) for n in schema.entity_names} | {("relation", n) for n in schema.relation_names}
+            | {("attribute", n) for n in schema.attribute_types} | {("group", n) for n in schema.group_types})
+
+
+class _Counter:
+    """Passes documents through, counting documents and annotations."""
+
+    def __init__(self, documents: Iterable[Document]):
+        self.documents, self.stats = documents, {"documents": 0, "entities": 0, "relations": 0}
+
+    def __iter__(self) -> Iterator[Document]:
+        for document in self.documents:
+            self.stats["documents"] += 1
+            self.stats["entities"] += len(document.entities)
+            self.stats["relations"] += len(document.relations)
+            yield document
+
+
+def write_corpus(documents: Iterable[Document], out: str | Path, fmt: str, *,
+                 schema: Schema | None = None) -> dict:
+    """Write ``documents`` to ``out`` (a folder for brat, a file otherwise); return counts.
+
+    For ``conll`` the counts include the :class:`FlattenStats` fields and
+    ``entities_dropped`` / ``relations_dropped``.
+    """
+    if fmt not in WRITE_FORMATS:
+        raise ValueError(f"unknown format {fmt!r} (known: {', '.join(WRITE_FORMATS)})")
+    counted = _Counter(documents)
+    if fmt == "brat":
+        write_brat(counted, out, schema=schema)
+        return {"format": fmt, **counted.stats}
+    if fmt == "jsonl":
+        write_jsonl(counted, out, schema=schema)
+        return {"format": fmt, **counted.stats}
+    flatten = write_conll(counted, out)
+    return {"format": fmt, **counted.stats, **asdict(flatten),
+            "entities_dropped": flatten.entities_dropped, "relations_dropped": flatten.relations_dropped}

@@ -1,0 +1,256 @@
+"""Eligo's own lossless corpus format: JSON Lines, a schema header, then one document per line.
+
+::
+
+    {"eligo": 1, "schema": {"entity_types": [{"name": "Condition", "color": "#e00084", "key": "C"}],
+                            "relation_types": [{"name": "Has_value", "heads": [], "tails": []}],
+                            "attribute_types": ["Optional"], "group_types": ["OR"]}}
+    {"name": "NCT00050349_exc", "text": "...", "metadata": {...},
+     "sentences": [{"start": 0, "end": 52, "status": "done"}],
+     "entities": [{"id": "T1", "type": "Condition", "fragments": [[0, 7], [12, 20]]}],
+     "relations": [{"id": "R1", "type": "Has_value", "head": "T1", "tail": "T2"}],
+     "groups": [{"id": "*1", "type": "OR", "members": ["T1", "T2"]}],
+     "attributes": [{"id": "A1", "name": "Optional", "target": "T1", "value": null}],
+     "notes": [{"id": "#1", "type": "AnnotatorNotes", "target": "T1", "text": "..."}]}
+
+Offsets are document character offsets, a CR counted like any character.
+A per-sentence ``status`` is written from (and read back into)
+``Document.metadata["sentence_status"]``, a list parallel to ``sentences``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from .errors import CorpusFormatError, IssueSink, ReadIssue
+from .model import (
+    Attribute,
+    Document,
+    Entity,
+    EntityType,
+    Fragment,
+    Group,
+    Note,
+    Relation,
+    RelationType,
+    Schema,
+    Sentence,
+)
+from .splitting import split_lines
+
+VERSION = 1
+STATUS_KEY = "sentence_status"
+
+
+# --- schema ------------------------------------------------------------------------------
+
+
+def schema_to_json(schema: Schema) -> dict:
+    return {
+        "entity_types": [{"name": t.name, "color": t.color, "key": t.key} for t in schema.entity_types],
+        "relation_types": [
+            {"name": t.name, "heads": list(t.heads), "tails": list(t.tails)} for t in schema.relation_types
+        ],
+        "attribute_types": list(schema.attribute_types),
+        "group_types": list(schema.group_types),
+    }
+
+
+def schema_from_json(data: dict) -> Schema:
+    return Schema(
+        entity_types=[EntityType(t["name"], t.get("color", ""), t.get("key", ""))
+                      for t in data.get("entity_types", [])],
+        relation_types=[RelationType(t["name"], tuple(t.get("heads", ())), tuple(t.get("tails", ())))
+                        for t in data.get("relation_types", [])],
+        attribute_types=list(data.get("attribute_types", [])),
+        group_types=list(data.get("group_types", [])),
+    )
+
+
+# --- documents ---------------------------------------------------------------------------
+
+
+def document_to_json(document: Document) -> dict:
+    metadata = dict(document.metadata)
+    statuses = metadata.pop(STATUS_KEY, None)
+    sentences = []
+    for index, sentence in enumerate(document.sentences):
+        item = {"start": sentence.start, "end": sentence.end}
+        if statuses is not None and index < len(statuses) and statuses[index] is not None:
+            item["status"] = statuses[index]
+        sentences.append(item)
+    return {
+        "name": document.name,
+        "text": document.text,
+        "metadata": metadata,
+        "sentences": sentences,
+        "entities": [
+            {"id": e.id, "type": e.type, "fragments": [[f.start, f.end] for f in e.fragments]}
+            for e in document.entities
+        ],
+        "relations": [{"id": r.id, "type": r.type, "head": r.head, "tail": r.tail} for r in document.relations],
+        "groups": [{"id": g.id, "type": g.type, "members": list(g.members)} for g in document.groups],
+        "attributes": [
+            {"id": a.id, "name": a.name, "target": a.target, "value": a.value} for a in document.attributes
+        ],
+        "notes": [{"id": n.id, "type": n.type, "target": n.target, "text": n.text} for n in document.notes],
+    }
+
+
+def document_from_json(data: dict) -> Document:
+    """Build and validate a document; raises ``ValueError`` saying what is wrong."""
+    if not isinstance(data, dict):
+        raise ValueError("a document line must be a JSON object")
+    for key in ("name", "text"):
+        if not isinstance(data.get(key), str):
+            raise ValueError(f"missing or non-string {key!r}")
+    text = data["text"]
+    metadata = dict(data.get("metadata") or {})
+    if "sentences" in data:
+        raw = data["sentences"]
+        sentences = [Sentence(*_span(s, len(text), "sentence")) for s in raw]
+        statuses = [s.get("status") if isinstance(s, dict) else None for s in raw]
+        if any(status is not None for status in statuses):
+            metadata[STATUS_KEY] = statuses
+    else:
+        sentences = split_lines(text)
+    document = Document(
+        name=data["name"], text=text, sentences=sentences, metadata=metadata,
+        entities=[
+            Entity(str(e["id"]), e["type"],
+                   tuple(Fragment(*_span(f, len(text), f"entity {e['id']}")) for f in e["fragments"]))
+            for e in data.get("entities", [])
+        ],
+        relations=[Relation(str(r["id"]), r["type"], r["head"], r["tail"]) for r in data.get("relations", [])],
+        groups=[Group(str(g["id"]), g["type"], tuple(g["members"])) for g in data.get("groups", [])],
+        attributes=[Attribute(str(a["id"]), a["name"], a["target"], a.get("value"))
+                    for a in data.get("attributes", [])],
+        notes=[Note(str(n["id"]), n["type"], n["target"], n.get("text", "")) for n in data.get("notes", [])],
+    )
+    _check_references(document)
+    return document
+
+
+def _span(value, size: int, what: str) -> tuple[int, int]:
+    start, end = (value["start"], value["end"]) if isinstance(value, dict) else value
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= size):
+        raise ValueError(f"{what}: span {start}-{end} out of range (text has {size} characters)")
+    return start, end
+
+
+def _check_references(document: Document) -> None:
+    ids: set[str] = set()
+    for item in [*document.entities, *document.relations, *document.groups, *document.attributes,
+                 *document.notes]:
+        if item.id in ids:
+            raise ValueError(f"duplicate id {item.id!r}")
+        ids.add(item.id)
+    entities = {e.id for e in document.entities}
+    targets = entities | {r.id for r in document.relations}
+    references = [(r.id, r.head, entities) for r in document.relations]
+    references += [(r.id, r.tail, entities) for r in document.relations]
+    references += [(g.id, m, entities) for g in document.groups for m in g.members]
+    references += [(a.id, a.target, targets) for a in document.attributes]
+    references += [(n.id, n.target, targets) for n in document.notes]
+    for owner, reference, known in references:
+        if reference not in known:
+            raise ValueError(f"{owner}: unknown id {reference!r}")
+
+
+# --- files -------------------------------------------------------------------------------
+
+
+def read_jsonl(path: str | Path, *, issues: list[ReadIssue] | None = None,
+               strict: bool = True) -> tuple[Schema, Iterator[Document]]:
+    """The header's schema (read now) and the documents (read lazily, one line at a time).
+
+    A bad header always raises :class:`CorpusFormatError`; a bad document line
+    raises too, or with ``strict=False`` is skipped and reported.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusFormatError(str(path), None, "no such file")
+    with open(path, encoding="utf-8") as handle:
+        try:
+            first = handle.readline()
+        except UnicodeDecodeError:
+            raise CorpusFormatError(str(path), 1, "not UTF-8") from None
+    header = _parse_line(first, str(path), 1)
+    if not isinstance(header, dict) or "eligo" not in header:
+        raise CorpusFormatError(str(path), 1, 'first line must be the header {"eligo": 1, "schema": {...}}')
+    if header["eligo"] != VERSION:
+        raise CorpusFormatError(str(path), 1, f"unsupported format version {header['eligo']!r}")
+    try:
+        schema = schema_from_json(header.get("schema") or {})
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise CorpusFormatError(str(path), 1, f"bad schema in header: {exc!r}") from None
+    return schema, _iter_documents(path, IssueSink(issues, strict))
+
+
+def _parse_line(line: str, file: str, number: int):
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise CorpusFormatError(file, number, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+
+
+def _iter_documents(path: Path, sink: IssueSink) -> Iterator[Document]:
+    with open(path, "rb") as handle:
+        handle.readline()
+        for number, raw in enumerate(handle, start=2):
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+                yield document_from_json(_parse_line(line, str(path), number))
+            except UnicodeDecodeError:
+                sink.error(str(path), number, "not UTF-8")
+            except CorpusFormatError as exc:
+                sink.error(exc.file, exc.line, exc.reason)
+            except (ValueError, KeyError, TypeError) as exc:
+                reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+                sink.error(str(path), number, reason)
+
+
+def write_jsonl(documents: Iterable[Document], path: str | Path, *, schema: Schema | None) -> int:
+    """Write the header and one line per document; return the number of documents.
+
+    With ``schema=None`` the header declares the types the documents use; the
+    documents are then streamed to a temporary file first, since the header
+    comes before them.
+    """
+    path = Path(path)
+    if schema is not None:
+        with open(path, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(_dumps({"eligo": VERSION, "schema": schema_to_json(schema)}) + "\n")
+            return _write_documents(documents, handle, None)
+    derived = Schema()
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="\n", delete=False,
+                                     dir=path.parent, suffix=".part") as body:
+        count = _write_documents(documents, body, derived)
+    try:
+        with open(path, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(_dumps({"eligo": VERSION, "schema": schema_to_json(derived)}) + "\n")
+            with open(body.name, encoding="utf-8", newline="") as part:
+                shutil.copyfileobj(part, handle)
+    finally:
+        os.unlink(body.name)
+    return count
+
+
+def _write_documents(documents: Iterable[Document], handle, schema: Schema | None) -> int:
+    count = 0
+    for document in documents:
+        handle.write(_dumps(document_to_json(document)) + "\n")
+        if schema is not None:
+            schema.extend_from_documents([document])
+        count += 1
+    return count
+
+
+def _dumps(data) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
