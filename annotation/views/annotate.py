@@ -1,0 +1,236 @@
+"""The annotation view: one sentence at a time, every action a small htmx POST.
+
+A POST answers with the re-rendered sentence fragment: 200 when applied, 422 when
+refused as invalid, 409 when the sentence changed since the page was rendered
+(the fragment then shows the fresh version, and nothing was written).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from annotation import forms
+from annotation.models import Role, SentenceStatus
+from annotation.selectors.annotations import (
+    first_open_sentence,
+    project_for_user,
+    role_at_least,
+    sentence_context,
+    sentence_get,
+    sentence_neighbour,
+    sentence_snapshot,
+    sentence_view,
+)
+from annotation.services import annotations as services
+
+UNDO_DEPTH = 30
+UNDO_SENTENCES = 20
+
+
+def _fragment_context(*, project, role, sentence, message="", level="info", request=None):
+    sentence.project = project
+    before, after = sentence_context(sentence=sentence)
+    stack = request.session.get("undo", {}).get(str(sentence.pk), []) if request else []
+    return {
+        "project": project,
+        "role": role,
+        "can_review": role_at_least(role, Role.REVIEWER),
+        "view": sentence_view(sentence=sentence),
+        "message": message,
+        "level": level,
+        "undo_label": stack[-1]["label"] if stack and stack[-1]["version"] == sentence.version else "",
+        "suggestions": [],
+        "before": before,
+        "after": after,
+    }
+
+
+@login_required
+@require_GET
+def sentence_annotate(request, name, sentence_id):
+    project, role = project_for_user(user=request.user, name=name)
+    sentence = sentence_get(project=project, sentence_id=sentence_id)
+    context = _fragment_context(project=project, role=role, sentence=sentence, request=request)
+    if request.htmx:
+        return render(request, "annotation/partials/sentence.html", context)
+    return render(request, "annotation/annotate.html", context)
+
+
+@login_required
+@require_GET
+def sentence_step(request, name, sentence_id, direction):
+    """Go to the previous/next sentence, or ``skip`` to the next unfinished one."""
+    project, _ = project_for_user(user=request.user, name=name)
+    sentence = sentence_get(project=project, sentence_id=sentence_id)
+    if direction not in {"next", "previous", "skip"}:
+        raise Http404("Unknown direction.")
+    target = sentence_neighbour(
+        sentence=sentence, direction="previous" if direction == "previous" else "next",
+        open_only=direction == "skip",
+    )
+    if target is None:
+        return redirect("project_dashboard", name=project.name)
+    return redirect("sentence_annotate", name=project.name, sentence_id=target.pk)
+
+
+@login_required
+@require_GET
+def project_queue(request, name):
+    project, _ = project_for_user(user=request.user, name=name)
+    target = first_open_sentence(project=project)
+    if target is None:
+        return redirect("project_dashboard", name=project.name)
+    return redirect("sentence_annotate", name=project.name, sentence_id=target.pk)
+
+
+@dataclass(frozen=True)
+class Action:
+    form: type
+    perform: Callable
+    label: Callable[[dict], str]
+
+
+def _set_status(sentence, user, data, version):
+    return services.sentence_set_status(sentence=sentence, user=user, status=data["status"],
+                                        expected_version=version)
+
+
+ACTIONS = {
+    "entity-create": Action(
+        forms.EntityCreateForm,
+        lambda s, u, d, v: services.entity_create(
+            sentence=s, user=u, type=d["type"], fragments=d["fragments"], expected_version=v),
+        lambda d: "create entity"),
+    "entity-type": Action(
+        forms.EntityTypeForm,
+        lambda s, u, d, v: services.entity_update_type(
+            sentence=s, user=u, entity_id=d["entity"], type=d["type"], expected_version=v),
+        lambda d: "change type"),
+    "entity-extend": Action(
+        forms.EntityExtendForm,
+        lambda s, u, d, v: services.entity_extend(
+            sentence=s, user=u, entity_id=d["entity"], fragments=d["fragments"],
+            expected_version=v),
+        lambda d: "extend entity"),
+    "entity-delete": Action(
+        forms.EntityDeleteForm,
+        lambda s, u, d, v: services.entity_delete(
+            sentence=s, user=u, entity_id=d["entity"], expected_version=v),
+        lambda d: "delete entity"),
+    "relation-create": Action(
+        forms.RelationCreateForm,
+        lambda s, u, d, v: services.relation_create(
+            sentence=s, user=u, type=d["type"], head_id=d["head"], tail_id=d["tail"],
+            expected_version=v),
+        lambda d: "create relation"),
+    "relation-delete": Action(
+        forms.RelationDeleteForm,
+        lambda s, u, d, v: services.relation_delete(
+            sentence=s, user=u, relation_id=d["relation"], expected_version=v),
+        lambda d: "delete relation"),
+    "status": Action(forms.StatusForm, _set_status, lambda d: f"mark {d['status']}"),
+}
+
+
+def _push_undo(session, sentence, entry: dict) -> None:
+    stacks = session.get("undo", {})
+    key = str(sentence.pk)
+    stack = stacks.pop(key, [])[-(UNDO_DEPTH - 1):] + [entry]
+    stacks[key] = stack
+    while len(stacks) > UNDO_SENTENCES:
+        stacks.pop(next(iter(stacks)))
+    session["undo"] = stacks
+
+
+def _respond(request, project, role, sentence, *, message="", level="info", status=200):
+    context = _fragment_context(project=project, role=role, sentence=sentence, message=message,
+                                level=level, request=request)
+    return render(request, "annotation/partials/sentence.html", context, status=status)
+
+
+def _stale_response(request, project, role, sentence_id):
+    fresh = sentence_get(project=project, sentence_id=sentence_id)
+    who = fresh.updated_by.username if fresh.updated_by else "someone else"
+    message = (f"Not saved: {who} changed this sentence meanwhile (now version {fresh.version}). "
+               "You are looking at the current version; redo your change if it still applies.")
+    return _respond(request, project, role, fresh, message=message, level="conflict", status=409)
+
+
+@login_required
+@require_POST
+def sentence_action(request, name, sentence_id, action):
+    action_spec = ACTIONS.get(action)
+    if action_spec is None:
+        raise Http404("Unknown action.")
+    project, role = project_for_user(user=request.user, name=name)
+    sentence = sentence_get(project=project, sentence_id=sentence_id)
+    form = action_spec.form(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        return _respond(request, project, role, sentence, message=errors, level="error", status=422)
+    data = form.cleaned_data
+    if action == "status" and data["status"] == SentenceStatus.REVIEWED and not role_at_least(
+            role, Role.REVIEWER):
+        raise PermissionDenied("Only reviewers and managers can mark a sentence reviewed.")
+    if data["version"] != sentence.version:
+        return _stale_response(request, project, role, sentence.pk)
+    snapshot = sentence_snapshot(sentence=sentence)
+    try:
+        action_spec.perform(sentence, request.user, data, data["version"])
+    except services.StaleVersion:
+        return _stale_response(request, project, role, sentence.pk)
+    except ValidationError as exc:
+        return _respond(request, project, role, sentence, message=" ".join(exc.messages),
+                        level="error", status=422)
+    _push_undo(request.session, sentence,
+               {"version": sentence.version, "snapshot": snapshot, "label": action_spec.label(data)})
+    response = _respond(request, project, role, sentence)
+    if action == "status" and data.get("advance"):
+        target = sentence_neighbour(sentence=sentence, direction="next", open_only=True) \
+            or sentence_neighbour(sentence=sentence, direction="next")
+        response["HX-Redirect"] = (
+            reverse("sentence_annotate", args=[project.name, target.pk]) if target
+            else reverse("project_dashboard", args=[project.name]))
+    return response
+
+
+@login_required
+@require_POST
+def sentence_undo(request, name, sentence_id):
+    """Undo this user's last action on the sentence, if nobody changed it since."""
+    project, role = project_for_user(user=request.user, name=name)
+    sentence = sentence_get(project=project, sentence_id=sentence_id)
+    form = forms.UndoForm(request.POST)
+    if not form.is_valid():
+        return _respond(request, project, role, sentence, message="Missing version.",
+                        level="error", status=422)
+    version = form.cleaned_data["version"]
+    if version != sentence.version:
+        return _stale_response(request, project, role, sentence.pk)
+    stacks = request.session.get("undo", {})
+    stack = stacks.get(str(sentence.pk), [])
+    if not stack:
+        return _respond(request, project, role, sentence, message="Nothing to undo.",
+                        level="error", status=422)
+    if stack[-1]["version"] != version:
+        stacks.pop(str(sentence.pk))
+        request.session["undo"] = stacks
+        return _respond(request, project, role, sentence, level="error", status=422,
+                        message="Cannot undo: the sentence was changed by someone else since.")
+    entry = stack.pop()
+    try:
+        services.action_undo(sentence=sentence, user=request.user, snapshot=entry["snapshot"],
+                             expected_version=version)
+    except services.StaleVersion:
+        return _stale_response(request, project, role, sentence.pk)
+    if stack:
+        stack[-1]["version"] = sentence.version
+    request.session["undo"] = stacks
+    return _respond(request, project, role, sentence, message=f"Undone: {entry['label']}.")

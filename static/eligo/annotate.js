@@ -1,0 +1,360 @@
+// Eligo annotation view: selection, keyboard shortcuts, relation arcs.
+// Every action is one htmx POST carrying the sentence version; the server answers
+// with the re-rendered #sentence fragment (200 applied, 422 refused, 409 conflict).
+(function () {
+  "use strict";
+
+  var state = { selected: null, tail: null, relation: null };
+  var queue = Promise.resolve();
+  var WORD = /[\p{L}\p{N}]/u;
+  var SPACE = /\s/;
+
+  function root() { return document.getElementById("sentence"); }
+  function textEl() { return document.getElementById("ann-text"); }
+  function csrf() {
+    var headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    return headers["X-CSRFToken"];
+  }
+
+  // --- talking to the server -------------------------------------------------------
+  function post(url, values) {
+    queue = queue.then(function () {
+      values.version = root().dataset.version;
+      return htmx.ajax("POST", url, {
+        target: "#sentence", swap: "outerHTML", values: values,
+        headers: { "X-CSRFToken": csrf() },
+      });
+    }).catch(function () {});
+    return queue;
+  }
+  function act(action, values) {
+    post(root().dataset.actionUrl.replace(/x\/$/, action + "/"), values || {});
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 409 || status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function () { reset(); draw(); });
+
+  // --- offsets: DOM selection <-> document character offsets ---------------------------
+  function offsetAt(node, offset) {
+    var container = textEl();
+    var range = document.createRange();
+    range.setStart(container, 0);
+    range.setEnd(node, offset);
+    var copy = range.cloneContents();
+    copy.querySelectorAll(".chip").forEach(function (chip) { chip.remove(); });
+    return Number(container.dataset.start) + copy.textContent.length;
+  }
+
+  function selectedSpan() {
+    var selection = window.getSelection();
+    var container = textEl();
+    if (!container || !selection.rangeCount || selection.isCollapsed) return null;
+    var range = selection.getRangeAt(0);
+    if (!range.intersectsNode(container)) return null;
+    var whole = document.createRange();
+    whole.selectNodeContents(container);
+    var text = root().dataset.text, base = Number(container.dataset.start);
+    var start = range.compareBoundaryPoints(Range.START_TO_START, whole) < 0
+      ? base : offsetAt(range.startContainer, range.startOffset);
+    var end = range.compareBoundaryPoints(Range.END_TO_END, whole) > 0
+      ? base + text.length : offsetAt(range.endContainer, range.endOffset);
+    return snap(start - base, end - base, text, base);
+  }
+
+  // Trim whitespace, then grow both ends to whole words.
+  function snap(s, e, text, base) {
+    while (s < e && SPACE.test(text[s])) s++;
+    while (e > s && SPACE.test(text[e - 1])) e--;
+    if (s >= e) return null;
+    while (s > 0 && WORD.test(text[s - 1]) && WORD.test(text[s])) s--;
+    while (e < text.length && WORD.test(text[e]) && WORD.test(text[e - 1])) e++;
+    return [base + s, base + e];
+  }
+
+  function domPoint(offset, atEnd) {
+    var segs = textEl().querySelectorAll(".seg");
+    for (var i = 0; i < segs.length; i++) {
+      var s = Number(segs[i].dataset.s), e = Number(segs[i].dataset.e);
+      if (atEnd ? (s < offset && offset <= e) : (s <= offset && offset < e)) {
+        return [segs[i].lastChild, offset - s];
+      }
+    }
+    return null;
+  }
+
+  function showSelection(span) {
+    var a = domPoint(span[0], false), b = domPoint(span[1], true);
+    if (!a || !b) return;
+    var range = document.createRange();
+    range.setStart(a[0], a[1]);
+    range.setEnd(b[0], b[1]);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  // --- entity / relation selection -----------------------------------------------------
+  function entityItem(id) { return document.querySelector('#entity-list li[data-entity-id="' + id + '"]'); }
+  function typeOf(id) { var li = entityItem(id); return li ? Number(li.dataset.typeId) : null; }
+
+  function reset() { state.selected = state.tail = state.relation = null; paint(); }
+
+  function paint() {
+    var r = root();
+    if (!r) return;
+    r.querySelectorAll(".is-selected, .is-tail").forEach(function (el) {
+      el.classList.remove("is-selected", "is-tail");
+    });
+    mark(state.selected, "is-selected");
+    mark(state.tail, "is-tail");
+    if (state.relation) {
+      r.querySelectorAll('[data-relation-id="' + state.relation + '"]').forEach(function (el) {
+        el.classList.add("is-selected");
+      });
+    }
+    r.querySelectorAll(".rel-btn").forEach(function (btn) {
+      btn.disabled = !(state.selected && state.tail && allowed(btn));
+    });
+    hint();
+  }
+
+  function mark(id, cls) {
+    if (!id) return;
+    root().querySelectorAll('.seg[data-ents~="' + id + '"], [data-entity-id="' + id + '"]')
+      .forEach(function (el) { el.classList.add(cls); });
+  }
+
+  function allowed(btn) {
+    var heads = btn.dataset.heads.trim(), tails = btn.dataset.tails.trim();
+    var h = String(typeOf(state.selected)), t = String(typeOf(state.tail));
+    return (!heads || heads.split(/\s+/).indexOf(h) >= 0) && (!tails || tails.split(/\s+/).indexOf(t) >= 0);
+  }
+
+  function label(id) { var li = entityItem(id); return li ? li.dataset.type + " “" + li.dataset.text + "”" : ""; }
+
+  function hint() {
+    var el = document.getElementById("ann-hint");
+    if (!el) return;
+    if (state.selected && state.tail) {
+      var names = Array.prototype.filter.call(document.querySelectorAll(".rel-btn"), allowed)
+        .map(function (b) { return b.textContent.replace(/^→\s*/, ""); });
+      el.textContent = label(state.selected) + " → " + label(state.tail) + ": " +
+        (names.length ? "press a relation key (" + names.join(", ") + ")" : "no relation type allows these types");
+    } else if (state.selected) {
+      el.textContent = label(state.selected) + " selected: type key changes its type, Del deletes, Shift+drag extends, click another entity for a relation";
+    } else if (state.relation) {
+      el.textContent = "Relation selected: Del deletes it";
+    } else {
+      el.textContent = "Select text and press a type key · click an entity, then another, for a relation · ? for help";
+    }
+  }
+
+  function clickEntity(id) {
+    window.getSelection().removeAllRanges();
+    state.relation = null;
+    if (!state.selected) state.selected = id;
+    else if (state.selected === id && !state.tail) state.selected = null;
+    else if (!state.tail && state.selected !== id) state.tail = id;
+    else { state.selected = id; state.tail = null; }
+    paint();
+  }
+
+  // --- actions ---------------------------------------------------------------------
+  function entityTypeByKey(key) {
+    return Array.prototype.find.call(document.querySelectorAll(".type-btn"), function (b) {
+      return b.dataset.key && b.dataset.key.toLowerCase() === key.toLowerCase();
+    });
+  }
+  function relationTypeByKey(key) {
+    return Array.prototype.find.call(document.querySelectorAll(".rel-btn"), function (b) {
+      return b.dataset.key && b.dataset.key.toLowerCase() === key.toLowerCase() && allowed(b);
+    });
+  }
+
+  function applyEntityType(typeId) {
+    var span = selectedSpan();
+    if (span) {
+      window.getSelection().removeAllRanges();
+      act("entity-create", { type: typeId, fragments: JSON.stringify([span]) });
+    } else if (state.selected) {
+      act("entity-type", { entity: state.selected, type: typeId });
+    }
+  }
+
+  function applyRelationType(typeId) {
+    if (state.selected && state.tail) {
+      act("relation-create", { type: typeId, head: state.selected, tail: state.tail });
+    }
+  }
+
+  function deleteSelected() {
+    if (state.relation) act("relation-delete", { relation: state.relation });
+    else if (state.selected && !state.tail) act("entity-delete", { entity: state.selected });
+  }
+
+  function undo() { post(root().dataset.undoUrl, {}); }
+  function setStatus(status, advance) { act("status", { status: status, advance: advance ? "on" : "" }); }
+  function go(which) { window.location.href = root().dataset[which + "Url"]; }
+
+  function toggleHelp(force) {
+    var dialog = document.getElementById("help");
+    if (!dialog) return;
+    var open = force === undefined ? !dialog.open : force;
+    if (open && !dialog.open) dialog.showModal();
+    if (!open && dialog.open) dialog.close();
+  }
+
+  // --- events ------------------------------------------------------------------------
+  document.addEventListener("mouseup", function (event) {
+    if (!textEl() || !textEl().contains(event.target)) return;
+    var span = selectedSpan();
+    if (!span) return;
+    if (event.shiftKey && state.selected) {
+      window.getSelection().removeAllRanges();
+      act("entity-extend", { entity: state.selected, fragments: JSON.stringify([span]) });
+      return;
+    }
+    state.selected = state.tail = state.relation = null;
+    paint();
+    showSelection(span);
+  });
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!root() || !root().contains(target)) return;
+    var button = target.closest("[data-act]");
+    if (button) return onButton(button, event);
+    var typeBtn = target.closest(".type-btn");
+    if (typeBtn) return applyEntityType(typeBtn.dataset.typeId);
+    var relBtn = target.closest(".rel-btn");
+    if (relBtn) return applyRelationType(relBtn.dataset.relationTypeId);
+    var relation = target.closest("[data-relation-id]");
+    if (relation) { state.selected = state.tail = null; state.relation = relation.dataset.relationId; return paint(); }
+    if (!window.getSelection().isCollapsed) return;
+    var chip = target.closest("[data-entity-id]");
+    if (chip) return clickEntity(chip.dataset.entityId);
+    var seg = target.closest(".seg.ent");
+    if (seg) return clickEntity(seg.dataset.ents.split(" ")[0]);
+    if (target.closest(".ann-text")) reset();
+  });
+
+  function onButton(button, event) {
+    var what = button.dataset.act;
+    if (what === "undo") undo();
+    else if (what === "done") setStatus("done", true);
+    else if (what === "reviewed") setStatus("reviewed", false);
+    else if (what === "help") toggleHelp(true);
+    else if (what === "delete-entity") act("entity-delete", { entity: button.closest("li").dataset.entityId });
+    else if (what === "delete-relation") act("relation-delete", { relation: button.closest("li").dataset.relationId });
+    event.stopPropagation();
+  }
+
+  document.addEventListener("mouseover", function (event) {
+    var seg = event.target.closest && event.target.closest(".seg.ent, .chip[data-entity-id], #entity-list li");
+    root() && root().querySelectorAll(".is-hover").forEach(function (el) { el.classList.remove("is-hover"); });
+    if (!seg) return;
+    var id = seg.dataset.entityId || seg.dataset.ents.split(" ")[0];
+    mark(id, "is-hover");
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (!root()) return;
+    var tag = event.target.tagName;
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
+    var key = event.key;
+    if (key === "?") { event.preventDefault(); return toggleHelp(); }
+    if (document.getElementById("help").open) return;
+    if ((event.ctrlKey || event.metaKey) && key.toLowerCase() === "z") { event.preventDefault(); return undo(); }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (key === "Escape") { window.getSelection().removeAllRanges(); return reset(); }
+    if (key === "Delete" || key === "Backspace") { event.preventDefault(); return deleteSelected(); }
+    if (key === "Enter") { event.preventDefault(); return setStatus("done", true); }
+    if (key === "ArrowRight") { event.preventDefault(); return go(event.shiftKey ? "skip" : "next"); }
+    if (key === "ArrowLeft") { event.preventDefault(); return go("previous"); }
+    if (key.length !== 1) return;
+    if (state.selected && state.tail) {
+      var rel = relationTypeByKey(key);
+      if (rel) { event.preventDefault(); return applyRelationType(rel.dataset.relationTypeId); }
+    }
+    var type = entityTypeByKey(key);
+    if (type) { event.preventDefault(); return applyEntityType(type.dataset.typeId); }
+    var nav = { j: "next", k: "previous", s: "skip" }[key];
+    if (nav) { event.preventDefault(); go(nav); }
+  });
+
+  // --- relation arcs (SVG over the text, brat-like) ------------------------------------
+  var SVG = "http://www.w3.org/2000/svg";
+
+  function draw() {
+    var r = root();
+    if (!r) return;
+    var svg = r.querySelector("svg.arcs"), wrap = r.querySelector(".ann-text-wrap");
+    svg.querySelectorAll("g").forEach(function (g) { g.remove(); });
+    var box = wrap.getBoundingClientRect();
+    svg.setAttribute("width", box.width);
+    svg.setAttribute("height", box.height);
+    r.querySelectorAll("#relation-list li[data-relation-id]").forEach(function (li, i) {
+      var head = r.querySelector('.ann-text .chip[data-entity-id="' + li.dataset.head + '"]:not(.cont)');
+      var tail = r.querySelector('.ann-text .chip[data-entity-id="' + li.dataset.tail + '"]:not(.cont)');
+      if (head && tail) arc(svg, box, head, tail, li, i);
+    });
+    r.querySelectorAll("#entity-list li.discontinuous").forEach(function (li) {
+      var chips = r.querySelectorAll('.ann-text .chip[data-entity-id="' + li.dataset.entityId + '"]');
+      for (var k = 1; k < chips.length; k++) link(svg, box, chips[k - 1], chips[k]);
+    });
+  }
+
+  function anchor(el, box) {
+    var rect = el.getBoundingClientRect();
+    return { x: rect.left - box.left + rect.width / 2, y: rect.top - box.top };
+  }
+
+  function arc(svg, box, headEl, tailEl, li, i) {
+    var a = anchor(headEl, box), b = anchor(tailEl, box);
+    var lift = 14 + Math.min(Math.abs(a.x - b.x) / 14, 14) + (i % 3) * 4;
+    var top = Math.min(a.y, b.y) - lift;
+    var g = document.createElementNS(SVG, "g");
+    g.setAttribute("class", "arc");
+    g.dataset.relationId = li.dataset.relationId;
+    var path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", "M" + a.x + "," + a.y + " C" + a.x + "," + top + " " + b.x + "," + top + " " + b.x + "," + (b.y - 1));
+    path.setAttribute("marker-end", "url(#arrow)");
+    g.appendChild(path);
+    var text = document.createElementNS(SVG, "text");
+    text.setAttribute("x", (a.x + b.x) / 2);
+    text.setAttribute("y", (a.y + b.y) / 8 + 0.75 * top + 3);
+    text.setAttribute("text-anchor", "middle");
+    text.textContent = li.dataset.type;
+    g.appendChild(text);
+    svg.appendChild(g);
+    var bb = text.getBBox();
+    var bg = document.createElementNS(SVG, "rect");
+    bg.setAttribute("x", bb.x - 3); bg.setAttribute("y", bb.y - 1);
+    bg.setAttribute("width", bb.width + 6); bg.setAttribute("height", bb.height + 2);
+    bg.setAttribute("rx", 3);
+    g.insertBefore(bg, text);
+    if (state.relation === li.dataset.relationId) g.classList.add("is-selected");
+  }
+
+  function link(svg, box, fromEl, toEl) {
+    var a = anchor(fromEl, box), b = anchor(toEl, box);
+    var g = document.createElementNS(SVG, "g");
+    g.setAttribute("class", "fragment-link");
+    var path = document.createElementNS(SVG, "path");
+    var top = Math.min(a.y, b.y) - 8;
+    path.setAttribute("d", "M" + a.x + "," + a.y + " C" + a.x + "," + top + " " + b.x + "," + top + " " + b.x + "," + b.y);
+    g.appendChild(path);
+    svg.appendChild(g);
+  }
+
+  window.addEventListener("resize", draw);
+  document.addEventListener("eligo:theme", draw);
+  document.addEventListener("DOMContentLoaded", function () { draw(); hint(); });
+  if (document.readyState !== "loading") { draw(); hint(); }
+})();

@@ -1,0 +1,169 @@
+"""Annotation services: validation, optimistic locking, undo by snapshot."""
+import pytest
+from django.core.exceptions import ValidationError
+
+from annotation.models import Entity, EntityType, Relation, RelationType, Sentence, SentenceStatus
+from annotation.selectors.annotations import sentence_snapshot
+from annotation.services import annotations as svc
+from tests.browser.scenario import make_document, span
+
+
+@pytest.fixture
+def sentence(project):
+    make_document(project)
+    return Sentence.objects.get(project=project, index=1)
+
+
+@pytest.fixture
+def types(project):
+    return {t.name: t for t in EntityType.objects.filter(project=project)}
+
+
+def create(sentence, user, type_, words, version=None):
+    return svc.entity_create(sentence=sentence, user=user, type=type_,
+                             fragments=[span(sentence, words)],
+                             expected_version=sentence.version if version is None else version)
+
+
+def test_entity_create_bumps_version_and_starts_progress(sentence, users, types):
+    entity = create(sentence, users["annotator"], types["Condition"], "type 2 diabetes")
+    fresh = Sentence.objects.get(pk=sentence.pk)
+    assert (fresh.version, fresh.status, fresh.updated_by) == (2, "in_progress", users["annotator"])
+    assert entity.fragments == [span(sentence, "type 2 diabetes")]
+    assert (entity.start, entity.end, entity.source, entity.created_by) == (
+        *span(sentence, "type 2 diabetes"), "human", users["annotator"])
+
+
+def test_stale_version_is_refused_and_nothing_written(sentence, users, types):
+    create(sentence, users["annotator"], types["Condition"], "type 2 diabetes")
+    stale = Sentence.objects.get(pk=sentence.pk)
+    stale.version = 1
+    with pytest.raises(svc.StaleVersion):
+        create(stale, users["reviewer"], types["Drug"], "metformin", version=1)
+    assert Entity.objects.count() == 1
+    assert Sentence.objects.get(pk=sentence.pk).version == 2
+
+
+@pytest.mark.parametrize("fragments, message", [
+    ([], "Select some text"),
+    ([[0, 5]], "inside the sentence"),
+    ([["a", 3]], "pairs"),
+])
+def test_fragments_are_validated(sentence, users, types, fragments, message):
+    with pytest.raises(ValidationError, match=message):
+        svc.entity_create(sentence=sentence, user=users["annotator"], type=types["Condition"],
+                          fragments=fragments, expected_version=1)
+    assert Sentence.objects.get(pk=sentence.pk).version == 1
+
+
+def test_whitespace_only_selection_is_refused(sentence, users, types):
+    gap = sentence.start + sentence.text.index(" ")
+    with pytest.raises(ValidationError, match="whitespace"):
+        svc.entity_create(sentence=sentence, user=users["annotator"], type=types["Condition"],
+                          fragments=[[gap, gap + 1]], expected_version=1)
+
+
+def test_type_of_other_project_is_refused(sentence, users, make_user):
+    from annotation.services.projects import project_create
+
+    other = project_create(name="other")
+    foreign = EntityType.objects.filter(project=other).first()
+    with pytest.raises(ValidationError, match="Unknown entity type"):
+        svc.entity_create(sentence=sentence, user=users["annotator"], type=foreign,
+                          fragments=[span(sentence, "Adults")], expected_version=1)
+
+
+def test_duplicate_entity_is_refused(sentence, users, types):
+    create(sentence, users["annotator"], types["Condition"], "type 2 diabetes")
+    with pytest.raises(ValidationError, match="identical"):
+        create(sentence, users["annotator"], types["Condition"], "type 2 diabetes")
+
+
+def test_update_type_and_delete(sentence, users, types):
+    entity = create(sentence, users["annotator"], types["Condition"], "metformin")
+    svc.entity_update_type(sentence=sentence, user=users["annotator"], entity_id=entity.pk,
+                           type=types["Drug"].pk, expected_version=sentence.version)
+    assert Entity.objects.get(pk=entity.pk).type == types["Drug"]
+    svc.entity_delete(sentence=sentence, user=users["annotator"], entity_id=entity.pk,
+                      expected_version=sentence.version)
+    assert not Entity.objects.exists()
+    assert Sentence.objects.get(pk=sentence.pk).version == 4
+
+
+def test_extend_merges_touching_text_and_adds_distant_fragment(sentence, users, types):
+    entity = create(sentence, users["annotator"], types["Condition"], "type 2")
+    svc.entity_extend(sentence=sentence, user=users["annotator"], entity_id=entity.pk,
+                      fragments=[span(sentence, "diabetes")], expected_version=sentence.version)
+    entity.refresh_from_db()
+    assert entity.fragments == [span(sentence, "type 2 diabetes")]
+    svc.entity_extend(sentence=sentence, user=users["annotator"], entity_id=entity.pk,
+                      fragments=[span(sentence, "3 months")], expected_version=sentence.version)
+    entity.refresh_from_db()
+    assert entity.fragments == [span(sentence, "type 2 diabetes"), span(sentence, "3 months")]
+    assert (entity.start, entity.end) == (entity.fragments[0][0], entity.fragments[1][1])
+
+
+def test_entity_of_another_sentence_cannot_be_touched(project, sentence, users, types):
+    other = Sentence.objects.get(project=project, index=2)
+    entity = create(other, users["annotator"], types["Condition"], "heart failure")
+    with pytest.raises(ValidationError, match="not in this sentence"):
+        svc.entity_delete(sentence=sentence, user=users["annotator"], entity_id=entity.pk,
+                          expected_version=sentence.version)
+
+
+def test_relation_create_checks_allowed_types(project, users, types):
+    make_document(project)
+    sentence = Sentence.objects.get(project=project, index=2)
+    negation = create(sentence, users["annotator"], types["Negation"], "No")
+    condition = create(sentence, users["annotator"], types["Condition"], "heart failure")
+    rtype = RelationType.objects.get(project=project, name="is negated")
+    with pytest.raises(ValidationError, match="cannot go from Negation to Condition"):
+        svc.relation_create(sentence=sentence, user=users["annotator"], type=rtype,
+                            head_id=negation.pk, tail_id=condition.pk,
+                            expected_version=sentence.version)
+    relation = svc.relation_create(sentence=sentence, user=users["annotator"], type=rtype.pk,
+                                   head_id=condition.pk, tail_id=negation.pk,
+                                   expected_version=sentence.version)
+    assert (relation.head, relation.tail, relation.sentence) == (condition, negation, sentence)
+    with pytest.raises(ValidationError, match="already exists"):
+        svc.relation_create(sentence=sentence, user=users["annotator"], type=rtype,
+                            head_id=condition.pk, tail_id=negation.pk,
+                            expected_version=sentence.version)
+    with pytest.raises(ValidationError, match="two different"):
+        svc.relation_create(sentence=sentence, user=users["annotator"], type=rtype,
+                            head_id=condition.pk, tail_id=condition.pk,
+                            expected_version=sentence.version)
+    svc.relation_delete(sentence=sentence, user=users["annotator"], relation_id=relation.pk,
+                        expected_version=sentence.version)
+    assert not Relation.objects.exists()
+
+
+def test_set_status_validates(sentence, users):
+    svc.sentence_set_status(sentence=sentence, user=users["annotator"], status="done",
+                            expected_version=1)
+    assert Sentence.objects.get(pk=sentence.pk).status == SentenceStatus.DONE
+    with pytest.raises(ValidationError):
+        svc.sentence_set_status(sentence=sentence, user=users["annotator"], status="bogus",
+                                expected_version=2)
+
+
+def test_undo_restores_snapshot_with_same_ids(project, users, types):
+    make_document(project)
+    sentence = Sentence.objects.get(project=project, index=2)
+    negation = create(sentence, users["annotator"], types["Negation"], "No")
+    condition = create(sentence, users["annotator"], types["Condition"], "heart failure")
+    rtype = RelationType.objects.get(project=project, name="is negated")
+    relation = svc.relation_create(sentence=sentence, user=users["annotator"], type=rtype,
+                                   head_id=condition.pk, tail_id=negation.pk,
+                                   expected_version=sentence.version)
+    before = sentence_snapshot(sentence=sentence)
+    svc.entity_delete(sentence=sentence, user=users["annotator"], entity_id=condition.pk,
+                      expected_version=sentence.version)
+    assert not Relation.objects.exists()
+    svc.action_undo(sentence=sentence, user=users["annotator"], snapshot=before,
+                    expected_version=sentence.version)
+    assert sentence_snapshot(sentence=sentence) == before
+    assert Relation.objects.get().pk == relation.pk
+    with pytest.raises(svc.StaleVersion):
+        svc.action_undo(sentence=sentence, user=users["annotator"], snapshot=before,
+                        expected_version=1)
