@@ -1,0 +1,149 @@
+"""Reads of whole corpora: documents from the database as framework-free dataclasses."""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+
+from annotation.models import (
+    Attribute,
+    Document,
+    Entity,
+    GroupMember,
+    Note,
+    Project,
+    Relation,
+    Sentence,
+)
+from mlcore.corpus import model as dc
+
+CHUNK_DOCUMENTS = 200
+
+
+def documents_as_dataclasses(
+    project: Project, statuses: Iterable[str] | None = None, chunk_size: int = CHUNK_DOCUMENTS
+) -> Iterator[dc.Document]:
+    """Stream the project's documents (by name) with their annotations as dataclasses.
+
+    Nine queries per chunk of ``chunk_size`` documents, whatever their content. Ids are
+    renumbered per document: entities ``T1..`` in offset order, then ``R``, ``*``, ``A``, ``#``
+    in creation order. With ``statuses``, only annotations of sentences having one of those
+    statuses are kept (see ``annotation.services.corpus_io`` for the exact rule); the text
+    and the sentences are always whole, and ``metadata["sentence_status"]`` lists every
+    sentence's status.
+    """
+    statuses = set(statuses) if statuses else None
+    entity_types = dict(project.entity_types.values_list("pk", "name"))
+    relation_types = dict(project.relation_types.values_list("pk", "name"))
+    ids = list(project.documents.order_by("name").values_list("pk", flat=True))
+    for i in range(0, len(ids), chunk_size):
+        chunk = ids[i:i + chunk_size]
+        yield from _chunk(chunk, statuses, entity_types, relation_types)
+
+
+def _grouped(rows, key_index: int = 0) -> dict:
+    grouped = defaultdict(list)
+    for row in rows:
+        grouped[row[key_index]].append(row)
+    return grouped
+
+
+def _chunk(ids, statuses, entity_types, relation_types) -> Iterator[dc.Document]:
+    documents = Document.objects.filter(pk__in=ids).order_by("name").values_list(
+        "pk", "name", "text", "metadata"
+    )
+    sentences = _grouped(Sentence.objects.filter(document_id__in=ids).order_by("document_id", "index")
+                         .values_list("document_id", "pk", "start", "end", "status"))
+    entities = _grouped(Entity.objects.filter(document_id__in=ids)
+                        .order_by("document_id", "start", "-end", "pk")
+                        .values_list("document_id", "pk", "sentence_id", "type_id", "fragments"))
+    relations = _grouped(Relation.objects.filter(document_id__in=ids).order_by("pk")
+                         .values_list("document_id", "pk", "sentence_id", "type_id", "head_id",
+                                      "tail_id"))
+    members = _grouped(GroupMember.objects.filter(group__document_id__in=ids)
+                       .order_by("group_id", "position", "pk")
+                       .values_list("group__document_id", "group_id", "group__type", "entity_id"))
+    attributes = _grouped(Attribute.objects.filter(document_id__in=ids).order_by("pk")
+                          .values_list("document_id", "name", "value", "entity_id", "relation_id"))
+    notes = _grouped(Note.objects.filter(document_id__in=ids).order_by("pk")
+                     .values_list("document_id", "type", "text", "entity_id", "relation_id"))
+    for pk, name, text, metadata in documents:
+        builder = _DocumentBuilder(statuses, sentences[pk])
+        builder.entities(entities[pk], entity_types)
+        builder.relations(relations[pk], relation_types)
+        builder.groups(members[pk])
+        builder.attributes(attributes[pk])
+        builder.notes(notes[pk])
+        yield builder.document(name, text, metadata)
+
+
+class _DocumentBuilder:
+    """Turns one document's rows into a dataclass, keeping track of the id renumbering."""
+
+    def __init__(self, statuses, sentence_rows):
+        self.sentences = [dc.Sentence(start, end) for _, _, start, end, _ in sentence_rows]
+        self.statuses = [status for *_, status in sentence_rows]
+        self.kept_sentences = {pk for _, pk, _, _, status in sentence_rows
+                               if statuses is None or status in statuses}
+        self.filtering = statuses is not None
+        self.entity_ids: dict[int, str] = {}
+        self.relation_ids: dict[int, str] = {}
+        self.out = dc.Document(name="", text="", sentences=self.sentences)
+
+    def _kept(self, sentence_id) -> bool:
+        return not self.filtering or sentence_id in self.kept_sentences
+
+    def entities(self, rows, type_names) -> None:
+        for _, pk, sentence_id, type_id, fragments in rows:
+            if not self._kept(sentence_id):
+                continue
+            self.entity_ids[pk] = f"T{len(self.entity_ids) + 1}"
+            self.out.entities.append(dc.Entity(
+                self.entity_ids[pk], type_names[type_id],
+                tuple(dc.Fragment(start, end) for start, end in fragments),
+            ))
+
+    def relations(self, rows, type_names) -> None:
+        for _, pk, sentence_id, type_id, head, tail in rows:
+            if not self._kept(sentence_id) or head not in self.entity_ids or tail not in self.entity_ids:
+                continue
+            self.relation_ids[pk] = f"R{len(self.relation_ids) + 1}"
+            self.out.relations.append(dc.Relation(
+                self.relation_ids[pk], type_names[type_id], self.entity_ids[head], self.entity_ids[tail]
+            ))
+
+    def groups(self, rows) -> None:
+        members = defaultdict(list)
+        types = {}
+        for _, group_id, group_type, entity_id in rows:
+            members[group_id].append(entity_id)
+            types[group_id] = group_type
+        for group_id, entity_ids in members.items():
+            if all(e in self.entity_ids for e in entity_ids):
+                self.out.groups.append(dc.Group(
+                    f"*{len(self.out.groups) + 1}", types[group_id],
+                    tuple(self.entity_ids[e] for e in entity_ids),
+                ))
+
+    def _target(self, entity_id, relation_id) -> str | None:
+        if entity_id is not None:
+            return self.entity_ids.get(entity_id)
+        return self.relation_ids.get(relation_id)
+
+    def attributes(self, rows) -> None:
+        for _, name, value, entity_id, relation_id in rows:
+            target = self._target(entity_id, relation_id)
+            if target is not None:
+                self.out.attributes.append(
+                    dc.Attribute(f"A{len(self.out.attributes) + 1}", name, target, value or None)
+                )
+
+    def notes(self, rows) -> None:
+        for _, type_, text, entity_id, relation_id in rows:
+            target = self._target(entity_id, relation_id)
+            if target is not None:
+                self.out.notes.append(dc.Note(f"#{len(self.out.notes) + 1}", type_, target, text))
+
+    def document(self, name, text, metadata) -> dc.Document:
+        self.out.name, self.out.text = name, text
+        self.out.metadata = {**metadata, "sentence_status": self.statuses}
+        return self.out
