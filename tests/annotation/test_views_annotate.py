@@ -1,0 +1,204 @@
+"""The annotation view over HTTP: permissions, htmx fragments, 409 on stale versions, undo."""
+import json
+
+import pytest
+from django.urls import reverse
+
+from annotation.models import Entity, EntityType, Relation, RelationType, Sentence
+from tests.browser.scenario import make_document, span
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def sentence(project):
+    make_document(project)
+    return Sentence.objects.get(project=project, index=2)
+
+
+@pytest.fixture
+def types(project):
+    return {t.name: t for t in EntityType.objects.filter(project=project)}
+
+
+def url(sentence, action=None):
+    if action is None:
+        return reverse("sentence_annotate", args=["trial", sentence.pk])
+    if action == "undo":
+        return reverse("sentence_undo", args=["trial", sentence.pk])
+    return reverse("sentence_action", args=["trial", sentence.pk, action])
+
+
+def create(client, sentence, type_, words, version):
+    return client.post(url(sentence, "entity-create"), {
+        "type": type_.pk, "fragments": json.dumps([span(sentence, words)]), "version": version,
+    }, **HX)
+
+
+def test_login_required(client, sentence):
+    response = client.get(url(sentence))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_non_member_gets_404(client_for, users, sentence):
+    client = client_for(users["outsider"])
+    assert client.get(url(sentence)).status_code == 404
+    assert client.post(url(sentence, "entity-delete"), {"entity": 1, "version": 1}).status_code == 404
+
+
+def test_full_page_and_htmx_fragment(client_for, users, sentence, types, django_assert_max_num_queries):
+    client = client_for(users["annotator"])
+    create(client, sentence, types["Condition"], "heart failure", 1)
+    with django_assert_max_num_queries(14):
+        page = client.get(url(sentence))
+    html = page.content.decode()
+    assert page.status_code == 200 and "<html" in html and 'id="help"' in html
+    assert "No history of heart failure" in html
+    assert "Adults with type 2 diabetes" in html  # previous criterion, as greyed context
+    fragment = client.get(url(sentence), **HX).content.decode()
+    assert "<html" not in fragment and 'id="sentence"' in fragment
+    assert 'data-version="2"' in fragment and 'data-type="Condition"' in fragment
+
+
+def test_create_entity_returns_fragment_within_query_budget(
+        client_for, users, sentence, types, django_assert_max_num_queries):
+    client = client_for(users["annotator"])
+    with django_assert_max_num_queries(24):
+        response = create(client, sentence, types["Condition"], "heart failure", 1)
+    assert response.status_code == 200
+    assert 'data-version="2"' in response.content.decode()
+    entity = Entity.objects.get()
+    assert entity.fragments == [span(sentence, "heart failure")]
+
+
+def test_stale_version_gets_409_with_fresh_version(client_for, users, sentence, types):
+    first, second = client_for(users["annotator"]), client_for(users["reviewer"])
+    assert create(first, sentence, types["Condition"], "heart failure", 1).status_code == 200
+    response = create(second, sentence, types["Drug"], "renal impairment", 1)
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "Not saved" in html and "annotator changed this sentence" in html
+    assert 'data-version="2"' in html and 'data-type="Condition"' in html
+    assert list(Entity.objects.values_list("type__name", flat=True)) == ["Condition"]
+
+
+@pytest.mark.parametrize("payload, message", [
+    ({"type": "x", "fragments": "[[1, 2]]", "version": 1}, "type"),
+    ({"type": 1, "fragments": "not json", "version": 1}, "fragments"),
+    ({"type": 1, "fragments": "[[1, 2]]"}, "version"),
+])
+def test_invalid_form_is_422(client_for, users, sentence, payload, message):
+    response = client_for(users["annotator"]).post(url(sentence, "entity-create"), payload, **HX)
+    assert response.status_code == 422 and message in response.content.decode()
+    assert Sentence.objects.get(pk=sentence.pk).version == 1
+
+
+def test_out_of_sentence_selection_is_422(client_for, users, sentence, types):
+    response = client_for(users["annotator"]).post(url(sentence, "entity-create"), {
+        "type": types["Condition"].pk, "fragments": "[[0, 6]]", "version": 1}, **HX)
+    assert response.status_code == 422 and "inside the sentence" in response.content.decode()
+    assert not Entity.objects.exists()
+
+
+def test_unknown_action_is_404_and_get_is_405(client_for, users, sentence):
+    client = client_for(users["annotator"])
+    assert client.post(url(sentence, "explode"), {"version": 1}).status_code == 404
+    assert client.get(url(sentence, "entity-create")).status_code == 405
+
+
+def test_relation_and_type_change_and_delete(client_for, users, sentence, types, project):
+    client = client_for(users["annotator"])
+    create(client, sentence, types["Negation"], "No", 1)
+    create(client, sentence, types["Condition"], "heart failure", 2)
+    neg, cond = (Entity.objects.get(type__name=n) for n in ("Negation", "Condition"))
+    rtype = RelationType.objects.get(project=project)
+    response = client.post(url(sentence, "relation-create"), {
+        "type": rtype.pk, "head": cond.pk, "tail": neg.pk, "version": 3}, **HX)
+    assert response.status_code == 200 and 'data-type="is negated"' in response.content.decode()
+    response = client.post(url(sentence, "entity-type"), {
+        "entity": cond.pk, "type": types["Drug"].pk, "version": 4}, **HX)
+    assert response.status_code == 200
+    assert Entity.objects.get(pk=cond.pk).type == types["Drug"]
+    relation = Relation.objects.get()
+    response = client.post(url(sentence, "relation-delete"), {"relation": relation.pk, "version": 5}, **HX)
+    assert response.status_code == 200 and not Relation.objects.exists()
+    response = client.post(url(sentence, "entity-delete"), {"entity": neg.pk, "version": 6}, **HX)
+    assert response.status_code == 200 and Entity.objects.count() == 1
+
+
+def test_extend_makes_discontinuous_entity(client_for, users, sentence, types):
+    client = client_for(users["annotator"])
+    create(client, sentence, types["Condition"], "heart", 1)
+    entity = Entity.objects.get()
+    response = client.post(url(sentence, "entity-extend"), {
+        "entity": entity.pk, "fragments": json.dumps([span(sentence, "renal impairment")]),
+        "version": 2}, **HX)
+    assert response.status_code == 200 and 'class="discontinuous"' in response.content.decode()
+    entity.refresh_from_db()
+    assert entity.fragments == [span(sentence, "heart"), span(sentence, "renal impairment")]
+
+
+def test_undo_steps_back_through_own_actions(client_for, users, sentence, types):
+    client = client_for(users["annotator"])
+    create(client, sentence, types["Condition"], "heart failure", 1)
+    entity = Entity.objects.get()
+    client.post(url(sentence, "entity-type"), {"entity": entity.pk, "type": types["Drug"].pk,
+                                               "version": 2}, **HX)
+    response = client.post(url(sentence, "undo"), {"version": 3}, **HX)
+    assert response.status_code == 200 and "Undone: change type" in response.content.decode()
+    assert Entity.objects.get().type == types["Condition"]
+    response = client.post(url(sentence, "undo"), {"version": 4}, **HX)
+    assert response.status_code == 200 and not Entity.objects.exists()
+    response = client.post(url(sentence, "undo"), {"version": 5}, **HX)
+    assert response.status_code == 422 and "Nothing to undo" in response.content.decode()
+
+
+def test_undo_refused_after_someone_else_edited(client_for, users, sentence, types):
+    mine, theirs = client_for(users["annotator"]), client_for(users["reviewer"])
+    create(mine, sentence, types["Condition"], "heart failure", 1)
+    create(theirs, sentence, types["Drug"], "renal impairment", 2)
+    response = mine.post(url(sentence, "undo"), {"version": 1}, **HX)
+    assert response.status_code == 409
+    response = mine.post(url(sentence, "undo"), {"version": 3}, **HX)
+    assert response.status_code == 422 and "changed by someone else" in response.content.decode()
+    assert Entity.objects.count() == 2
+
+
+def test_mark_done_advances_to_next_open_sentence(client_for, users, sentence, project):
+    client = client_for(users["annotator"])
+    response = client.post(url(sentence, "status"), {"status": "done", "advance": "on", "version": 1}, **HX)
+    nxt = Sentence.objects.get(project=project, index=3)
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == url(nxt)
+    assert Sentence.objects.get(pk=sentence.pk).status == "done"
+
+
+def test_only_reviewers_mark_reviewed(client_for, users, sentence):
+    payload = {"status": "reviewed", "version": 1}
+    assert client_for(users["annotator"]).post(url(sentence, "status"), payload, **HX).status_code == 403
+    assert client_for(users["reviewer"]).post(url(sentence, "status"), payload, **HX).status_code == 200
+    assert Sentence.objects.get(pk=sentence.pk).status == "reviewed"
+
+
+def test_step_navigation_and_queue(client_for, users, project, sentence):
+    client = client_for(users["annotator"])
+    sentences = list(Sentence.objects.filter(project=project).order_by("index"))
+    step = lambda s, d: client.get(reverse("sentence_step", args=["trial", s.pk, d]))  # noqa: E731
+    assert step(sentence, "next")["Location"] == url(sentences[3])
+    assert step(sentence, "previous")["Location"] == url(sentences[1])
+    assert step(sentences[3], "next")["Location"] == reverse("project_dashboard", args=["trial"])
+    assert step(sentence, "sideways").status_code == 404
+    Sentence.objects.filter(pk=sentences[0].pk).update(status="done")
+    assert client.get(reverse("project_queue", args=["trial"]))["Location"] == url(sentences[1])
+    Sentence.objects.filter(pk=sentences[3].pk).update(status="done")
+    assert step(sentence, "skip")["Location"] == reverse("project_dashboard", args=["trial"])
+
+
+def test_sentence_of_other_project_is_404(client_for, users, sentence):
+    from annotation.services.projects import membership_set, project_create
+
+    other = project_create(name="other")
+    membership_set(project=other, user=users["annotator"], role="annotator")
+    response = client_for(users["annotator"]).get(
+        reverse("sentence_annotate", args=["other", sentence.pk]))
+    assert response.status_code == 404
