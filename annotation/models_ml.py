@@ -11,7 +11,7 @@ from django.db.models import Q
 from .models import Entity, EntityType, Project, Relation, RelationType, Sentence
 
 __all__ = [
-    "TrainingRunStatus", "TrainingRun", "ModelVersion", "SuggestionStatus",
+    "TrainingRunStatus", "ACTIVE_RUN_STATUSES", "TrainingRun", "ModelVersion", "SuggestionStatus",
     "PredictedEntity", "PredictedRelation", "SentenceScore",
 ]
 

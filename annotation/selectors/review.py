@@ -1,0 +1,82 @@
+"""Reads for reviewing model suggestions: the uncertainty-ranked queue and a sentence's suggestions."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+
+from annotation.models import (
+    ModelVersion, PredictedEntity, PredictedRelation, Project, Sentence, SentenceScore,
+    SuggestionStatus,
+)
+from annotation.selectors.training import model_version_active
+
+
+def review_queue(
+    *, project: Project, model_version: ModelVersion | None = None, status: str | None = None,
+    document_id: int | None = None,
+) -> QuerySet[SentenceScore]:
+    """The sentences scored by the (active) model version, most uncertain first.
+
+    Served by the ``review_queue_idx`` index on (project, model_version, score); the
+    sentence and document come along in the same query.
+    """
+    model_version = model_version or model_version_active(project)
+    if model_version is None:
+        return SentenceScore.objects.none()
+    scores = SentenceScore.objects.filter(project=project, model_version=model_version)
+    if status:
+        scores = scores.filter(sentence__status=status)
+    if document_id:
+        scores = scores.filter(sentence__document_id=document_id)
+    return (
+        scores.select_related("sentence", "sentence__document")
+        .only("score", "scores", "sentence__id", "sentence__text", "sentence__status",
+              "sentence__index", "sentence__document__id", "sentence__document__name")
+        .order_by("-score", "sentence_id")
+    )
+
+
+@dataclass
+class SentenceSuggestions:
+    """What the suggestion partial shows for one sentence."""
+
+    sentence: Sentence
+    model_version: ModelVersion | None
+    entities: list[PredictedEntity] = field(default_factory=list)
+    relations: list[PredictedRelation] = field(default_factory=list)
+    score: SentenceScore | None = None
+
+    @property
+    def pending_entities(self) -> list[PredictedEntity]:
+        return [e for e in self.entities if e.status == SuggestionStatus.PENDING]
+
+    @property
+    def pending_relations(self) -> list[PredictedRelation]:
+        return [r for r in self.relations if r.status == SuggestionStatus.PENDING]
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self.pending_entities or self.pending_relations)
+
+
+def sentence_suggestions(sentence: Sentence, model_version: ModelVersion | None = None) -> SentenceSuggestions:
+    """The suggestions of the (active) model version for ``sentence``, with their texts."""
+    model_version = model_version or model_version_active(sentence.project)
+    result = SentenceSuggestions(sentence=sentence, model_version=model_version)
+    if model_version is None:
+        return result
+    document_text = sentence.document.text
+    result.entities = list(
+        PredictedEntity.objects.filter(sentence=sentence, model_version=model_version).select_related("type")
+    )
+    for prediction in result.entities:
+        prediction.text = " ".join(document_text[a:b] for a, b in prediction.fragments)
+    by_id = {e.pk: e for e in result.entities}
+    result.relations = list(
+        PredictedRelation.objects.filter(sentence=sentence, model_version=model_version).select_related("type")
+    )
+    for relation in result.relations:
+        relation.head_prediction, relation.tail_prediction = by_id[relation.head_id], by_id[relation.tail_id]
+    result.score = SentenceScore.objects.filter(sentence=sentence, model_version=model_version).first()
+    return result

@@ -1,0 +1,243 @@
+"""Reads for the active-learning loop: model options, training data, runs, versions, charts."""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+
+from annotation.models import (
+    ACTIVE_RUN_STATUSES, Document, Entity, ModelVersion, PredictedEntity, PredictedRelation,
+    Project, Relation, Sentence, SentenceStatus, SuggestionStatus, TrainingRun,
+)
+from mlcore.corpus.model import Document as CorpusDocument
+from mlcore.corpus.model import Entity as CorpusEntity
+from mlcore.corpus.model import Fragment, SentenceExample, sentence_examples
+from mlcore.corpus.model import Relation as CorpusRelation
+from mlcore.corpus.model import Sentence as CorpusSentence
+
+TRAINING_STATUSES = (SentenceStatus.DONE, SentenceStatus.REVIEWED)
+UNCERTAINTY_STRATEGIES = (
+    "combined", "least_confidence", "margin", "token_entropy", "mnlp", "relation_entropy", "random",
+)
+# The project's ``model_options`` override these; missing keys take the default.
+DEFAULT_MODEL_OPTIONS = {
+    "mode": "joint",  # joint | pipeline (standalone NER then standalone RE)
+    "re_head": "biaffine",  # additive (re_m1) | biaffine (re_m2) | biaffine_bilinear_only
+    "negatives": "gs",  # gs (gs-based) | incremental
+    "encoder": "",  # empty: settings.ELIGO_ENCODER, else the packaged MiniLM
+    "encoder_config": None,  # a random BERT config instead of weights (tests, smoke runs)
+    "epochs": 20,
+    "batch_size": 32,
+    "lr": 2e-5,
+    "patience": 3,
+    "seed": 13,
+    "num_threads": None,
+    "dev_fraction": 0.2,
+    "strategy": "combined",
+    "auto_activate": True,
+}
+
+
+def model_options_get(project: Project) -> dict:
+    """The project's effective model options: defaults, then the project's own values."""
+    options = dict(DEFAULT_MODEL_OPTIONS)
+    options.update({k: v for k, v in (project.model_options or {}).items() if k in options})
+    if not options["encoder"]:
+        options["encoder"] = settings.ELIGO_ENCODER
+    return options
+
+
+# --- the training data snapshot --------------------------------------------------------
+
+
+def training_examples(project: Project, statuses=TRAINING_STATUSES) -> list[SentenceExample]:
+    """The model examples of the project's sentences with ``statuses`` (done and reviewed).
+
+    Only those sentences, their entities (attached by first fragment) and the relations
+    between them are read; flattening follows ``mlcore.corpus.sentence_examples``.
+    """
+    sentences = list(
+        Sentence.objects.filter(project=project, status__in=statuses)
+        .order_by("document_id", "index").values("id", "document_id", "start", "end")
+    )
+    sentence_ids = [s["id"] for s in sentences]
+    documents = Document.objects.filter(id__in={s["document_id"] for s in sentences}).only("name", "text")
+    corpus = {
+        d.pk: CorpusDocument(name=d.name, text=d.text) for d in documents
+    }
+    for s in sentences:
+        corpus[s["document_id"]].sentences.append(CorpusSentence(s["start"], s["end"]))
+    for e in Entity.objects.filter(sentence_id__in=sentence_ids).select_related("type"):
+        fragments = tuple(Fragment(int(a), int(b)) for a, b in e.fragments)
+        corpus[e.document_id].entities.append(CorpusEntity(str(e.pk), e.type.name, fragments))
+    relations = Relation.objects.filter(
+        head__sentence_id__in=sentence_ids, tail__sentence_id__in=sentence_ids
+    ).select_related("type")
+    for r in relations:
+        corpus[r.document_id].relations.append(
+            CorpusRelation(str(r.pk), r.type.name, str(r.head_id), str(r.tail_id))
+        )
+    examples = []
+    for document in sorted(corpus.values(), key=lambda d: d.name):
+        examples += sentence_examples(document)
+    return examples
+
+
+def training_data_split(
+    examples: list[SentenceExample], *, dev_fraction: float, seed: int
+) -> tuple[list[SentenceExample], list[SentenceExample]]:
+    """Split by document (no document on both sides), shuffled with ``seed``.
+
+    With two or more documents the dev side gets at least one; with one it stays empty.
+    """
+    names = sorted({e.document for e in examples})
+    random.Random(seed).shuffle(names)
+    n_dev = max(1, round(len(names) * dev_fraction)) if len(names) > 1 else 0
+    dev_names = set(names[:n_dev])
+    train = [e for e in examples if e.document not in dev_names]
+    dev = [e for e in examples if e.document in dev_names]
+    return train, dev
+
+
+def examples_hash(examples: list[SentenceExample]) -> str:
+    """A stable fingerprint of the training data (text, spans, relations, document)."""
+    digest = hashlib.sha256()
+    for example in examples:
+        digest.update(json.dumps(asdict(example), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+# --- runs and versions -------------------------------------------------------------------
+
+
+def training_run_active(project: Project) -> TrainingRun | None:
+    return TrainingRun.objects.filter(project=project, status__in=ACTIVE_RUN_STATUSES).first()
+
+
+def training_runs_for_project(project: Project, limit: int = 20) -> list[TrainingRun]:
+    return list(
+        TrainingRun.objects.filter(project=project).defer("log").select_related("started_by")[:limit]
+    )
+
+
+def model_versions_for_project(project: Project) -> QuerySet[ModelVersion]:
+    return ModelVersion.objects.filter(project=project).select_related("started_by", "run")
+
+
+def model_version_active(project: Project) -> ModelVersion | None:
+    return ModelVersion.objects.filter(project=project, is_active=True).first()
+
+
+def primary_f1(metrics: dict) -> float:
+    """The number a version is judged by: mean of NER F1 and end-to-end RE F1."""
+    ner = (metrics.get("ner") or {}).get("f1") or 0.0
+    re = (metrics.get("re_end_to_end") or {}).get("f1") or 0.0
+    return (ner + re) / 2
+
+
+# --- the models page: acceptance rates and charts -----------------------------------------
+
+
+@dataclass
+class Acceptance:
+    shown: int = 0
+    accepted: int = 0
+    rejected: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        """Accepted over shown (every suggestion the model made), None before any."""
+        return self.accepted / self.shown if self.shown else None
+
+
+def _acceptance_rows(model, versions) -> dict[int, dict[str, Acceptance]]:
+    rows = (
+        model.objects.filter(model_version__in=versions)
+        .values("model_version_id", "type__name")
+        .annotate(
+            shown=Count("id"),
+            accepted=Count("id", filter=Q(status=SuggestionStatus.ACCEPTED)),
+            rejected=Count("id", filter=Q(status=SuggestionStatus.REJECTED)),
+        )
+    )
+    result: dict[int, dict[str, Acceptance]] = defaultdict(dict)
+    for row in rows:
+        result[row["model_version_id"]][row["type__name"]] = Acceptance(
+            row["shown"], row["accepted"], row["rejected"]
+        )
+    return result
+
+
+def acceptance_by_version(versions) -> dict[int, dict]:
+    """Per version: entity and relation acceptance, overall (``total``) and per type."""
+    result = {}
+    entity_rows = _acceptance_rows(PredictedEntity, versions)
+    relation_rows = _acceptance_rows(PredictedRelation, versions)
+    for version in versions:
+        result[version.pk] = {}
+        for kind, rows in (("entities", entity_rows), ("relations", relation_rows)):
+            per_type = rows.get(version.pk, {})
+            total = Acceptance(
+                sum(a.shown for a in per_type.values()),
+                sum(a.accepted for a in per_type.values()),
+                sum(a.rejected for a in per_type.values()),
+            )
+            result[version.pk][kind] = {"total": total, "per_type": dict(sorted(per_type.items()))}
+    return result
+
+
+CHART_W, CHART_H, PAD = 480, 220, 36
+SERIES = (("ner", "NER", "#0072B2"), ("re_end_to_end", "RE end-to-end", "#D55E00"),
+          ("re_gs", "RE on gold entities", "#009E73"))
+
+
+def learning_curve(versions) -> dict:
+    """SVG coordinates of dev F1 against training sentences, one polyline per metric."""
+    points = sorted(
+        ((v.train_size, v.number, v.dev_metrics or {}) for v in versions), key=lambda p: (p[0], p[1])
+    )
+    max_x = max((p[0] for p in points), default=0) or 1
+
+    def xy(size, f1):
+        x = PAD + (CHART_W - 2 * PAD) * size / max_x
+        y = CHART_H - PAD - (CHART_H - 2 * PAD) * f1
+        return round(x, 1), round(y, 1)
+
+    series = []
+    for i, (key, label, color) in enumerate(SERIES):
+        coords = [
+            (*xy(size, (metrics.get(key) or {}).get("f1") or 0.0), number,
+             (metrics.get(key) or {}).get("f1") or 0.0)
+            for size, number, metrics in points if key in metrics
+        ]
+        series.append({
+            "label": label, "color": color, "legend_y": 14 + 14 * i,
+            "points": [{"x": x, "y": y, "version": n, "f1": f1} for x, y, n, f1 in coords],
+            "polyline": " ".join(f"{x},{y}" for x, y, _, _ in coords),
+        })
+    y_ticks = [{"y": xy(0, t)[1], "label": f"{t:.1f}"} for t in (0, 0.25, 0.5, 0.75, 1.0)]
+    x_ticks = [{"x": xy(max_x * t, 0)[0], "label": str(round(max_x * t))} for t in (0, 0.5, 1.0)]
+    return {"width": CHART_W, "height": CHART_H, "pad": PAD, "series": series,
+            "y_ticks": y_ticks, "x_ticks": x_ticks, "x0": PAD, "y0": CHART_H - PAD,
+            "x1": CHART_W - PAD, "y1": PAD}
+
+
+BAR_H, BAR_GAP, LABEL_W, BAR_W = 16, 6, 170, 260
+
+
+def per_type_bars(metrics: dict, key: str = "ner") -> dict:
+    """Horizontal SVG bars of per-type F1 for one metric of one version."""
+    per_type = (metrics.get(key) or {}).get("per_type") or {}
+    bars = []
+    for i, (name, values) in enumerate(sorted(per_type.items())):
+        f1 = (values or {}).get("f1") or 0.0
+        y = i * (BAR_H + BAR_GAP)
+        bars.append({"name": name, "f1": f1, "y": y, "text_y": y + BAR_H - 4,
+                     "width": round(BAR_W * f1, 1), "value_x": LABEL_W + round(BAR_W * f1, 1) + 4})
+    return {"bars": bars, "label_w": LABEL_W, "bar_h": BAR_H, "bar_w": BAR_W,
+            "width": LABEL_W + BAR_W + 50, "height": max(1, len(bars)) * (BAR_H + BAR_GAP)}

@@ -1,0 +1,285 @@
+"""Model versions, training runs (progress, log, cancel), the review queue and suggestions.
+
+Thin views: access via ``project_get_for_user``, work in ``services.training`` /
+``services.predictions``, reads in ``selectors.training`` / ``selectors.review``.
+"""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from annotation.models import (
+    ModelVersion, PredictedEntity, PredictedRelation, Role, Sentence, SentenceStatus, TrainingRun,
+)
+from annotation.selectors.projects import project_get_for_user
+from annotation.selectors.review import review_queue, sentence_suggestions
+from annotation.selectors.training import (
+    UNCERTAINTY_STRATEGIES, acceptance_by_version, learning_curve, model_options_get,
+    model_version_active, model_versions_for_project, per_type_bars, training_run_active,
+    training_runs_for_project,
+)
+from annotation.services.predictions import (
+    SentenceVersionConflict, SuggestionError, predicted_entity_accept, predicted_entity_reject,
+    predicted_relation_accept, predicted_relation_reject, predictions_accept_all,
+)
+from annotation.services.training import (
+    ModelVersionError, TrainingRunInProgress, model_options_update, model_version_activate,
+    model_version_delete, training_run_cancel, training_run_start, training_runs_mark_lost,
+)
+
+REVIEW_PAGE_SIZE = 50
+
+
+class ModelOptionsForm(forms.Form):
+    mode = forms.ChoiceField(choices=[("joint", "joint NER + RE"), ("pipeline", "standalone NER then RE")])
+    re_head = forms.ChoiceField(choices=[("biaffine", "biaffine (re_m2)"), ("additive", "additive (re_m1)"),
+                                         ("biaffine_bilinear_only", "bilinear only (re_m2)")])
+    negatives = forms.ChoiceField(choices=[("gs", "gs-based"), ("incremental", "incremental")])
+    encoder = forms.CharField(required=False, help_text="name or local folder; empty: the default")
+    epochs = forms.IntegerField(min_value=1, max_value=200)
+    batch_size = forms.IntegerField(min_value=1, max_value=512)
+    strategy = forms.ChoiceField(choices=[(s, s.replace("_", " ")) for s in UNCERTAINTY_STRATEGIES])
+    auto_activate = forms.BooleanField(required=False, help_text="when dev F1 improves")
+
+
+def _models_url(project) -> str:
+    return reverse("model_versions", args=[project.name])
+
+
+# --- the models page -------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def models_page(request, name):
+    project = project_get_for_user(request.user, name)
+    training_runs_mark_lost(project=project)
+    versions = list(model_versions_for_project(project))
+    active = next((v for v in versions if v.is_active), None)
+    shown = active or (versions[0] if versions else None)
+    acceptance = acceptance_by_version(versions)
+    for version in versions:
+        version.acceptance = acceptance[version.pk]
+    options = model_options_get(project)
+    context = {
+        "project": project, "versions": versions, "active": active, "shown": shown,
+        "runs": training_runs_for_project(project), "current_run": training_run_active(project),
+        "curve": learning_curve(versions),
+        "ner_bars": per_type_bars(shown.dev_metrics, "ner") if shown else None,
+        "re_bars": per_type_bars(shown.dev_metrics, "re_end_to_end") if shown else None,
+        "options_form": ModelOptionsForm(initial=options),
+        "is_manager": _is_manager(request.user, project),
+    }
+    return render(request, "annotation/models/models.html", context)
+
+
+def _is_manager(user, project) -> bool:
+    try:
+        project_get_for_user(user, project.name, min_role=Role.MANAGER)
+    except Exception:
+        return False
+    return True
+
+
+@login_required
+@require_POST
+def model_options_save(request, name):
+    project = project_get_for_user(request.user, name, min_role=Role.MANAGER)
+    form = ModelOptionsForm(request.POST)
+    if form.is_valid():
+        model_options_update(project=project, options=form.cleaned_data)
+        messages.success(request, "Model options saved; they apply to the next run.")
+    else:
+        messages.error(request, f"Model options not saved: {form.errors.as_text()}")
+    return redirect(_models_url(project))
+
+
+@login_required
+@require_POST
+def model_version_activate_view(request, name, number):
+    project = project_get_for_user(request.user, name, min_role=Role.MANAGER)
+    version = get_object_or_404(ModelVersion, project=project, number=number)
+    model_version_activate(version=version)
+    messages.success(request, f"Model v{number} is active; its suggestions are being computed.")
+    return redirect(_models_url(project))
+
+
+@login_required
+@require_POST
+def model_version_delete_view(request, name, number):
+    project = project_get_for_user(request.user, name, min_role=Role.MANAGER)
+    version = get_object_or_404(ModelVersion, project=project, number=number)
+    try:
+        model_version_delete(version=version)
+        messages.success(request, f"Model v{number} deleted.")
+    except ModelVersionError as exc:
+        messages.error(request, str(exc))
+    return redirect(_models_url(project))
+
+
+# --- training runs ---------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def training_run_start_view(request, name):
+    project = project_get_for_user(request.user, name, min_role=Role.MANAGER)
+    try:
+        run = training_run_start(project=project, user=request.user)
+        messages.success(request, f"Training run {run.pk} queued.")
+        status = 201
+    except TrainingRunInProgress as exc:
+        run = exc.run
+        messages.warning(request, str(exc))
+        status = 409
+    if request.htmx and run is not None:
+        return _progress_response(request, project, run, status=status)
+    return redirect(_models_url(project))
+
+
+def _progress_response(request, project, run, status=200):
+    return render(request, "annotation/models/_run_progress.html",
+                  {"project": project, "run": run, "is_manager": _is_manager(request.user, project)},
+                  status=status)
+
+
+@login_required
+@require_GET
+def training_run_progress(request, name, run_id):
+    """The htmx-polled progress partial; reading it also detects runs whose worker died."""
+    project = project_get_for_user(request.user, name)
+    training_runs_mark_lost(project=project)
+    run = get_object_or_404(TrainingRun.objects.defer("log"), project=project, pk=run_id)
+    return _progress_response(request, project, run)
+
+
+@login_required
+@require_GET
+def training_run_log(request, name, run_id):
+    project = project_get_for_user(request.user, name)
+    run = get_object_or_404(TrainingRun, project=project, pk=run_id)
+    text = run.log + (f"\nerror: {run.error}\n" if run.error else "")
+    return HttpResponse(text, content_type="text/plain; charset=utf-8")
+
+
+@login_required
+@require_POST
+def training_run_cancel_view(request, name, run_id):
+    project = project_get_for_user(request.user, name, min_role=Role.MANAGER)
+    run = training_run_cancel(run=get_object_or_404(TrainingRun, project=project, pk=run_id))
+    if request.htmx:
+        return _progress_response(request, project, run)
+    messages.info(request, f"Training run {run.pk}: cancel requested.")
+    return redirect(_models_url(project))
+
+
+# --- the review queue ------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def review_queue_page(request, name):
+    project = project_get_for_user(request.user, name)
+    status = request.GET.get("status") or ""
+    status = status if status in SentenceStatus.values else ""
+    document = request.GET.get("document") or ""
+    document_id = int(document) if document.isdigit() else None
+    version = model_version_active(project)
+    queue = review_queue(project=project, model_version=version, status=status or None,
+                         document_id=document_id)
+    page = Paginator(queue, REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "project": project, "version": version, "page": page, "status": status,
+        "document_id": document_id, "statuses": SentenceStatus.choices,
+        "documents": project.documents.only("id", "name").order_by("name"),
+    }
+    return render(request, "annotation/models/review.html", context)
+
+
+# --- suggestions on one sentence ---------------------------------------------------------------
+
+
+def _sentence(project, sentence_id) -> Sentence:
+    return get_object_or_404(Sentence.objects.select_related("document", "project"),
+                             project=project, pk=sentence_id)
+
+
+def _suggestions_response(request, project, sentence, status=200, error=""):
+    sentence.refresh_from_db(fields=["version", "status"])
+    response = render(request, "annotation/models/_suggestions.html",
+                      {"project": project, "s": sentence_suggestions(sentence), "error": error},
+                      status=status)
+    if status == 200 and request.method == "POST":
+        # lets the annotation view reload the human annotations the action created
+        response["HX-Trigger"] = "eligo:annotations-changed"
+    return response
+
+
+@login_required
+@require_GET
+def sentence_suggestions_view(request, name, sentence_id):
+    project = project_get_for_user(request.user, name)
+    return _suggestions_response(request, project, _sentence(project, sentence_id))
+
+
+def _expected_version(request) -> int | None:
+    value = request.POST.get("version", "")
+    return int(value) if value.isdigit() else None
+
+
+ACTIONS = {
+    ("entity", "accept"): (PredictedEntity, predicted_entity_accept),
+    ("entity", "reject"): (PredictedEntity, predicted_entity_reject),
+    ("relation", "accept"): (PredictedRelation, predicted_relation_accept),
+    ("relation", "reject"): (PredictedRelation, predicted_relation_reject),
+}
+
+
+@login_required
+@require_POST
+def suggestion_decide(request, name, sentence_id, kind, pk, action):
+    """Accept or reject one entity or relation suggestion; returns the re-rendered partial."""
+    project = project_get_for_user(request.user, name)
+    sentence = _sentence(project, sentence_id)
+    if (kind, action) not in ACTIONS:
+        return HttpResponse(status=404)
+    model, service = ACTIONS[(kind, action)]
+    prediction = get_object_or_404(model, sentence=sentence, pk=pk)
+    return _apply(request, project, sentence, lambda version: service(
+        prediction=prediction, user=request.user, expected_version=version))
+
+
+@login_required
+@require_POST
+def suggestions_accept_all_view(request, name, sentence_id):
+    """Accept every pending suggestion, or with ``threshold`` the entities at or above it."""
+    project = project_get_for_user(request.user, name)
+    sentence = _sentence(project, sentence_id)
+    version = model_version_active(project)
+    if version is None:
+        return _suggestions_response(request, project, sentence, status=409, error="No active model.")
+    try:
+        threshold = float(request.POST["threshold"]) if request.POST.get("threshold") else None
+    except ValueError:
+        return _suggestions_response(request, project, sentence, status=400, error="Bad threshold.")
+    return _apply(request, project, sentence, lambda expected: predictions_accept_all(
+        sentence=sentence, model_version=version, user=request.user, threshold=threshold,
+        expected_version=expected))
+
+
+def _apply(request, project, sentence, action):
+    try:
+        action(_expected_version(request))
+    except SentenceVersionConflict as exc:
+        return _suggestions_response(request, project, sentence, status=409, error=str(exc))
+    except SuggestionError as exc:
+        return _suggestions_response(request, project, sentence, status=400, error=str(exc))
+    if not request.htmx and request.POST.get("next", "").startswith("/"):
+        return redirect(request.POST["next"])
+    return _suggestions_response(request, project, sentence)

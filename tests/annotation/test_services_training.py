@@ -1,0 +1,175 @@
+"""Training runs in-process (no worker): start, execute, versions, cancel, failure, lost runs."""
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from annotation.models import ModelVersion, SentenceStatus, TrainingRun, TrainingRunStatus
+from annotation.selectors.training import model_options_get, training_data_split, training_examples
+from annotation.services import training as training_service
+from annotation.services.training import (
+    ModelVersionError, ProgressRecorder, TrainingRunInProgress, model_options_update,
+    model_version_activate, model_version_delete, training_run_cancel, training_run_execute,
+    training_run_start, training_runs_mark_lost,
+)
+from tests.annotation.ml_fixtures import build_ml_project, ml_project  # noqa: F401
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Tasks the services enqueue, captured instead of sent."""
+    calls = []
+    monkeypatch.setattr(training_service, "send_task", lambda name, args, task_id=None: calls.append((name, args)))
+    return calls
+
+
+def test_training_examples_are_done_sentences_split_by_document(ml_project):
+    examples = training_examples(ml_project)
+    assert len(examples) == 32  # 4 done documents x 8; the new document is left out
+    assert {e.document for e in examples} == {"doc-0", "doc-1", "doc-2", "doc-3"}
+    negated = next(e for e in examples if e.text.startswith("No "))
+    assert [s.type for s in negated.spans] == ["Negation", "Condition"]
+    assert negated.relations == [(1, 0, "is negated")]
+    train, dev = training_data_split(examples, dev_fraction=0.25, seed=13)
+    assert {e.document for e in train}.isdisjoint({e.document for e in dev})
+    assert len(dev) == 8 and len(train) == 24
+    assert training_data_split(examples, dev_fraction=0.25, seed=13) == (train, dev)
+
+
+def test_a_second_retrain_is_refused_while_a_run_is_queued(ml_project, users, sent, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = training_run_start(project=ml_project, user=users["manager"])
+    with pytest.raises(TrainingRunInProgress) as refused:
+        training_run_start(project=ml_project, user=users["manager"])
+    assert refused.value.run == run
+    assert TrainingRun.objects.filter(project=ml_project).count() == 1
+    assert sent == [("worker.tasks.train_model", [run.pk])]
+    assert run.options["epochs"] == 12
+
+
+def test_execute_trains_registers_v1_and_auto_activates(ml_project, users, sent, django_capture_on_commit_callbacks):
+    run = training_run_start(project=ml_project, user=users["manager"])
+    with django_capture_on_commit_callbacks(execute=True):
+        version = training_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == TrainingRunStatus.SUCCEEDED, run.log
+    assert (version.number, version.is_active, version.train_size, version.dev_size) == (1, True, 24, 8)
+    assert set(version.dev_metrics) >= {"ner", "re_gs", "re_end_to_end"}
+    assert version.dev_metrics["ner"]["f1"] > 0.5, version.dev_metrics
+    assert Path(version.checkpoint_dir, "config.json").exists()
+    assert version.data_hash == run.data_hash and len(run.data_hash) == 64
+    assert run.step == run.total_steps > 0 and run.heartbeat_at is not None
+    assert "snapshot: 24 train / 8 dev sentences" in run.log
+    assert ("worker.tasks.preannotate", [version.pk, None]) in sent
+    # a shorter second run is not better: v2 exists, v1 stays active
+    model_options_update(project=ml_project, options={"epochs": 2})
+    run2 = training_run_start(project=ml_project, user=users["manager"])
+    v2 = training_run_execute(run_id=run2.pk)
+    assert v2.number == 2 and not ModelVersion.objects.get(pk=v2.pk).is_active
+    assert ModelVersion.objects.get(pk=version.pk).is_active
+
+
+def test_a_redelivered_task_does_nothing(ml_project, sent):
+    run = training_run_start(project=ml_project)
+    TrainingRun.objects.filter(pk=run.pk).update(status=TrainingRunStatus.CANCELLED)
+    assert training_run_execute(run_id=run.pk) is None
+    assert not ModelVersion.objects.exists()
+
+
+def test_failure_records_the_reason_and_leaves_the_active_model(project, sent):
+    build_ml_project(project, done_documents=1)
+    active = ModelVersion.objects.create(project=project, number=1, checkpoint_dir="/nowhere", is_active=True)
+    run = training_run_start(project=project)
+    assert training_run_execute(run_id=run.pk) is None
+    run.refresh_from_db()
+    assert run.status == TrainingRunStatus.FAILED
+    assert "at least two documents" in run.error and "failed" in run.log
+    assert list(ModelVersion.objects.filter(project=project)) == [active]
+    assert ModelVersion.objects.get(pk=active.pk).is_active
+
+
+def test_cancel_stops_a_running_run_within_one_step(ml_project, sent, monkeypatch):
+    from mlcore import trainer
+
+    real_train = trainer.train
+    steps = []
+
+    def cancelling_train(*args, progress=None, **kwargs):
+        def spy(p):
+            steps.append(p.step)
+            if p.step == 3:
+                training_run_cancel(run=TrainingRun.objects.get(pk=run.pk))
+            progress(p)
+        return real_train(*args, progress=spy, **kwargs)
+
+    monkeypatch.setattr(trainer, "train", cancelling_train)
+    run = training_run_start(project=ml_project)
+    assert training_run_execute(run_id=run.pk) is None
+    run.refresh_from_db()
+    assert run.status == TrainingRunStatus.CANCELLED and run.cancel_requested
+    assert max(steps) == 3  # the step that saw the flag was the last one
+    assert not ModelVersion.objects.exists()
+    assert not (training_service.run_dir(run) / "model").exists()
+
+
+def test_cancel_of_a_queued_run_ends_it_at_once(ml_project, sent):
+    run = training_run_cancel(run=training_run_start(project=ml_project))
+    assert run.status == TrainingRunStatus.CANCELLED
+    assert training_run_start(project=ml_project).status == TrainingRunStatus.QUEUED
+
+
+def test_progress_writes_are_throttled(ml_project, sent):
+    from mlcore.trainer import Progress, TrainingCancelled
+
+    run = training_run_start(project=ml_project)
+    recorder = ProgressRecorder(run.pk, TrainingCancelled)
+    recorder(Progress("train", 1, 3, 1, 30, 0.9, 12.0, 5.0))
+    recorder(Progress("train", 1, 3, 2, 30, 0.8, 12.0, 4.0))  # within 0.5 s: not written
+    run.refresh_from_db()
+    assert (run.phase, run.epoch, run.epochs, run.step, run.total_steps) == ("train", 1, 3, 1, 30)
+    assert run.loss == pytest.approx(0.9) and run.eta_s == pytest.approx(5.0)
+    recorder(Progress("evaluate", 1, 3, 10, 30, 0.5, 0.0, None))  # a new phase: written
+    run.refresh_from_db()
+    assert (run.phase, run.step) == ("evaluate", 10)
+    assert run.log.count("\n") == 2
+
+
+def test_runs_with_a_stale_heartbeat_are_marked_lost(ml_project, sent):
+    run = training_run_start(project=ml_project)
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status=TrainingRunStatus.RUNNING, heartbeat_at=timezone.now() - timedelta(seconds=30))
+    assert training_runs_mark_lost(stale_after=timedelta(seconds=60)) == 0
+    assert training_runs_mark_lost(stale_after=timedelta(seconds=10)) == 1
+    run.refresh_from_db()
+    assert run.status == TrainingRunStatus.LOST and "heartbeat" in run.error
+    # the next press is not blocked by the lost run
+    assert training_run_start(project=ml_project).status == TrainingRunStatus.QUEUED
+
+
+def test_activate_rolls_back_and_the_active_version_cannot_be_deleted(ml_project, sent, django_capture_on_commit_callbacks, settings, tmp_path):
+    settings.ELIGO_MODEL_DIR = tmp_path
+    (tmp_path / "trial" / "run-1" / "model").mkdir(parents=True)
+    v1 = ModelVersion.objects.create(project=ml_project, number=1, is_active=True,
+                                     checkpoint_dir=str(tmp_path / "trial" / "run-1" / "model"))
+    v2 = ModelVersion.objects.create(project=ml_project, number=2, checkpoint_dir="/elsewhere")
+    with django_capture_on_commit_callbacks(execute=True):
+        model_version_activate(version=v2)
+    assert sent == [("worker.tasks.preannotate", [v2.pk, None])]
+    assert list(ModelVersion.objects.filter(is_active=True)) == [v2]
+    with pytest.raises(ModelVersionError):
+        model_version_delete(version=ModelVersion.objects.get(pk=v2.pk))
+    model_version_activate(version=v1)  # roll back
+    model_version_delete(version=ModelVersion.objects.get(pk=v2.pk))
+    assert list(ModelVersion.objects.all()) == [v1]
+
+
+def test_model_options_update_validates(ml_project):
+    options = model_options_update(project=ml_project, options={"strategy": "mnlp", "epochs": 3})
+    assert options["strategy"] == "mnlp" and model_options_get(ml_project)["epochs"] == 3
+    with pytest.raises(ValueError):
+        model_options_update(project=ml_project, options={"strategy": "astrology"})
+    with pytest.raises(ValueError):
+        model_options_update(project=ml_project, options={"colour": "red"})
+    ml_project.refresh_from_db()
+    assert ml_project.model_options["strategy"] == "mnlp"
