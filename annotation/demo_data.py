@@ -135,6 +135,10 @@ CRITERIA = [
       ("at screening", TEMP)],
      [(0, 1, VALUE), (0, 2, WHEN)], "done"),
     (_T01, EXCLUSION,
+     "Systolic blood pressure above 160 mmHg or diastolic blood pressure above 100 mmHg at "
+     "screening",
+     [], [], "new"),
+    (_T01, EXCLUSION,
      "Proliferative diabetic retinopathy or maculopathy requiring acute treatment",
      [], [], "new"),
     (_T01, EXCLUSION,
@@ -209,6 +213,10 @@ CRITERIA = [
      "Known hypersensitivity to ELG-2204, fulvestrant or any of their excipients",
      [("hypersensitivity", C), ("ELG-2204", IP), ("fulvestrant", DRUG), ("excipients", DRUG)],
      [(0, 1, SPEC), (0, 2, SPEC), (0, 3, SPEC)], "reviewed"),
+    (_T02, EXCLUSION,
+     "Major surgery within 4 weeks before randomization or incomplete recovery from previous "
+     "surgery",
+     [], [], "new"),
     (_T02, EXCLUSION, "Inability to swallow oral medication or known malabsorption syndrome",
      [], [], "new"),
     # --- T03: heart failure ------------------------------------------------------------
@@ -289,7 +297,8 @@ CRITERIA = [
      "Asthma uncontrolled despite medium- to high-dose inhaled corticosteroids plus at least one "
      "additional controller for at least 3 months",
      [("Asthma uncontrolled", REF), ("medium- to high-dose", Q), ("inhaled corticosteroids", DRUG),
-      ("at least one", Q), ("additional", Q), ("controller", DRUG), ("for at least 3 months", TEMP)],
+      ("at least one", Q), ("additional", Q), ("controller", DRUG),
+      ("for at least 3 months", TEMP)],
      [(0, 2, SPEC), (0, 5, SPEC), (2, 1, VALUE), (5, 3, VALUE), (5, 4, MOD), (2, 6, WHEN),
       (5, 6, WHEN)],
      "reviewed"),
@@ -341,6 +350,9 @@ CRITERIA = [
      [("Helminthic parasitic infection", C), ("within 24 weeks before screening", TEMP),
       ("not", NEG), ("treated", PROC)],
      [(0, 1, WHEN), (0, 3, SPEC), (3, 2, NEGATED)], "done"),
+    (_T04, EXCLUSION,
+     "Bronchial thermoplasty within 3 years before screening or planned during the study",
+     [], [], "new"),
     (_T04, EXCLUSION, "Current use of oral corticosteroids for any condition other than asthma",
      [], [], "new"),
     (_T04, EXCLUSION, "Known immunodeficiency disorder, including HIV infection",
@@ -406,9 +418,14 @@ CRITERIA = [
       ("below 0.5 x 10^9/L", Q), ("ALT", MEAS), ("AST", MEAS),
       ("above 2 times the upper limit of normal", Q)],
      [(0, 1, VALUE), (2, 3, VALUE), (4, 6, VALUE), (5, 6, VALUE)], "done"),
+    (_T05, EXCLUSION,
+     "Any other inflammatory joint disease, such as psoriatic arthritis or ankylosing "
+     "spondylitis",
+     [], [], "new"),
     (_T05, EXCLUSION, "History of venous thromboembolism or known inherited thrombophilia",
      [], [], "new"),
-    (_T05, EXCLUSION, "Live vaccine within 4 weeks before randomization or planned during the study",
+    (_T05, EXCLUSION,
+     "Live vaccine within 4 weeks before randomization or planned during the study",
      [], [], "new"),
     # --- T06: chronic hepatitis B ------------------------------------------------------
     (_T06, INCLUSION,
@@ -460,6 +477,9 @@ CRITERIA = [
     (_T06, EXCLUSION, "Organ transplantation or current immunosuppressive therapy",
      [("Organ transplantation", PROC), ("current", TEMP), ("immunosuppressive therapy", DRUG)],
      [(2, 1, WHEN)], "done"),
+    (_T06, EXCLUSION,
+     "Platelet count below 90 x 10^9/L or serum albumin below 3.5 g/dL",
+     [], [], "new"),
     (_T06, EXCLUSION,
      "Creatinine clearance below 50 mL/min calculated by the Cockcroft-Gault equation",
      [], [], "new"),
@@ -519,6 +539,9 @@ CRITERIA = [
      [("Previous", TEMP), ("non-response", REF), ("esketamine", DRUG), ("ketamine", DRUG),
       ("depression", C)],
      [(1, 0, WHEN), (1, 2, SPEC), (1, 3, SPEC), (2, 4, SPEC), (3, 4, SPEC)], "done"),
+    (_T07, EXCLUSION,
+     "Current treatment with a monoamine oxidase inhibitor or lithium",
+     [], [], "new"),
     (_T07, EXCLUSION,
      "Positive urine drug screen for cocaine, amphetamines or phencyclidine at screening",
      [], [], "new"),
@@ -607,7 +630,8 @@ CRITERIA = [
      [(2, 0, NEGATED), (2, 1, WHEN), (2, 3, SPEC), (5, 4, WHEN), (5, 6, PERMITTED),
       (5, 7, WHEN)],
      "done"),
-    (_T09, INCLUSION, "PD-L1 tumor proportion score of at least 1% assessed by a central laboratory",
+    (_T09, INCLUSION,
+     "PD-L1 tumor proportion score of at least 1% assessed by a central laboratory",
      [("PD-L1 tumor proportion score", MEAS), ("at least 1%", Q), ("central laboratory", Q)],
      [(0, 1, VALUE), (0, 2, MOD)], "done"),
     (_T09, INCLUSION,
@@ -696,6 +720,10 @@ CRITERIA = [
     (_T10, EXCLUSION, "Creatinine clearance below 40 mL/min or need for dialysis",
      [("Creatinine clearance", MEAS), ("below 40 mL/min", Q), ("dialysis", PROC)],
      [(0, 1, VALUE)], "done"),
+    (_T10, EXCLUSION,
+     "Left ventricular ejection fraction below 40% on echocardiogram or multigated acquisition "
+     "scan",
+     [], [], "new"),
     (_T10, EXCLUSION, "Peripheral neuropathy of grade 2 or higher, or grade 1 with pain",
      [], [], "new"),
     (_T10, EXCLUSION, "Known central nervous system involvement by multiple myeloma",
@@ -764,7 +792,8 @@ def _build_document(name: str, criteria: list[tuple]) -> Document:
         for spec in entities:
             ids.append(f"T{len(document.entities) + 1}")
             fragments = tuple(
-                Fragment(offset + begin, offset + end) for begin, end in entity_fragments(text, spec)
+                Fragment(offset + begin, offset + end)
+                for begin, end in entity_fragments(text, spec)
             )
             document.entities.append(Entity(ids[-1], spec[1], fragments))
         for head, tail, type_ in relations:

@@ -17,7 +17,7 @@ Colours: a colour-blind-aware palette from Okabe & Ito and Paul Tol's "bright",
 "muted" and "light" sets, restricted to hues readable on white (contrast >= 1.9)
 and on a dark background (#1E1E1E, contrast >= 2.7); pairwise CIE76 distance >= 14.
 Keys: one lowercase letter per entity type and a digit per relation type; ``n``,
-``p``, ``s``, ``z`` and ``?`` are left to the annotation UI's commands.
+``p``, ``s``, ``z``, ``j``, ``k`` and ``?`` are left to the annotation UI's commands.
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ _ENTITY_TYPES = (
     (QUALIFIER, "#BBBBBB", "q"),
     (ANATOMIC_LOCATION, "#CC6677", "a"),
     (NEGATION_CUE, "#EE6677", "x"),
-    (PERMISSION_CUE, "#EE8866", "k"),
+    (PERMISSION_CUE, "#EE8866", "l"),
 )
 
 _RELATION_TYPES = (
