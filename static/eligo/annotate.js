@@ -143,7 +143,7 @@
     if (!el) return;
     if (state.selected && state.tail) {
       var names = Array.prototype.filter.call(document.querySelectorAll(".rel-btn"), allowed)
-        .map(function (b) { return b.textContent.replace(/^→\s*/, ""); });
+        .map(function (b) { return b.title; });
       el.textContent = label(state.selected) + " → " + label(state.tail) + ": " +
         (names.length ? "press a relation key (" + names.join(", ") + ")" : "no relation type allows these types");
     } else if (state.selected) {
