@@ -78,3 +78,31 @@ def build_ml_project(project, done_documents: int = 4, per_document: int = 8, ne
 def ml_project(project):
     """The shared ``project`` (schema Condition/Drug/Negation, 'is negated') with data."""
     return build_ml_project(project)
+
+
+def make_version(project, number: int = 1, active: bool = True, **fields):
+    from annotation.models import ModelVersion
+
+    return ModelVersion.objects.create(project=project, number=number, is_active=active,
+                                       checkpoint_dir=f"/unused/v{number}", **fields)
+
+
+def suggest(version, sentence, word: str, type_name: str, probability: float = 0.8):
+    """An entity suggestion on the first occurrence of ``word`` in ``sentence``."""
+    from annotation.models import PredictedEntity
+
+    start = sentence.start + sentence.text.index(word)
+    return PredictedEntity.objects.create(
+        model_version=version, sentence=sentence, type=version.project.entity_types.get(name=type_name),
+        fragments=[[start, start + len(word)]], start=start, end=start + len(word),
+        probability=probability,
+    )
+
+
+def suggest_relation(head, tail, type_name: str = "is negated", probability: float = 0.7):
+    from annotation.models import PredictedRelation
+
+    return PredictedRelation.objects.create(
+        model_version=head.model_version, sentence=head.sentence, head=head, tail=tail,
+        type=head.model_version.project.relation_types.get(name=type_name), probability=probability,
+    )

@@ -1,0 +1,162 @@
+"""Pre-annotation storage and the review actions on suggestions."""
+import pytest
+
+from annotation.models import (
+    Entity, PredictedEntity, PredictedRelation, Relation, Sentence, SentenceScore, SentenceStatus,
+    Source, SuggestionStatus,
+)
+from annotation.services import predictions as predictions_service
+from annotation.services.predictions import (
+    SentenceVersionConflict, SuggestionError, predicted_entity_accept, predicted_entity_reject,
+    predicted_relation_accept, predicted_relation_reject, predictions_accept_all,
+    predictions_generate, predictions_refresh_for_sentences,
+)
+from mlcore.inference import PredictedEntity as Entity_, PredictedRelation as Relation_, SentencePrediction
+from tests.annotation.ml_fixtures import make_version, ml_project, suggest, suggest_relation  # noqa: F401
+
+
+@pytest.fixture
+def stub_inference(monkeypatch):
+    """mlcore.inference with a fixed model: 'No' -> Negation, the 4th word -> Condition."""
+    from mlcore import inference
+
+    calls = []
+
+    def predict(model, examples, batch_size=64):
+        calls.append(len(examples))
+        result = []
+        for i, example in enumerate(examples):
+            words = example.text.split()
+            entities, relations = [], []
+            if words[0] == "No":
+                entities = [Entity_(0, 2, "Negation", 0.95),
+                            Entity_(example.text.index(words[3]),
+                                    example.text.index(words[3]) + len(words[3]), "Condition", 0.6)]
+                relations = [Relation_(1, 0, "is negated", 0.7)]
+            result.append(SentencePrediction(
+                example.text, entities, relations,
+                uncertainty={"combined": 0.1 * (i % 7), "mnlp": 1.0 - 0.1 * (i % 7), "random": 0.5},
+            ))
+        return result
+
+    monkeypatch.setattr(inference, "load_model", lambda path: object())
+    monkeypatch.setattr(inference, "predict", predict)
+    return calls
+
+
+def test_generate_stores_suggestions_in_document_offsets_for_sentences_to_annotate(ml_project, stub_inference):
+    version = make_version(ml_project)
+    assert predictions_generate(model_version_id=version.pk, batch_size=4) == 10
+    assert stub_inference == [4, 4, 2]
+    scores = SentenceScore.objects.filter(model_version=version)
+    assert scores.count() == 10
+    assert not scores.exclude(sentence__status=SentenceStatus.NEW).exists()
+    negation = PredictedEntity.objects.filter(type__name="Negation").first()
+    document = negation.sentence.document
+    assert document.text[negation.start:negation.end] == "No"
+    assert negation.fragments == [[negation.start, negation.end]]
+    relation = PredictedRelation.objects.first()
+    assert (relation.head.type.name, relation.tail.type.name) == ("Condition", "Negation")
+    score = scores.first()
+    assert score.score == score.scores["combined"]  # the project's strategy (default combined)
+    assert Entity.objects.filter(source=Source.MODEL).count() == 0
+    # idempotent: a second pass predicts nothing
+    assert predictions_generate(model_version_id=version.pk) == 0
+
+
+def test_the_strategy_option_picks_the_ranking_score(ml_project, stub_inference):
+    ml_project.model_options = {**ml_project.model_options, "strategy": "mnlp"}
+    ml_project.save()
+    version = make_version(ml_project)
+    predictions_generate(model_version_id=version.pk)
+    for score in SentenceScore.objects.all():
+        assert score.score == score.scores["mnlp"]
+
+
+def test_refresh_hook_queues_the_active_model_for_new_sentences(ml_project, monkeypatch, django_capture_on_commit_callbacks):
+    sent = []
+    monkeypatch.setattr(predictions_service, "_send", lambda name, args: sent.append((name, args)))
+    ids = list(Sentence.objects.filter(status=SentenceStatus.NEW).values_list("pk", flat=True))
+    assert predictions_refresh_for_sentences(sentence_ids=ids) is False  # no active model
+    version = make_version(ml_project)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert predictions_refresh_for_sentences(sentence_ids=ids) is True
+    assert sent == [("worker.tasks.preannotate", [version.pk, sorted(ids)])]
+
+
+@pytest.fixture
+def negated(ml_project):
+    """A new sentence 'No history of ...' with suggestions Negation, Condition and the relation."""
+    sentence = Sentence.objects.filter(status=SentenceStatus.NEW, text__startswith="No ").first()
+    version = make_version(ml_project)
+    negation = suggest(version, sentence, "No", "Negation", 0.95)
+    condition = suggest(version, sentence, sentence.text.split()[3], "Condition", 0.6)
+    relation = suggest_relation(condition, negation)
+    return sentence, version, negation, condition, relation
+
+
+def test_accepting_an_entity_creates_a_human_annotation_and_bumps_the_version(negated, users):
+    sentence, version, negation, _, _ = negated
+    entity = predicted_entity_accept(prediction=negation, user=users["annotator"], expected_version=1)
+    assert (entity.source, entity.source_detail, entity.created_by) == (Source.MODEL, "model v1", users["annotator"])
+    assert (entity.start, entity.end, entity.type.name, entity.sentence) == (negation.start, negation.end, "Negation", sentence)
+    negation.refresh_from_db()
+    assert negation.status == SuggestionStatus.ACCEPTED and negation.entity == entity
+    sentence.refresh_from_db()
+    assert sentence.version == 2
+    with pytest.raises(SentenceVersionConflict):
+        predicted_entity_reject(prediction=negated[3], user=users["annotator"], expected_version=1)
+
+
+def test_accepting_reuses_an_identical_human_entity(negated, users):
+    sentence, _, negation, _, _ = negated
+    human = Entity.objects.create(document=sentence.document, sentence=sentence, type=negation.type,
+                                  fragments=negation.fragments, start=negation.start, end=negation.end)
+    assert predicted_entity_accept(prediction=negation, user=users["annotator"]) == human
+    assert Entity.objects.filter(sentence=sentence).count() == 1
+
+
+def test_accepting_a_relation_accepts_its_entities_first(negated, users):
+    sentence, _, negation, condition, relation = negated
+    created = predicted_relation_accept(prediction=relation, user=users["annotator"])
+    assert created.source == Source.MODEL and created.type.name == "is negated"
+    assert (created.head.start, created.tail.start) == (condition.start, negation.start)
+    assert set(PredictedEntity.objects.values_list("status", flat=True)) == {SuggestionStatus.ACCEPTED}
+    assert Entity.objects.filter(sentence=sentence).count() == 2
+
+
+def test_rejecting_an_entity_rejects_its_relations_which_then_cannot_be_accepted(negated, users):
+    _, _, negation, condition, relation = negated
+    predicted_entity_reject(prediction=negation, user=users["annotator"])
+    relation.refresh_from_db()
+    assert relation.status == SuggestionStatus.REJECTED
+    with pytest.raises(SuggestionError):
+        predicted_relation_accept(prediction=relation, user=users["annotator"])
+    with pytest.raises(SuggestionError):
+        predicted_entity_accept(prediction=negation, user=users["annotator"])
+    assert not Entity.objects.filter(source=Source.MODEL).exists()
+    assert not Relation.objects.filter(source=Source.MODEL).exists()
+
+
+def test_a_relation_whose_entity_was_rejected_is_refused(negated, users):
+    _, _, negation, condition, relation = negated
+    PredictedEntity.objects.filter(pk=negation.pk).update(status=SuggestionStatus.REJECTED)
+    with pytest.raises(SuggestionError):
+        predicted_relation_accept(prediction=relation, user=users["annotator"])
+    predicted_relation_reject(prediction=relation, user=users["annotator"])
+    relation.refresh_from_db()
+    assert relation.status == SuggestionStatus.REJECTED
+
+
+def test_accept_all_and_accept_above_threshold(negated, users):
+    sentence, version, negation, condition, relation = negated
+    counts = predictions_accept_all(sentence=sentence, model_version=version, user=users["annotator"], threshold=0.9)
+    assert counts == {"entities": 1, "relations": 0}
+    assert PredictedEntity.objects.get(pk=condition.pk).status == SuggestionStatus.PENDING
+    counts = predictions_accept_all(sentence=sentence, model_version=version, user=users["annotator"])
+    assert counts == {"entities": 1, "relations": 1}
+    assert Relation.objects.get(source=Source.MODEL).source_detail == "model v1"
+    sentence.refresh_from_db()
+    assert sentence.version == 3
+    assert predictions_accept_all(sentence=sentence, model_version=version, user=users["annotator"]) == {
+        "entities": 0, "relations": 0}
