@@ -86,7 +86,8 @@ def bench_variant(folder: Path) -> None:
           f"({sum(len(d.entities) for d in documents)} entities, "
           f"{sum(len(d.relations) for d in documents)} relations, {sum(len(d.groups) for d in documents)} "
           f"groups, {sum(len(d.attributes) for d in documents)} attributes, "
-          f"{sum(len(d.notes) for d in documents)} notes), {sum(len(d.sentences) for d in documents)} sentences")
+          f"{sum(len(d.notes) for d in documents)} notes), "
+          f"{sum(len(d.sentences) for d in documents)} sentences")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         n = len(documents)

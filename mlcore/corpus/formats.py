@@ -67,7 +67,8 @@ def _complete_schema(documents: Iterable[Document], schema: Schema, issues: list
         if report:
             for kind, name in sorted(_type_names(schema) - before):
                 issues.append(ReadIssue(
-                    file, None, f"{kind} type {name!r} (first used in {document.name}) is not declared: added",
+                    file, None,
+                    f"{kind} type {name!r} (first used in {document.name}) is not declared: added",
                     "repaired",
                 ))
         yield document

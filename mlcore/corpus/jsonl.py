@@ -92,7 +92,9 @@ def document_to_json(document: Document) -> dict:
             {"id": e.id, "type": e.type, "fragments": [[f.start, f.end] for f in e.fragments]}
             for e in document.entities
         ],
-        "relations": [{"id": r.id, "type": r.type, "head": r.head, "tail": r.tail} for r in document.relations],
+        "relations": [
+            {"id": r.id, "type": r.type, "head": r.head, "tail": r.tail} for r in document.relations
+        ],
         "groups": [{"id": g.id, "type": g.type, "members": list(g.members)} for g in document.groups],
         "attributes": [
             {"id": a.id, "name": a.name, "target": a.target, "value": a.value} for a in document.attributes
@@ -120,12 +122,9 @@ def document_from_json(data: dict) -> Document:
         sentences = split_lines(text)
     document = Document(
         name=data["name"], text=text, sentences=sentences, metadata=metadata,
-        entities=[
-            Entity(str(e["id"]), e["type"],
-                   tuple(Fragment(*_span(f, len(text), f"entity {e['id']}")) for f in e["fragments"]))
-            for e in data.get("entities", [])
-        ],
-        relations=[Relation(str(r["id"]), r["type"], r["head"], r["tail"]) for r in data.get("relations", [])],
+        entities=[_entity(e, len(text)) for e in data.get("entities", [])],
+        relations=[Relation(str(r["id"]), r["type"], r["head"], r["tail"])
+                   for r in data.get("relations", [])],
         groups=[Group(str(g["id"]), g["type"], tuple(g["members"])) for g in data.get("groups", [])],
         attributes=[Attribute(str(a["id"]), a["name"], a["target"], a.get("value"))
                     for a in data.get("attributes", [])],
@@ -133,6 +132,13 @@ def document_from_json(data: dict) -> Document:
     )
     _check_references(document)
     return document
+
+
+def _entity(data: dict, size: int) -> Entity:
+    fragments = tuple(Fragment(*_span(f, size, f"entity {data['id']}")) for f in data["fragments"])
+    if not fragments or not isinstance(data["type"], str):
+        raise ValueError(f"entity {data['id']}: needs a type and at least one fragment")
+    return Entity(str(data["id"]), data["type"], fragments)
 
 
 def _span(value, size: int, what: str) -> tuple[int, int]:

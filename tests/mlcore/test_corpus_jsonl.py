@@ -85,6 +85,8 @@ GOOD = '{"name": "ok", "text": "abc"}'
     ('{"name": "x", "text": "abc", "entities": [{"id": "T1", "type": "A", "fragments": [[0, 1]]}],'
      ' "relations": [{"id": "R1", "type": "r", "head": "T1", "tail": "T7"}]}', "unknown id 'T7'"),
     ('{"name": "x", "text": "abc", "entities": [{"id": "T1", "type": "A"}]}', "missing field"),
+    ('{"name": "x", "text": "abc", "entities": [{"id": "T1", "type": "A", "fragments": []}]}',
+     "at least one fragment"),
 ])
 def test_bad_document_lines_name_file_and_line(tmp_path, bad, reason):
     path = write_lines(tmp_path / "c.jsonl", GOOD, bad)

@@ -19,7 +19,8 @@ def test_split_lines_within_a_range_keeps_document_offsets():
 
 
 def test_split_prose_gives_document_offsets_and_reads_line_breaks_as_spaces():
-    text = "Header\nPatients must be adults, e.g. over 18. No prior chemo (i.e. none)\nwithin 3 mo. Dr. Lee decides."
+    text = ("Header\nPatients must be adults, e.g. over 18. No prior chemo (i.e. none)\n"
+            "within 3 mo. Dr. Lee decides.")
     got = split_prose(text, start=7)
     assert texts(text, got) == ["Patients must be adults, e.g. over 18.",
                                 "No prior chemo (i.e. none)\nwithin 3 mo.", "Dr. Lee decides."]

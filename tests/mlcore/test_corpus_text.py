@@ -25,7 +25,8 @@ def test_protocol_section_splits_into_inclusion_and_exclusion_documents():
     inc, exc = read_text(TEXT / "protocol.txt", issues=issues)
     assert (inc.name, inc.metadata) == ("protocol_inc", {"section": "inclusion"})
     assert (exc.name, exc.metadata) == ("protocol_exc", {"section": "exclusion"})
-    assert sentences(inc) == ["Age >= 18 years", "ECOG performance status 0-1", "documented by the investigator",
+    assert sentences(inc) == ["Age >= 18 years", "ECOG performance status 0-1",
+                              "documented by the investigator",
                               "Adequate renal function\n   (creatinine clearance > 60 mL/min)"]
     assert sentences(exc) == ["Patients who are pregnant are excluded.",
                               "Prior anti-PD-1 therapy within 3 months is not allowed.", "Active infection"]
