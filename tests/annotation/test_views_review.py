@@ -48,3 +48,9 @@ def test_accept_reject_and_accept_all_over_http(ml_project, users, client_for):
     assert Entity.objects.filter(source=Source.MODEL, source_detail="model v1").count() == 2
     assert client.post(f"{base}entity/{negation.pk}/explode/").status_code == 404
     assert client_for(users["outsider"]).get(base).status_code == 404
+
+
+def test_the_annotation_page_loads_the_suggestion_partial(ml_project, users, client_for):
+    sentence = Sentence.objects.filter(status=SentenceStatus.NEW).first()
+    html = client_for(users["annotator"]).get(f"/projects/trial/sentences/{sentence.pk}/").content.decode()
+    assert f'hx-get="/projects/trial/sentences/{sentence.pk}/suggestions/"' in html
