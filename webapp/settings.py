@@ -165,6 +165,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- Eligo: model store and encoder -----------------------------------------------------
 ELIGO_MODEL_DIR = Path(env("ELIGO_MODEL_DIR", str(VAR_DIR / "models")))
 ELIGO_ENCODER = env("ELIGO_ENCODER", "")  # empty: the packaged MiniLM (mlcore resolves it)
+# training runs: the worker touches a heartbeat this often; the web marks a run "lost" after
+# this long without one (worker killed, crashed, out of memory)
+ELIGO_TRAINING_HEARTBEAT_S = float(env("ELIGO_TRAINING_HEARTBEAT_S", "2"))
+ELIGO_TRAINING_STALE_AFTER_S = float(env("ELIGO_TRAINING_STALE_AFTER_S", "60"))
 
 # --- Logging ----------------------------------------------------------------------------
 LOGGING = {
