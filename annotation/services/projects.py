@@ -1,6 +1,8 @@
 """Writes on projects: creation, label schema, memberships."""
 from __future__ import annotations
 
+import re
+
 from django.db import transaction
 
 from annotation.models import EntityType, Membership, Project, RelationType, Role
@@ -16,6 +18,7 @@ PALETTE = (
 )
 # One-character shortcuts; n, p, s, z, j, k and ? are reserved for the annotation UI's commands.
 FREE_KEYS = "abcdefghilmoqrtuvwxy0123456789"
+RESERVED_KEYS = set("npszjk?")
 
 
 def project_create(
@@ -33,6 +36,19 @@ def project_create(
         if created_by is not None:
             membership_set(project=project, user=created_by, role=Role.MANAGER)
     return project
+
+
+def _usable_key(key: str, used: set[str]) -> bool:
+    return len(key) == 1 and key not in used and key not in RESERVED_KEYS
+
+
+def _hex_colour(colour: str) -> str:
+    """``#rrggbb`` from ``#rrggbb`` or ``#rgb``; empty for anything else (e.g. brat's CSS names)."""
+    if re.fullmatch(r"#[0-9a-fA-F]{6}", colour or ""):
+        return colour
+    if re.fullmatch(r"#[0-9a-fA-F]{3}", colour or ""):
+        return "#" + "".join(c * 2 for c in colour[1:])
+    return ""
 
 
 def _next_free(used: set[str], pool) -> str:
@@ -60,11 +76,10 @@ def project_schema_apply(
     for spec in schema.entity_types:
         if spec.name in entity_types:
             continue
-        key = spec.key if spec.key and spec.key not in used_keys else _next_free(used_keys, FREE_KEYS)
+        key = spec.key if _usable_key(spec.key, used_keys) else _next_free(used_keys, FREE_KEYS)
         used_keys.add(key)
-        entity_type = EntityType(
-            project=project, name=spec.name, color=spec.color or PALETTE[order % len(PALETTE)], key=key, order=order
-        )
+        color = _hex_colour(spec.color) or PALETTE[order % len(PALETTE)]
+        entity_type = EntityType(project=project, name=spec.name, color=color, key=key, order=order)
         order += 1
         entity_types[spec.name] = entity_type
         new_entities.append(entity_type)
@@ -83,7 +98,7 @@ def _relation_types_apply(project, schema, entity_types, relation_keys) -> int:
         if spec.name in existing:
             continue
         wanted = relation_keys.get(spec.name, "")
-        key = wanted if wanted and wanted not in used_keys else _next_free(used_keys, FREE_KEYS)
+        key = wanted if _usable_key(wanted, used_keys) else _next_free(used_keys, FREE_KEYS)
         used_keys.add(key)
         relation_type = RelationType(project=project, name=spec.name, key=key, order=order)
         order += 1

@@ -81,3 +81,14 @@ def test_membership_set_changes_role_and_remove_deletes(project, users):
     assert membership_remove(project=project, user=users["annotator"]) is False
     with pytest.raises(ValueError):
         membership_set(project=project, user=users["outsider"], role="boss")
+
+
+def test_schema_apply_normalises_colours_and_refuses_reserved_or_long_keys(project):
+    project_schema_apply(project=project, schema=Schema(entity_types=[
+        EntityTypeSpec("Line", "lightblue", "L"), EntityTypeSpec("Short", "#abc", "n"),
+        EntityTypeSpec("Long", "#123456", "xy"),
+    ]))
+    types = {t.name: t for t in project.entity_types.all()}
+    assert types["Line"].color in PALETTE and types["Line"].key == "L"
+    assert types["Short"].color == "#aabbcc" and types["Short"].key not in ("n", "")
+    assert types["Long"].color == "#123456" and len(types["Long"].key) == 1
