@@ -24,7 +24,6 @@ from annotation.models import (
     Entity, ModelVersion, PredictedEntity, PredictedRelation, Relation, Sentence, SentenceScore,
     SentenceStatus, Source, SuggestionStatus,
 )
-from annotation.selectors.training import model_version_active
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +93,8 @@ def predictions_generate(
     strategy = (version.project.model_options or {}).get("strategy") or "combined"
     entity_types = {t.name: t for t in version.project.entity_types.all()}
     relation_types = {t.name: t for t in version.project.relation_types.all()}
-    queryset = sentences_to_preannotate(version, sentence_ids).only("id", "text", "start", "document_id")
+    pending_ids = list(sentences_to_preannotate(version, sentence_ids).values_list("pk", flat=True))
     done = 0
-    pending_ids = list(queryset.values_list("pk", flat=True))
     for offset in range(0, len(pending_ids), batch_size):
         batch = list(Sentence.objects.filter(pk__in=pending_ids[offset:offset + batch_size])
                      .only("id", "text", "start", "document_id").order_by("pk"))

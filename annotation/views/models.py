@@ -8,8 +8,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -82,7 +83,7 @@ def models_page(request, name):
 def _is_manager(user, project) -> bool:
     try:
         project_get_for_user(user, project.name, min_role=Role.MANAGER)
-    except Exception:
+    except (PermissionDenied, Http404):
         return False
     return True
 
