@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404
 
 from annotation.models import (
@@ -71,51 +70,85 @@ def sentence_entities(*, sentence: Sentence) -> list[Entity]:
 
 
 def sentence_relations(*, sentence: Sentence) -> list[Relation]:
-    """Relations with their head or tail in the sentence (two index lookups, one query)."""
-    ids = Entity.objects.filter(sentence_id=sentence.pk).values("id")
-    return list(
-        Relation.objects.filter(Q(head_id__in=ids) | Q(tail_id__in=ids)).select_related("type")
-    )
+    """The sentence's relations: by convention (importer, UI, model) a relation belongs to
+    its head's sentence."""
+    return list(Relation.objects.filter(sentence_id=sentence.pk).select_related("type"))
 
 
 def sentence_snapshot(*, sentence: Sentence) -> dict:
-    """A JSON-able copy of the sentence's annotations and status, for undo."""
+    """A JSON-able copy of the sentence's annotations and status, for undo (two queries)."""
+    entity_fields = ("id", "type", "fragments", "source", "created_by")
+    relation_fields = ("id", "type", "head", "tail", "sentence", "source", "created_by")
     return {
         "status": sentence.status,
         "entities": [
-            {"id": e.pk, "type": e.type_id, "fragments": e.fragments, "source": e.source,
-             "created_by": e.created_by_id}
-            for e in Entity.objects.filter(sentence_id=sentence.pk)
+            dict(zip(entity_fields, row)) for row in Entity.objects.filter(sentence_id=sentence.pk)
+            .order_by("id").values_list("id", "type_id", "fragments", "source", "created_by_id")
         ],
         "relations": [
-            {"id": r.pk, "type": r.type_id, "head": r.head_id, "tail": r.tail_id,
-             "sentence": r.sentence_id, "source": r.source, "created_by": r.created_by_id}
-            for r in sentence_relations(sentence=sentence)
+            dict(zip(relation_fields, row)) for row in Relation.objects.filter(sentence_id=sentence.pk)
+            .order_by("id").values_list("id", "type_id", "head_id", "tail_id", "sentence_id", "source",
+                                    "created_by_id")
         ],
     }
 
 
-def project_schema(*, project: Project) -> tuple[list[EntityType], list[RelationType]]:
-    entity_types = list(EntityType.objects.filter(project_id=project.pk))
-    relation_types = list(
-        RelationType.objects.filter(project_id=project.pk).prefetch_related("heads", "tails")
-    )
+@dataclass(frozen=True)
+class EntityTypeRow:
+    pk: int
+    name: str
+    color: str
+    key: str
+
+
+@dataclass(frozen=True)
+class RelationTypeRow:
+    """A relation type with its allowed head/tail entity type ids (empty: any)."""
+
+    pk: int
+    name: str
+    key: str
+    head_ids: frozenset = frozenset()
+    tail_ids: frozenset = frozenset()
+
+    @property
+    def heads_attr(self) -> str:
+        return " ".join(map(str, sorted(self.head_ids)))
+
+    @property
+    def tails_attr(self) -> str:
+        return " ".join(map(str, sorted(self.tail_ids)))
+
+
+def project_schema(*, project: Project) -> tuple[list[EntityTypeRow], list[RelationTypeRow]]:
+    """The project's types as plain rows (four light queries, no model instances)."""
+    entity_types = [
+        EntityTypeRow(*row) for row in EntityType.objects.filter(project_id=project.pk)
+        .values_list("id", "name", "color", "key")
+    ]
+    relation_rows = list(
+        RelationType.objects.filter(project_id=project.pk).values_list("id", "name", "key"))
+    ids = [pk for pk, _, _ in relation_rows]
+    allowed: dict[tuple[str, int], set] = {}
+    for side, through in (("h", RelationType.heads.through), ("t", RelationType.tails.through)):
+        for rtype_id, etype_id in through.objects.filter(relationtype_id__in=ids).values_list(
+                "relationtype_id", "entitytype_id"):
+            allowed.setdefault((side, rtype_id), set()).add(etype_id)
+    relation_types = [
+        RelationTypeRow(pk, name, key, frozenset(allowed.get(("h", pk), ())),
+                        frozenset(allowed.get(("t", pk), ())))
+        for pk, name, key in relation_rows
+    ]
     return entity_types, relation_types
 
 
 def relation_types_allowed(*, relation_types, head_type_id: int, tail_type_id: int) -> list:
-    """The relation types whose head/tail constraints admit these entity types.
-
-    ``relation_types`` should have ``heads`` and ``tails`` prefetched; an empty
-    constraint admits every type.
-    """
-    allowed = []
-    for rtype in relation_types:
-        heads = {t.pk for t in rtype.heads.all()}
-        tails = {t.pk for t in rtype.tails.all()}
-        if (not heads or head_type_id in heads) and (not tails or tail_type_id in tails):
-            allowed.append(rtype)
-    return allowed
+    """The relation types (rows with ``head_ids``/``tail_ids``) admitting these entity types."""
+    return [
+        rtype for rtype in relation_types
+        if (not rtype.head_ids or head_type_id in rtype.head_ids)
+        and (not rtype.tail_ids or tail_type_id in rtype.tail_ids)
+    ]
 
 
 def sentence_context(*, sentence: Sentence, width: int = CONTEXT_WIDTH) -> tuple[list, list]:

@@ -12,6 +12,7 @@ from annotation.models import (
     Membership,
     Project,
     RelationType,
+    Role,
     Sentence,
     SentenceStatus,
 )
@@ -20,10 +21,12 @@ FINISHED = (SentenceStatus.DONE, SentenceStatus.REVIEWED)
 
 
 def projects_with_progress(*, user) -> list[Project]:
-    """The user's projects, each with ``role``, ``n_sentences`` and ``n_finished``."""
+    """The user's projects (every one for a superuser), each with ``role``, ``n_sentences``,
+    ``n_finished`` and ``percent``."""
     memberships = {m.project_id: m.role for m in Membership.objects.filter(user_id=user.pk)}
+    visible = Project.objects.all() if user.is_superuser else Project.objects.filter(pk__in=memberships)
     projects = list(
-        Project.objects.filter(pk__in=memberships)
+        visible
         .annotate(
             n_sentences=Count("sentences"),
             n_finished=Count("sentences", filter=Q(sentences__status__in=FINISHED)),
@@ -31,7 +34,7 @@ def projects_with_progress(*, user) -> list[Project]:
         .order_by("name")
     )
     for project in projects:
-        project.role = memberships[project.pk]
+        project.role = memberships.get(project.pk, Role.MANAGER)
         project.percent = round(100 * project.n_finished / project.n_sentences) if project.n_sentences else 0
     return projects
 

@@ -29,7 +29,11 @@ from annotation.models import (
     SentenceStatus,
     Source,
 )
-from annotation.selectors.annotations import relation_types_allowed, sentence_relations
+from annotation.selectors.annotations import (
+    RelationTypeRow,
+    relation_types_allowed,
+    sentence_relations,
+)
 
 _GAP = re.compile(r"\s*")
 
@@ -175,7 +179,10 @@ def relation_create(*, sentence: Sentence, user, type, head_id, tail_id, expecte
     tail = _sentence_entity(sentence=sentence, entity_id=tail_id)
     if head.pk == tail.pk:
         raise ValidationError("A relation needs two different entities.")
-    if not relation_types_allowed(relation_types=[rtype], head_type_id=head.type_id,
+    row = RelationTypeRow(rtype.pk, rtype.name, rtype.key,
+                          frozenset(t.pk for t in rtype.heads.all()),
+                          frozenset(t.pk for t in rtype.tails.all()))
+    if not relation_types_allowed(relation_types=[row], head_type_id=head.type_id,
                                   tail_type_id=tail.type_id):
         raise ValidationError(
             f"{rtype.name} cannot go from {head.type.name} to {tail.type.name}."

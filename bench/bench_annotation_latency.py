@@ -1,0 +1,236 @@
+"""Server-side latency of the annotation UI on a 30,000-sentence project.
+
+Usage::
+
+    python bench/bench_annotation_latency.py [--sentences 30000] [--repeat 200]
+
+Runs on whatever ``DATABASE_URL`` says (e.g.
+``DATABASE_URL=postgres://postgres@127.0.0.1:5432/eligo_bench_ui``, created first with
+``psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE eligo_bench_ui'``); without it, on a
+fresh temporary SQLite file. The schema is migrated first, a synthetic project is
+generated with ``bulk_create`` (1,000 documents of 30 criteria, about 2 entities and
+1 relation per criterion, default schema), and every annotation action and page load is
+timed in-process through Django's test ``Client`` (middleware, session, templates
+included; no network) with ``time.perf_counter``. Prints p50/p95/max per action and the
+queries each issues. Target: p95 < 50 ms per annotation action. The project is deleted
+at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PER_DOCUMENT = 30
+WORDS = ("patients with type 2 diabetes mellitus treated with metformin for at least three "
+         "months and no history of heart failure or severe renal impairment").split()
+
+
+def setup_django() -> str:
+    os.environ.setdefault("DJANGO_DEBUG", "0")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key")
+    os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    if "DATABASE_URL" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="eligo-bench-ui-")
+        os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    from django.db import connection
+
+    return f"{connection.vendor} {connection.settings_dict['NAME']}"
+
+
+def criterion(rng: random.Random) -> str:
+    start = rng.randrange(0, len(WORDS) - 12)
+    return " ".join(WORDS[start:start + rng.randint(8, 12)]) + "."
+
+
+def generate(n_sentences: int, rng: random.Random):
+    """A project with ``n_sentences`` criteria, two entities and one relation on each."""
+    from django.contrib.auth import get_user_model
+
+    from annotation.models import Document, Entity, Relation, Sentence
+    from annotation.services.projects import membership_set, project_create
+
+    name = f"bench-ui-{int(time.time())}"
+    user, _ = get_user_model().objects.get_or_create(username="bench-annotator")
+    project = project_create(name=name, title="Latency benchmark")
+    membership_set(project=project, user=user, role="manager")
+    types = {t.name: t for t in project.entity_types.all()}
+    negated = project.relation_types.get(name="is negated")
+    n_docs = n_sentences // PER_DOCUMENT
+    texts = [[criterion(rng) for _ in range(PER_DOCUMENT)] for _ in range(n_docs)]
+    documents = Document.objects.bulk_create(
+        [Document(project=project, name=f"NCT{i:08d}_inc", text="\n".join(t))
+         for i, t in enumerate(texts)], batch_size=500)
+    sentences = []
+    for document, criteria in zip(documents, texts):
+        offset = 0
+        for index, text in enumerate(criteria):
+            sentences.append(Sentence(project=project, document=document, index=index,
+                                      start=offset, end=offset + len(text), text=text))
+            offset += len(text) + 1
+    Sentence.objects.bulk_create(sentences, batch_size=2000)
+    sentences = list(Sentence.objects.filter(project=project).only("id", "document_id", "start", "text"))
+    entities = []
+    for s in sentences:
+        first = s.text.index(" ")
+        entities.append(Entity(document_id=s.document_id, sentence_id=s.pk, type=types["Negation cue"],
+                               fragments=[[s.start, s.start + first]], start=s.start,
+                               end=s.start + first, source="imported"))
+        second_end = s.text.index(" ", first + 1)
+        entities.append(Entity(document_id=s.document_id, sentence_id=s.pk, type=types["Condition"],
+                               fragments=[[s.start + first + 1, s.start + second_end]],
+                               start=s.start + first + 1, end=s.start + second_end,
+                               source="imported"))
+    Entity.objects.bulk_create(entities, batch_size=2000)
+    by_sentence: dict[int, list[int]] = {}
+    for pk, sentence_id in Entity.objects.filter(document__project=project).values_list("id", "sentence_id"):
+        by_sentence.setdefault(sentence_id, []).append(pk)
+    relations = [Relation(document_id=s.document_id, sentence_id=s.pk, type=negated,
+                          head_id=max(by_sentence[s.pk]), tail_id=min(by_sentence[s.pk]),
+                          source="imported") for s in sentences]
+    Relation.objects.bulk_create(relations, batch_size=2000)
+    return project, user, sentences
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+class Bench:
+    def __init__(self, client):
+        self.client = client
+        self.times: dict[str, list[float]] = {}
+        self.cpu: dict[str, list[float]] = {}
+        self.queries: dict[str, int] = {}
+        self.statuses: dict[str, set] = {}
+
+    def run(self, label: str, method: str, url: str, data=None, expect=200):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        call = getattr(self.client, method)
+        kwargs = {"HTTP_HX_REQUEST": "true"} if label.startswith(("POST", "GET fragment", "GET doc")) else {}
+        if label not in self.queries:  # count queries once, outside the timed runs
+            with CaptureQueriesContext(connection) as ctx:
+                response = call(url, data or {}, **kwargs)
+            self.queries[label] = len(ctx.captured_queries)
+        else:
+            start, cpu = time.perf_counter(), time.process_time()
+            response = call(url, data or {}, **kwargs)
+            self.times.setdefault(label, []).append((time.perf_counter() - start) * 1000)
+            self.cpu.setdefault(label, []).append((time.process_time() - cpu) * 1000)
+        self.statuses.setdefault(label, set()).add(response.status_code)
+        if response.status_code not in (expect if isinstance(expect, tuple) else (expect,)):
+            raise RuntimeError(f"{label}: HTTP {response.status_code} for {url}")
+        return response
+
+
+def one_round(bench: Bench, project, sentence, types, negated) -> None:
+    """Every action once on ``sentence`` (fresh, version 1), as an annotator would."""
+    from annotation.models import Entity, Relation, Sentence
+
+    base = f"/projects/{project.name}/sentences/{sentence.pk}/"
+    do = base + "do/"
+    version = Sentence.objects.filter(pk=sentence.pk).values_list("version", flat=True).get()
+    local = sentence.text.rindex(" ") + 1
+    end = sentence.start + len(sentence.text) - 1
+    bench.run("GET page", "get", base)
+    bench.run("GET fragment", "get", base)
+    bench.run("POST entity-create", "post", do + "entity-create/", {
+        "type": types["Drug"].pk, "fragments": json.dumps([[sentence.start + local, end]]),
+        "version": version})
+    version += 1
+    created = Entity.objects.filter(sentence_id=sentence.pk, type=types["Drug"]).values_list("id", flat=True).get()
+    bench.run("POST entity-type", "post", do + "entity-type/", {
+        "entity": created, "type": types["Observation"].pk, "version": version})
+    version += 1
+    bench.run("POST entity-extend", "post", do + "entity-extend/", {
+        "entity": created, "fragments": json.dumps([[sentence.start + local - 2, sentence.start + local]]),
+        "version": version}, expect=(200, 422))
+    version = Sentence.objects.filter(pk=sentence.pk).values_list("version", flat=True).get()
+    negation = Entity.objects.filter(sentence_id=sentence.pk, type__name="Negation cue").values_list("id", flat=True).first()
+    bench.run("POST relation-create", "post", do + "relation-create/", {
+        "type": negated.pk, "head": created, "tail": negation, "version": version})
+    version += 1
+    relation = Relation.objects.filter(head_id=created).values_list("id", flat=True).get()
+    bench.run("POST relation-delete", "post", do + "relation-delete/", {
+        "relation": relation, "version": version})
+    version += 1
+    bench.run("POST undo", "post", base + "undo/", {"version": version})
+    version += 1
+    bench.run("POST entity-delete", "post", do + "entity-delete/", {"entity": created, "version": version})
+    version += 1
+    bench.run("POST stale (409)", "post", do + "entity-delete/", {"entity": created, "version": 1}, expect=409)
+    bench.run("POST status", "post", do + "status/", {"status": "done", "advance": "on", "version": version})
+    bench.run("GET next", "get", base + "go/next/", expect=302)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sentences", type=int, default=30_000)
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args()
+    database = setup_django()
+    from django.test import Client
+
+    from annotation.models import Project
+
+    logging.getLogger("django.request").setLevel(logging.ERROR)  # the 409s are expected
+
+    rng = random.Random(7)
+    start = time.perf_counter()
+    project, user, sentences = generate(args.sentences, rng)
+    print(f"database: {database}")
+    print(f"generated {len(sentences)} sentences in {time.perf_counter() - start:.1f} s")
+    client = Client()
+    client.force_login(user)
+    bench = Bench(client)
+    types = {t.name: t for t in project.entity_types.all()}
+    negated = project.relation_types.get(name="is negated")
+    chosen = rng.sample(sentences, args.repeat + 1)
+    try:
+        for sentence in chosen:
+            one_round(bench, project, sentence, types, negated)
+        for _ in range(min(args.repeat, 50) + 1):
+            bench.run("GET dashboard", "get", f"/projects/{project.name}/")
+            bench.run("GET doc list", "get", f"/projects/{project.name}/documents/",
+                      {"q": f"NCT{rng.randrange(len(sentences) // PER_DOCUMENT):08d}"})
+            bench.run("GET queue", "get", f"/projects/{project.name}/queue/", expect=302)
+        report(bench)
+    finally:
+        project.documents.all().delete()
+        project.delete()
+
+
+def report(bench: Bench) -> None:
+    """Wall-clock p50/p95/max, and this process's CPU time p50/p95 (which excludes time
+    spent waiting for a busy CPU or for a PostgreSQL server process)."""
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+    print(f"{'action':22} {'n':>4} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} "
+          f"{'cpu p50':>8} {'cpu p95':>8} {'queries':>7}")
+    for label, values in bench.times.items():
+        cpu = bench.cpu[label]
+        print(f"{label:22} {len(values):4d} {statistics.median(values):7.1f} "
+              f"{percentile(values, 0.95):7.1f} {max(values):7.1f} {statistics.median(cpu):8.1f} "
+              f"{percentile(cpu, 0.95):8.1f} {bench.queries[label]:7d}")
+
+
+if __name__ == "__main__":
+    main()
