@@ -96,7 +96,7 @@ def main() -> None:
     setup_django(var_dir)
     import torch
 
-    from annotation.models import ModelVersion, PredictedEntity, SentenceScore
+    from annotation.models import ModelVersion, PredictedEntity, PredictedRelation, SentenceScore
     from annotation.services.predictions import predictions_generate
     from mlcore import inference
 
@@ -129,7 +129,8 @@ def main() -> None:
         "db_and_overhead_s": round(total - timings["predict_s"] - timings["load_s"], 2),
         "sentences_per_s": round(done / total, 1), "batch": args.batch,
         "device": "cuda" if torch.cuda.is_available() else "cpu", "torch_threads": torch.get_num_threads(),
-        "suggested_entities": PredictedEntity.objects.count(), "scores": SentenceScore.objects.count(),
+        "suggested_entities": PredictedEntity.objects.count(),
+        "suggested_relations": PredictedRelation.objects.count(), "scores": SentenceScore.objects.count(),
         "checkpoint": "trained" if args.checkpoint else "default encoder, untrained heads",
         "target": "10,000 sentences < 60 s",
     }

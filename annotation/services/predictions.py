@@ -112,47 +112,41 @@ def _predict(inference, model, sentences: list[Sentence], batch_size: int):
     return inference.predict(model, examples, batch_size=batch_size)
 
 
-def _get(obj, name, default=None):
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    if isinstance(obj, (tuple, list)) and isinstance(name, int):
-        return obj[name]
-    return getattr(obj, name, default)
-
-
 @transaction.atomic
 def _store_batch(version, sentences, predictions, strategy, entity_types, relation_types) -> None:
-    scores = []
+    """Store one batch: three bulk inserts (entities, then relations by their ids, then scores).
+
+    Predicted types the project does not have (a schema changed since training) are skipped.
+    """
+    per_sentence, entities = [], []
     for sentence, prediction in zip(sentences, predictions, strict=True):
         created = []
-        for entity in _get(prediction, "entities") or []:
-            entity_type = entity_types.get(str(_get(entity, "type")))
-            start, end = sentence.start + int(_get(entity, "start")), sentence.start + int(_get(entity, "end"))
-            if entity_type is None:
-                created.append(None)
-                continue
-            created.append(PredictedEntity(
+        for entity in prediction.entities:
+            entity_type = entity_types.get(entity.type)
+            start, end = sentence.start + entity.start, sentence.start + entity.end
+            created.append(None if entity_type is None else PredictedEntity(
                 model_version=version, sentence=sentence, type=entity_type, fragments=[[start, end]],
-                start=start, end=end, probability=float(_get(entity, "prob", _get(entity, "probability", 0.0))),
+                start=start, end=end, probability=float(entity.prob),
             ))
-        PredictedEntity.objects.bulk_create([p for p in created if p is not None])
-        relations = []
-        for relation in _get(prediction, "relations") or []:
-            head, tail = created[int(_get(relation, "head"))], created[int(_get(relation, "tail"))]
-            relation_type = relation_types.get(str(_get(relation, "type")))
-            if head is None or tail is None or relation_type is None:
-                continue
-            relations.append(PredictedRelation(
-                model_version=version, sentence=sentence, type=relation_type, head=head, tail=tail,
-                probability=float(_get(relation, "prob", _get(relation, "probability", 0.0))),
-            ))
-        PredictedRelation.objects.bulk_create(relations)
-        uncertainty = _get(prediction, "uncertainty") or {}
-        values = {k: float(v) for k, v in uncertainty.items() if v is not None}
+        entities += [p for p in created if p is not None]
+        per_sentence.append(created)
+    PredictedEntity.objects.bulk_create(entities, batch_size=1000)
+    relations, scores = [], []
+    for sentence, prediction, created in zip(sentences, predictions, per_sentence):
+        for relation in prediction.relations:
+            head, tail = created[relation.head], created[relation.tail]
+            relation_type = relation_types.get(relation.type)
+            if head is not None and tail is not None and relation_type is not None:
+                relations.append(PredictedRelation(
+                    model_version=version, sentence=sentence, type=relation_type, head=head,
+                    tail=tail, probability=float(relation.prob),
+                ))
+        values = {k: float(v) for k, v in (prediction.uncertainty or {}).items() if v is not None}
         scores.append(SentenceScore(
             project_id=version.project_id, sentence=sentence, model_version=version, scores=values,
             score=values.get(strategy, values.get("combined", 0.0)),
         ))
+    PredictedRelation.objects.bulk_create(relations, batch_size=1000)
     SentenceScore.objects.bulk_create(scores, ignore_conflicts=True)
 
 
