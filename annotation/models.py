@@ -255,3 +255,4 @@ class Note(Provenance):
 
 
 from .models_ml import *  # noqa: E402,F401,F403
+from .models_audit import *  # noqa: E402,F401,F403

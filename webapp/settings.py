@@ -124,16 +124,79 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", n
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+# HSTS and the HTTPS redirect only make sense behind TLS: on by default when DEBUG is off,
+# each switchable for a plain-HTTP intranet deployment.
+SECURE_HSTS_SECONDS = int(env("DJANGO_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]  # the container health check speaks plain HTTP
+# set only behind a proxy that overwrites X-Forwarded-Proto (else clients could spoof HTTPS)
+if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# refuse oversized bodies from Content-Length before reading them; stop chunked ones mid-way
+MIDDLEWARE.insert(1, "annotation.security.UploadSizeLimitMiddleware")
+MIDDLEWARE.append("annotation.audit.AuditUserMiddleware")
+FILE_UPLOAD_HANDLERS = [
+    "annotation.security.MaxSizeUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+ELIGO_ZIP_MAX_TOTAL_BYTES = int(env("ELIGO_ZIP_MAX_TOTAL_BYTES", str(1024 * 1024 * 1024)))
+ELIGO_ZIP_MAX_RATIO = int(env("ELIGO_ZIP_MAX_RATIO", "100"))
+ELIGO_ZIP_MAX_MEMBERS = int(env("ELIGO_ZIP_MAX_MEMBERS", "50000"))
+# failed logins per username + client IP (login page, admin and /api/auth/token/)
+AUTHENTICATION_BACKENDS = ["annotation.security.ThrottledModelBackend"]
+ELIGO_LOGIN_MAX_FAILURES = int(env("ELIGO_LOGIN_MAX_FAILURES", "5"))
+ELIGO_LOGIN_WINDOW_S = int(env("ELIGO_LOGIN_WINDOW_S", "300"))
+# login and API throttle counters must be shared by every gunicorn worker: Redis when there is one
+_cache_url = env("ELIGO_CACHE_URL", env("CELERY_BROKER_URL") if env("CELERY_BROKER_URL").startswith("redis") else "")
+if _cache_url:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": _cache_url, "KEY_PREFIX": "eligo"}}
 
 # --- REST framework ---------------------------------------------------------------------
+INSTALLED_APPS += ["rest_framework.authtoken", "drf_spectacular", "drf_spectacular_sidecar"]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # pages; CSRF enforced
+        "rest_framework.authentication.TokenAuthentication",  # scripts
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "annotation.api.pagination.Pagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "annotation.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("ELIGO_THROTTLE_ANON", "60/minute"),
+        "user": env("ELIGO_THROTTLE_USER", "3000/minute"),
+        "uploads": env("ELIGO_THROTTLE_UPLOADS", "30/hour"),
+    },
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Eligo API",
+    "DESCRIPTION": "Annotate clinical-trial eligibility criteria with a model in the loop.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "SentenceStatusEnum": "annotation.models.SentenceStatus",
+        "SuggestionStatusEnum": "annotation.models_ml.SuggestionStatus",
+        "TrainingRunStatusEnum": "annotation.models_ml.TrainingRunStatus",
+        "ImportJobStatusEnum": "annotation.models_audit.ImportJobStatus",
+    },
+}
+# uploads of at least this size are imported by a Celery task (default queue) instead of inline
+ELIGO_IMPORT_ASYNC_BYTES = int(env("ELIGO_IMPORT_ASYNC_BYTES", str(2 * 1024 * 1024)))
+CELERY_IMPORTS = ["annotation.api.tasks"]
 
 # --- Celery -----------------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"

@@ -1,0 +1,630 @@
+"""REST API views: authorise, validate, call a service or a selector, serialise.
+
+No business rule lives here: writes go through ``annotation.services`` (optimistic
+locking, schema rules, training, suggestions), access through ``annotation.api.permissions``
+and errors through ``annotation.api.errors``.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F, OuterRef, Subquery
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers as drf_serializers, status, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
+
+from annotation.api import serializers as s
+from annotation.api.jobs import import_job_create
+from annotation.api.permissions import IsStaff, ProjectScopedMixin
+from annotation.audit import audit_record
+from annotation.models import (
+    ROLE_RANK,
+    AuditAction,
+    AuditEvent,
+    Document,
+    Entity,
+    ImportJob,
+    ModelVersion,
+    PredictedEntity,
+    PredictedRelation,
+    Relation,
+    Role,
+    Sentence,
+    SentenceScore,
+    SentenceStatus,
+    TrainingRun,
+)
+from annotation.selectors.annotations import sentence_get, sentence_relations
+from annotation.selectors.projects import projects_for_user
+from annotation.selectors.training import model_options_get, model_version_active
+from annotation.services import annotations as annotation_services
+from annotation.services import predictions as prediction_services
+from annotation.services import training as training_services
+from annotation.services.corpus_io import corpus_export
+from annotation.services.projects import (
+    membership_remove,
+    membership_set,
+    project_create,
+    project_schema_apply,
+)
+
+EXPORT_CONTENT_TYPES = {"brat": ("application/zip", ".zip"),
+                        "jsonl": ("application/x-ndjson", ".jsonl"),
+                        "conll": ("text/plain; charset=utf-8", ".conll")}
+
+
+def _int_param(request, name: str) -> int | None:
+    """An optional positive integer query parameter; a malformed one is a 400, not a 500."""
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise drf_serializers.ValidationError({name: "Expected a positive integer."})
+    return int(raw)
+
+
+def _validated(serializer_class, data, **kwargs):
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _is_fake(view) -> bool:
+    """True while drf-spectacular introspects the view (no request, no project)."""
+    return getattr(view, "swagger_fake_view", False)
+
+
+# --- auth ----------------------------------------------------------------------------------
+
+
+class TokenView(ObtainAuthToken):
+    """``POST username, password`` -> ``{"token": ...}``; failed logins are throttled per user + IP."""
+
+    throttle_classes = [AnonRateThrottle]
+
+    @extend_schema(request=inline_serializer("TokenRequest", {
+        "username": drf_serializers.CharField(), "password": drf_serializers.CharField()}),
+        responses=inline_serializer("TokenResponse", {"token": drf_serializers.CharField()}))
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+# --- projects, schema, members ----------------------------------------------------------------
+
+
+class ProjectViewSet(viewsets.GenericViewSet):
+    """The projects you are a member of; creating one is for staff users."""
+
+    lookup_field = "name"
+    lookup_url_kwarg = "project"
+    serializer_class = s.ProjectSerializer
+
+    def get_queryset(self):
+        return projects_for_user(self.request.user)
+
+    def get_permissions(self):
+        if self.action == "create":
+            return [IsStaff()]
+        return super().get_permissions()
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(
+            s.ProjectSerializer(page, many=True, context={"request": request}).data)
+
+    @extend_schema(request=s.ProjectCreateSerializer, responses={201: s.ProjectDetailSerializer})
+    def create(self, request):
+        data = _validated(s.ProjectCreateSerializer, request.data)
+        schema = None
+        if "schema" in data:
+            schema_input = s.SchemaSerializer(data=request.data["schema"])
+            schema_input.is_valid(raise_exception=True)
+            schema = schema_input.to_schema()
+        project = project_create(name=data["name"], title=data["title"], schema=schema,
+                                 created_by=request.user)
+        return Response(s.ProjectDetailSerializer(project, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailView(ProjectScopedMixin, viewsets.GenericViewSet):
+    """One project with its label schema; managers extend the schema."""
+
+    serializer_class = s.ProjectDetailSerializer
+    min_roles = {"apply_schema": Role.MANAGER, "*": Role.ANNOTATOR}
+
+    def retrieve(self, request, project):
+        return Response(s.ProjectDetailSerializer(self.project, context={"request": request}).data)
+
+    @extend_schema(request=s.SchemaSerializer,
+                   responses=inline_serializer("SchemaApplied", {
+                       "entity_types": drf_serializers.IntegerField(),
+                       "relation_types": drf_serializers.IntegerField()}))
+    def apply_schema(self, request, project):
+        schema_input = s.SchemaSerializer(data=request.data)
+        schema_input.is_valid(raise_exception=True)
+        added = project_schema_apply(project=self.project, schema=schema_input.to_schema())
+        return Response(added)
+
+
+class MemberViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
+    """Project members and their roles (managers only)."""
+
+    serializer_class = s.MemberSerializer
+    min_roles = {"*": Role.MANAGER}
+
+    def get_queryset(self):
+        if _is_fake(self):
+            return get_user_model().objects.none()
+        return self.project.memberships.select_related("user").order_by("user__username")
+
+    def list(self, request, project):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(
+            [{"username": m.user.username, "role": m.role} for m in page])
+
+    def create(self, request, project):
+        data = _validated(s.MemberSerializer, request.data)
+        user = get_user_model().objects.get(username=data["username"])
+        membership_set(project=self.project, user=user, role=data["role"])
+        return Response({"username": user.username, "role": data["role"]},
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.MemberRoleSerializer, responses=s.MemberSerializer)
+    def partial_update(self, request, project, username):
+        member = self._member(username)
+        data = _validated(s.MemberRoleSerializer, request.data)
+        membership_set(project=self.project, user=member, role=data["role"])
+        return Response({"username": member.username, "role": data["role"]})
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, project, username):
+        membership_remove(project=self.project, user=self._member(username))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _member(self, username: str):
+        return get_object_or_404(get_user_model(), username=username,
+                                 memberships__project=self.project)
+
+
+# --- documents and sentences -------------------------------------------------------------------
+
+
+class DocumentViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      viewsets.GenericViewSet):
+    """The project's documents; ``?name=`` filters by a part of the name."""
+
+    lookup_url_kwarg = "document_id"
+
+    def get_serializer_class(self):
+        return s.DocumentDetailSerializer if self.action == "retrieve" else s.DocumentSerializer
+
+    def get_queryset(self):
+        if _is_fake(self):
+            return Document.objects.none()
+        documents = Document.objects.filter(project=self.project).annotate(
+            sentence_count=Count("sentences"))
+        name = self.request.query_params.get("name")
+        if name:
+            documents = documents.filter(name__icontains=name)
+        if self.action == "list":
+            documents = documents.defer("text")
+        return documents.order_by("name")
+
+
+ORDERINGS = {"index": ("document__name", "index"), "-index": ("-document__name", "-index"),
+             "uncertainty": (F("uncertainty").asc(nulls_last=True), "id"),
+             "-uncertainty": (F("uncertainty").desc(nulls_last=True), "id"),
+             "updated": ("updated_at", "id"), "-updated": ("-updated_at", "id")}
+
+
+class SentenceViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      viewsets.GenericViewSet):
+    """Sentences (criteria) with status and lock version.
+
+    Filters: ``status``, ``text`` (contains), ``document``. ``ordering``: ``index``
+    (default), ``-uncertainty`` (most uncertain first under the active model), ...
+    """
+
+    lookup_url_kwarg = "sentence_id"
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return s.SentenceDetailSerializer
+        if self.action == "set_status":
+            return s.SentenceStatusSerializer
+        return s.SentenceSerializer
+
+    @extend_schema(parameters=[
+        OpenApiParameter("status", str, enum=SentenceStatus.values),
+        OpenApiParameter("text", str), OpenApiParameter("document", int),
+        OpenApiParameter("ordering", str, enum=list(ORDERINGS))])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if _is_fake(self):
+            return Sentence.objects.none()
+        sentences = Sentence.objects.filter(project=self.project).select_related(
+            "document", "updated_by").defer("document__text")
+        active = model_version_active(self.project)
+        score = (SentenceScore.objects.filter(sentence=OuterRef("pk"), model_version=active)
+                 .values("score")[:1]) if active else None
+        if score is not None:
+            sentences = sentences.annotate(uncertainty=Subquery(score))
+        return self._filtered(sentences, has_scores=score is not None)
+
+    def _filtered(self, sentences, has_scores: bool):
+        params = self.request.query_params
+        if params.get("status"):
+            if params["status"] not in SentenceStatus.values:
+                raise drf_serializers.ValidationError({"status": "Unknown status."})
+            sentences = sentences.filter(status=params["status"])
+        if params.get("text"):
+            sentences = sentences.filter(text__icontains=params["text"])
+        document = _int_param(self.request, "document")
+        if document is not None:
+            sentences = sentences.filter(document_id=document)
+        ordering = params.get("ordering") or "index"
+        if ordering not in ORDERINGS:
+            raise drf_serializers.ValidationError({"ordering": f"One of {', '.join(ORDERINGS)}."})
+        if "uncertainty" in ordering and not has_scores:
+            ordering = "index"  # no active model: nothing to rank by
+        return sentences.order_by(*ORDERINGS[ordering])
+
+    def retrieve(self, request, *args, **kwargs):
+        sentence = self.get_object()
+        entities = Entity.objects.filter(sentence=sentence).select_related("type", "created_by")
+        data = s.SentenceSerializer(sentence).data
+        data["entities"] = s.EntitySerializer(entities, many=True).data
+        data["relations"] = s.RelationSerializer(sentence_relations(sentence=sentence), many=True).data
+        return Response(data)
+
+    @extend_schema(request=s.SentenceStatusSerializer, responses=s.SentenceSerializer)
+    @action(detail=True, methods=["post"], url_path="status")
+    def set_status(self, request, *args, **kwargs):
+        """Set the status (``reviewed`` needs the reviewer role); 409 on a stale version."""
+        data = _validated(s.SentenceStatusSerializer, request.data)
+        if data["status"] == SentenceStatus.REVIEWED and ROLE_RANK[self.role] < ROLE_RANK[Role.REVIEWER]:
+            raise PermissionDenied("Marking a sentence reviewed needs the reviewer role.")
+        sentence = sentence_get(project=self.project, sentence_id=kwargs["sentence_id"])
+        annotation_services.sentence_set_status(sentence=sentence, user=request.user,
+                                                status=data["status"],
+                                                expected_version=data["expected_version"])
+        sentence.refresh_from_db()
+        return Response(s.SentenceSerializer(sentence).data)
+
+
+class _SentenceChildMixin(ProjectScopedMixin):
+    """Entities and relations of one sentence: ``/sentences/<sentence_id>/...``."""
+
+    lookup_url_kwarg = "pk"
+
+    def sentence(self) -> Sentence:
+        if not hasattr(self, "_sentence"):
+            self._sentence = sentence_get(project=self.project, sentence_id=self.kwargs["sentence_id"])
+        return self._sentence
+
+    def _expected_version(self, request) -> int:
+        version = _int_param(request, "expected_version")
+        if version is None:
+            raise drf_serializers.ValidationError(
+                {"expected_version": "Pass ?expected_version=<the sentence version you read>."})
+        return version
+
+
+EXPECTED_VERSION_PARAM = OpenApiParameter("expected_version", int, required=True,
+                                          description="The sentence version you read (409 when stale).")
+
+
+class EntityViewSet(_SentenceChildMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                    viewsets.GenericViewSet):
+    serializer_class = s.EntitySerializer
+
+    def get_queryset(self):
+        if _is_fake(self):
+            return Entity.objects.none()
+        return Entity.objects.filter(sentence=self.sentence()).select_related("type", "created_by")
+
+    @extend_schema(request=s.EntityCreateSerializer, responses={201: s.EntitySerializer})
+    def create(self, request, *args, **kwargs):
+        data = _validated(s.EntityCreateSerializer, request.data)
+        entity = annotation_services.entity_create(
+            sentence=self.sentence(), user=request.user, type=data["type"],
+            fragments=data["fragments"], expected_version=data["expected_version"])
+        return Response(s.EntitySerializer(entity).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.EntityUpdateSerializer, responses=s.EntitySerializer)
+    def partial_update(self, request, *args, **kwargs):
+        entity = self.get_object()
+        data = _validated(s.EntityUpdateSerializer, request.data)
+        entity = annotation_services.entity_update_type(
+            sentence=self.sentence(), user=request.user, entity_id=entity.pk, type=data["type"],
+            expected_version=data["expected_version"])
+        return Response(s.EntitySerializer(entity).data)
+
+    @extend_schema(parameters=[EXPECTED_VERSION_PARAM], responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        entity = self.get_object()
+        annotation_services.entity_delete(sentence=self.sentence(), user=request.user,
+                                          entity_id=entity.pk,
+                                          expected_version=self._expected_version(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RelationViewSet(_SentenceChildMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      viewsets.GenericViewSet):
+    serializer_class = s.RelationSerializer
+
+    def get_queryset(self):
+        if _is_fake(self):
+            return Relation.objects.none()
+        ids = [r.pk for r in sentence_relations(sentence=self.sentence())]
+        return Relation.objects.filter(pk__in=ids).select_related("type", "created_by").order_by("pk")
+
+    @extend_schema(request=s.RelationCreateSerializer, responses={201: s.RelationSerializer})
+    def create(self, request, *args, **kwargs):
+        data = _validated(s.RelationCreateSerializer, request.data)
+        relation = annotation_services.relation_create(
+            sentence=self.sentence(), user=request.user, type=data["type"], head_id=data["head"],
+            tail_id=data["tail"], expected_version=data["expected_version"])
+        return Response(s.RelationSerializer(relation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[EXPECTED_VERSION_PARAM], responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        relation = self.get_object()
+        annotation_services.relation_delete(sentence=self.sentence(), user=request.user,
+                                            relation_id=relation.pk,
+                                            expected_version=self._expected_version(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- model suggestions -------------------------------------------------------------------------
+
+
+class _PredictionViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                         viewsets.GenericViewSet):
+    """Model suggestions; ``?sentence=``, ``?status=``, ``?model_version=<number>`` filter them.
+
+    Accepting or rejecting needs the reviewer role; ``expected_version`` (optional) guards
+    against a sentence changed meanwhile (409).
+    """
+
+    model = None
+    accept_service = reject_service = None
+    min_roles = {"accept": Role.REVIEWER, "reject": Role.REVIEWER, "*": Role.ANNOTATOR}
+
+    @extend_schema(parameters=[OpenApiParameter("sentence", int), OpenApiParameter("model_version", int),
+                               OpenApiParameter("status", str, enum=["pending", "accepted", "rejected"])])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if _is_fake(self):
+            return self.model.objects.none()
+        predictions = self.model.objects.filter(sentence__project=self.project).select_related(
+            "type", "model_version")
+        sentence = _int_param(self.request, "sentence")
+        if sentence is not None:
+            predictions = predictions.filter(sentence_id=sentence)
+        number = _int_param(self.request, "model_version")
+        if number is not None:
+            predictions = predictions.filter(model_version__number=number)
+        wanted = self.request.query_params.get("status")
+        if wanted:
+            predictions = predictions.filter(status=wanted)
+        return predictions.order_by("sentence_id", "id")
+
+    def _decide(self, request, service):
+        prediction = self.get_object()
+        data = _validated(s.OptionalVersionSerializer, request.data)
+        service(prediction=prediction, user=request.user, expected_version=data["expected_version"])
+        prediction.refresh_from_db()
+        return Response(self.get_serializer(prediction).data)
+
+    @extend_schema(request=s.OptionalVersionSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request, *args, **kwargs):
+        return self._decide(request, type(self).accept_service)
+
+    @extend_schema(request=s.OptionalVersionSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, *args, **kwargs):
+        return self._decide(request, type(self).reject_service)
+
+
+class PredictedEntityViewSet(_PredictionViewSet):
+    model = PredictedEntity
+    serializer_class = s.PredictedEntitySerializer
+    accept_service = staticmethod(prediction_services.predicted_entity_accept)
+    reject_service = staticmethod(prediction_services.predicted_entity_reject)
+
+
+class PredictedRelationViewSet(_PredictionViewSet):
+    model = PredictedRelation
+    serializer_class = s.PredictedRelationSerializer
+    accept_service = staticmethod(prediction_services.predicted_relation_accept)
+    reject_service = staticmethod(prediction_services.predicted_relation_reject)
+
+
+# --- model versions, options, training runs ---------------------------------------------------
+
+
+class ModelVersionViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          viewsets.GenericViewSet):
+    """Trained model versions, newest first; managers activate one (also a roll back)."""
+
+    serializer_class = s.ModelVersionSerializer
+    lookup_field = "number"
+    lookup_url_kwarg = "number"
+    min_roles = {"activate": Role.MANAGER, "*": Role.ANNOTATOR}
+
+    def get_queryset(self):
+        if _is_fake(self):
+            return ModelVersion.objects.none()
+        return ModelVersion.objects.filter(project=self.project).select_related("started_by")
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def activate(self, request, *args, **kwargs):
+        version = training_services.model_version_activate(version=self.get_object())
+        return Response(self.get_serializer(version).data)
+
+
+class ModelOptionsView(ProjectScopedMixin, viewsets.GenericViewSet):
+    """The project's training and uncertainty options (managers change them)."""
+
+    serializer_class = s.ModelOptionsSerializer
+    min_roles = {"update": Role.MANAGER, "*": Role.ANNOTATOR}
+
+    def retrieve(self, request, project):
+        return Response({"options": model_options_get(self.project)})
+
+    def update(self, request, project):
+        data = _validated(s.ModelOptionsSerializer, request.data)
+        try:
+            options = training_services.model_options_update(project=self.project,
+                                                             options=data["options"])
+        except (ValueError, TypeError) as exc:
+            raise drf_serializers.ValidationError({"options": [str(exc)]}) from None
+        return Response({"options": options})
+
+
+class TrainingRunViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                         viewsets.GenericViewSet):
+    """Retrain (reviewers), follow the progress, cancel; 409 while a run is active."""
+
+    serializer_class = s.TrainingRunSerializer
+    lookup_url_kwarg = "run_id"
+    min_roles = {"create": Role.REVIEWER, "cancel": Role.REVIEWER, "*": Role.ANNOTATOR}
+
+    def get_queryset(self):
+        if _is_fake(self):
+            return TrainingRun.objects.none()
+        return (TrainingRun.objects.filter(project=self.project).defer("log")
+                .select_related("started_by", "model_version"))
+
+    @extend_schema(request=None, responses={201: s.TrainingRunSerializer})
+    def create(self, request, *args, **kwargs):
+        run = training_services.training_run_start(project=self.project, user=request.user)
+        return Response(self.get_serializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, *args, **kwargs):
+        run = training_services.training_run_cancel(run=self.get_object())
+        return Response(self.get_serializer(run).data)
+
+
+# --- import, export, audit ----------------------------------------------------------------------
+
+
+class ImportJobViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                       viewsets.GenericViewSet):
+    """Upload a corpus (multipart ``format`` + ``file``); small files are imported at once
+    (201), large ones by a worker (202): poll the job until ``succeeded`` or ``failed``."""
+
+    serializer_class = s.ImportJobSerializer
+    lookup_url_kwarg = "job_id"
+    min_roles = {"*": Role.MANAGER}
+    throttle_scope = "uploads"
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.action == "create":
+            throttles.append(ScopedRateThrottle())
+        return throttles
+
+    def get_queryset(self):
+        if _is_fake(self):
+            return ImportJob.objects.none()
+        return ImportJob.objects.filter(project=self.project).select_related("user")
+
+    @extend_schema(request={"multipart/form-data": s.ImportUploadSerializer},
+                   responses={201: s.ImportJobSerializer, 202: s.ImportJobSerializer})
+    def create(self, request, *args, **kwargs):
+        data = _validated(s.ImportUploadSerializer, request.data)
+        job = import_job_create(project=self.project, user=request.user, upload=data["file"],
+                                fmt=data["format"])
+        body = self.get_serializer(job).data
+        if job.status == "failed":
+            return Response({"error": {"code": "import_failed", "message": job.error,
+                                       "details": {"job": body}}}, status=status.HTTP_400_BAD_REQUEST)
+        code = status.HTTP_201_CREATED if job.status == "succeeded" else status.HTTP_202_ACCEPTED
+        return Response(body, status=code)
+
+
+class ExportView(ProjectScopedMixin, viewsets.GenericViewSet):
+    """Download the corpus as ``brat`` (.zip), ``jsonl`` or ``conll``; ``?status=done&status=reviewed``
+    keeps only the annotations of sentences with those statuses."""
+
+    min_roles = {"*": Role.MANAGER}
+
+    @extend_schema(parameters=[OpenApiParameter("status", str, many=True, enum=SentenceStatus.values)],
+                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def retrieve(self, request, project, fmt):
+        if fmt not in EXPORT_CONTENT_TYPES:
+            raise drf_serializers.ValidationError({"format": f"One of {', '.join(EXPORT_CONTENT_TYPES)}."})
+        statuses = request.query_params.getlist("status")
+        if set(statuses) - set(SentenceStatus.values):
+            raise drf_serializers.ValidationError({"status": "Unknown status."})
+        content_type, suffix = EXPORT_CONTENT_TYPES[fmt]
+        download = _export_file(self.project, fmt, statuses or None)
+        audit_record(project=self.project, user=request.user, action=AuditAction.EXPORTED,
+                     object_type="corpus", payload={"format": fmt, "statuses": statuses})
+        return FileResponse(download, as_attachment=True, content_type=content_type,
+                            filename=f"{self.project.name}-{fmt}{suffix}")
+
+
+def _export_file(project, fmt: str, statuses):
+    """The export as an anonymous temporary file (a brat folder is zipped)."""
+    download = tempfile.TemporaryFile()
+    with tempfile.TemporaryDirectory(prefix="eligo-api-export-") as workdir:
+        out = Path(workdir) / ("brat" if fmt == "brat" else f"corpus.{fmt}")
+        corpus_export(project=project, out=out, fmt=fmt, statuses=statuses)
+        if fmt == "brat":
+            with zipfile.ZipFile(download, "w", zipfile.ZIP_DEFLATED) as archive:
+                for item in sorted(out.rglob("*")):
+                    if item.is_file():
+                        archive.write(item, item.relative_to(out).as_posix())
+        else:
+            with open(out, "rb") as source:
+                shutil.copyfileobj(source, download)
+    download.seek(0)
+    return download
+
+
+class AuditEventViewSet(ProjectScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Who did what to which annotation, newest first (managers); ``?sentence=``, ``?user=``."""
+
+    serializer_class = s.AuditEventSerializer
+    min_roles = {"*": Role.MANAGER}
+
+    @extend_schema(parameters=[OpenApiParameter("sentence", int), OpenApiParameter("user", str),
+                               OpenApiParameter("action", str)])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if _is_fake(self):
+            return AuditEvent.objects.none()
+        events = AuditEvent.objects.filter(project=self.project).select_related("user")
+        sentence = _int_param(self.request, "sentence")
+        if sentence is not None:
+            events = events.filter(sentence_id=sentence)
+        if self.request.query_params.get("user"):
+            events = events.filter(user__username=self.request.query_params["user"])
+        if self.request.query_params.get("action"):
+            events = events.filter(action=self.request.query_params["action"])
+        return events
+

@@ -1,0 +1,185 @@
+"""Writing the audit trail (``AuditEvent``) without touching the annotation services.
+
+Choice (the least invasive one): signal receivers on ``Entity`` and ``Relation``
+(created / changed / deleted) and on ``PredictedEntity`` / ``PredictedRelation`` (a status
+change to accepted / rejected). The acting user comes from the instance when it says
+(``created_by``, ``decided_by``) and otherwise from a context variable that
+:class:`AuditUserMiddleware` sets for every request (web pages and the API alike) and that
+scripts, commands and workers can set with :func:`acting_user`.
+
+``bulk_create``/``QuerySet.update``/``QuerySet.delete`` fire no per-row signals: corpus
+imports are audited as one ``imported`` event by their caller (``audit_record``), and
+rejecting an entity suggestion records its own event, not one per dependent relation.
+"""
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+from django.dispatch import receiver
+
+from annotation.models import (
+    AuditAction,
+    AuditEvent,
+    Document,
+    Entity,
+    PredictedEntity,
+    Project,
+    PredictedRelation,
+    Relation,
+    SuggestionStatus,
+)
+
+_acting_user: contextvars.ContextVar = contextvars.ContextVar("eligo_acting_user", default=None)
+# documents and projects being deleted: their annotations go with them, unaudited one by one
+_vanishing: contextvars.ContextVar = contextvars.ContextVar("eligo_audit_vanishing", default=frozenset())
+
+
+@contextmanager
+def acting_user(user):
+    """Attribute the writes inside the block to ``user`` (for commands, tasks, tests)."""
+    token = _acting_user.set(user)
+    try:
+        yield
+    finally:
+        _acting_user.reset(token)
+
+
+def current_user():
+    user = _acting_user.get()
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+class AuditUserMiddleware:
+    """Makes ``request.user`` the acting user of the writes done while serving the request.
+
+    DRF authenticates token requests inside the view, after this middleware ran, so the
+    API views also call :func:`acting_user_set` (see ``annotation.api.views``).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _acting_user.set(getattr(request, "user", None))
+        try:
+            return self.get_response(request)
+        finally:
+            _acting_user.reset(token)
+
+
+def acting_user_set(user) -> None:
+    """Set the acting user for the rest of the current request (reset by the middleware)."""
+    _acting_user.set(user)
+
+
+def _user_or_none(user):
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def audit_record(*, project, user, action: str, obj=None, payload: dict | None = None,
+                 sentence=None, object_type: str = "") -> AuditEvent:
+    """Store one audit event; ``obj`` gives the object type and id (and the sentence if it has one)."""
+    sentence_id = getattr(sentence, "pk", sentence)
+    if sentence_id is None and obj is not None:
+        sentence_id = getattr(obj, "sentence_id", None)
+    return AuditEvent.objects.create(
+        project_id=getattr(project, "pk", project),
+        user=_user_or_none(user),
+        action=action,
+        object_type=object_type or (type(obj).__name__.lower() if obj is not None else ""),
+        object_id=getattr(obj, "pk", None),
+        sentence_id=sentence_id,
+        payload=payload or {},
+    )
+
+
+def _project_id(document_id: int) -> int | None:
+    return Document.objects.filter(pk=document_id).values_list("project_id", flat=True).first()
+
+
+def _entity_payload(entity: Entity) -> dict:
+    return {"type": entity.type_id, "fragments": entity.fragments, "source": entity.source,
+            "document": entity.document_id}
+
+
+def _relation_payload(relation: Relation) -> dict:
+    return {"type": relation.type_id, "head": relation.head_id, "tail": relation.tail_id,
+            "source": relation.source, "document": relation.document_id}
+
+
+PAYLOADS = {Entity: _entity_payload, Relation: _relation_payload}
+
+
+@receiver(pre_delete, sender=Document, dispatch_uid="audit_document_vanishing")
+@receiver(pre_delete, sender=Project, dispatch_uid="audit_project_vanishing")
+def _container_deleting(sender, instance, **kwargs):
+    _vanishing.set(_vanishing.get() | {(sender.__name__, instance.pk)})
+
+
+@receiver(post_delete, sender=Document, dispatch_uid="audit_document_gone")
+@receiver(post_delete, sender=Project, dispatch_uid="audit_project_gone")
+def _container_deleted(sender, instance, **kwargs):
+    _vanishing.set(_vanishing.get() - {(sender.__name__, instance.pk)})
+
+
+def _vanishes(document_id: int, project_id: int) -> bool:
+    gone = _vanishing.get()
+    return ("Document", document_id) in gone or ("Project", project_id) in gone
+
+
+@receiver(post_save, sender=Entity, dispatch_uid="audit_entity_saved")
+@receiver(post_save, sender=Relation, dispatch_uid="audit_relation_saved")
+def _annotation_saved(sender, instance, created, raw=False, **kwargs):
+    if raw:
+        return
+    project_id = _project_id(instance.document_id)
+    if project_id is None:
+        return
+    user = (instance.created_by if created and instance.created_by_id else None) or current_user()
+    audit_record(project=project_id, user=user,
+                 action=AuditAction.CREATED if created else AuditAction.CHANGED,
+                 obj=instance, payload=PAYLOADS[sender](instance))
+
+
+@receiver(post_delete, sender=Entity, dispatch_uid="audit_entity_deleted")
+@receiver(post_delete, sender=Relation, dispatch_uid="audit_relation_deleted")
+def _annotation_deleted(sender, instance, **kwargs):
+    project_id = _project_id(instance.document_id)
+    if project_id is None or _vanishes(instance.document_id, project_id):
+        return
+    audit_record(project=project_id, user=current_user(), action=AuditAction.DELETED,
+                 obj=instance, payload=PAYLOADS[sender](instance))
+
+
+@receiver(pre_save, sender=PredictedEntity, dispatch_uid="audit_prediction_before")
+@receiver(pre_save, sender=PredictedRelation, dispatch_uid="audit_prediction_relation_before")
+def _remember_decision(sender, instance, **kwargs):
+    """Note the stored status so that only a change of decision is audited."""
+    if instance.pk is None:
+        instance._audit_old_status = None
+        return
+    instance._audit_old_status = (
+        sender.objects.filter(pk=instance.pk).values_list("status", flat=True).first()
+    )
+
+
+@receiver(post_save, sender=PredictedEntity, dispatch_uid="audit_prediction_saved")
+@receiver(post_save, sender=PredictedRelation, dispatch_uid="audit_prediction_relation_saved")
+def _prediction_decided(sender, instance, created, raw=False, **kwargs):
+    decided = (SuggestionStatus.ACCEPTED, SuggestionStatus.REJECTED)
+    if raw or instance.status not in decided:
+        return
+    if getattr(instance, "_audit_old_status", None) == instance.status:
+        return
+    linked = instance.entity_id if sender is PredictedEntity else instance.relation_id
+    audit_record(
+        project=instance.model_version.project_id,
+        user=instance.decided_by or current_user(),
+        action=AuditAction.ACCEPTED if instance.status == SuggestionStatus.ACCEPTED
+        else AuditAction.REJECTED,
+        obj=instance,
+        payload={"model_version": instance.model_version_id, "type": instance.type_id,
+                 "probability": instance.probability, "annotation": linked},
+    )
