@@ -105,6 +105,14 @@ def bench_variant(folder: Path, out_root: Path) -> dict:
         and document_signature(document) == document_signature(exported[name])
     )
     print(f"  identical documents: {identical} / {len(originals)}")
+    from_jsonl = {d.name: d for d in read_corpus(out_root / "corpus.jsonl", "jsonl").documents}
+    same_jsonl = sum(
+        1 for name, document in originals.items()
+        if name in from_jsonl and document_signature(document, metadata=False)
+        == document_signature(from_jsonl[name], metadata=False)
+    )
+    print(f"  JSONL export, identical documents (metadata aside: it gains sentence_status): "
+          f"{same_jsonl} / {len(originals)}")
     results["identical"], results["documents"] = identical, len(originals)
     _, drop_s = timed(lambda: project_drop(project))
     print(f"  (project deleted in {drop_s:.1f} s)")
@@ -116,13 +124,15 @@ def main() -> None:
     parser.add_argument("--chia", type=Path, default=Path(
         os.environ.get("ELIGO_CHIA_DIR", ROOT.parent / "shared" / "data" / "chia")))
     parser.add_argument("--variant", choices=(*VARIANTS, "both"), default="both")
+    parser.add_argument("--out-dir", type=Path, default=None,
+                        help="where the exports are written (default: the system temp folder)")
     args = parser.parse_args()
     database = setup_django()
     print(f"database: {database}")
     variants = VARIANTS if args.variant == "both" else (args.variant,)
     for variant in variants:
         print(f"{variant}:")
-        with tempfile.TemporaryDirectory(prefix="eligo-bench-export-") as out:
+        with tempfile.TemporaryDirectory(prefix="eligo-bench-export-", dir=args.out_dir) as out:
             bench_variant(args.chia / variant, Path(out))
 
 
