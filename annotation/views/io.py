@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import uuid
 import zipfile
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_http_methods
 
 from annotation.models import Role, SentenceStatus
+from annotation.security import UploadRejected, upload_check, upload_save
 from annotation.selectors.projects import project_get_for_user
 from annotation.services.corpus_io import CorpusImportError, corpus_export, corpus_import
 
@@ -61,16 +61,6 @@ class ExportForm(forms.Form):
     )
 
 
-def _save_upload(upload, suffix: str) -> Path:
-    folder = Path(settings.MEDIA_ROOT) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}{suffix}"
-    with open(path, "wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-    return path
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def corpus_import_view(request, name):
@@ -79,20 +69,34 @@ def corpus_import_view(request, name):
     report = error = None
     status = 200
     if request.method == "POST" and form.is_valid():
-        fmt = form.cleaned_data["format"]
-        path = _save_upload(form.cleaned_data["file"], IMPORT_FORMATS[fmt][1])
-        try:
-            report = corpus_import(project=project, path=path, fmt=fmt, user=request.user)
-        except CorpusImportError as failure:
-            # name the uploaded file, not the temporary copy it was read from
-            error, status = str(failure).replace(str(path), form.cleaned_data["file"].name), 400
-        finally:
-            path.unlink(missing_ok=True)
+        report, error, status = _import_upload(project, form.cleaned_data["file"],
+                                               form.cleaned_data["format"], request.user)
     elif request.method == "POST":
         status = 400
     return render(request, "annotation/io/import.html",
                   {"project": project, "form": form, "report": report, "error": error},
                   status=status)
+
+
+def _import_upload(project, upload, fmt: str, user):
+    """Save the upload under MEDIA_ROOT/uploads, check it, import it, delete it.
+
+    Returns ``(report, error message, HTTP status)``; error messages name the uploaded file
+    (not the temporary copy), its member file and line.
+    """
+    try:
+        path = upload_save(upload, suffix=IMPORT_FORMATS[fmt][1])
+    except UploadRejected as rejected:
+        return None, str(rejected), rejected.status
+    try:
+        upload_check(path, fmt, display_name=upload.name)
+        return corpus_import(project=project, path=path, fmt=fmt, user=user), None, 200
+    except UploadRejected as rejected:
+        return None, str(rejected), rejected.status
+    except CorpusImportError as failure:
+        return None, str(failure).replace(str(path), upload.name), 400
+    finally:
+        path.unlink(missing_ok=True)
 
 
 @login_required

@@ -71,6 +71,18 @@ def test_upload_validation(project, users, client_for, settings):
     assert Document.objects.count() == 0
 
 
+def test_upload_with_an_unsafe_member_is_refused(project, users, client_for, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("../evil.txt", "Adults\n")
+    response = client_for(users["manager"]).post(
+        reverse("corpus_import", args=["trial"]),
+        {"format": "brat", "file": SimpleUploadedFile("evil.zip", buffer.getvalue())})
+    assert response.status_code == 400 and b"evil.txt" in response.content
+    assert Document.objects.count() == 0 and list((tmp_path / "uploads").iterdir()) == []
+
+
 def test_import_form_enforces_the_size_limit_itself(settings):
     settings.ELIGO_UPLOAD_MAX_BYTES = 10
     form = ImportForm({"format": "text"}, {"file": SimpleUploadedFile("x.txt", b"x" * 11)})
