@@ -160,8 +160,8 @@ if _cache_url:
 INSTALLED_APPS += ["rest_framework.authtoken", "drf_spectacular", "drf_spectacular_sidecar"]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",  # scripts (first: 401 + WWW-Authenticate)
         "rest_framework.authentication.SessionAuthentication",  # pages; CSRF enforced
-        "rest_framework.authentication.TokenAuthentication",  # scripts
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "annotation.api.pagination.Pagination",
