@@ -166,33 +166,44 @@ def entity_delete(*, sentence: Sentence, user, entity_id, expected_version: int)
     entity.delete()
 
 
-@transaction.atomic
-def relation_create(*, sentence: Sentence, user, type, head_id, tail_id, expected_version: int) -> Relation:
-    type_id = type.pk if isinstance(type, RelationType) else type
+def _relation_type_row(*, sentence: Sentence, type_id) -> RelationTypeRow:
     try:
-        rtype = RelationType.objects.prefetch_related("heads", "tails").get(
-            pk=type_id, project_id=sentence.project_id
-        )
+        pk, name, key = RelationType.objects.filter(
+            pk=type_id, project_id=sentence.project_id).values_list("id", "name", "key").get()
     except (RelationType.DoesNotExist, ValueError, TypeError) as exc:
         raise ValidationError("Unknown relation type for this project.") from exc
-    head = _sentence_entity(sentence=sentence, entity_id=head_id)
-    tail = _sentence_entity(sentence=sentence, entity_id=tail_id)
-    if head.pk == tail.pk:
+    heads = RelationType.heads.through.objects.filter(relationtype_id=pk)
+    tails = RelationType.tails.through.objects.filter(relationtype_id=pk)
+    return RelationTypeRow(pk, name, key,
+                           frozenset(heads.values_list("entitytype_id", flat=True)),
+                           frozenset(tails.values_list("entitytype_id", flat=True)))
+
+
+@transaction.atomic
+def relation_create(*, sentence: Sentence, user, type, head_id, tail_id, expected_version: int) -> Relation:
+    """A relation ``head -> tail`` between two entities of the sentence, if its type allows it."""
+    rtype = _relation_type_row(
+        sentence=sentence, type_id=type.pk if isinstance(type, RelationType) else type)
+    try:
+        head_id, tail_id = int(head_id), int(tail_id)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("Head and tail must be entities.") from exc
+    if head_id == tail_id:
         raise ValidationError("A relation needs two different entities.")
-    row = RelationTypeRow(rtype.pk, rtype.name, rtype.key,
-                          frozenset(t.pk for t in rtype.heads.all()),
-                          frozenset(t.pk for t in rtype.tails.all()))
-    if not relation_types_allowed(relation_types=[row], head_type_id=head.type_id,
+    pair = {e.pk: e for e in Entity.objects.select_related("type").filter(
+        pk__in=(head_id, tail_id), sentence_id=sentence.pk)}
+    if len(pair) != 2:
+        raise ValidationError("That entity is not in this sentence.")
+    head, tail = pair[head_id], pair[tail_id]
+    if not relation_types_allowed(relation_types=[rtype], head_type_id=head.type_id,
                                   tail_type_id=tail.type_id):
-        raise ValidationError(
-            f"{rtype.name} cannot go from {head.type.name} to {tail.type.name}."
-        )
-    if Relation.objects.filter(type=rtype, head=head, tail=tail).exists():
+        raise ValidationError(f"{rtype.name} cannot go from {head.type.name} to {tail.type.name}.")
+    if Relation.objects.filter(type_id=rtype.pk, head=head, tail=tail).exists():
         raise ValidationError("This relation already exists.")
     _bump_version(sentence=sentence, user=user, expected_version=expected_version)
     return Relation.objects.create(
-        document_id=sentence.document_id, sentence=sentence, type=rtype, head=head, tail=tail,
-        source=Source.HUMAN, created_by=user,
+        document_id=sentence.document_id, sentence=sentence, type_id=rtype.pk, head=head,
+        tail=tail, source=Source.HUMAN, created_by=user,
     )
 
 

@@ -1,6 +1,7 @@
 """Project list, dashboard and guidelines."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -34,7 +35,7 @@ def project_guidelines(request, name):
     project, role = project_for_user(user=request.user, name=name)
     editing = request.method == "POST" or request.GET.get("edit") == "1"
     if editing and not role_at_least(role, Role.MANAGER):
-        project_for_user(user=request.user, name=name, min_role=Role.MANAGER)
+        raise PermissionDenied("Only managers can edit the guidelines.")
     form = GuidelinesForm(request.POST or None, instance=project) if editing else None
     if request.method == "POST" and form.is_valid():
         form.save()

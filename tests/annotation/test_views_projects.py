@@ -47,12 +47,12 @@ def test_dashboard_counts_and_chart(client_for, users, annotated, django_assert_
     assert 'data-status="done">1<' in html and 'data-status="in_progress">1<' in html
     assert 'data-status="new">2<' in html
     assert '<svg class="bar-chart"' in html and "Condition: 1" in html
-    assert "/projects/trial/import/" not in html  # annotators cannot import
-    assert "/projects/trial/export/" in html
+    assert "/projects/trial/import/" not in html  # import/export are for managers
+    assert "/projects/trial/export/" not in html
     for member in ("manager", "reviewer", "annotator"):
         assert f"<span>{member}</span>" in html
     manager_html = client_for(users["manager"]).get(reverse("project_dashboard", args=["trial"])).content.decode()
-    assert "/projects/trial/import/" in manager_html
+    assert "/projects/trial/import/" in manager_html and "/projects/trial/export/" in manager_html
 
 
 def test_dashboard_htmx_partial_and_non_member(client_for, users, annotated):
