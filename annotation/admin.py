@@ -2,6 +2,7 @@
 from django.contrib import admin
 
 from annotation import models
+from annotation.services.projects import project_delete
 
 
 class MembershipInline(admin.TabularInline):
@@ -15,6 +16,24 @@ class ProjectAdmin(admin.ModelAdmin):
     list_display = ["name", "title", "created_at"]
     search_fields = ["name", "title"]
     inlines = [MembershipInline]
+
+    def get_deleted_objects(self, objs, request):
+        """A count per project instead of listing every sentence and entity (and no PROTECT
+        refusal: ``project_delete`` removes the documents before the types)."""
+        summary = [
+            f"{project}: {project.documents.count()} documents, {project.sentences.count()} sentences, "
+            f"{models.Entity.objects.filter(document__project=project).count()} entities"
+            for project in objs
+        ]
+        perms_needed = set() if self.has_delete_permission(request) else {"project"}
+        return summary, {"projects": len(summary)}, perms_needed, []
+
+    def delete_model(self, request, obj):
+        project_delete(project=obj)
+
+    def delete_queryset(self, request, queryset):
+        for project in queryset:
+            project_delete(project=project)
 
 
 @admin.register(models.Membership)
@@ -174,3 +193,25 @@ class SentenceScoreAdmin(admin.ModelAdmin):
     raw_id_fields = ["project", "sentence", "model_version"]
     list_select_related = ["project", "sentence__document", "model_version"]
     show_full_result_count = False
+
+
+# --- audit trail and import jobs ----------------------------------------------------------
+
+
+@admin.register(models.AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "project", "user", "action", "object_type", "object_id"]
+    list_filter = ["action", "object_type", "project"]
+    search_fields = ["user__username", "object_type"]
+    raw_id_fields = ["project", "user", "sentence"]
+    list_select_related = ["project", "user"]
+    show_full_result_count = False
+
+
+@admin.register(models.ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "user", "format", "file_name", "size", "status", "created_at"]
+    list_filter = ["status", "format", "project"]
+    search_fields = ["file_name", "user__username"]
+    raw_id_fields = ["project", "user"]
+    list_select_related = ["project", "user"]

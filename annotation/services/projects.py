@@ -150,3 +150,14 @@ def membership_remove(*, project: Project, user) -> bool:
     """Remove ``user`` from ``project``; returns whether a membership existed."""
     deleted, _ = Membership.objects.filter(project=project, user=user).delete()
     return bool(deleted)
+
+
+@transaction.atomic
+def project_delete(*, project: Project) -> None:
+    """Delete a project and everything in it.
+
+    Documents go first: an entity PROTECTs its type, so a plain ``project.delete()``
+    of a project holding annotations is refused by Django's collector.
+    """
+    project.documents.all().delete()
+    project.delete()
