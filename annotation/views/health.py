@@ -21,12 +21,12 @@ BROKER_TIMEOUT_S = 2.0
 WORKER_TIMEOUT_S = 1.0
 
 
-def _timed(check) -> dict:
+def _timed(name: str, check) -> dict:
     started = time.monotonic()
     try:
         result = check()
     except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised
-        logger.warning("health check %s failed: %s", check.__name__, exc)
+        logger.warning("health check %s failed: %s", name, exc)
         result = {"status": "error", "reason": type(exc).__name__}
     result["ms"] = round(1000 * (time.monotonic() - started), 1)
     return result
@@ -61,9 +61,10 @@ def workers_check() -> dict:
 @never_cache
 @require_GET
 def health(request):
-    checks = {"database": _timed(database_check), "broker": _timed(broker_check)}
+    checks = {"database": _timed("database", database_check),
+              "broker": _timed("broker", broker_check)}
     if request.GET.get("workers") in ("1", "true", "yes"):
-        checks["workers"] = _timed(workers_check)
+        checks["workers"] = _timed("workers", workers_check)
     healthy = all(c["status"] in ("ok", "unsupported") for c in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", "checks": checks},
                         status=200 if healthy else 503)
