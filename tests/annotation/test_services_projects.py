@@ -92,3 +92,12 @@ def test_schema_apply_normalises_colours_and_refuses_reserved_or_long_keys(proje
     assert types["Line"].color in PALETTE and types["Line"].key == "L"
     assert types["Short"].color == "#aabbcc" and types["Short"].key not in ("n", "")
     assert types["Long"].color == "#123456" and len(types["Long"].key) == 1
+
+
+def test_project_delete_removes_a_project_with_annotations(imported_project):
+    from annotation.models import Entity, Project
+    from annotation.services.projects import project_delete
+
+    project_delete(project=imported_project)
+    assert not Project.objects.exists() and not Entity.objects.exists()
+    assert not EntityType.objects.exists()
