@@ -1,0 +1,332 @@
+"""``python -m mlcore train|evaluate|predict|grid`` (see docs/mlcore.md for examples)."""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from multiprocessing import get_context
+from pathlib import Path
+
+from mlcore.corpus.formats import read_corpus
+from mlcore.corpus.model import Document, FlattenStats, sentence_examples
+
+GRID = [
+    # (run name, mode, re_head, negatives, table label)
+    ("joint_additive_gs", "joint", "additive", "gs", "Joint re_m1 (additive)"),
+    ("joint_additive_incremental", "joint", "additive", "incremental", "Joint re_m1 (additive)"),
+    ("joint_biaffine_gs", "joint", "biaffine", "gs", "Joint re_m2 bilinear+linear"),
+    ("joint_biaffine_incremental", "joint", "biaffine", "incremental",
+     "Joint re_m2 bilinear+linear"),
+    ("joint_bilinear_only_gs", "joint", "biaffine_bilinear_only", "gs", "Joint re_m2 bilinear only"),
+    ("joint_bilinear_only_incremental", "joint", "biaffine_bilinear_only", "incremental",
+     "Joint re_m2 bilinear only"),
+    ("standalone_ner", "ner", "biaffine", "gs", "Standalone NER"),
+    ("standalone_re", "re", "biaffine", "gs", "Standalone RE (linear)"),
+]
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+def read_documents(path: str, fmt: str, limit: int | None = None) -> list[Document]:
+    result = read_corpus(path, fmt, strict=False)
+    documents = []
+    for document in result.documents:
+        documents.append(document)
+        if limit and len(documents) >= limit:
+            break
+    return documents
+
+
+def trial_id(document: Document) -> str:
+    """The trial a document belongs to: the NCT id before the first ``_`` (``_inc``/``_exc``)."""
+    return document.name.split("/")[-1].split("_")[0]
+
+
+def split_by_document(documents: list[Document], train_fraction: float, seed: int
+                      ) -> tuple[list[Document], list[Document]]:
+    """Seeded split by trial id, so that a trial's inclusion and exclusion criteria stay together."""
+    trials = sorted({trial_id(d) for d in documents})
+    random.Random(seed).shuffle(trials)
+    train_trials = set(trials[:round(train_fraction * len(trials))])
+    return ([d for d in documents if trial_id(d) in train_trials],
+            [d for d in documents if trial_id(d) not in train_trials])
+
+
+def to_examples(documents: list[Document], stats: FlattenStats | None = None):
+    """Sentence examples by the shared flattening rule; blank sentences are skipped."""
+    examples = []
+    for document in documents:
+        examples += [e for e in sentence_examples(document, stats) if e.text.strip()]
+    return examples
+
+
+def _datasets(args) -> tuple[list, list]:
+    documents = read_documents(args.train, args.format, args.limit_docs)
+    if args.dev:
+        return to_examples(documents), to_examples(read_documents(args.dev, args.format))
+    if args.split_by_document:
+        train_docs, dev_docs = split_by_document(documents, args.split_by_document, args.seed)
+        return to_examples(train_docs), to_examples(dev_docs)
+    return to_examples(documents), []
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def _options(args, **overrides):
+    from mlcore.trainer import TrainOptions
+
+    values = dict(
+        mode=args.mode, re_head=args.re_head, negatives=args.negatives, encoder=args.encoder,
+        epochs=args.epochs, batch_size=args.batch_size, max_length=args.max_length, lr=args.lr,
+        head_lr=args.head_lr, seed=args.seed, patience=args.patience, device=args.device,
+        precision=args.precision, num_threads=args.threads,
+        encoder_config=json.loads(args.encoder_config) if args.encoder_config else None,
+    )
+    values.update(overrides)
+    return TrainOptions(**values)
+
+
+def _print_progress(progress) -> None:
+    if progress.phase != "train" or progress.step % 50 == 0:
+        loss = "-" if progress.loss is None else f"{progress.loss:.4f}"
+        print(f"[{progress.phase}] epoch {progress.epoch}/{progress.epochs} step "
+              f"{progress.step}/{progress.total_steps} loss {loss} "
+              f"{progress.examples_per_s:.1f} ex/s", file=sys.stderr, flush=True)
+
+
+def cmd_train(args) -> int:
+    from mlcore.trainer import train, train_pipeline
+
+    train_examples, dev_examples = _datasets(args)
+    if args.mode == "pipeline":
+        results = train_pipeline(train_examples, dev_examples, _options(args, mode="ner"),
+                                 args.out, _print_progress)
+        summary = {mode: _result_summary(r) for mode, r in results.items()}
+    else:
+        summary = _result_summary(train(train_examples, dev_examples, _options(args), args.out,
+                                        _print_progress))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _result_summary(result) -> dict:
+    return {"out_dir": str(result.out_dir), "best_epoch": result.best_epoch,
+            "epochs_run": result.epochs_run, "train_seconds": round(result.train_seconds, 1),
+            "runtime": result.runtime, "dev_metrics": result.dev_metrics}
+
+
+def cmd_evaluate(args) -> int:
+    from mlcore.evaluator import evaluate, to_markdown
+    from mlcore.inference import load_model
+
+    model = load_model(args.model, device=args.device, precision=args.precision)
+    metrics = evaluate(model, to_examples(read_documents(args.data, args.format)),
+                       args.batch_size)
+    print(to_markdown(metrics) if args.table else json.dumps(metrics, indent=2))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from mlcore.inference import load_model, predict
+
+    model = load_model(args.model, device=args.device, precision=args.precision)
+    predictions = predict(model, to_examples(read_documents(args.data, args.format)),
+                          args.batch_size)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as handle:
+        for prediction in predictions:
+            handle.write(json.dumps(prediction.to_dict(), ensure_ascii=False) + "\n")
+    print(f"{len(predictions)} sentences -> {out}", file=sys.stderr)
+    return 0
+
+
+# --- grid -------------------------------------------------------------------------------------
+
+
+def _grid_run(name: str, options, train_examples, dev_examples, test_examples, out_dir: str):
+    """Train one grid run and score it on the test set (runs in a worker process)."""
+    from mlcore.evaluator import evaluate
+    from mlcore.inference import load_model
+    from mlcore.trainer import train
+
+    log = open(Path(out_dir).parent / f"{name}.log", "w")
+
+    def progress(p):
+        if p.phase != "train" or p.step % 10 == 0:
+            log.write(f"{time.strftime('%H:%M:%S')} {p}\n")
+            log.flush()
+
+    result = train(train_examples, dev_examples, options, out_dir, progress)
+    metrics = evaluate(load_model(out_dir, device=options.device), test_examples,
+                       options.eval_batch_size)
+    log.close()
+    return name, {**_result_summary(result), "test_metrics": metrics}
+
+
+def cmd_grid(args) -> int:
+    from mlcore.evaluator import evaluate
+    from mlcore.inference import Pipeline, load_model
+
+    started = time.monotonic()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    documents = read_documents(args.train, args.format, args.limit_docs)
+    if args.dev:
+        train_docs, test_docs = documents, read_documents(args.dev, args.format)
+    else:
+        train_docs, test_docs = split_by_document(documents, args.split_by_document, args.seed)
+    fit_docs, stop_docs = train_docs, []
+    if args.early_stopping_fraction > 0:
+        fit_docs, stop_docs = split_by_document(train_docs, 1 - args.early_stopping_fraction,
+                                                args.seed)
+    fit, stop, test = to_examples(fit_docs), to_examples(stop_docs), to_examples(test_docs)
+    print(f"train {len(fit)} sentences, early-stopping dev {len(stop)}, test {len(test)}",
+          file=sys.stderr, flush=True)
+    by_name = {r[0]: r for r in GRID}
+    runs = [by_name[name] for name in args.only] if args.only else GRID
+    jobs = []
+    for name, mode, re_head, negatives, _ in runs:
+        options = _options(args, mode=mode, re_head=re_head, negatives=negatives)
+        jobs.append((name, options, fit, stop, test, str(out / name)))
+    summary = {
+        "train": args.train, "split_by_document": args.split_by_document, "seed": args.seed,
+        "early_stopping_fraction": args.early_stopping_fraction,
+        "sentences": {"train": len(fit), "early_stopping_dev": len(stop), "test": len(test)},
+        "options": asdict(_options(args)), "runs": {},
+    }
+
+    def record_result(name: str, record: dict) -> None:
+        """Add a finished run and rewrite the results files (partial results survive)."""
+        summary["runs"][name] = record
+        if {"standalone_ner", "standalone_re"} <= set(summary["runs"]) \
+                and "pipeline" not in summary["runs"]:
+            pipeline = Pipeline(load_model(out / "standalone_ner", device=args.device),
+                                load_model(out / "standalone_re", device=args.device))
+            summary["runs"]["pipeline"] = {"test_metrics": evaluate(pipeline, test)}
+        summary["wall_seconds"] = round(time.monotonic() - started, 1)
+        (out / "results.json").write_text(json.dumps(summary, indent=2, default=str))
+        (out / "results.md").write_text(grid_markdown(summary))
+        print(f"done {name} at {summary['wall_seconds']} s", file=sys.stderr, flush=True)
+
+    if args.workers > 1:
+        with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+            for name, record in pool.map(_grid_run_star, jobs):
+                record_result(name, record)
+    else:
+        for job in jobs:
+            record_result(*_grid_run(*job))
+    print(grid_markdown(summary))
+    return 0
+
+
+def _grid_run_star(job):
+    return _grid_run(*job)
+
+
+def _cells(metrics: dict | None) -> str:
+    if metrics is None:
+        return "- | - | -"
+    return " | ".join(f"{100 * metrics[k]:.2f}" for k in ("precision", "recall", "f1"))
+
+
+def grid_markdown(summary: dict) -> str:
+    labels = {name: (label, re_head, negatives) for name, _, re_head, negatives, label in GRID}
+    labels["pipeline"] = ("Standalone end-to-end (NER -> RE)", "linear", "-")
+    lines = [
+        "| # | run | method | RE negatives | NER P | NER R | NER F1 | RE gs P | RE gs R | RE gs F1 "
+        "| RE e2e P | RE e2e R | RE e2e F1 | epochs (best) | train s |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: | ---: |",
+    ]
+    for number, (name, record) in enumerate(summary["runs"].items(), start=1):
+        label, _, negatives = labels.get(name, (name, "", ""))
+        m = record["test_metrics"]
+        epochs = f"{record['epochs_run']} ({record['best_epoch']})" if "epochs_run" in record \
+            else "-"
+        seconds = f"{record['train_seconds']:.0f}" if "train_seconds" in record else "-"
+        lines.append(f"| {number} | {name} | {label} | {negatives} | {_cells(m['ner'])} | "
+                     f"{_cells(m['re_gs'])} | {_cells(m['re_end_to_end'])} | {epochs} | "
+                     f"{seconds} |")
+    return "\n".join(lines) + "\n"
+
+
+# --- argument parsing -------------------------------------------------------------------------
+
+
+def _add_runtime(parser) -> None:
+    parser.add_argument("--device", default="auto", help="auto|cpu|cuda")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    parser.add_argument("--batch-size", type=int, default=32)
+
+
+def _add_training(parser, with_mode: bool) -> None:
+    parser.add_argument("--train", required=True)
+    parser.add_argument("--dev")
+    parser.add_argument("--split-by-document", type=float, default=None)
+    parser.add_argument("--format", default="brat", choices=["brat", "jsonl"])
+    if with_mode:
+        parser.add_argument("--mode", default="joint", choices=["joint", "ner", "re", "pipeline"])
+        parser.add_argument("--re-head", default="biaffine",
+                            choices=["additive", "biaffine", "biaffine_bilinear_only"])
+        parser.add_argument("--negatives", default="gs", choices=["gs", "incremental"])
+    parser.add_argument("--encoder", default=None, help="name or path (default: packaged MiniLM)")
+    parser.add_argument("--encoder-config", default=None,
+                        help="JSON BertConfig overrides: train a RANDOMLY initialised encoder of "
+                             "that shape with the --encoder tokenizer (tests, smoke runs)")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=2e-5, help="encoder learning rate")
+    parser.add_argument("--head-lr", type=float, default=1e-3)
+    parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--limit-docs", type=int, default=None)
+    parser.add_argument("--out", required=True)
+    _add_runtime(parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m mlcore")
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="train one model (or a pipeline)")
+    _add_training(train, with_mode=True)
+    train.set_defaults(func=cmd_train)
+    evaluate = sub.add_parser("evaluate", help="score a model; prints one JSON object")
+    evaluate.add_argument("--model", required=True)
+    evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("--format", default="brat", choices=["brat", "jsonl"])
+    evaluate.add_argument("--table", action="store_true", help="Markdown instead of JSON")
+    _add_runtime(evaluate)
+    evaluate.set_defaults(func=cmd_evaluate)
+    predict = sub.add_parser("predict", help="JSONL of per-sentence predictions + uncertainty")
+    predict.add_argument("--model", required=True)
+    predict.add_argument("--data", required=True)
+    predict.add_argument("--format", default="brat", choices=["brat", "jsonl"])
+    predict.add_argument("--out", required=True)
+    _add_runtime(predict)
+    predict.set_defaults(func=cmd_predict)
+    grid = sub.add_parser("grid", help="the paper's Table 4 family for one encoder")
+    _add_training(grid, with_mode=False)
+    grid.add_argument("--early-stopping-fraction", type=float, default=0.1,
+                      help="share of the training trials held out for early stopping")
+    grid.add_argument("--workers", type=int, default=1, help="runs trained in parallel")
+    grid.add_argument("--only", nargs="*", help="run names to keep")
+    grid.set_defaults(func=cmd_grid, mode="joint", re_head="biaffine", negatives="gs",
+                      split_by_document=0.8)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)

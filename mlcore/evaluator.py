@@ -1,0 +1,111 @@
+"""Strict NER and RE scores (paper section 4.2.3), micro P/R/F1 plus per type, as fractions.
+
+- ``ner``: a predicted entity is correct when span (character offsets) and type match a gold one.
+- ``re_gs``: the relation classifier run on the GOLD entities; a relation is correct when head,
+  tail (span + type) and relation type match, direction included.
+- ``re_end_to_end``: relations between PREDICTED entities, correct under the same rule.
+``no_relation`` is never a scored class. A task a model cannot do (NER for standalone RE,
+RE for standalone NER) is ``None``.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+from mlcore.inference import Pipeline, predict
+
+TASKS = ("ner", "re_gs", "re_end_to_end")
+
+
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def score_sets(gold: list[set], predicted: list[set], type_of) -> dict:
+    """Micro and per-type P/R/F1 over per-sentence sets of hashable items."""
+    tp, fp, fn = Counter(), Counter(), Counter()
+    for gold_items, predicted_items in zip(gold, predicted):
+        for item in predicted_items:
+            (tp if item in gold_items else fp)[type_of(item)] += 1
+        for item in gold_items - predicted_items:
+            fn[type_of(item)] += 1
+    precision, recall, f1 = prf(sum(tp.values()), sum(fp.values()), sum(fn.values()))
+    per_type = {}
+    for name in sorted(set(tp) | set(fp) | set(fn)):
+        p, r, f = prf(tp[name], fp[name], fn[name])
+        per_type[name] = {"precision": p, "recall": r, "f1": f, "support": tp[name] + fn[name]}
+    return {"precision": precision, "recall": recall, "f1": f1, "per_type": per_type}
+
+
+def _entity_set(spans) -> set:
+    return {(s.start, s.end, s.type) for s in spans}
+
+
+def _relation_set(spans, relations) -> set:
+    out = set()
+    for head, tail, rel_type in relations:
+        h, t = spans[head], spans[tail]
+        out.add(((h.start, h.end, h.type), (t.start, t.end, t.type), rel_type))
+    return out
+
+
+def _predicted_relations(prediction) -> set:
+    spans = prediction.spans()
+    return _relation_set(spans, [(r.head, r.tail, r.type) for r in prediction.relations])
+
+
+def _capabilities(model) -> tuple[bool, bool]:
+    """(can predict entities, can classify relations)."""
+    if isinstance(model, Pipeline):
+        return True, True
+    return model.model.config.has_ner, model.model.config.has_re
+
+
+def evaluate(model, examples, batch_size: int = 64) -> dict:
+    """Scores on ``examples`` (SentenceExample with gold spans and relations)."""
+    examples = list(examples)
+    has_ner, has_re = _capabilities(model)
+    gold_entities = [_entity_set(e.spans) for e in examples]
+    gold_relations = [_relation_set(e.spans, e.relations) for e in examples]
+    metrics = dict.fromkeys(TASKS)
+    if has_ner:
+        predicted = predict(model, examples, batch_size)
+        metrics["ner"] = score_sets(gold_entities, [_entity_set(p.spans()) for p in predicted],
+                                    lambda item: item[2])
+        if has_re:
+            metrics["re_end_to_end"] = score_sets(
+                gold_relations, [_predicted_relations(p) for p in predicted], lambda item: item[2])
+    if has_re:
+        on_gold = predict(model, examples, batch_size, gold_entities=True)
+        metrics["re_gs"] = score_sets(gold_relations, [_predicted_relations(p) for p in on_gold],
+                                      lambda item: item[2])
+    return metrics
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.2f}"
+
+
+def to_markdown(metrics: dict, per_type: bool = True) -> str:
+    """Micro scores as one table (percent), then one per-type table per task."""
+    lines = ["| task | P | R | F1 |", "| --- | ---: | ---: | ---: |"]
+    for task in TASKS:
+        m = metrics.get(task)
+        if m is None:
+            lines.append(f"| {task} | - | - | - |")
+        else:
+            lines.append(f"| {task} | {_pct(m['precision'])} | {_pct(m['recall'])} "
+                         f"| {_pct(m['f1'])} |")
+    if per_type:
+        for task in TASKS:
+            m = metrics.get(task)
+            if not m or not m["per_type"]:
+                continue
+            lines += ["", f"**{task}** per type", "",
+                      "| type | P | R | F1 | support |", "| --- | ---: | ---: | ---: | ---: |"]
+            for name, t in m["per_type"].items():
+                lines.append(f"| {name} | {_pct(t['precision'])} | {_pct(t['recall'])} "
+                             f"| {_pct(t['f1'])} | {t['support']} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,150 @@
+"""Entity candidates and relation pairs for a batch: gold (``gs``), incremental, predicted.
+
+- ``gold``: every gold entity; every ordered pair (i, j), i != j; unrelated = ``no_relation``.
+  This is the static ``gs-based`` negative sampling, and also RE ``gs`` evaluation.
+- ``incremental``: the gold entities that take part in a gold relation, plus every entity
+  the NER layer currently predicts; pairs = the gold related pairs plus every ordered pair of
+  predicted entities. A predicted pair is ``no_relation`` unless both spans and types match a
+  gold related pair (then it IS that pair). Dynamic: it follows the NER predictions.
+- ``predicted``: every predicted entity, every ordered pair, no labels (inference, end-to-end).
+
+BIO decoding (:func:`decode_bio`): ``B-t`` starts an entity; ``I-t`` continues it when the
+previous word is ``B-t`` or ``I-t`` of the same type; an ``I-t`` without one starts a new
+entity of type ``t`` (lenient decoding, as conlleval does).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+Entity = tuple[int, int, int]  # (first word, last word, entity type id)
+
+
+@dataclass
+class Candidates:
+    """Entities (per sentence, word ranges) and ordered pairs of them, with device tensors."""
+
+    entities: list[list[Entity]]
+    pairs: list[list[tuple[int, int]]]
+    ent_batch: torch.Tensor
+    ent_first_token: torch.Tensor
+    ent_last_token: torch.Tensor
+    pair_head: torch.Tensor
+    pair_tail: torch.Tensor
+    pair_labels: torch.Tensor | None
+
+    @property
+    def num_pairs(self) -> int:
+        return int(self.pair_head.numel())
+
+
+def decode_bio(word_labels: torch.Tensor, word_mask: torch.Tensor) -> list[list[Entity]]:
+    """Vectorised BIO -> entity word ranges for a batch ``[B, W]`` of word label ids."""
+    labels = torch.where(word_mask, word_labels, torch.zeros_like(word_labels))
+    is_b = (labels > 0) & (labels % 2 == 1)
+    is_i = (labels > 0) & (labels % 2 == 0)
+    types = torch.div(labels - 1, 2, rounding_mode="floor")
+    prev = torch.nn.functional.pad(labels[:, :-1], (1, 0))
+    prev_types = torch.div(prev - 1, 2, rounding_mode="floor")
+    continues = is_i & (prev > 0) & (prev_types == types)
+    starts = is_b | (is_i & ~continues)
+    inside = (starts | continues).flatten()
+    entity_ids = torch.cumsum(starts.flatten().long(), 0) - 1
+    width = labels.shape[1]
+    positions = torch.arange(labels.numel(), device=labels.device)
+    start_positions = positions[starts.flatten()]
+    last = torch.full_like(start_positions, -1)
+    last = last.scatter_reduce(0, entity_ids[inside], positions[inside], reduce="amax")
+    rows = (start_positions // width).tolist()
+    firsts = (start_positions % width).tolist()
+    lasts = (last % width).tolist()
+    ent_types = types.flatten()[start_positions].tolist()
+    entities: list[list[Entity]] = [[] for _ in range(labels.shape[0])]
+    for row, first, last_word, type_id in zip(rows, firsts, lasts, ent_types):
+        entities[row].append((first, last_word, type_id))
+    return entities
+
+
+def _all_pairs(count: int) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(count) for j in range(count) if i != j]
+
+
+def gold_candidates(sentences) -> tuple[list[list[Entity]], list[list[tuple[int, int]]], list[int]]:
+    entities, pairs, labels = [], [], []
+    for s in sentences:
+        related = {(h, t): r for h, t, r in s.relations}
+        sentence_pairs = _all_pairs(len(s.entities))
+        entities.append(list(s.entities))
+        pairs.append(sentence_pairs)
+        labels += [related.get(pair, 0) for pair in sentence_pairs]
+    return entities, pairs, labels
+
+
+def incremental_candidates(sentences, predicted: list[list[Entity]], max_predicted: int = 64):
+    """Gold related pairs + all ordered pairs of predicted entities (see module docstring).
+
+    At most ``max_predicted`` predicted entities per sentence are used (an untrained NER layer
+    can predict an entity on every word; the cap keeps the pair count bounded).
+    """
+    entities, pairs, labels = [], [], []
+    for s, guessed in zip(sentences, predicted):
+        gold_related = {(s.entities[h], s.entities[t]): r for h, t, r in s.relations}
+        index: dict[Entity, int] = {}
+        for h, t, _ in s.relations:
+            index.setdefault(s.entities[h], len(index))
+            index.setdefault(s.entities[t], len(index))
+        guessed = guessed[:max_predicted]
+        for entity in guessed:
+            index.setdefault(entity, len(index))
+        chosen: dict[tuple[int, int], int] = {}
+        for (head, tail), rel in gold_related.items():
+            chosen[(index[head], index[tail])] = rel
+        for head in guessed:
+            for tail in guessed:
+                if head != tail:
+                    chosen.setdefault((index[head], index[tail]), 0)
+        entities.append(list(index))
+        pairs.append(list(chosen))
+        labels += list(chosen.values())
+    return entities, pairs, labels
+
+
+def predicted_candidates(predicted: list[list[Entity]]):
+    return predicted, [_all_pairs(len(e)) for e in predicted], None
+
+
+def to_candidates(sentences, entities, pairs, labels, device) -> Candidates:
+    """Flatten per-sentence entities and pairs into index tensors on ``device``."""
+    ent_batch, ent_first, ent_last, pair_head, pair_tail = [], [], [], [], []
+    for b, (s, sentence_entities, sentence_pairs) in enumerate(zip(sentences, entities, pairs)):
+        base = len(ent_batch)
+        for first, last, _ in sentence_entities:
+            ent_batch.append(b)
+            ent_first.append(s.word_first[first])
+            ent_last.append(s.word_last[last])
+        pair_head += [base + i for i, _ in sentence_pairs]
+        pair_tail += [base + j for _, j in sentence_pairs]
+
+    def tensor(values):
+        return torch.tensor(values, dtype=torch.long).to(device, non_blocking=True)
+
+    return Candidates(
+        entities=entities, pairs=pairs, ent_batch=tensor(ent_batch),
+        ent_first_token=tensor(ent_first), ent_last_token=tensor(ent_last),
+        pair_head=tensor(pair_head), pair_tail=tensor(pair_tail),
+        pair_labels=None if labels is None else tensor(labels),
+    )
+
+
+def build_candidates(kind: str, batch, predicted: list[list[Entity]] | None) -> Candidates:
+    """``kind`` is ``gold``, ``incremental`` or ``predicted`` (see the module docstring)."""
+    if kind == "gold":
+        entities, pairs, labels = gold_candidates(batch.sentences)
+    elif kind == "incremental":
+        entities, pairs, labels = incremental_candidates(batch.sentences, predicted)
+    elif kind == "predicted":
+        entities, pairs, labels = predicted_candidates(predicted)
+    else:
+        raise ValueError(f"unknown candidate kind {kind!r}")
+    return to_candidates(batch.sentences, entities, pairs, labels, batch.input_ids.device)

@@ -1,0 +1,59 @@
+"""Per-sentence uncertainty scores for active learning. Higher = more uncertain, always.
+
+Inputs: the NER distributions of the sentence's words (first word-piece of each word),
+``[W, C]``, and the relation distributions of its candidate pairs, ``[P, L]``.
+
+- ``least_confidence`` = 1 - prod_w max_c p(c|w)  (1 - probability of the best sequence,
+  labels taken independently per word, as the NER layer is a per-token softmax)
+- ``margin`` = 1 - min_w (top1_w - top2_w)
+- ``token_entropy`` = mean_w H(p(.|w))
+- ``mnlp`` = -(1/W) sum_w log max_c p(c|w)  (negated mean log-probability of the best sequence)
+- ``relation_entropy`` = mean over candidate pairs of H(p(.|pair)); 0 when there are no pairs
+- ``combined`` = mean of the available normalised parts: ``1 - exp(-mnlp)`` (1 - geometric mean
+  of the best-label probabilities, in [0, 1)) and, when the sentence has candidate pairs,
+  ``relation_entropy / log L`` (in [0, 1])
+- ``random``: uniform in [0, 1), seeded per prediction call.
+A sentence without words scores 0 everywhere except ``random``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+STRATEGIES = ("least_confidence", "margin", "token_entropy", "mnlp", "relation_entropy",
+              "combined", "random")
+_EPS = 1e-12
+
+
+def _entropy(probs: np.ndarray) -> np.ndarray:
+    return -(probs * np.log(np.clip(probs, _EPS, None))).sum(axis=-1)
+
+
+def sentence_scores(word_probs: np.ndarray, relation_probs: np.ndarray | None,
+                    rng: np.random.Generator | None = None) -> dict[str, float]:
+    """All strategies for one sentence (see the module docstring for the formulas)."""
+    rng = rng or np.random.default_rng(0)
+    word_probs = np.asarray(word_probs, dtype=np.float64)
+    scores = dict.fromkeys(STRATEGIES, 0.0)
+    scores["random"] = float(rng.random())
+    pairs = 0 if relation_probs is None else len(relation_probs)
+    if pairs:
+        relation_probs = np.asarray(relation_probs, dtype=np.float64)
+        scores["relation_entropy"] = float(_entropy(relation_probs).mean())
+    if word_probs.size == 0:
+        return scores
+    ordered = np.sort(word_probs, axis=-1)
+    best = ordered[:, -1]
+    second = ordered[:, -2] if word_probs.shape[1] > 1 else np.zeros_like(best)
+    log_best = np.log(np.clip(best, _EPS, None))
+    scores["least_confidence"] = float(1.0 - math.exp(log_best.sum()))
+    scores["margin"] = float(1.0 - (best - second).min())
+    scores["token_entropy"] = float(_entropy(word_probs).mean())
+    scores["mnlp"] = float(-log_best.mean())
+    parts = [1.0 - math.exp(-scores["mnlp"])]
+    if pairs:
+        classes = relation_probs.shape[1]
+        parts.append(scores["relation_entropy"] / math.log(classes) if classes > 1 else 0.0)
+    scores["combined"] = float(sum(parts) / len(parts))
+    return scores

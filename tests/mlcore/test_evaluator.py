@@ -1,0 +1,51 @@
+import pytest
+
+from mlcore.corpus.model import Span
+from mlcore.evaluator import prf, score_sets, to_markdown
+
+A, B, C = (0, 4, "Drug"), (5, 9, "Condition"), (10, 12, "Value")
+
+
+def test_prf():
+    assert prf(2, 1, 1) == pytest.approx((2 / 3, 2 / 3, 2 / 3))
+    assert prf(0, 0, 0) == (0.0, 0.0, 0.0)
+
+
+def test_strict_ner_scores_by_hand():
+    gold = [{A, B}, {C}]
+    predicted = [{A, (5, 8, "Condition")}, {C, (0, 3, "Drug")}]  # one boundary error, one extra
+    m = score_sets(gold, predicted, lambda item: item[2])
+    assert (m["precision"], m["recall"]) == pytest.approx((2 / 4, 2 / 3))
+    assert m["per_type"]["Drug"] == pytest.approx({"precision": 0.5, "recall": 1.0, "f1": 2 / 3,
+                                                   "support": 1})
+    assert m["per_type"]["Condition"]["support"] == 1 and m["per_type"]["Condition"]["f1"] == 0.0
+
+
+def test_relation_direction_matters():
+    gold = [{(A, B, "Treats")}]
+    reversed_ = [{(B, A, "Treats")}]
+    assert score_sets(gold, reversed_, lambda r: r[2])["f1"] == 0.0
+    assert score_sets(gold, gold, lambda r: r[2])["f1"] == 1.0
+
+
+def test_markdown_lists_every_task():
+    metrics = {"ner": score_sets([{A}], [{A}], lambda i: i[2]), "re_gs": None, "re_end_to_end": None}
+    text = to_markdown(metrics)
+    assert "| ner | 100.00 | 100.00 | 100.00 |" in text and "| re_gs | - | - | - |" in text
+    assert "| Drug | 100.00 | 100.00 | 100.00 | 1 |" in text
+
+
+def test_evaluate_end_to_end_needs_matching_entities(trained_dir, tiny_corpus):
+    """On the fitted tiny model: perfect on its training data, and RE e2e counts spans+types."""
+    from mlcore.evaluator import evaluate
+    from mlcore.inference import load_model
+
+    metrics = evaluate(load_model(trained_dir), tiny_corpus)
+    assert set(metrics) == {"ner", "re_gs", "re_end_to_end"}
+    assert metrics["ner"]["f1"] == pytest.approx(1.0)
+    assert metrics["re_gs"]["f1"] == pytest.approx(1.0)
+    assert metrics["re_end_to_end"]["f1"] == pytest.approx(1.0)
+    shifted = [type(e)(e.text, [Span(s.start, s.end, "Drug") for s in e.spans], e.relations)
+               for e in tiny_corpus]
+    worse = evaluate(load_model(trained_dir), shifted)
+    assert worse["re_end_to_end"]["f1"] < 1.0 and worse["ner"]["f1"] < 1.0

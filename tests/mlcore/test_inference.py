@@ -1,0 +1,57 @@
+import torch
+
+from mlcore.inference import Pipeline, load_model, predict
+from mlcore.uncertainty import STRATEGIES
+
+from .conftest import TINY_CORPUS
+
+
+def test_predictions_recover_the_training_data(trained_dir):
+    model = load_model(trained_dir)
+    predictions = predict(model, TINY_CORPUS, batch_size=3)
+    for example, prediction in zip(TINY_CORPUS, predictions):
+        assert prediction.text == example.text
+        assert prediction.spans() == example.spans
+        assert {(r.head, r.tail, r.type) for r in prediction.relations} == set(example.relations)
+        assert all(0.0 < e.prob <= 1.0 for e in prediction.entities)
+        assert set(prediction.uncertainty) == set(STRATEGIES)
+
+
+def test_save_load_gives_identical_predictions(trained_dir, tmp_path):
+    from mlcore.checkpoint import save_checkpoint
+
+    model = load_model(trained_dir)
+    texts = [e.text for e in TINY_CORPUS] + ["No aspirin for 6 months"]
+    before = predict(model, texts)
+    save_checkpoint(model, tmp_path / "copy", {})
+    after = predict(load_model(tmp_path / "copy"), texts)
+    assert [p.to_dict() for p in before] == [p.to_dict() for p in after]
+
+
+def test_checkpoint_loads_without_the_original_encoder(trained_dir):
+    config = (trained_dir / "encoder" / "config.json").read_text()
+    assert '"hidden_size": 32' in config
+    model = load_model(trained_dir, device="cpu", precision="fp32")
+    assert model.runtime.device == torch.device("cpu") and not model.runtime.bf16
+
+
+def test_plain_texts_and_empty_input(trained_dir):
+    model = load_model(trained_dir)
+    assert predict(model, []) == []
+    [prediction] = predict(model, ["   "])
+    assert prediction.entities == [] and prediction.relations == []
+
+
+def test_gold_entities_mode_keeps_the_given_spans(trained_dir):
+    model = load_model(trained_dir)
+    [prediction] = predict(model, TINY_CORPUS[1:2], gold_entities=True)
+    assert prediction.spans() == TINY_CORPUS[1].spans
+    assert [(r.head, r.tail) for r in prediction.relations] == [(0, 1)]
+
+
+def test_pipeline_feeds_ner_entities_to_re(trained_dir):
+    """A pipeline of the joint model with itself behaves like the joint model on entities."""
+    model = load_model(trained_dir)
+    pipeline = Pipeline(model, model)
+    predictions = predict(pipeline, TINY_CORPUS)
+    assert [p.spans() for p in predictions] == [e.spans for e in TINY_CORPUS]

@@ -1,0 +1,104 @@
+import pytest
+import torch
+
+from mlcore.data import collate
+from mlcore.encoders import encoder_from_config
+from mlcore.encoding import LabelSpace, encode_examples
+from mlcore.models import (AdditiveRelationHead, BiaffineRelationHead, JointNerReModel, ModelConfig,
+                           SpanPooler)
+
+from .conftest import TINY_CORPUS, TINY_ENCODER
+
+LABELS = LabelSpace.from_examples(TINY_CORPUS)
+
+
+def make_model(tokenizer, **config):
+    torch.manual_seed(0)
+    encoder = encoder_from_config({"vocab_size": len(tokenizer), **TINY_ENCODER})
+    values = dict(num_bio=LABELS.num_bio, num_relations=LABELS.num_relations, ner_hidden=16,
+                  pair_dim=8, dropout=0.0)
+    values.update(config)
+    return JointNerReModel(encoder, ModelConfig(**values)).eval()
+
+
+def batch_of(tokenizer, examples=TINY_CORPUS):
+    return collate(encode_examples(examples, tokenizer, LABELS)[0])
+
+
+@pytest.mark.parametrize("re_head", ["additive", "biaffine", "biaffine_bilinear_only"])
+def test_joint_shapes_and_losses(tokenizer, re_head):
+    model = make_model(tokenizer, re_head=re_head)
+    batch = batch_of(tokenizer)
+    out = model(batch, candidates="gold")
+    assert out.ner_logits.shape == (*batch.input_ids.shape, LABELS.num_bio)
+    assert out.re_logits.shape == (8, LABELS.num_relations)  # 4 sentences x 2 ordered pairs
+    assert torch.isclose(out.loss, out.ner_loss + out.re_loss)
+    out.loss.backward()
+    assert model.label_embedding.weight.grad is not None
+
+
+def test_no_labels_no_loss(tokenizer):
+    out = make_model(tokenizer)(batch_of(tokenizer), candidates="predicted")
+    assert out.loss is None and out.ner_loss is None and out.re_loss is None
+    assert out.predicted_entities is not None and len(out.predicted_entities) == 4
+
+
+def test_padding_does_not_change_outputs(tokenizer):
+    model = make_model(tokenizer)
+    short = TINY_CORPUS[3]
+    alone = model(batch_of(tokenizer, [short]), candidates="gold")
+    padded = model(batch_of(tokenizer, [short, TINY_CORPUS[0]]), candidates="gold")
+    length = alone.ner_logits.shape[1]
+    assert padded.ner_logits.shape[1] > length
+    torch.testing.assert_close(alone.ner_logits[0], padded.ner_logits[0, :length], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(alone.re_logits, padded.re_logits[:2], atol=1e-5, rtol=1e-4)
+
+
+def test_label_embedding_uses_gold_labels_for_gold_candidates(tokenizer):
+    model = make_model(tokenizer)
+    batch = batch_of(tokenizer)
+    before = model(batch, candidates="gold").re_logits
+    with torch.no_grad():
+        model.ner_head.out.bias[0] += 100.0  # the NER layer now predicts O everywhere
+    after = model(batch, candidates="gold").re_logits
+    torch.testing.assert_close(before, after)  # teacher forcing: predictions do not matter
+
+
+def test_standalone_modes(tokenizer):
+    ner = make_model(tokenizer, mode="ner")
+    out = ner(batch_of(tokenizer), candidates="gold")
+    assert out.re_logits is None and out.loss is out.ner_loss
+    assert not hasattr(ner, "relation_head") and not hasattr(ner, "label_embedding")
+    re = make_model(tokenizer, mode="re")
+    out = re(batch_of(tokenizer), candidates="gold")
+    assert out.ner_logits is None and torch.equal(out.loss, out.re_loss)
+    assert not hasattr(re, "ner_head")
+    with pytest.raises(ValueError):
+        re(batch_of(tokenizer), candidates="predicted")
+
+
+def test_relation_heads_by_hand():
+    head, tail = torch.randn(3, 4), torch.randn(3, 4)
+    additive = AdditiveRelationHead(4, 2)
+    torch.testing.assert_close(additive(head, tail), additive.out(head + tail))
+    biaffine = BiaffineRelationHead(4, 2)
+    expected = torch.stack([torch.stack([head[p] @ biaffine.bilinear[k] @ tail[p] for k in range(2)])
+                            for p in range(3)])
+    expected = expected + biaffine.linear(torch.cat([head, tail], -1)) + biaffine.bias
+    torch.testing.assert_close(biaffine(head, tail), expected)
+    bilinear_only = BiaffineRelationHead(4, 2, linear=False)
+    assert bilinear_only.linear is None
+
+
+def test_span_pooler_mean_and_first():
+    sequence = torch.arange(2 * 5 * 2, dtype=torch.float).reshape(2, 5, 2)
+    batch_index, first, last = torch.tensor([0, 1]), torch.tensor([1, 2]), torch.tensor([3, 2])
+    mean = SpanPooler("mean")(sequence, batch_index, first, last)
+    torch.testing.assert_close(mean, torch.stack([sequence[0, 1:4].mean(0), sequence[1, 2]]))
+    torch.testing.assert_close(SpanPooler("first")(sequence, batch_index, first, last),
+                               torch.stack([sequence[0, 1], sequence[1, 2]]))
+
+
+def test_config_validates():
+    with pytest.raises(ValueError):
+        ModelConfig(num_bio=3, num_relations=2, re_head="nope")

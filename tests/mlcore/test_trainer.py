@@ -1,0 +1,71 @@
+import json
+
+import pytest
+import torch
+
+from mlcore.trainer import Progress, TrainingCancelled, data_hash, train, train_pipeline
+
+from .conftest import TINY_CORPUS, tiny_options
+
+
+def test_checkpoint_contents(trained_dir):
+    files = {p.name for p in trained_dir.iterdir()}
+    assert {"model.safetensors", "config.json", "encoder"} <= files
+    config = json.loads((trained_dir / "config.json").read_text())
+    assert config["labels"]["entity_types"] == ["Condition", "Drug", "Person", "Temporal", "Value"]
+    assert config["model"]["mode"] == "joint" and config["model"]["re_head"] == "biaffine"
+    assert config["data_hash"] == data_hash(TINY_CORPUS)
+    assert config["seed"] == 3 and config["runtime"] == "cpu/fp32"
+    assert config["epochs_run"] == 40 and config["train_seconds"] > 0
+    assert (trained_dir / "encoder" / "tokenizer.json").exists()
+    assert not list(trained_dir.parent.glob(".joint.*"))  # no temp dirs left behind
+
+
+def test_loss_goes_down_and_progress_is_reported(tmp_path):
+    seen: list[Progress] = []
+    train(TINY_CORPUS, [], tiny_options(epochs=12, log_every=1), tmp_path / "m", seen.append)
+    losses = [p.loss for p in seen if p.phase == "train"]
+    assert losses[-1] < 0.5 * losses[0]
+    last = [p for p in seen if p.phase == "train"][-1]
+    assert (last.step, last.total_steps, last.epoch, last.epochs) == (12, 12, 12, 12)
+    assert seen[-1].phase == "done" and last.examples_per_s > 0
+
+
+def test_cancellation_stops_within_one_step(tmp_path):
+    steps = []
+
+    def cancel_at_three(progress):
+        steps.append(progress.step)
+        if progress.step == 3:
+            raise TrainingCancelled()
+
+    with pytest.raises(TrainingCancelled):
+        train(TINY_CORPUS, [], tiny_options(), tmp_path / "m", cancel_at_three)
+    assert max(steps) == 3
+
+
+def test_early_stopping_and_incremental(tmp_path):
+    """With a dev set: evaluation each epoch, best checkpoint kept, patience honoured."""
+    seen = []
+    result = train(TINY_CORPUS, TINY_CORPUS[:2], tiny_options(epochs=6, lr=0.0, head_lr=0.0,
+                                                              patience=2, negatives="incremental"),
+                   tmp_path / "m", seen.append)
+    assert result.epochs_run == 3 and result.best_epoch == 1  # nothing learns: stops after 1 + 2
+    assert set(result.dev_metrics) == {"ner", "re_gs", "re_end_to_end"}
+    assert any(p.phase == "evaluate" for p in seen)
+
+
+def test_seeded_training_is_reproducible(tmp_path):
+    first = train(TINY_CORPUS, [], tiny_options(epochs=2), tmp_path / "a")
+    second = train(TINY_CORPUS, [], tiny_options(epochs=2), tmp_path / "b")
+    from safetensors.torch import load_file
+
+    a, b = load_file(str(first.out_dir / "model.safetensors")), load_file(str(second.out_dir / "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_pipeline_trains_both_parts(tmp_path):
+    results = train_pipeline(TINY_CORPUS, [], tiny_options(epochs=1), tmp_path / "p")
+    assert set(results) == {"ner", "re"}
+    assert (tmp_path / "p" / "pipeline.json").exists()
+    assert json.loads((tmp_path / "p" / "re" / "config.json").read_text())["model"]["mode"] == "re"

@@ -1,0 +1,43 @@
+import math
+
+import numpy as np
+import pytest
+
+from mlcore.uncertainty import STRATEGIES, sentence_scores
+
+CONFIDENT = np.array([[0.98, 0.01, 0.01], [0.97, 0.02, 0.01]])
+UNSURE = np.array([[0.5, 0.4, 0.1], [0.6, 0.3, 0.1]])
+
+
+def test_hand_computed_values():
+    s = sentence_scores(UNSURE, None)
+    assert s["least_confidence"] == pytest.approx(1 - 0.5 * 0.6)
+    assert s["margin"] == pytest.approx(1 - min(0.5 - 0.4, 0.6 - 0.3))
+    h = lambda p: -sum(x * math.log(x) for x in p)  # noqa: E731
+    assert s["token_entropy"] == pytest.approx((h(UNSURE[0]) + h(UNSURE[1])) / 2)
+    assert s["mnlp"] == pytest.approx(-(math.log(0.5) + math.log(0.6)) / 2)
+    assert s["relation_entropy"] == 0.0
+    assert s["combined"] == pytest.approx(1 - math.exp(-s["mnlp"]))
+
+
+def test_higher_means_more_uncertain():
+    confident, unsure = sentence_scores(CONFIDENT, None), sentence_scores(UNSURE, None)
+    for name in STRATEGIES:
+        if name not in ("random", "relation_entropy"):
+            assert unsure[name] > confident[name], name
+
+
+def test_relation_entropy_and_combined():
+    uniform = np.full((2, 4), 0.25)
+    certain = np.array([[1.0, 0.0, 0.0, 0.0]])
+    s = sentence_scores(CONFIDENT, uniform)
+    assert s["relation_entropy"] == pytest.approx(math.log(4))
+    assert s["combined"] == pytest.approx((1 - math.exp(-s["mnlp"]) + 1.0) / 2)
+    assert sentence_scores(CONFIDENT, certain)["relation_entropy"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_empty_sentence_and_random_seeded():
+    s = sentence_scores(np.zeros((0, 3)), None, np.random.default_rng(5))
+    assert all(s[name] == 0.0 for name in STRATEGIES if name != "random")
+    again = sentence_scores(np.zeros((0, 3)), None, np.random.default_rng(5))
+    assert 0.0 <= s["random"] < 1.0 and s["random"] == again["random"]
