@@ -1,0 +1,84 @@
+"""End to end through ``python -m mlcore``: train -> evaluate -> predict on a tiny brat corpus."""
+import json
+import subprocess
+import sys
+
+from mlcore.cli import main, split_by_document, trial_id
+from mlcore.corpus.model import Document
+
+from .conftest import TINY_ENCODER
+
+LINES = {
+    "NCT00000001_inc": ["Patients with diabetes", "Age over 65 years"],
+    "NCT00000001_exc": ["No insulin for 6 months"],
+    "NCT00000002_inc": ["Hypertension treated with aspirin"],
+    "NCT00000002_exc": ["No aspirin for 6 months"],
+}
+ENTITIES = {
+    "diabetes": "Condition", "Age": "Person", "over 65 years": "Value", "insulin": "Drug",
+    "6 months": "Temporal", "Hypertension": "Condition", "aspirin": "Drug",
+}
+RELATIONS = {("Age", "over 65 years"): "Has_value", ("insulin", "6 months"): "Has_temporal",
+             ("aspirin", "6 months"): "Has_temporal", ("aspirin", "Hypertension"): "Treats"}
+
+
+def write_brat(folder):
+    """A brat folder written here, one criterion per line, LF line ends."""
+    folder.mkdir()
+    for name, lines in LINES.items():
+        text = "\n".join(lines) + "\n"
+        (folder / f"{name}.txt").write_text(text)
+        ann, ids, cursor = [], {}, 0
+        for line in lines:
+            for surface, type_ in ENTITIES.items():
+                at = line.find(surface)
+                if at >= 0:
+                    start = cursor + at
+                    ids[surface] = f"T{len(ids) + 1}"
+                    ann.append(f"{ids[surface]}\t{type_} {start} {start + len(surface)}\t{surface}")
+            cursor += len(line) + 1
+        for number, ((head, tail), type_) in enumerate(RELATIONS.items(), start=1):
+            if head in ids and tail in ids:
+                ann.append(f"R{number}\t{type_} Arg1:{ids[head]} Arg2:{ids[tail]}\t")
+        (folder / f"{name}.ann").write_text("\n".join(ann) + "\n")
+    return folder
+
+
+def test_split_by_document_keeps_trials_together():
+    docs = [Document(name=n, text="") for n in LINES]
+    train, test = split_by_document(docs, 0.5, seed=13)
+    assert {trial_id(d) for d in train}.isdisjoint({trial_id(d) for d in test})
+    assert len(train) == 2 and len(test) == 2
+    assert split_by_document(docs, 0.5, seed=13) == (train, test)
+
+
+def test_train_evaluate_predict(tmp_path, capsys):
+    data = write_brat(tmp_path / "brat")
+    model = tmp_path / "model"
+    assert main(["train", "--train", str(data), "--format", "brat", "--mode", "joint",
+                 "--re-head", "additive", "--negatives", "incremental", "--epochs", "25",
+                 "--batch-size", "4", "--lr", "2e-3", "--head-lr", "1e-2", "--threads", "1",
+                 "--encoder-config", json.dumps(TINY_ENCODER), "--device", "cpu",
+                 "--precision", "fp32", "--out", str(model)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["epochs_run"] == 25 and summary["runtime"] == "cpu/fp32"
+
+    assert main(["evaluate", "--model", str(model), "--data", str(data)]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert set(metrics) == {"ner", "re_gs", "re_end_to_end"}
+    assert metrics["ner"]["f1"] > 0.5 and set(metrics["ner"]["per_type"]) >= {"Condition", "Drug"}
+
+    assert main(["evaluate", "--model", str(model), "--data", str(data), "--table"]) == 0
+    assert "| re_end_to_end |" in capsys.readouterr().out
+
+    out = tmp_path / "predictions.jsonl"
+    assert main(["predict", "--model", str(model), "--data", str(data), "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 5
+    assert {"text", "entities", "relations", "uncertainty", "document", "offset"} <= set(rows[0])
+    assert "mnlp" in rows[0]["uncertainty"]
+
+
+def test_module_entry_point_help():
+    result = subprocess.run([sys.executable, "-m", "mlcore", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "grid" in result.stdout
