@@ -16,6 +16,13 @@ from annotation.services.training import (
 from tests.annotation.ml_fixtures import build_ml_project, ml_project  # noqa: F401
 
 
+@pytest.fixture(autouse=True)
+def quiet_heartbeat(settings):
+    """The heartbeat thread has its own connection, which would wait on this test's open
+    transaction (SQLite); the worker tests cover it."""
+    settings.ELIGO_TRAINING_HEARTBEAT_S = 3600
+
+
 @pytest.fixture
 def sent(monkeypatch):
     """Tasks the services enqueue, captured instead of sent."""
