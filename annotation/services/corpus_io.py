@@ -154,10 +154,14 @@ class _BatchWriter:
         if doc.name in self.names:
             self._fail(doc, "a document with this name already exists in the project")
         self.names.add(doc.name)
-        size = len(doc.text)
+        self._check_lengths(doc)
+        size, previous_end = len(doc.text), 0
         for sentence in doc.sentences:
             if not 0 <= sentence.start <= sentence.end <= size:
                 self._fail(doc, f"sentence {sentence.start}-{sentence.end} outside the text (length {size})")
+            if sentence.start < previous_end:
+                self._fail(doc, f"sentence {sentence.start}-{sentence.end} overlaps the one before")
+            previous_end = sentence.end
         statuses = doc.metadata.get("sentence_status")
         if statuses is not None and (len(statuses) != len(doc.sentences)
                                      or set(statuses) - set(SentenceStatus.values)):
@@ -184,6 +188,19 @@ class _BatchWriter:
         for item in (*doc.attributes, *doc.notes):
             if item.target not in entity_ids and item.target not in relation_ids:
                 self._fail(doc, f"{item.id}: unknown target id {item.target}")
+
+    def _check_lengths(self, doc: dc.Document) -> None:
+        """Names that would not fit their column (a database error instead of a clear one)."""
+        limits = [(doc.name, 255, "document name")]
+        limits += [(e.type, 100, "entity type") for e in doc.entities]
+        limits += [(r.type, 100, "relation type") for r in doc.relations]
+        limits += [(g.type, 100, "group type") for g in doc.groups]
+        limits += [(a.name, 100, "attribute name") for a in doc.attributes]
+        limits += [(a.value or "", 200, "attribute value") for a in doc.attributes]
+        limits += [(n.type, 100, "note type") for n in doc.notes]
+        for value, limit, what in limits:
+            if len(value) > limit:
+                self._fail(doc, f"{what} {value[:40]!r}... is longer than {limit} characters")
 
     def _ensure_types(self, batch: list[dc.Document]) -> None:
         """Add the entity/relation types the data uses but the schema did not declare."""

@@ -111,6 +111,9 @@ def test_importing_a_document_name_twice_fails_and_keeps_the_first_import(import
          [Rel("R1", "is negated", "T1", "T9")]), "unknown entity id T9"),
     (Doc("x", "abc", [Sent(0, 4)]), "sentence 0-4 outside"),
     (Doc("x", "abc", [Sent(0, 3)], metadata={"sentence_status": ["great"]}), "sentence_status"),
+    (Doc("x", "abc", [Sent(0, 2), Sent(1, 3)]), "overlaps the one before"),
+    (Doc("x" * 256, "abc", [Sent(0, 3)]), "document name 'x+'... is longer than 255"),
+    (Doc("x", "abc", [Sent(0, 3)], [Ent("T1", "D" * 101, (Fragment(0, 1),))]), "entity type"),
 ])
 def test_import_validates_documents(project, document, message):
     good = Doc("good", "fine", [Sent(0, 4)], [Ent("T1", "Drug", (Fragment(0, 4),))])
