@@ -78,3 +78,9 @@ def celery_worker_process(transactional_db):
     worker = CeleryWorker()
     yield worker
     worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """MD5 hashing in tests: real hashing costs ~0.3 s per user on this CPU and proves nothing here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

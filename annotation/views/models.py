@@ -76,16 +76,26 @@ def models_page(request, name):
         "re_bars": per_type_bars(shown.dev_metrics, "re_end_to_end") if shown else None,
         "options_form": ModelOptionsForm(initial=options),
         "is_manager": _is_manager(request.user, project),
+        "can_train": _can_train(request.user, project),
     }
     return render(request, "annotation/models/models.html", context)
 
 
-def _is_manager(user, project) -> bool:
+def _has_role(user, project, role) -> bool:
     try:
-        project_get_for_user(user, project.name, min_role=Role.MANAGER)
+        project_get_for_user(user, project.name, min_role=role)
     except (PermissionDenied, Http404):
         return False
     return True
+
+
+def _is_manager(user, project) -> bool:
+    return _has_role(user, project, Role.MANAGER)
+
+
+def _can_train(user, project) -> bool:
+    """Reviewers and managers may start and cancel training runs."""
+    return _has_role(user, project, Role.REVIEWER)
 
 
 @login_required
@@ -130,7 +140,7 @@ def model_version_delete_view(request, name, number):
 @login_required
 @require_POST
 def training_run_start_view(request, name):
-    project = project_get_for_user(request.user, name, min_role=Role.MANAGER)
+    project = project_get_for_user(request.user, name, min_role=Role.REVIEWER)
     try:
         run = training_run_start(project=project, user=request.user)
         messages.success(request, f"Training run {run.pk} queued.")
@@ -146,7 +156,7 @@ def training_run_start_view(request, name):
 
 def _progress_response(request, project, run, status=200):
     return render(request, "annotation/models/_run_progress.html",
-                  {"project": project, "run": run, "is_manager": _is_manager(request.user, project)},
+                  {"project": project, "run": run, "can_train": _can_train(request.user, project)},
                   status=status)
 
 
@@ -172,7 +182,7 @@ def training_run_log(request, name, run_id):
 @login_required
 @require_POST
 def training_run_cancel_view(request, name, run_id):
-    project = project_get_for_user(request.user, name, min_role=Role.MANAGER)
+    project = project_get_for_user(request.user, name, min_role=Role.REVIEWER)
     run = training_run_cancel(run=get_object_or_404(TrainingRun, project=project, pk=run_id))
     if request.htmx:
         return _progress_response(request, project, run)

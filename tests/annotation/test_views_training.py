@@ -47,10 +47,11 @@ def test_outsiders_get_404_and_annotators_cannot_train(ml_project, users, client
 
 def test_retrain_twice_gives_one_run_and_a_409_for_htmx(ml_project, users, client_for, sent,
                                                        django_capture_on_commit_callbacks):
-    manager = client_for(users["manager"])
+    reviewer, manager = client_for(users["reviewer"]), client_for(users["manager"])
     with django_capture_on_commit_callbacks(execute=True):
-        response = manager.post("/projects/trial/runs/", HTTP_HX_REQUEST="true")
+        response = reviewer.post("/projects/trial/runs/", HTTP_HX_REQUEST="true")
     assert response.status_code == 201 and 'data-status="queued"' in response.content.decode()
+    assert "Cancel" in response.content.decode()
     response = manager.post("/projects/trial/runs/", HTTP_HX_REQUEST="true")
     assert response.status_code == 409
     assert TrainingRun.objects.count() == 1 and len(sent) == 1
