@@ -38,6 +38,7 @@ from annotation.models import (
     EntityType,
     Group,
     GroupMember,
+    ModelVersion,
     Note,
     Project,
     Relation,
@@ -48,6 +49,7 @@ from annotation.models import (
 )
 from annotation.selectors.corpus import documents_as_dataclasses
 from annotation.selectors.projects import project_schema
+from annotation.services.predictions import predictions_refresh_for_sentences
 from annotation.services.projects import project_schema_apply
 from mlcore.corpus import model as dc
 from mlcore.corpus.errors import CorpusFormatError, ReadIssue
@@ -116,7 +118,17 @@ def corpus_import_documents(
     documents = iter(documents)
     while batch := list(islice(documents, BATCH_DOCUMENTS)):
         writer.write(batch)
+    _queue_suggestions(project, writer.document_ids)
     return report
+
+
+def _queue_suggestions(project: Project, document_ids: list[int]) -> None:
+    """Newly imported sentences get the active model's suggestions (after commit)."""
+    if document_ids and ModelVersion.objects.filter(project=project, is_active=True).exists():
+        predictions_refresh_for_sentences(
+            sentence_ids=Sentence.objects.filter(document_id__in=document_ids)
+            .values_list("pk", flat=True)
+        )
 
 
 class _BatchWriter:
@@ -125,6 +137,7 @@ class _BatchWriter:
     def __init__(self, project: Project, user, report: ImportReport, file: str):
         self.project, self.user, self.report, self.file = project, user, report, file
         self.names = set(project.documents.values_list("name", flat=True))
+        self.document_ids: list[int] = []
         self.entity_types = dict(project.entity_types.values_list("name", "pk"))
         self.relation_types = dict(project.relation_types.values_list("name", "pk"))
 
@@ -138,6 +151,7 @@ class _BatchWriter:
             [(self.project.pk, d.name, d.text, _json(Document, "metadata", _stored_metadata(d)), self.now)
              for d in batch],
         )
+        self.document_ids.extend(document_ids)
         sentence_ids = self._sentences(batch, document_ids)
         entity_ids = self._entities(batch, document_ids, sentence_ids)
         relation_ids = self._relations(batch, document_ids, entity_ids)

@@ -156,3 +156,27 @@ def test_conll_export_reports_flattening(imported_project, tmp_path):
 def test_import_of_a_missing_path_names_it(project, tmp_path):
     with pytest.raises(CorpusImportError, match="nowhere"):
         corpus_import(project=project, path=tmp_path / "nowhere", fmt="brat")
+
+
+def test_import_into_a_project_with_an_active_model_queues_suggestions(
+    project, monkeypatch, django_capture_on_commit_callbacks
+):
+    from annotation.services import predictions
+    from tests.annotation.ml_fixtures import make_version
+
+    sent = []
+    monkeypatch.setattr(predictions, "_send", lambda name, args: sent.append((name, args)))
+    version = make_version(project, number=1, active=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        corpus_import(project=project, path=BRAT, fmt="brat")
+    new_ids = sorted(Sentence.objects.filter(project=project).values_list("pk", flat=True))
+    assert sent == [("worker.tasks.preannotate", [version.pk, new_ids])]
+
+
+def test_import_without_an_active_model_queues_nothing(project, monkeypatch):
+    from annotation.services import predictions
+
+    sent = []
+    monkeypatch.setattr(predictions, "_send", lambda name, args: sent.append((name, args)))
+    corpus_import(project=project, path=BRAT, fmt="brat")
+    assert Sentence.objects.filter(project=project).exists() and sent == []
