@@ -120,6 +120,8 @@ def _work(base: str, annotator: Annotator, meta: dict, stop_at: float, think_s: 
     session.headers["Authorization"] = f"Token {annotator.token}"
     project = meta["project"]
     actions = 0
+    for sentence in annotator.sentences[:3]:  # warm-up, untimed: imports, connections, caches
+        session.get(f"{base}/api/projects/{project}/sentences/{sentence['id']}/", timeout=30)
     while time.monotonic() < stop_at and actions < max_actions:
         sentence = rng.choice(annotator.sentences)
         url = f"{base}/api/projects/{project}/sentences/{sentence['id']}/"
