@@ -122,18 +122,25 @@ class PairProjection(nn.Module):
 
 
 class AdditiveRelationHead(nn.Module):
-    """re_m1: r = h_i + t_j, then an FC layer to relation logits (softmax in the loss)."""
+    """re_m1: r = h_i + t_j, then an FC layer to relation logits (softmax in the loss).
+
+    The FC layer is linear, so ``W(h_i + t_j) + b = (W h)_i + (W t)_j + b``: it runs once per
+    entity and the pairs only gather and add (no ``[pairs, dim]`` tensor)."""
 
     def __init__(self, pair_dim: int, num_relations: int):
         super().__init__()
         self.out = nn.Linear(pair_dim, num_relations)
 
-    def forward(self, head: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:
-        return self.out(head + tail)
+    def forward(self, heads, tails, pair_head, pair_tail) -> torch.Tensor:
+        scored_heads = F.linear(heads, self.out.weight)
+        scored_tails = F.linear(tails, self.out.weight)
+        return scored_heads[pair_head] + scored_tails[pair_tail] + self.out.bias
 
 
 class BiaffineRelationHead(nn.Module):
-    """re_m2: s = h^T U t + W [h; t] + b (paper eq. 5); ``linear=False`` drops W."""
+    """re_m2: s = h_i^T U t_j + W [h_i; t_j] + b (paper eq. 5); ``linear=False`` drops W.
+
+    ``h^T U`` is computed once per entity (``[E, L, m]``), then dotted with each pair's tail."""
 
     def __init__(self, pair_dim: int, num_relations: int, linear: bool = True):
         super().__init__()
@@ -142,22 +149,30 @@ class BiaffineRelationHead(nn.Module):
         self.linear = nn.Linear(2 * pair_dim, num_relations, bias=False) if linear else None
         self.bias = nn.Parameter(torch.zeros(num_relations))
 
-    def forward(self, head: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:
-        scores = torch.einsum("pm,lmn,pn->pl", head, self.bilinear.to(head.dtype), tail)
+    def forward(self, heads, tails, pair_head, pair_tail) -> torch.Tensor:
+        projected = torch.einsum("em,lmn->eln", heads, self.bilinear.to(heads.dtype))
+        scores = (projected[pair_head] * tails[pair_tail].unsqueeze(1)).sum(-1)
         if self.linear is not None:
-            scores = scores + self.linear(torch.cat([head, tail], dim=-1))
+            scores = scores + _split_linear(self.linear.weight, heads, tails, pair_head, pair_tail)
         return scores + self.bias.to(scores.dtype)
 
 
 class LinearRelationHead(nn.Module):
-    """Standalone RE's linear softmax classifier over [h; t]."""
+    """Standalone RE's linear softmax classifier over [h_i; t_j]."""
 
     def __init__(self, pair_dim: int, num_relations: int):
         super().__init__()
         self.out = nn.Linear(2 * pair_dim, num_relations)
 
-    def forward(self, head: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:
-        return self.out(torch.cat([head, tail], dim=-1))
+    def forward(self, heads, tails, pair_head, pair_tail) -> torch.Tensor:
+        return _split_linear(self.out.weight, heads, tails, pair_head, pair_tail) + self.out.bias
+
+
+def _split_linear(weight, heads, tails, pair_head, pair_tail) -> torch.Tensor:
+    """``W [h_i; t_j]`` as ``(W_h h)_i + (W_t t)_j``, computed per entity, gathered per pair."""
+    dim = heads.shape[-1]
+    return (F.linear(heads, weight[:, :dim])[pair_head]
+            + F.linear(tails, weight[:, dim:])[pair_tail])
 
 
 def _relation_head(config: ModelConfig) -> nn.Module:
@@ -234,7 +249,7 @@ class JointNerReModel(nn.Module):
         entity_vectors = self.pooler(sequence, cands.ent_batch, cands.ent_first_token,
                                      cands.ent_last_token)
         heads, tails = self.pairs(entity_vectors)
-        re_logits = self.relation_head(heads[cands.pair_head], tails[cands.pair_tail])
+        re_logits = self.relation_head(heads, tails, cands.pair_head, cands.pair_tail)
         loss = None
         if cands.pair_labels is not None:
             loss = F.cross_entropy(re_logits.float(), cands.pair_labels)

@@ -4,8 +4,8 @@ import torch
 from mlcore.data import collate
 from mlcore.encoders import encoder_from_config
 from mlcore.encoding import LabelSpace, encode_examples
-from mlcore.models import (AdditiveRelationHead, BiaffineRelationHead, JointNerReModel, ModelConfig,
-                           SpanPooler)
+from mlcore.models import (AdditiveRelationHead, BiaffineRelationHead, JointNerReModel,
+                           LinearRelationHead, ModelConfig, SpanPooler)
 
 from .conftest import TINY_CORPUS, TINY_ENCODER
 
@@ -78,16 +78,24 @@ def test_standalone_modes(tokenizer):
 
 
 def test_relation_heads_by_hand():
-    head, tail = torch.randn(3, 4), torch.randn(3, 4)
+    torch.manual_seed(0)
+    heads, tails = torch.randn(3, 4), torch.randn(3, 4)
+    pair_head, pair_tail = torch.tensor([0, 1, 2, 0]), torch.tensor([1, 0, 0, 2])
+    h, t = heads[pair_head], tails[pair_tail]
     additive = AdditiveRelationHead(4, 2)
-    torch.testing.assert_close(additive(head, tail), additive.out(head + tail))
+    torch.testing.assert_close(additive(heads, tails, pair_head, pair_tail), additive.out(h + t))
     biaffine = BiaffineRelationHead(4, 2)
-    expected = torch.stack([torch.stack([head[p] @ biaffine.bilinear[k] @ tail[p] for k in range(2)])
-                            for p in range(3)])
-    expected = expected + biaffine.linear(torch.cat([head, tail], -1)) + biaffine.bias
-    torch.testing.assert_close(biaffine(head, tail), expected)
+    expected = torch.stack([torch.stack([h[p] @ biaffine.bilinear[k] @ t[p] for k in range(2)])
+                            for p in range(4)])
+    torch.testing.assert_close(biaffine(heads, tails, pair_head, pair_tail),
+                               expected + biaffine.linear(torch.cat([h, t], -1)) + biaffine.bias)
     bilinear_only = BiaffineRelationHead(4, 2, linear=False)
     assert bilinear_only.linear is None
+    torch.testing.assert_close(bilinear_only(heads, tails, pair_head, pair_tail),
+                               torch.einsum("pm,lmn,pn->pl", h, bilinear_only.bilinear, t))
+    linear = LinearRelationHead(4, 2)
+    torch.testing.assert_close(linear(heads, tails, pair_head, pair_tail),
+                               linear.out(torch.cat([h, t], -1)))
 
 
 def test_span_pooler_mean_and_first():
