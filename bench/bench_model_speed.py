@@ -20,7 +20,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mlcore.checkpoint import TrainedModel, build_model  # noqa: E402
+from mlcore.checkpoint import TrainedModel, build_model, load_checkpoint  # noqa: E402
 from mlcore.corpus.model import SentenceExample  # noqa: E402
 from mlcore.data import bucketed_batches, collate  # noqa: E402
 from mlcore.devices import Runtime, cpu_has_native_bf16  # noqa: E402
@@ -89,6 +89,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--precisions", default="fp32,bf16")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--model", default=None,
+                        help="a trained checkpoint for the inference numbers (an untrained NER "
+                             "layer predicts entities everywhere, which inflates the pair count)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -108,6 +111,8 @@ def main() -> None:
         train_rate = bench_training(model, tokenizer, examples, labels, runtime,
                                     args.train_steps, args.batch_size)
         trained = TrainedModel(model.eval(), tokenizer, labels, runtime)
+        if args.model:
+            trained = load_checkpoint(args.model, device=args.device, precision=precision)
         infer_rate = bench_inference(trained, examples, args.infer_batch_size)
         cuda_mb = (torch.cuda.max_memory_allocated() / 2**20
                    if runtime.device.type == "cuda" else None)
