@@ -34,7 +34,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.dispatch import receiver
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.template.defaultfilters import filesizeformat
 
 READ_CHUNK = 1024 * 1024
@@ -76,6 +76,8 @@ class UploadSizeLimitMiddleware:
             declared = 0
         if declared > upload_max_bytes():
             message = _too_large_message(declared)
+            if not request.path.startswith("/api/"):
+                return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
             return JsonResponse(
                 {"error": {"code": "upload_too_large", "message": message, "details": {}}},
                 status=413,

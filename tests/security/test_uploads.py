@@ -38,6 +38,9 @@ def test_one_gigabyte_upload_is_refused_from_the_header(project, users, client):
                               CONTENT_LENGTH=str(1024 ** 3))
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "upload_too_large"
+    page = client.generic("POST", "/projects/trial/import/", b"x", content_type="multipart/form-data; boundary=x",
+                          CONTENT_LENGTH=str(1024 ** 3))
+    assert page.status_code == 413 and b"limit" in page.content
 
 
 @override_settings(ELIGO_UPLOAD_MAX_BYTES=1000)
