@@ -290,11 +290,15 @@ class SentenceView:
     relation_rows: list[dict] = field(default_factory=list)
 
 
-def sentence_view(*, sentence: Sentence) -> SentenceView:
-    """Everything the sentence fragment template needs (5 queries)."""
+def sentence_view(*, sentence: Sentence, with_schema: bool = True) -> SentenceView:
+    """Everything the sentence fragment template needs (2 queries, 5 with the schema).
+
+    Without the schema the type palettes are left out: after an action the page keeps
+    the ones it has (``hx-preserve``), since actions never change the schema.
+    """
     entities = sentence_entities(sentence=sentence)
     relations = sentence_relations(sentence=sentence)
-    entity_types, relation_types = project_schema(project=sentence.project)
+    entity_types, relation_types = project_schema(project=sentence.project) if with_schema else ([], [])
     marks = _assign_layers(sentence, entities)
     by_id = {m.entity.pk: m for m in marks}
     rows = [

@@ -34,15 +34,19 @@ UNDO_DEPTH = 30
 UNDO_SENTENCES = 20
 
 
-def _fragment_context(*, project, role, sentence, message="", level="info", request=None):
+def _fragment_context(*, project, role, sentence, message="", level="info", request=None,
+                      partial=False):
+    """``partial``: an action's answer, which leaves out what the page already shows and
+    keeps (the neighbouring criteria and the type palettes, marked ``hx-preserve``)."""
     sentence.project = project
-    before, after = sentence_context(sentence=sentence)
+    before, after = ([], []) if partial else sentence_context(sentence=sentence)
     stack = request.session.get("undo", {}).get(str(sentence.pk), []) if request else []
     return {
         "project": project,
         "role": role,
         "can_review": role_at_least(role, Role.REVIEWER),
-        "view": sentence_view(sentence=sentence),
+        "view": sentence_view(sentence=sentence, with_schema=not partial),
+        "partial": partial,
         "message": message,
         "level": level,
         "undo_label": stack[-1]["label"] if stack and stack[-1]["version"] == sentence.version else "",
@@ -151,7 +155,7 @@ def _push_undo(session, sentence, entry: dict) -> None:
 
 def _respond(request, project, role, sentence, *, message="", level="info", status=200):
     context = _fragment_context(project=project, role=role, sentence=sentence, message=message,
-                                level=level, request=request)
+                                level=level, request=request, partial=True)
     return render(request, "annotation/partials/sentence.html", context, status=status)
 
 

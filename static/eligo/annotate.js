@@ -38,7 +38,12 @@
       event.detail.isError = false;
     }
   });
-  document.addEventListener("htmx:afterSettle", function () { reset(); draw(); });
+  // afterSwap runs in the same task as the swap, so no click can land between the new
+  // fragment appearing and the selection state being cleared (afterSettle comes ~20 ms later).
+  // Only swaps of the sentence itself (not e.g. the lazily loaded suggestions) reset it.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target && event.target.id === "sentence") { reset(); draw(); }
+  });
 
   // --- offsets: DOM selection <-> document character offsets ---------------------------
   function offsetAt(node, offset) {

@@ -205,6 +205,19 @@ def test_concurrent_edit_is_refused_with_fresh_version(scenario, new_page, live_
     expect(entity_rows(bob)).to_have_count(2)
     assert_page_matches_db(bob, target.pk)
 
+    # Shift + drag extends the selected entity; distant text makes it discontinuous
+    chip(bob, "Drug").click()
+    bob.keyboard.down("Shift")
+    drag_over(bob, "3 months")
+    bob.keyboard.up("Shift")
+    expect(bob.locator("#entity-list li.discontinuous")).to_have_count(1)
+    expect(bob.locator("svg.arcs g.fragment-link")).to_have_count(1)
+    state = assert_page_matches_db(bob, target.pk)
+    drug = next(e for e in state["entities"] if e[1] == "Drug")
+    text = target.text
+    assert drug[2] == [[target.start + text.index("metformin"), target.start + text.index(" for")],
+                       [target.start + text.index("3 months"), target.start + len(text) - 1]]
+
 
 def test_dashboard_and_document_list(scenario, new_page, live_server, artifacts):
     from annotation.services.annotations import entity_create, relation_create
@@ -235,6 +248,17 @@ def test_dashboard_and_document_list(scenario, new_page, live_server, artifacts)
     expect(page.locator("[data-status=in_progress]")).to_have_text("4")
     expect(page.locator("svg.bar-chart").first).to_contain_text("Condition")
     page.screenshot(path=str(artifacts / "screenshot-dashboard.png"), full_page=True)
+
+    # the dark-mode toggle overrides the system preference and is remembered
+    page.click("#theme-toggle")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    page.goto(f"{live_server.url}/projects/demo/sentences/{scenario['sentences'][1].pk}/")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    expect(page.locator("#entity-list li[data-entity-id]")).to_have_count(4)
+    page.screenshot(path=str(artifacts / "screenshot-annotate-dark.png"))
+    page.click("#theme-toggle")
+    expect(page.locator("html")).to_have_attribute("data-theme", "light")
+    page.goto(f"{live_server.url}/projects/demo/")
 
     page.get_by_role("link", name="Documents").first.click()
     expect(page.locator("table.documents tbody tr")).to_have_count(5)
