@@ -95,7 +95,10 @@ def audit_record(*, project, user, action: str, obj=None, payload: dict | None =
     )
 
 
-def _project_id(document_id: int) -> int | None:
+def _project_id(document_id: int, instance=None) -> int | None:
+    """The annotation's project, from its loaded sentence when there is one (no query)."""
+    if instance is not None and instance.sentence_id and type(instance).sentence.is_cached(instance):
+        return instance.sentence.project_id
     return Document.objects.filter(pk=document_id).values_list("project_id", flat=True).first()
 
 
@@ -134,7 +137,7 @@ def _vanishes(document_id: int, project_id: int) -> bool:
 def _annotation_saved(sender, instance, created, raw=False, **kwargs):
     if raw:
         return
-    project_id = _project_id(instance.document_id)
+    project_id = _project_id(instance.document_id, instance)
     if project_id is None:
         return
     user = (instance.created_by if created and instance.created_by_id else None) or current_user()

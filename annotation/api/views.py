@@ -47,7 +47,7 @@ from annotation.models import (
 )
 from annotation.selectors.annotations import sentence_get, sentence_relations
 from annotation.selectors.projects import projects_for_user
-from annotation.selectors.training import model_options_get, model_version_active
+from annotation.selectors.training import model_options_get
 from annotation.services import annotations as annotation_services
 from annotation.services import predictions as prediction_services
 from annotation.services import training as training_services
@@ -257,14 +257,12 @@ class SentenceViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrieve
             return Sentence.objects.none()
         sentences = Sentence.objects.filter(project=self.project).select_related(
             "document", "updated_by").defer("document__text")
-        active = model_version_active(self.project)
-        score = (SentenceScore.objects.filter(sentence=OuterRef("pk"), model_version=active)
-                 .values("score")[:1]) if active else None
-        if score is not None:
-            sentences = sentences.annotate(uncertainty=Subquery(score))
-        return self._filtered(sentences, has_scores=score is not None)
+        # the active model's score, in the same query (null without an active model or score)
+        score = SentenceScore.objects.filter(sentence=OuterRef("pk"), model_version__is_active=True)
+        sentences = sentences.annotate(uncertainty=Subquery(score.values("score")[:1]))
+        return self._filtered(sentences)
 
-    def _filtered(self, sentences, has_scores: bool):
+    def _filtered(self, sentences):
         params = self.request.query_params
         if params.get("status"):
             if params["status"] not in SentenceStatus.values:
@@ -278,8 +276,6 @@ class SentenceViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         ordering = params.get("ordering") or "index"
         if ordering not in ORDERINGS:
             raise drf_serializers.ValidationError({"ordering": f"One of {', '.join(ORDERINGS)}."})
-        if "uncertainty" in ordering and not has_scores:
-            ordering = "index"  # no active model: nothing to rank by
         return sentences.order_by(*ORDERINGS[ordering])
 
     def retrieve(self, request, *args, **kwargs):
