@@ -190,8 +190,6 @@ def main() -> None:
     database = setup_django()
     from django.test import Client
 
-    from annotation.models import Project
-
     logging.getLogger("django.request").setLevel(logging.ERROR)  # the 409s are expected
 
     rng = random.Random(7)

@@ -49,7 +49,7 @@ def test_non_member_gets_404(client_for, users, sentence):
 def test_full_page_and_htmx_fragment(client_for, users, sentence, types, django_assert_max_num_queries):
     client = client_for(users["annotator"])
     create(client, sentence, types["Condition"], "heart failure", 1)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(12):
         page = client.get(url(sentence))
     html = page.content.decode()
     assert page.status_code == 200 and "<html" in html and 'id="help"' in html
@@ -63,7 +63,7 @@ def test_full_page_and_htmx_fragment(client_for, users, sentence, types, django_
 def test_create_entity_returns_fragment_within_query_budget(
         client_for, users, sentence, types, django_assert_max_num_queries):
     client = client_for(users["annotator"])
-    with django_assert_max_num_queries(24):
+    with django_assert_max_num_queries(22):
         response = create(client, sentence, types["Condition"], "heart failure", 1)
     assert response.status_code == 200
     assert 'data-version="2"' in response.content.decode()
