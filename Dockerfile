@@ -2,7 +2,8 @@
 # --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu124 for a CUDA worker image.
 FROM python:3.11-slim
 ARG TORCH_SPEC="torch==2.13.0"
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 ELIGO_VAR_DIR=/data
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 ELIGO_VAR_DIR=/data \
+    ELIGO_STATIC_ROOT=/app/staticfiles
 WORKDIR /app
 COPY requirements.txt ./
 RUN pip install --no-cache-dir "$TORCH_SPEC" \

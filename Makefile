@@ -43,4 +43,4 @@ bench: install
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf var staticfiles .pytest_cache
+	rm -rf var .pytest_cache
