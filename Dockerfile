@@ -1,5 +1,5 @@
-# One image for web and workers. The CPU wheel of torch by default; pass
-# --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu124 for a CUDA worker image.
+# One image for web and workers. TORCH_SPEC picks the torch build: override it with a
+# CUDA build's requirement for the GPU training worker's image.
 FROM python:3.11-slim
 ARG TORCH_SPEC="torch==2.13.0"
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 ELIGO_VAR_DIR=/data \
