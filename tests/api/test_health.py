@@ -1,7 +1,13 @@
 """``/health/``: database and broker checks, optional worker ping, 200 or 503."""
+import time
 from unittest import mock
 
+import pytest
+from django.conf import settings
+
 from annotation.views import health
+
+FILESYSTEM_BROKER = settings.CELERY_BROKER_URL.startswith("filesystem")
 
 
 def test_health_ok_with_database_and_broker(db, client):
@@ -42,7 +48,19 @@ def test_workers_check_reports_no_answer_as_503(db, client):
     assert response.json()["checks"]["workers"]["reason"] == "no worker answered"
 
 
+@pytest.mark.skipif(not FILESYSTEM_BROKER, reason="only the filesystem broker lacks broadcast")
 def test_workers_check_on_the_filesystem_broker_is_unsupported_not_failed(db, client):
     response = client.get("/health/?workers=1")
     assert response.status_code == 200
     assert response.json()["checks"]["workers"]["status"] == "unsupported"
+
+
+@pytest.mark.celery
+@pytest.mark.skipif(FILESYSTEM_BROKER, reason="worker ping needs a broker with broadcast (Redis)")
+def test_workers_check_finds_a_real_worker(celery_worker_process, client):
+    deadline = time.monotonic() + 60
+    while True:
+        body = client.get("/health/?workers=1").json()
+        if body["checks"]["workers"]["status"] == "ok" or time.monotonic() > deadline:
+            break
+    assert body["checks"]["workers"] == {"status": "ok", "workers": 1, "ms": mock.ANY}
