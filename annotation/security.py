@@ -75,13 +75,37 @@ class UploadSizeLimitMiddleware:
         except ValueError:
             declared = 0
         if declared > upload_max_bytes():
-            message = _too_large_message(declared)
-            if not request.path.startswith("/api/"):
-                return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
-            return JsonResponse(
-                {"error": {"code": "upload_too_large", "message": message, "details": {}}},
-                status=413,
-            )
+            return _refusal(request, "upload_too_large", _too_large_message(declared), 413)
+        return self.get_response(request)
+
+
+def _refusal(request, code: str, message: str, status: int) -> HttpResponse:
+    """An early refusal in the API's error shape for /api/, plain text for the pages."""
+    if not request.path.startswith("/api/"):
+        return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    return JsonResponse({"error": {"code": code, "message": message, "details": {}}}, status=status)
+
+
+class NulByteMiddleware:
+    """400 for a NUL character in query or form parameters.
+
+    PostgreSQL text cannot hold NUL, so a search or lookup with one would end in a server
+    error; no legitimate parameter contains it. Multipart bodies are left to the upload
+    checks (reading them here would bypass the upload handlers' limits).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        params = [request.GET]
+        if request.content_type == "application/x-www-form-urlencoded":
+            params.append(request.POST)
+        for query in params:
+            if any("\x00" in key or any("\x00" in v for v in values)
+                   for key, values in query.lists()):
+                return _refusal(request, "invalid_parameter",
+                                "Parameters must not contain NUL characters.", 400)
         return self.get_response(request)
 
 

@@ -138,6 +138,7 @@ if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # refuse oversized bodies from Content-Length before reading them; stop chunked ones mid-way
 MIDDLEWARE.insert(1, "annotation.security.UploadSizeLimitMiddleware")
+MIDDLEWARE.insert(2, "annotation.security.NulByteMiddleware")
 MIDDLEWARE.append("annotation.audit.AuditUserMiddleware")
 FILE_UPLOAD_HANDLERS = [
     "annotation.security.MaxSizeUploadHandler",

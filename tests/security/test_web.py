@@ -143,3 +143,17 @@ def test_production_settings_are_strict_when_debug_is_off():
     assert behind_proxy["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     debug = _settings_with({"DJANGO_DEBUG": "1"})
     assert debug["SECURE_HSTS_SECONDS"] == 0 and not debug["SESSION_COOKIE_SECURE"]
+
+
+def test_nul_characters_in_parameters_are_refused_before_any_query(imported_project, users,
+                                                                  client_for, api_for):
+    page = client_for(users["annotator"]).get(
+        f"/projects/{imported_project.name}/documents/", {"q": "a\x00b"})
+    assert page.status_code == 400 and b"NUL" in page.content
+    api = api_for(users["manager"]).get(
+        f"/api/projects/{imported_project.name}/audit/", {"action": "x\x00"})
+    assert api.status_code == 400 and api.json()["error"]["code"] == "invalid_parameter"
+    form = client_for(users["manager"]).post(
+        f"/projects/{imported_project.name}/guidelines/", "guidelines=x%00",
+        content_type="application/x-www-form-urlencoded")
+    assert form.status_code == 400
