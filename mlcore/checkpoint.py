@@ -46,7 +46,8 @@ def save_checkpoint(trained: TrainedModel, out_dir: Path, meta: dict) -> Path:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        state = {k: v.detach().to("cpu").contiguous() for k, v in trained.model.state_dict().items()}
+        state = {k: v.detach().to("cpu").contiguous()
+                 for k, v in trained.model.state_dict().items()}
         save_file(state, str(tmp / WEIGHTS))
         save_encoder_files(trained.model.encoder, trained.tokenizer, tmp)
         config = {

@@ -21,7 +21,8 @@ GRID = [
     ("joint_biaffine_gs", "joint", "biaffine", "gs", "Joint re_m2 bilinear+linear"),
     ("joint_biaffine_incremental", "joint", "biaffine", "incremental",
      "Joint re_m2 bilinear+linear"),
-    ("joint_bilinear_only_gs", "joint", "biaffine_bilinear_only", "gs", "Joint re_m2 bilinear only"),
+    ("joint_bilinear_only_gs", "joint", "biaffine_bilinear_only", "gs",
+     "Joint re_m2 bilinear only"),
     ("joint_bilinear_only_incremental", "joint", "biaffine_bilinear_only", "incremental",
      "Joint re_m2 bilinear only"),
     ("standalone_ner", "ner", "biaffine", "gs", "Standalone NER"),
@@ -49,7 +50,7 @@ def trial_id(document: Document) -> str:
 
 def split_by_document(documents: list[Document], train_fraction: float, seed: int
                       ) -> tuple[list[Document], list[Document]]:
-    """Seeded split by trial id, so that a trial's inclusion and exclusion criteria stay together."""
+    """Seeded split by trial id: a trial's inclusion and exclusion criteria stay together."""
     trials = sorted({trial_id(d) for d in documents})
     random.Random(seed).shuffle(trials)
     train_trials = set(trials[:round(train_fraction * len(trials))])

@@ -73,7 +73,8 @@ class LabelSpace:
             return None
 
     def to_dict(self) -> dict:
-        return {"entity_types": list(self.entity_types), "relation_types": list(self.relation_types)}
+        return {"entity_types": list(self.entity_types),
+                "relation_types": list(self.relation_types)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "LabelSpace":

@@ -80,5 +80,6 @@ def test_train_evaluate_predict(tmp_path, capsys):
 
 
 def test_module_entry_point_help():
-    result = subprocess.run([sys.executable, "-m", "mlcore", "--help"], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "mlcore", "--help"], capture_output=True,
+                            text=True)
     assert result.returncode == 0 and "grid" in result.stdout

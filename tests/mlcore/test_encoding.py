@@ -59,7 +59,8 @@ def test_mid_word_boundary_is_snapped_and_counted(tokenizer):
 
 def test_truncation_drops_and_counts(tokenizer):
     text = "fever " * 40 + "and diabetes"
-    example = SentenceExample(text, [Span(0, 5, "Condition"), Span(len(text) - 8, len(text), "Condition")],
+    example = SentenceExample(text, [Span(0, 5, "Condition"),
+                                     Span(len(text) - 8, len(text), "Condition")],
                               [(0, 1, "Has_x")])
     labels = labels_for([example])
     encoded, stats = encode_examples([example], tokenizer, labels, max_length=16)
@@ -70,7 +71,8 @@ def test_truncation_drops_and_counts(tokenizer):
 
 
 def test_unknown_type_and_overlap_counted(tokenizer):
-    example = SentenceExample("severe chronic pain", [Span(0, 14, "Condition"), Span(7, 19, "Condition"),
+    example = SentenceExample("severe chronic pain", [Span(0, 14, "Condition"),
+                                                        Span(7, 19, "Condition"),
                                                         Span(15, 19, "Other")])
     encoded, stats = encode_examples([example], tokenizer, LabelSpace(["Condition"], []))
     assert stats.dropped_overlap == 1 and stats.dropped_unknown_type == 1

@@ -29,7 +29,8 @@ def test_relation_direction_matters():
 
 
 def test_markdown_lists_every_task():
-    metrics = {"ner": score_sets([{A}], [{A}], lambda i: i[2]), "re_gs": None, "re_end_to_end": None}
+    metrics = {"ner": score_sets([{A}], [{A}], lambda i: i[2]), "re_gs": None,
+               "re_end_to_end": None}
     text = to_markdown(metrics)
     assert "| ner | 100.00 | 100.00 | 100.00 |" in text and "| re_gs | - | - | - |" in text
     assert "| Drug | 100.00 | 100.00 | 100.00 | 1 |" in text

@@ -50,7 +50,8 @@ def test_padding_does_not_change_outputs(tokenizer):
     padded = model(batch_of(tokenizer, [short, TINY_CORPUS[0]]), candidates="gold")
     length = alone.ner_logits.shape[1]
     assert padded.ner_logits.shape[1] > length
-    torch.testing.assert_close(alone.ner_logits[0], padded.ner_logits[0, :length], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(alone.ner_logits[0], padded.ner_logits[0, :length],
+                               atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(alone.re_logits, padded.re_logits[:2], atol=1e-5, rtol=1e-4)
 
 

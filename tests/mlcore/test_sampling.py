@@ -14,7 +14,8 @@ def decode(row):
 
 def test_decode_bio_rules():
     # O B-0 I-0 I-0 O B-1 B-1 I-0 I-1 : I-0 after B-1 starts a new type-0 entity
-    assert decode([0, 1, 2, 2, 0, 3, 3, 2, 4]) == [(1, 3, 0), (5, 5, 1), (6, 6, 1), (7, 7, 0), (8, 8, 1)]
+    assert decode([0, 1, 2, 2, 0, 3, 3, 2, 4]) == [
+        (1, 3, 0), (5, 5, 1), (6, 6, 1), (7, 7, 0), (8, 8, 1)]
     assert decode([2, 2, 0]) == [(0, 1, 0)]  # I without B starts an entity
     assert decode([0, 0]) == []
 

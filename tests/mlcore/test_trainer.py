@@ -60,7 +60,8 @@ def test_seeded_training_is_reproducible(tmp_path):
     second = train(TINY_CORPUS, [], tiny_options(epochs=2), tmp_path / "b")
     from safetensors.torch import load_file
 
-    a, b = load_file(str(first.out_dir / "model.safetensors")), load_file(str(second.out_dir / "model.safetensors"))
+    a = load_file(str(first.out_dir / "model.safetensors"))
+    b = load_file(str(second.out_dir / "model.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
