@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=512)
     parser.add_argument("--train-steps", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--infer-batch-size", type=int, default=128)
+    parser.add_argument("--infer-batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--precisions", default="fp32,bf16")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

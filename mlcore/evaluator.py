@@ -63,7 +63,7 @@ def _capabilities(model) -> tuple[bool, bool]:
     return model.model.config.has_ner, model.model.config.has_re
 
 
-def evaluate(model, examples, batch_size: int = 64) -> dict:
+def evaluate(model, examples, batch_size: int = 32) -> dict:
     """Scores on ``examples`` (SentenceExample with gold spans and relations)."""
     examples = list(examples)
     has_ner, has_re = _capabilities(model)

@@ -73,7 +73,7 @@ def load_model(model_dir, *, device: str = "auto", precision: str = "auto"):
     return load_checkpoint(model_dir, device=device, precision=precision)
 
 
-def predict(model, texts_or_examples, batch_size: int = 64, *, gold_entities: bool = False,
+def predict(model, texts_or_examples, batch_size: int = 32, *, gold_entities: bool = False,
             seed: int = 0) -> list[SentencePrediction]:
     """Predict every sentence. ``gold_entities=True`` classifies relations between the
     examples' own spans instead of predicted ones (RE ``gs`` evaluation)."""

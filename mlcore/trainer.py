@@ -56,7 +56,7 @@ class TrainOptions:
     relation_types: list[str] | None = None
     epochs: int = 20
     batch_size: int = 32
-    eval_batch_size: int = 64
+    eval_batch_size: int = 32
     max_length: int = 128
     lr: float = 2e-5
     head_lr: float = 1e-3
