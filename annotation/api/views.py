@@ -6,10 +6,6 @@ and errors through ``annotation.api.errors``.
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
-import zipfile
-from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -51,7 +47,7 @@ from annotation.selectors.training import model_options_get
 from annotation.services import annotations as annotation_services
 from annotation.services import predictions as prediction_services
 from annotation.services import training as training_services
-from annotation.services.corpus_io import corpus_export
+from annotation.services.corpus_io import corpus_export_file
 from annotation.services.projects import (
     membership_remove,
     membership_set,
@@ -575,29 +571,11 @@ class ExportView(ProjectScopedMixin, viewsets.GenericViewSet):
         if set(statuses) - set(SentenceStatus.values):
             raise drf_serializers.ValidationError({"status": "Unknown status."})
         content_type, suffix = EXPORT_CONTENT_TYPES[fmt]
-        download = _export_file(self.project, fmt, statuses or None)
+        download = corpus_export_file(project=self.project, fmt=fmt, statuses=statuses or None)
         audit_record(project=self.project, user=request.user, action=AuditAction.EXPORTED,
                      object_type="corpus", payload={"format": fmt, "statuses": statuses})
         return FileResponse(download, as_attachment=True, content_type=content_type,
                             filename=f"{self.project.name}-{fmt}{suffix}")
-
-
-def _export_file(project, fmt: str, statuses):
-    """The export as an anonymous temporary file (a brat folder is zipped)."""
-    download = tempfile.TemporaryFile()
-    with tempfile.TemporaryDirectory(prefix="eligo-api-export-") as workdir:
-        out = Path(workdir) / ("brat" if fmt == "brat" else f"corpus.{fmt}")
-        corpus_export(project=project, out=out, fmt=fmt, statuses=statuses)
-        if fmt == "brat":
-            with zipfile.ZipFile(download, "w", zipfile.ZIP_DEFLATED) as archive:
-                for item in sorted(out.rglob("*")):
-                    if item.is_file():
-                        archive.write(item, item.relative_to(out).as_posix())
-        else:
-            with open(out, "rb") as source:
-                shutil.copyfileobj(source, download)
-    download.seek(0)
-    return download
 
 
 class AuditEventViewSet(ProjectScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -24,9 +24,13 @@ Decisions (see also docs/benchmarks.md, "Import/export"):
 from __future__ import annotations
 
 import bisect
+import shutil
+import tempfile
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import Path
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -404,3 +408,24 @@ def corpus_export(*, project: Project, out, fmt: str, statuses=None) -> dict:
     """Write the project's documents to ``out`` in ``fmt``; returns the writer's statistics."""
     documents = documents_as_dataclasses(project, statuses=statuses)
     return write_corpus(documents, out, fmt, schema=project_schema(project))
+
+
+def corpus_export_file(*, project: Project, fmt: str, statuses=None):
+    """The export as an open anonymous temporary file, ready to stream (brat is zipped).
+
+    The file is deleted when closed (a ``FileResponse`` closes it after sending).
+    """
+    download = tempfile.TemporaryFile()
+    with tempfile.TemporaryDirectory(prefix="eligo-export-") as workdir:
+        out = Path(workdir) / ("brat" if fmt == "brat" else f"corpus.{fmt}")
+        corpus_export(project=project, out=out, fmt=fmt, statuses=statuses)
+        if fmt == "brat":
+            with zipfile.ZipFile(download, "w", zipfile.ZIP_DEFLATED) as archive:
+                for item in sorted(out.rglob("*")):
+                    if item.is_file():
+                        archive.write(item, item.relative_to(out).as_posix())
+        else:
+            with open(out, "rb") as source:
+                shutil.copyfileobj(source, download)
+    download.seek(0)
+    return download

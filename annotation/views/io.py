@@ -1,10 +1,7 @@
 """Import (upload) and export (download) pages, for project managers."""
 from __future__ import annotations
 
-import shutil
-import tempfile
 import zipfile
-from pathlib import Path
 
 from django import forms
 from django.conf import settings
@@ -17,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from annotation.models import Role, SentenceStatus
 from annotation.security import UploadRejected, upload_check, upload_save
 from annotation.selectors.projects import project_get_for_user
-from annotation.services.corpus_io import CorpusImportError, corpus_export, corpus_import
+from annotation.services.corpus_io import CorpusImportError, corpus_export_file, corpus_import
 
 IMPORT_FORMATS = {
     "brat": ("brat standoff (.zip of .txt/.ann pairs)", ".zip"),
@@ -107,26 +104,10 @@ def corpus_export_view(request, name):
     if request.method == "POST" and form.is_valid():
         fmt = form.cleaned_data["format"]
         _, suffix, content_type = EXPORT_FORMATS[fmt]
-        download = _export_file(project, fmt, form.cleaned_data["statuses"] or None)
+        download = corpus_export_file(
+            project=project, fmt=fmt, statuses=form.cleaned_data["statuses"] or None
+        )
         return FileResponse(download, as_attachment=True, filename=f"{project.name}-{fmt}{suffix}",
                             content_type=content_type)
     return render(request, "annotation/io/export.html", {"project": project, "form": form},
                   status=400 if request.method == "POST" else 200)
-
-
-def _export_file(project, fmt: str, statuses):
-    """The export as an open anonymous temporary file (deleted when the response closes it)."""
-    download = tempfile.TemporaryFile()
-    with tempfile.TemporaryDirectory(prefix="eligo-export-") as workdir:
-        out = Path(workdir) / ("brat" if fmt == "brat" else f"corpus.{fmt}")
-        corpus_export(project=project, out=out, fmt=fmt, statuses=statuses)
-        if fmt == "brat":
-            with zipfile.ZipFile(download, "w", zipfile.ZIP_DEFLATED) as archive:
-                for item in sorted(out.rglob("*")):
-                    if item.is_file():
-                        archive.write(item, item.relative_to(out).as_posix())
-        else:
-            with open(out, "rb") as source:
-                shutil.copyfileobj(source, download)
-    download.seek(0)
-    return download
