@@ -23,6 +23,7 @@ def project_list(request):
 def project_dashboard_view(request, name):
     project, role = project_for_user(user=request.user, name=name)
     context = {"project": project, "role": role, "is_manager": role == Role.MANAGER,
+               "can_train": role_at_least(role, Role.REVIEWER),
                **project_dashboard(project=project)}
     template = "annotation/partials/dashboard_body.html" if request.htmx else "annotation/dashboard.html"
     return render(request, template, context)

@@ -49,6 +49,10 @@ def test_dashboard_counts_and_chart(client_for, users, annotated, django_assert_
     assert '<svg class="bar-chart"' in html and "Condition: 1" in html
     assert "/projects/trial/import/" not in html  # import/export are for managers
     assert "/projects/trial/export/" not in html
+    assert 'action="/projects/trial/runs/"' not in html  # retrain: reviewers and managers
+    reviewer_html = client_for(users["reviewer"]).get(
+        reverse("project_dashboard", args=["trial"])).content.decode()
+    assert 'action="/projects/trial/runs/"' in reviewer_html and ">Retrain</button>" in reviewer_html
     for member in ("manager", "reviewer", "annotator"):
         assert f"<span>{member}</span>" in html
     manager_html = client_for(users["manager"]).get(reverse("project_dashboard", args=["trial"])).content.decode()
