@@ -24,34 +24,16 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchdjango import setup_django  # noqa: E402  (bench/ is the script's folder)
 PER_DOCUMENT = 30
 WORDS = ("patients with type 2 diabetes mellitus treated with metformin for at least three "
          "months and no history of heart failure or severe renal impairment").split()
-
-
-def setup_django() -> str:
-    os.environ.setdefault("DJANGO_DEBUG", "0")
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key")
-    os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    if "DATABASE_URL" not in os.environ:
-        folder = tempfile.mkdtemp(prefix="eligo-bench-ui-")
-        os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    from django.db import connection
-
-    return f"{connection.vendor} {connection.settings_dict['NAME']}"
 
 
 def criterion(rng: random.Random) -> str:
@@ -187,7 +169,8 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=30_000)
     parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args()
-    database = setup_django()
+    database = setup_django(sqlite_prefix="eligo-bench-ui-", DJANGO_SECRET_KEY="bench-only-secret-key",
+                             DJANGO_SECURE_COOKIES="0", LOG_LEVEL="WARNING")
     from django.test import Client
 
     logging.getLogger("django.request").setLevel(logging.ERROR)  # the 409s are expected

@@ -23,26 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchdjango import setup_django  # noqa: E402  (bench/ is the script's folder)
 VARIANTS = ("chia_without_scope", "chia_with_scope")
-
-
-def setup_django() -> str:
-    # DEBUG off, as in production: Django's debug cursor would log (and, on SQLite, re-quote)
-    # every parameter of every bulk INSERT
-    os.environ.setdefault("DJANGO_DEBUG", "0")
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-a-secret")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
-    if "DATABASE_URL" not in os.environ:
-        folder = tempfile.mkdtemp(prefix="eligo-bench-")
-        os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    from django.db import connection
-
-    return f"{connection.vendor} {connection.settings_dict['NAME']}"
 
 
 def timed(function):
@@ -127,7 +110,8 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=None,
                         help="where the exports are written (default: the system temp folder)")
     args = parser.parse_args()
-    database = setup_django()
+    database = setup_django(sqlite_prefix="eligo-bench-",
+                             DJANGO_SECRET_KEY="bench-only-not-a-secret")
     print(f"database: {database}")
     variants = VARIANTS if args.variant == "both" else (args.variant,)
     for variant in variants:
