@@ -63,10 +63,13 @@ def _capabilities(model) -> tuple[bool, bool]:
     return model.model.config.has_ner, model.model.config.has_re
 
 
-def evaluate(model, examples, batch_size: int = 32) -> dict:
-    """Scores on ``examples`` (SentenceExample with gold spans and relations)."""
+def evaluate(model, examples, batch_size: int = 32, *, tasks=TASKS) -> dict:
+    """Scores on ``examples`` (SentenceExample with gold spans and relations).
+
+    ``tasks`` limits the work: leaving out ``re_gs`` saves the second prediction pass."""
     examples = list(examples)
     has_ner, has_re = _capabilities(model)
+    has_ner = has_ner and bool({"ner", "re_end_to_end"} & set(tasks))
     gold_entities = [_entity_set(e.spans) for e in examples]
     gold_relations = [_relation_set(e.spans, e.relations) for e in examples]
     metrics = dict.fromkeys(TASKS)
@@ -77,7 +80,7 @@ def evaluate(model, examples, batch_size: int = 32) -> dict:
         if has_re:
             metrics["re_end_to_end"] = score_sets(
                 gold_relations, [_predicted_relations(p) for p in predicted], lambda item: item[2])
-    if has_re:
+    if has_re and "re_gs" in tasks:
         on_gold = predict(model, examples, batch_size, gold_entities=True)
         metrics["re_gs"] = score_sets(gold_relations, [_predicted_relations(p) for p in on_gold],
                                       lambda item: item[2])

@@ -50,3 +50,13 @@ def test_evaluate_end_to_end_needs_matching_entities(trained_dir, tiny_corpus):
                for e in tiny_corpus]
     worse = evaluate(load_model(trained_dir), shifted)
     assert worse["re_end_to_end"]["f1"] < 1.0 and worse["ner"]["f1"] < 1.0
+
+
+def test_evaluate_skips_tasks_not_asked_for(trained_dir, tiny_corpus):
+    from mlcore.evaluator import evaluate
+    from mlcore.inference import load_model
+
+    metrics = evaluate(load_model(trained_dir), tiny_corpus, tasks=("ner", "re_end_to_end"))
+    assert metrics["re_gs"] is None
+    assert metrics["ner"]["f1"] == pytest.approx(1.0)
+    assert metrics["re_end_to_end"]["f1"] == pytest.approx(1.0)
