@@ -1,4 +1,5 @@
-"""Training examples/s and inference sentences/s of the joint model, fp32 vs bf16 autocast.
+"""Training examples/s and inference sentences/s of the joint model: fp32, bf16 autocast, and
+int8 (dynamically quantized encoder, inference only: its training column is ``-``).
 
 Uses real Chia sentences when ../shared/data/chia is there (read, never copied), else synthetic
 ~85-character criteria. Peak memory: process RSS (``resource.getrusage``) and, on CUDA,
@@ -20,7 +21,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mlcore.checkpoint import TrainedModel, build_model, load_checkpoint  # noqa: E402
+from mlcore.checkpoint import (  # noqa: E402
+    TrainedModel, build_model, load_checkpoint, quantize_encoder,
+)
 from mlcore.corpus.model import SentenceExample  # noqa: E402
 from mlcore.data import bucketed_batches, collate  # noqa: E402
 from mlcore.devices import Runtime, cpu_has_native_bf16  # noqa: E402
@@ -87,7 +90,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--infer-batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--precisions", default="fp32,bf16")
+    parser.add_argument("--precisions", default="fp32,bf16,int8")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--model", default=None,
                         help="a trained checkpoint for the inference numbers (an untrained NER "
@@ -102,14 +105,19 @@ def main() -> None:
           f"threads {args.threads}, native CPU bf16: {cpu_has_native_bf16()}")
     rows = []
     for precision in args.precisions.split(","):
-        runtime = Runtime(torch.device(args.device), precision == "bf16")
+        int8 = precision == "int8"
+        if int8 and args.device != "cpu":
+            continue
+        runtime = Runtime(torch.device(args.device), precision == "bf16", int8=int8)
         model, tokenizer = build_model(labels, {"mode": "joint", "re_head": "biaffine"},
                                        args.encoder)
         model.to(runtime.device)
         if runtime.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
-        train_rate = bench_training(model, tokenizer, examples, labels, runtime,
-                                    args.train_steps, args.batch_size)
+        train_rate = None if int8 else bench_training(model, tokenizer, examples, labels,
+                                                      runtime, args.train_steps, args.batch_size)
+        if int8:
+            quantize_encoder(model)
         trained = TrainedModel(model.eval(), tokenizer, labels, runtime)
         if args.model:
             trained = load_checkpoint(args.model, device=args.device, precision=precision)
@@ -122,7 +130,8 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: |")
     for precision, train_rate, infer_rate, rss, cuda_mb in rows:
         cuda = "-" if cuda_mb is None else f"{cuda_mb:.0f}"
-        print(f"| {precision} | {train_rate:.1f} | {infer_rate:.1f} | {rss:.0f} | {cuda} |")
+        train = "-" if train_rate is None else f"{train_rate:.1f}"
+        print(f"| {precision} | {train} | {infer_rate:.1f} | {rss:.0f} | {cuda} |")
 
 
 if __name__ == "__main__":

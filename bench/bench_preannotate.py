@@ -6,9 +6,12 @@ from ``/work/shared/data/chia`` (never copied into the repo), or synthetic ones 
 corpus is absent. The model is the default encoder (packaged MiniLM) with freshly
 initialised NER/RE heads, unless ``--checkpoint`` names a trained one: the encoder's cost
 is the same; an untrained head predicts a different number of entities, which changes
-the (small) relation-pair cost.
+the relation-pair and storage cost. With ``--checkpoint`` the project's schema is the
+checkpoint's label space, so every suggestion it makes is stored. ``--precision`` sets
+``ELIGO_INFERENCE_PRECISION`` (default auto: int8 on CPU).
 
-    .venv/bin/python bench/bench_preannotate.py --sentences 10000 [--threads 2] [--batch 64]
+    .venv/bin/python bench/bench_preannotate.py --sentences 10000 [--threads 2] [--batch 64] \
+        [--checkpoint DIR] [--precision auto|fp32|int8]
 """
 from __future__ import annotations
 
@@ -51,11 +54,20 @@ def setup_django(var_dir: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def make_project(texts: list[str], per_document: int = 20):
+def checkpoint_schema(checkpoint: Path):
+    from mlcore.checkpoint import read_config
+    from mlcore.corpus.model import EntityType, RelationType, Schema
+
+    labels = read_config(checkpoint)["labels"]
+    return Schema([EntityType(n) for n in labels["entity_types"]],
+                  [RelationType(n) for n in labels["relation_types"]])
+
+
+def make_project(texts: list[str], per_document: int = 20, schema=None):
     from annotation.models import Document, Sentence
     from annotation.services.projects import project_create
 
-    project = project_create(name="bench")
+    project = project_create(name="bench", schema=schema)
     sentences = []
     for d in range(0, len(texts), per_document):
         chunk = texts[d:d + per_document]
@@ -91,8 +103,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     parser.add_argument("--checkpoint", default="", help="a trained checkpoint folder")
     parser.add_argument("--encoder", default=os.environ.get("ELIGO_ENCODER", ""))
+    parser.add_argument("--precision", default="auto", help="ELIGO_INFERENCE_PRECISION")
     args = parser.parse_args()
     var_dir = tempfile.mkdtemp(prefix="eligo-bench-")
+    os.environ["ELIGO_INFERENCE_PRECISION"] = args.precision
     setup_django(var_dir)
     import torch
 
@@ -102,7 +116,8 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    project = make_project(criteria(args.sentences))
+    schema = checkpoint_schema(Path(args.checkpoint)) if args.checkpoint else None
+    project = make_project(criteria(args.sentences), schema=schema)
     checkpoint = Path(args.checkpoint) if args.checkpoint else untrained_checkpoint(
         project, Path(var_dir) / "model", args.encoder or None)
     version = ModelVersion.objects.create(project=project, number=1, checkpoint_dir=str(checkpoint),
@@ -132,6 +147,7 @@ def main() -> None:
         "suggested_entities": PredictedEntity.objects.count(),
         "suggested_relations": PredictedRelation.objects.count(), "scores": SentenceScore.objects.count(),
         "checkpoint": "trained" if args.checkpoint else "default encoder, untrained heads",
+        "precision": args.precision,
         "target": "10,000 sentences < 60 s",
     }
     print(json.dumps(result, indent=2))

@@ -85,8 +85,26 @@ def load_checkpoint(model_dir: Path, *, device: str = "auto", precision: str = "
     model.load_state_dict(load_file(str(model_dir / WEIGHTS)))
     runtime = choose_runtime(device=device, precision=precision)
     model.to(runtime.device).eval()
+    if runtime.int8:
+        quantize_encoder(model)
     return TrainedModel(model, tokenizer, LabelSpace.from_dict(config["labels"]), runtime,
                         config.get("max_length", 128), config)
+
+
+def quantize_encoder(model: JointNerReModel) -> None:
+    """Dynamic int8 quantization of the encoder's ``nn.Linear`` layers (CPU only).
+
+    Weights are quantized per output channel, which costs less F1 than per tensor
+    (docs/benchmarks.md). The task heads stay fp32: they are a small share of the time and
+    their probabilities feed the uncertainty scores."""
+    import warnings
+
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao's deprecation notice, once per load
+        model.encoder = quantize_dynamic(
+            model.encoder, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
 
 
 def build_model(labels: LabelSpace, model_config: dict, encoder_name: str | None,

@@ -267,7 +267,8 @@ def grid_markdown(summary: dict) -> str:
 
 def _add_runtime(parser) -> None:
     parser.add_argument("--device", default="auto", help="auto|cpu|cuda")
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
+                        help="int8: CPU inference only (evaluate, predict)")
     parser.add_argument("--batch-size", type=int, default=32)
 
 

@@ -1,5 +1,9 @@
 """Run-time device and precision choice: CUDA + bf16 when present; CPU + bf16 only when the
-CPU has native bf16 support (AVX512-BF16/AMX; emulated bf16 is slower than fp32); else fp32."""
+CPU has native bf16 support (AVX512-BF16/AMX; emulated bf16 is slower than fp32); else fp32.
+
+``int8`` (CPU inference only) quantizes the encoder's linear layers dynamically: weights to
+int8 once at load time, activations per batch. It is what makes CPU pre-annotation fast
+(docs/benchmarks.md); it is never used for training."""
 from __future__ import annotations
 
 import contextlib
@@ -12,9 +16,12 @@ import torch
 class Runtime:
     device: torch.device
     bf16: bool
+    int8: bool = False
 
     @property
     def name(self) -> str:
+        if self.int8:
+            return f"{self.device.type}/int8"
         return f"{self.device.type}/{'bf16' if self.bf16 else 'fp32'}"
 
     def autocast(self):
@@ -31,10 +38,14 @@ def cpu_has_native_bf16() -> bool:
 
 
 def choose_runtime(device: str = "auto", precision: str = "auto") -> Runtime:
-    """``device``: auto|cpu|cuda; ``precision``: auto|fp32|bf16 (bf16 forces autocast)."""
+    """``device``: auto|cpu|cuda; ``precision``: auto|fp32|bf16|int8 (bf16 forces autocast)."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     dev = torch.device(device)
+    if precision == "int8":
+        if dev.type != "cpu":
+            raise ValueError("int8 is CPU inference only; use bf16 or fp32 on " + dev.type)
+        return Runtime(dev, False, int8=True)
     if precision == "fp32":
         return Runtime(dev, False)
     if precision == "bf16":
@@ -42,3 +53,12 @@ def choose_runtime(device: str = "auto", precision: str = "auto") -> Runtime:
     if dev.type == "cuda":
         return Runtime(dev, torch.cuda.is_bf16_supported())
     return Runtime(dev, cpu_has_native_bf16())
+
+
+def inference_precision(precision: str = "auto", device: str = "auto") -> str:
+    """The precision for pre-annotation: ``auto`` means int8 on a CPU (2-3x faster, about a
+    point of F1, docs/benchmarks.md) and the training choice (bf16/fp32) on CUDA."""
+    if precision != "auto":
+        return precision
+    on_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+    return "auto" if on_cuda else "int8"

@@ -151,6 +151,8 @@ def train(train_examples, dev_examples, options: TrainOptions, out_dir,
     labels = _label_space(options, train_examples + dev_examples)
     model, tokenizer = build_model(labels, options.model_config(), options.encoder,
                                    options.encoder_config)
+    if options.precision == "int8":
+        raise ValueError("int8 is for inference only; train in fp32 or bf16")
     runtime = choose_runtime(options.device, options.precision)
     model.to(runtime.device)
     trained = TrainedModel(model, tokenizer, labels, runtime, options.max_length)

@@ -231,6 +231,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- Eligo: model store and encoder -----------------------------------------------------
 ELIGO_MODEL_DIR = Path(env("ELIGO_MODEL_DIR", str(VAR_DIR / "models")))
 ELIGO_ENCODER = env("ELIGO_ENCODER", "")  # empty: the packaged MiniLM (mlcore resolves it)
+# pre-annotation precision: auto = int8 on CPU, bf16 on CUDA; or fp32 | bf16 | int8
+ELIGO_INFERENCE_PRECISION = env("ELIGO_INFERENCE_PRECISION", "auto")
 # training runs: the worker touches a heartbeat this often; the web marks a run "lost" after
 # this long without one (worker killed, crashed, out of memory)
 ELIGO_TRAINING_HEARTBEAT_S = float(env("ELIGO_TRAINING_HEARTBEAT_S", "2"))

@@ -86,10 +86,14 @@ def predictions_generate(
     Idempotent: sentences the version already scored are skipped. Returns how many
     sentences were predicted.
     """
+    from django.conf import settings
+
     from mlcore import inference
+    from mlcore.devices import inference_precision
 
     version = ModelVersion.objects.select_related("project").get(pk=model_version_id)
-    model = inference.load_model(version.checkpoint_dir)
+    model = inference.load_model(
+        version.checkpoint_dir, precision=inference_precision(settings.ELIGO_INFERENCE_PRECISION))
     strategy = (version.project.model_options or {}).get("strategy") or "combined"
     entity_types = {t.name: t for t in version.project.entity_types.all()}
     relation_types = {t.name: t for t in version.project.relation_types.all()}

@@ -55,3 +55,32 @@ def test_pipeline_feeds_ner_entities_to_re(trained_dir):
     pipeline = Pipeline(model, model)
     predictions = predict(pipeline, TINY_CORPUS)
     assert [p.spans() for p in predictions] == [e.spans for e in TINY_CORPUS]
+
+
+def test_int8_quantizes_the_encoder_and_keeps_the_fitted_predictions(trained_dir):
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicQuantizedLinear
+
+    model = load_model(trained_dir, device="cpu", precision="int8")
+    assert model.runtime.name == "cpu/int8"
+    encoder_linears = [m for m in model.model.encoder.modules()
+                       if isinstance(m, (torch.nn.Linear, DynamicQuantizedLinear))]
+    assert encoder_linears and all(isinstance(m, DynamicQuantizedLinear) for m in encoder_linears)
+    assert not any(isinstance(m, DynamicQuantizedLinear) for m in model.model.modules()
+                   if m not in set(model.model.encoder.modules()))
+    predictions = predict(model, TINY_CORPUS, batch_size=3)
+    assert [p.spans() for p in predictions] == [e.spans for e in TINY_CORPUS]
+
+
+def test_int8_is_refused_where_it_does_not_apply():
+    import pytest
+
+    from mlcore.devices import choose_runtime, inference_precision
+    from mlcore.trainer import TrainOptions, train
+
+    with pytest.raises(ValueError, match="CPU inference only"):
+        choose_runtime(device="cuda", precision="int8")
+    with pytest.raises(ValueError, match="inference only"):
+        train(TINY_CORPUS, [], TrainOptions(precision="int8"), "/nonexistent")
+    assert inference_precision("auto", "cpu") == "int8"
+    assert inference_precision("auto", "cuda") == "auto"
+    assert inference_precision("fp32", "cpu") == "fp32"
