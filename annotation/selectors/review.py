@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 
 from annotation.models import (
-    ModelVersion, PredictedEntity, PredictedRelation, Project, Sentence, SentenceScore,
+    Document, ModelVersion, PredictedEntity, PredictedRelation, Project, Sentence, SentenceScore,
     SuggestionStatus,
 )
 from annotation.selectors.training import model_version_active
@@ -19,22 +19,56 @@ def review_queue(
     """The sentences scored by the (active) model version, most uncertain first.
 
     Served by the ``review_queue_idx`` index on (project, model_version, score); the
-    sentence and document come along in the same query.
+    sentence and document come along in the same query. Filters go through a sentence
+    subquery (the status and document indexes) rather than a join filter, which made SQLite
+    walk the whole ranked index.
     """
     model_version = model_version or model_version_active(project)
     if model_version is None:
         return SentenceScore.objects.none()
     scores = SentenceScore.objects.filter(project=project, model_version=model_version)
-    if status:
-        scores = scores.filter(sentence__status=status)
-    if document_id:
-        scores = scores.filter(sentence__document_id=document_id)
+    if status or document_id:
+        filtered = _filtered_sentences(project=project, status=status, document_id=document_id)
+        scores = scores.filter(sentence_id__in=filtered.values("id"))
     return (
         scores.select_related("sentence", "sentence__document")
         .only("score", "scores", "sentence__id", "sentence__text", "sentence__status",
               "sentence__index", "sentence__document__id", "sentence__document__name")
         .order_by("-score", "sentence_id")
     )
+
+
+def review_queue_count(
+    *, project: Project, model_version: ModelVersion | None, status: str | None = None,
+    document_id: int | None = None,
+) -> int:
+    """How many sentences :func:`review_queue` lists, counted from the sentence side.
+
+    Counting the ranked scores joined to their sentences costs a lookup per score (75 ms for
+    30,000 on SQLite); from the sentences' status/document index it costs a few ms."""
+    if model_version is None:
+        return 0
+    if not (status or document_id):
+        return SentenceScore.objects.filter(project=project, model_version=model_version).count()
+    filtered = _filtered_sentences(project=project, status=status, document_id=document_id)
+    return filtered.filter(scores__model_version=model_version).count()
+
+
+def _filtered_sentences(*, project: Project, status: str | None, document_id: int | None):
+    """Sentences by status and/or document. The document filter leaves out ``project``: the
+    scores are already the project's, and with both SQLite picks the wider project index."""
+    sentences = (Sentence.objects.filter(document_id=document_id) if document_id
+                 else Sentence.objects.filter(project=project))
+    return sentences.filter(status=status) if status else sentences
+
+
+def review_document_choices(*, project: Project) -> list[dict]:
+    """``{"id", "name"}`` of every document, by name, for the queue's document filter.
+
+    Plain rows: model instances from ``project.documents`` would each re-read their deferred
+    ``project_id`` (the related manager sets the known project on every row), one query per
+    document."""
+    return list(Document.objects.filter(project=project).order_by("name").values("id", "name"))
 
 
 @dataclass

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.utils.functional import cached_property
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,7 +20,9 @@ from annotation.models import (
     ModelVersion, PredictedEntity, PredictedRelation, Role, Sentence, SentenceStatus, TrainingRun,
 )
 from annotation.selectors.projects import project_get_for_user
-from annotation.selectors.review import review_queue, sentence_suggestions
+from annotation.selectors.review import (
+    review_document_choices, review_queue, review_queue_count, sentence_suggestions,
+)
 from annotation.selectors.training import (
     UNCERTAINTY_STRATEGIES, acceptance_by_version, learning_curve, model_options_get,
     model_version_active, model_versions_for_project, per_type_bars, training_run_active,
@@ -193,6 +196,18 @@ def training_run_cancel_view(request, name, run_id):
 # --- the review queue ------------------------------------------------------------------------
 
 
+class CountedPaginator(Paginator):
+    """A paginator told its total, so it never runs ``COUNT(*)`` on the (joined) queryset."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
 @login_required
 @require_GET
 def review_queue_page(request, name):
@@ -202,13 +217,14 @@ def review_queue_page(request, name):
     document = request.GET.get("document") or ""
     document_id = int(document) if document.isdigit() else None
     version = model_version_active(project)
-    queue = review_queue(project=project, model_version=version, status=status or None,
-                         document_id=document_id)
-    page = Paginator(queue, REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = {"project": project, "model_version": version, "status": status or None,
+               "document_id": document_id}
+    page = CountedPaginator(review_queue(**filters), REVIEW_PAGE_SIZE,
+                            count=review_queue_count(**filters)).get_page(request.GET.get("page"))
     context = {
         "project": project, "version": version, "page": page, "status": status,
         "document_id": document_id, "statuses": SentenceStatus.choices,
-        "documents": project.documents.only("id", "name").order_by("name"),
+        "documents": review_document_choices(project=project),
     }
     return render(request, "annotation/models/review.html", context)
 

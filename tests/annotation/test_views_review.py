@@ -54,3 +54,25 @@ def test_the_annotation_page_loads_the_suggestion_partial(ml_project, users, cli
     sentence = Sentence.objects.filter(status=SentenceStatus.NEW).first()
     html = client_for(users["annotator"]).get(f"/projects/trial/sentences/{sentence.pk}/").content.decode()
     assert f'hx-get="/projects/trial/sentences/{sentence.pk}/suggestions/"' in html
+
+
+def test_review_page_query_count_does_not_grow_with_documents(ml_project, users, client_for,
+                                                            django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from annotation.models import Document
+
+    version = make_version(ml_project)
+    SentenceScore.objects.bulk_create([
+        SentenceScore(project=ml_project, sentence=s, model_version=version, score=0.5)
+        for s in Sentence.objects.filter(project=ml_project)])
+    client = client_for(users["annotator"])
+    client.get("/projects/trial/review/")
+    with CaptureQueriesContext(connection) as before:
+        client.get("/projects/trial/review/")
+    Document.objects.bulk_create(Document(project=ml_project, name=f"extra-{i}", text="x")
+                                 for i in range(25))
+    with django_assert_num_queries(len(before.captured_queries)):
+        html = client.get("/projects/trial/review/").content.decode()
+    assert all(f">extra-{i}</option>" in html for i in range(25))
