@@ -17,7 +17,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from annotation.models import (
@@ -39,27 +39,47 @@ _GAP = re.compile(r"\s*")
 
 
 class StaleVersion(Exception):
-    """The sentence changed since the client rendered it."""
+    """The sentence changed since the client read it."""
 
-    def __init__(self, sentence_id: int, expected: int):
-        super().__init__(f"sentence {sentence_id} is no longer at version {expected}")
+    def __init__(self, sentence_id: int, expected: int | None):
+        super().__init__(f"Sentence {sentence_id} was changed by someone else meanwhile "
+                         f"(it is no longer at version {expected}); reload it.")
         self.sentence_id = sentence_id
         self.expected = expected
 
 
-def _bump_version(*, sentence: Sentence, user, expected_version: int, status: str | None = None):
-    """Atomically move ``sentence`` from ``expected_version`` to the next one."""
-    changes = {"version": F("version") + 1, "updated_by": user, "updated_at": timezone.now()}
-    if status is not None:
-        changes["status"] = status
-    elif sentence.status == SentenceStatus.NEW:
-        changes["status"] = SentenceStatus.IN_PROGRESS
-    matched = Sentence.objects.filter(pk=sentence.pk, version=expected_version).update(**changes)
-    if matched != 1:
+def sentence_version_bump(*, sentence: Sentence, user, expected_version: int | None,
+                          status: str | None = None) -> None:
+    """Move ``sentence`` to its next version: the one optimistic lock of every annotation write.
+
+    One conditional UPDATE checks the version, bumps it, records who and when, and sets
+    ``status`` (by default a NEW sentence becomes IN_PROGRESS and any other keeps its status).
+    It raises :class:`StaleVersion` when the sentence is no longer at ``expected_version``
+    (``None``: any version, for callers holding none). Call it inside the write's transaction:
+    its row lock orders concurrent writers. ``sentence`` follows (its version exactly when
+    ``expected_version`` is given).
+    """
+    rows = Sentence.objects.filter(pk=sentence.pk)
+    if expected_version is not None:
+        rows = rows.filter(version=expected_version)
+    new_status = Value(status) if status else Case(
+        When(status=SentenceStatus.NEW, then=Value(SentenceStatus.IN_PROGRESS)), default=F("status"))
+    if rows.update(version=F("version") + 1, status=new_status, updated_by=user,
+                   updated_at=timezone.now()) != 1:
         raise StaleVersion(sentence.pk, expected_version)
-    sentence.version = expected_version + 1
-    sentence.status = changes.get("status", sentence.status)
+    sentence.version = (sentence.version if expected_version is None else expected_version) + 1
+    if status or sentence.status == SentenceStatus.NEW:
+        sentence.status = status or SentenceStatus.IN_PROGRESS
     sentence.updated_by = user
+
+
+def sentence_version_check(*, sentence_id: int, expected_version: int | None) -> None:
+    """The same lock for a decision that changes no annotation (rejecting a suggestion): lock
+    the sentence row until the transaction ends and raise :class:`StaleVersion` unless it is
+    still at ``expected_version`` (``None``: no check)."""
+    if expected_version is not None and not Sentence.objects.select_for_update().filter(
+            pk=sentence_id, version=expected_version).exists():
+        raise StaleVersion(sentence_id, expected_version)
 
 
 def normalize_fragments(*, sentence: Sentence, fragments) -> list[list[int]]:
@@ -121,7 +141,7 @@ def entity_create(*, sentence: Sentence, user, type, fragments, expected_version
     entity_type = _entity_type(sentence=sentence, type_id=type_id)
     fragments = normalize_fragments(sentence=sentence, fragments=fragments)
     _reject_duplicate(sentence=sentence, type_id=entity_type.pk, fragments=fragments)
-    _bump_version(sentence=sentence, user=user, expected_version=expected_version)
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
     return Entity.objects.create(
         document_id=sentence.document_id, sentence=sentence, type=entity_type,
         fragments=fragments, start=fragments[0][0], end=fragments[-1][1],
@@ -138,7 +158,7 @@ def entity_update_type(*, sentence: Sentence, user, entity_id, type, expected_ve
         raise ValidationError(f"The entity is already a {entity_type.name}.")
     _reject_duplicate(sentence=sentence, type_id=entity_type.pk, fragments=entity.fragments,
                       exclude_id=entity.pk)
-    _bump_version(sentence=sentence, user=user, expected_version=expected_version)
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
     entity.type = entity_type
     entity.save(update_fields=["type", "updated_at"])
     return entity
@@ -152,7 +172,7 @@ def entity_extend(*, sentence: Sentence, user, entity_id, fragments, expected_ve
     if merged == entity.fragments:
         raise ValidationError("The selection is already part of the entity.")
     _reject_duplicate(sentence=sentence, type_id=entity.type_id, fragments=merged, exclude_id=entity.pk)
-    _bump_version(sentence=sentence, user=user, expected_version=expected_version)
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
     entity.fragments, entity.start, entity.end = merged, merged[0][0], merged[-1][1]
     entity.save(update_fields=["fragments", "start", "end", "updated_at"])
     return entity
@@ -162,7 +182,7 @@ def entity_extend(*, sentence: Sentence, user, entity_id, fragments, expected_ve
 def entity_delete(*, sentence: Sentence, user, entity_id, expected_version: int) -> None:
     """Delete an entity and (by cascade) the relations that use it."""
     entity = _sentence_entity(sentence=sentence, entity_id=entity_id)
-    _bump_version(sentence=sentence, user=user, expected_version=expected_version)
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
     entity.delete()
 
 
@@ -200,7 +220,7 @@ def relation_create(*, sentence: Sentence, user, type, head_id, tail_id, expecte
         raise ValidationError(f"{rtype.name} cannot go from {head.type.name} to {tail.type.name}.")
     if Relation.objects.filter(type_id=rtype.pk, head=head, tail=tail).exists():
         raise ValidationError("This relation already exists.")
-    _bump_version(sentence=sentence, user=user, expected_version=expected_version)
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
     return Relation.objects.create(
         document_id=sentence.document_id, sentence=sentence, type_id=rtype.pk, head=head,
         tail=tail, source=Source.HUMAN, created_by=user,
@@ -213,7 +233,7 @@ def relation_delete(*, sentence: Sentence, user, relation_id, expected_version: 
         relation = Relation.objects.get(pk=relation_id, document_id=sentence.document_id)
     except (Relation.DoesNotExist, ValueError, TypeError) as exc:
         raise ValidationError("That relation is not in this sentence.") from exc
-    _bump_version(sentence=sentence, user=user, expected_version=expected_version)
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
     relation.delete()
 
 
@@ -222,7 +242,8 @@ def sentence_set_status(*, sentence: Sentence, user, status: str, expected_versi
     """Set the status; who may set ``reviewed`` is the caller's (view's) business."""
     if status not in SentenceStatus.values:
         raise ValidationError("Unknown status.")
-    _bump_version(sentence=sentence, user=user, expected_version=expected_version, status=status)
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version,
+                          status=status)
     return sentence
 
 
@@ -233,8 +254,8 @@ def action_undo(*, sentence: Sentence, user, snapshot: dict, expected_version: i
     Entities and relations come back under their old ids, so older snapshots on
     the undo stack stay valid. Only this sentence's annotations are touched.
     """
-    _bump_version(sentence=sentence, user=user, expected_version=expected_version,
-                  status=snapshot["status"])
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version,
+                          status=snapshot["status"])
     _restore_entities(sentence=sentence, user=user, wanted=snapshot["entities"])
     _restore_relations(sentence=sentence, user=user, wanted=snapshot["relations"])
     return sentence
