@@ -159,6 +159,28 @@ def undo_step(*, before: dict, after: SentenceAnnotations) -> dict:
             "created_relations": created_relations}
 
 
+def relations_refusing_type(*, entity: Entity, type_id: int) -> list[Relation]:
+    """The relations of ``entity`` (either end, any sentence) whose relation type would not
+    allow it to be of type ``type_id``: it is their head (tail) and their type restricts its
+    heads (tails) to other types. One plain query, which finds none almost always (the ORM
+    takes ~4 ms of CPU to compile it, SQLite ~0.05 ms to run it); then one for the details."""
+    relations = Relation._meta.db_table
+    refused = " OR ".join(
+        f"(r.{end}_id = %s AND EXISTS (SELECT 1 FROM {table} m WHERE m.relationtype_id = r.type_id)"
+        f" AND NOT EXISTS (SELECT 1 FROM {table} m WHERE m.relationtype_id = r.type_id"
+        f" AND m.entitytype_id = %s))"
+        for end, table in (("head", RelationType.heads.through._meta.db_table),
+                           ("tail", RelationType.tails.through._meta.db_table)))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT r.id FROM {relations} r WHERE {refused}",
+                       [entity.pk, type_id, entity.pk, type_id])
+        ids = [pk for pk, in cursor.fetchall()]
+    if not ids:
+        return []
+    return list(Relation.objects.filter(pk__in=ids)
+                .select_related("type", "head__type", "tail__type").order_by("pk"))
+
+
 @dataclass(frozen=True)
 class EntityTypeRow:
     pk: int

@@ -48,6 +48,7 @@ from annotation.selectors.annotations import (
     SentenceAnnotations,
     relation_type_rows,
     relation_types_allowed,
+    relations_refusing_type,
     sentence_annotations,
 )
 from annotation.services.dependents import Dependents, annotations_delete, dependents_restore
@@ -201,10 +202,30 @@ def entity_create(*, sentence: Sentence, user, type, fragments, expected_version
     return entity
 
 
+def _refuse_broken_relations(*, sentence: Sentence, entity: Entity, entity_type: EntityType) -> None:
+    """A type change must not leave a relation of the entity with a type its relation type
+    does not allow there: refuse it, naming those relations."""
+    refused = relations_refusing_type(entity=entity, type_id=entity_type.pk)
+    if refused:
+        one = len(refused) == 1
+        named = "; ".join(f"{_entity_label(sentence, r.head)} –{r.type.name}→ "
+                          f"{_entity_label(sentence, r.tail)}" for r in refused)
+        raise ValidationError(
+            f"Not changed: {entity_type.name} is not allowed by "
+            f"{'this relation' if one else 'these relations'} of the entity: {named}. "
+            f"Delete {'it' if one else 'them'} first if {entity_type.name} is right.")
+
+
+def _entity_label(sentence: Sentence, entity: Entity) -> str:
+    start, end = entity.start - sentence.start, entity.end - sentence.start
+    inside = 0 <= start and end <= len(sentence.text)
+    return f"{entity.type.name} “{sentence.text[start:end]}”" if inside else entity.type.name
+
+
 @_atomic
 def entity_update_type(*, sentence: Sentence, user, entity_id, type, expected_version: int,
                        annotations: SentenceAnnotations | None = None) -> Entity:
-    """Change an entity's type."""
+    """Change an entity's type, unless one of its relations does not allow the new type."""
     annotations = annotations or sentence_annotations(sentence=sentence)
     entity = _sentence_entity(annotations=annotations, entity_id=entity_id)
     entity_type = _entity_type(sentence=sentence, type=type)
@@ -212,6 +233,7 @@ def entity_update_type(*, sentence: Sentence, user, entity_id, type, expected_ve
         raise ValidationError(f"The entity is already a {entity_type.name}.")
     _reject_duplicate(annotations=annotations, type_id=entity_type.pk, fragments=entity.fragments,
                       exclude_id=entity.pk)
+    _refuse_broken_relations(sentence=sentence, entity=entity, entity_type=entity_type)
     sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
     entity.type, entity.updated_at = entity_type, timezone.now()
     Entity.objects.filter(pk=entity.pk).update(type=entity_type, updated_at=entity.updated_at)

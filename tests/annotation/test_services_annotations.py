@@ -191,6 +191,21 @@ def test_raw_deletes_handle_every_reference_to_entities_and_relations():
         | {(model.__name__, fk, "SET_NULL") for _, model, fk in UNLINKS if fk == "relation"})
 
 
+def test_type_change_refused_by_a_relation_changes_nothing(project, users, types):
+    make_document(project)
+    sentence = Sentence.objects.get(project=project, index=2)
+    negation = create(sentence, users["annotator"], types["Negation"], "No")
+    condition = create(sentence, users["annotator"], types["Condition"], "heart failure")
+    svc.relation_create(sentence=sentence, user=users["annotator"],
+                        type=RelationType.objects.get(project=project), head_id=condition.pk,
+                        tail_id=negation.pk, expected_version=sentence.version)
+    with pytest.raises(ValidationError, match="Condition is not allowed by this relation"):
+        svc.entity_update_type(sentence=sentence, user=users["annotator"], entity_id=negation.pk,
+                               type=types["Condition"], expected_version=sentence.version)
+    assert Entity.objects.get(pk=negation.pk).type == types["Negation"]
+    assert Sentence.objects.get(pk=sentence.pk).version == 4
+
+
 def test_undo_of_a_create_also_removes_a_relation_made_to_it_from_another_sentence(project, users, types):
     """Someone annotating the neighbouring criterion does not bump this one's version."""
     make_document(project)

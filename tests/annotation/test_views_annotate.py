@@ -100,8 +100,8 @@ def test_every_action_stays_within_its_statement_count(
         # name, payload, statements: + entity type lookup
         ("entity-create", {"type": types["Condition"].pk,
                            "fragments": json.dumps([span(sentence, "heart failure")])}, 12),
-        # + entity type lookup
-        ("entity-type", {"entity": "new", "type": types["Drug"].pk}, 12),
+        # + entity type lookup, + the relations that would refuse the new type
+        ("entity-type", {"entity": "new", "type": types["Drug"].pk}, 13),
         ("entity-extend", {"entity": "new",
                            "fragments": json.dumps([span(sentence, "renal impairment")])}, 11),
         # + relation type with its allowed heads and tails
@@ -319,6 +319,28 @@ def test_delete_then_undo_restores_every_row(client_for, users, entangled):
     assert annotation_rows() == before
     assert 'data-type="Has_negation"' in response.content.decode()
     assert audited(users["annotator"], "created") == ["entity", "relation", "relation"]
+
+
+def test_type_change_that_a_relation_forbids_is_refused(client_for, users, sentence, types, project):
+    client = client_for(users["annotator"])
+    create(client, sentence, types["Negation"], "No", 1)
+    create(client, sentence, types["Condition"], "heart failure", 2)
+    negation, condition = (Entity.objects.get(type__name=n) for n in ("Negation", "Condition"))
+    rtype = RelationType.objects.get(project=project)
+    client.post(url(sentence, "relation-create"),
+                {"type": rtype.pk, "head": condition.pk, "tail": negation.pk, "version": 3}, **HX)
+    before = annotation_rows()
+    response = client.post(url(sentence, "entity-type"),
+                           {"entity": negation.pk, "type": types["Drug"].pk, "version": 4}, **HX)
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "Not changed: Drug is not allowed by this relation of the entity" in html
+    assert "Condition “heart failure” –is negated→ Negation “No”" in html
+    assert annotation_rows() == before and Sentence.objects.get(pk=sentence.pk).version == 4
+    # the other end may change within what the relation type allows
+    response = client.post(url(sentence, "entity-type"),
+                           {"entity": condition.pk, "type": types["Drug"].pk, "version": 4}, **HX)
+    assert response.status_code == 200 and Entity.objects.get(pk=condition.pk).type == types["Drug"]
 
 
 def test_undo_step_from_before_an_upgrade_is_refused_and_dropped(client_for, users, sentence, types):
