@@ -98,7 +98,8 @@ def audit_record(*, project, user, action: str, obj=None, payload: dict | None =
     )
 
 
-def audit_annotations(*, project_id: int, user, events: list[tuple[str, Entity | Relation]]) -> None:
+def audit_annotations(*, project_id: int, user,
+                      events: list[tuple[str, Entity | Relation]]) -> None:
     """Store ``(action, entity or relation)`` events in one INSERT, with the same payloads as
     the signal receivers write; ``user`` made them all."""
     if events:

@@ -127,7 +127,8 @@ def sentence_annotations(*, sentence: Sentence) -> SentenceAnnotations:
 UNDO_FORMAT = 2
 
 
-def sentence_snapshot(*, sentence: Sentence, annotations: SentenceAnnotations | None = None) -> dict:
+def sentence_snapshot(*, sentence: Sentence,
+                      annotations: SentenceAnnotations | None = None) -> dict:
     """A JSON-able copy of the sentence's status and of its entities' and relations' rows
     (every column, provenance and timestamps included); no query when given the
     ``annotations`` already read. Taken before an action, for :func:`undo_step`."""
@@ -217,7 +218,8 @@ def project_schema(*, project: Project) -> tuple[list[EntityTypeRow], list[Relat
     return entity_types, relation_type_rows(project_id=project.pk)
 
 
-def relation_type_rows(*, project_id: int, relation_type_id: int | None = None) -> list[RelationTypeRow]:
+def relation_type_rows(*, project_id: int,
+                       relation_type_id: int | None = None) -> list[RelationTypeRow]:
     """The project's relation types (or the one ``relation_type_id``, if it is the project's)
     with their allowed heads and tails, in one plain query: each type joined to both M2M
     tables (the ORM's union costs more to compile than to run on this hot path)."""

@@ -82,7 +82,8 @@ def sentence_version_bump(*, sentence: Sentence, user, expected_version: int | N
     if expected_version is not None:
         rows = rows.filter(version=expected_version)
     new_status = Value(status) if status else Case(
-        When(status=SentenceStatus.NEW, then=Value(SentenceStatus.IN_PROGRESS)), default=F("status"))
+        When(status=SentenceStatus.NEW, then=Value(SentenceStatus.IN_PROGRESS)),
+        default=F("status"))
     if rows.update(version=F("version") + 1, status=new_status, updated_by=user,
                    updated_at=timezone.now()) != 1:
         raise StaleVersion(sentence.pk, expected_version)
@@ -202,7 +203,8 @@ def entity_create(*, sentence: Sentence, user, type, fragments, expected_version
     return entity
 
 
-def _refuse_broken_relations(*, sentence: Sentence, entity: Entity, entity_type: EntityType) -> None:
+def _refuse_broken_relations(*, sentence: Sentence, entity: Entity,
+                             entity_type: EntityType) -> None:
     """A type change must not leave a relation of the entity with a type its relation type
     does not allow there: refuse it, naming those relations."""
     refused = relations_refusing_type(entity=entity, type_id=entity_type.pk)
@@ -319,7 +321,8 @@ def relation_create(*, sentence: Sentence, user, type, head_id, tail_id, expecte
     sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
     relation = Relation(
         document_id=sentence.document_id, sentence=sentence, head=head, tail=tail,
-        type=RelationType(pk=rtype.pk, project_id=sentence.project_id, name=rtype.name, key=rtype.key),
+        type=RelationType(pk=rtype.pk, project_id=sentence.project_id, name=rtype.name,
+                          key=rtype.key),
         source=Source.HUMAN, created_by=user,
     )
     Relation.objects.bulk_create([relation])

@@ -133,8 +133,9 @@ def _present(*, entity_ids: list[int], relation_ids: list[int]) -> dict[str, boo
     every = _any(touching, _in("id", relation_ids))
     every_sql = (f"SELECT id FROM {relations} WHERE {every[0]}", every[1])
     excluded = _in("id", relation_ids)
-    checks = {"relations": (f"SELECT 1 FROM {relations} WHERE ({touching[0]}) AND NOT ({excluded[0]})",
-                            touching[1] + excluded[1])}
+    checks = {"relations": (
+        f"SELECT 1 FROM {relations} WHERE ({touching[0]}) AND NOT ({excluded[0]})",
+        touching[1] + excluded[1])}
     for kind, model, to_entity, to_relation in CASCADES:
         condition = [_in(f"{to_entity}_id", entity_ids)]
         if to_relation is not None:

@@ -215,7 +215,8 @@ def _relation_prediction(pk: int) -> PredictedRelation:
 def predicted_entity_accept(*, prediction: PredictedEntity, user, expected_version: int | None = None) -> Entity:
     """Turn an entity suggestion into a human annotation."""
     prediction = _entity_prediction(prediction.pk)
-    sentence_version_bump(sentence=prediction.sentence, user=user, expected_version=expected_version)
+    sentence_version_bump(sentence=prediction.sentence, user=user,
+                          expected_version=expected_version)
     return _accept_entity(prediction, user)
 
 
@@ -236,7 +237,8 @@ def predicted_entity_reject(*, prediction: PredictedEntity, user, expected_versi
 def predicted_relation_accept(*, prediction: PredictedRelation, user, expected_version: int | None = None) -> Relation:
     """Accept a relation suggestion, accepting its pending entity suggestions first."""
     prediction = _relation_prediction(prediction.pk)
-    sentence_version_bump(sentence=prediction.sentence, user=user, expected_version=expected_version)
+    sentence_version_bump(sentence=prediction.sentence, user=user,
+                          expected_version=expected_version)
     return _accept_relation(prediction, user)
 
 

@@ -194,7 +194,8 @@ def sentence_action(request, name, sentence_id, action):
     before = sentence_snapshot(sentence=sentence, annotations=annotations)
     try:
         with services.action_transaction():
-            outcome = action_spec.perform(sentence, request.user, data, data["version"], annotations)
+            outcome = action_spec.perform(sentence, request.user, data, data["version"],
+                                          annotations)
             step = undo_step(before=before, after=annotations)
             if isinstance(outcome, Dependents):
                 step["dependents"] = outcome.rows

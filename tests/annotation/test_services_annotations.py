@@ -206,7 +206,8 @@ def test_type_change_refused_by_a_relation_changes_nothing(project, users, types
     assert Sentence.objects.get(pk=sentence.pk).version == 4
 
 
-def test_undo_of_a_create_also_removes_a_relation_made_to_it_from_another_sentence(project, users, types):
+def test_undo_of_a_create_also_removes_a_relation_made_to_it_from_another_sentence(
+        project, users, types):
     """Someone annotating the neighbouring criterion does not bump this one's version."""
     make_document(project)
     first, second = (Sentence.objects.get(project=project, index=i) for i in (1, 2))

@@ -167,10 +167,11 @@ def test_accept_all_and_accept_above_threshold(negated, users):
                                                                    expected_version=1),
     lambda s, v, negation, relation, user: predicted_relation_accept(prediction=relation, user=user,
                                                                      expected_version=1),
-    lambda s, v, negation, relation, user: predictions_accept_all(sentence=s, model_version=v, user=user,
-                                                                  expected_version=1),
+    lambda s, v, negation, relation, user: predictions_accept_all(
+        sentence=s, model_version=v, user=user, expected_version=1),
 ], ids=["entity", "relation", "all"])
-def test_accepting_moves_a_new_sentence_to_in_progress_like_a_hand_made_edit(negated, users, accept):
+def test_accepting_moves_a_new_sentence_to_in_progress_like_a_hand_made_edit(
+        negated, users, accept):
     sentence, version, negation, _, relation = negated
     assert sentence.status == SentenceStatus.NEW
     accept(sentence, version, negation, relation, users["reviewer"])

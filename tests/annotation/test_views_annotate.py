@@ -264,11 +264,13 @@ ANNOTATION_TABLES = (Entity, Relation, Attribute, Note, Group, GroupMember, Pred
 
 
 def annotation_rows() -> dict:
-    return {model.__name__: list(model.objects.order_by("pk").values()) for model in ANNOTATION_TABLES}
+    return {model.__name__: list(model.objects.order_by("pk").values())
+            for model in ANNOTATION_TABLES}
 
 
 def audited(user, action: str) -> list[str]:
-    return sorted(AuditEvent.objects.filter(user=user, action=action).values_list("object_type", flat=True))
+    events = AuditEvent.objects.filter(user=user, action=action)
+    return sorted(events.values_list("object_type", flat=True))
 
 
 @pytest.fixture
@@ -291,8 +293,9 @@ def entangled(imported_project):
     Note.objects.create(document=document, relation=inside, text="checked")
     version = make_version(imported_project)
     suggestion = PredictedEntity.objects.create(
-        model_version=version, sentence=cancer.sentence, type=cancer.type, fragments=cancer.fragments,
-        start=cancer.start, end=cancer.end, probability=0.9, status="accepted", entity=cancer)
+        model_version=version, sentence=cancer.sentence, type=cancer.type,
+        fragments=cancer.fragments, start=cancer.start, end=cancer.end, probability=0.9,
+        status="accepted", entity=cancer)
     PredictedRelation.objects.create(
         model_version=version, sentence=cancer.sentence, type=negation, head=suggestion,
         tail=suggestion, probability=0.8, status="accepted", relation=inside)
@@ -321,7 +324,8 @@ def test_delete_then_undo_restores_every_row(client_for, users, entangled):
     assert audited(users["annotator"], "created") == ["entity", "relation", "relation"]
 
 
-def test_type_change_that_a_relation_forbids_is_refused(client_for, users, sentence, types, project):
+def test_type_change_that_a_relation_forbids_is_refused(
+        client_for, users, sentence, types, project):
     client = client_for(users["annotator"])
     create(client, sentence, types["Negation"], "No", 1)
     create(client, sentence, types["Condition"], "heart failure", 2)
@@ -343,7 +347,8 @@ def test_type_change_that_a_relation_forbids_is_refused(client_for, users, sente
     assert response.status_code == 200 and Entity.objects.get(pk=condition.pk).type == types["Drug"]
 
 
-def test_undo_step_from_before_an_upgrade_is_refused_and_dropped(client_for, users, sentence, types):
+def test_undo_step_from_before_an_upgrade_is_refused_and_dropped(
+        client_for, users, sentence, types):
     client = client_for(users["annotator"])
     create(client, sentence, types["Condition"], "heart failure", 1)
     session = client.session
