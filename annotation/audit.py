@@ -10,6 +10,9 @@ scripts, commands and workers can set with :func:`acting_user`.
 ``bulk_create``/``QuerySet.update``/``QuerySet.delete`` fire no per-row signals: corpus
 imports are audited as one ``imported`` event by their caller (``audit_record``), and
 rejecting an entity suggestion records its own event, not one per dependent relation.
+The annotation services (``services.annotations``) write that way on purpose, to keep an
+action to a few statements, and record their events themselves with
+:func:`audit_annotations`: one INSERT per action, whatever it created, changed or deleted.
 """
 from __future__ import annotations
 
@@ -93,6 +96,19 @@ def audit_record(*, project, user, action: str, obj=None, payload: dict | None =
         sentence_id=sentence_id,
         payload=payload or {},
     )
+
+
+def audit_annotations(*, project_id: int, user,
+                      events: list[tuple[str, Entity | Relation]]) -> None:
+    """Store ``(action, entity or relation)`` events in one INSERT, with the same payloads as
+    the signal receivers write; ``user`` made them all."""
+    if events:
+        AuditEvent.objects.bulk_create([
+            AuditEvent(project_id=project_id, user=_user_or_none(user), action=action,
+                       object_type=type(obj).__name__.lower(), object_id=obj.pk,
+                       sentence_id=obj.sentence_id, payload=PAYLOADS[type(obj)](obj))
+            for action, obj in events
+        ])
 
 
 def _project_id(document_id: int, instance=None) -> int | None:

@@ -13,7 +13,7 @@ from annotation.models import Sentence
 from annotation.security import UploadRejected
 from annotation.services.annotations import StaleVersion
 from annotation.services.corpus_io import CorpusImportError
-from annotation.services.predictions import SentenceVersionConflict, SuggestionError
+from annotation.services.predictions import SuggestionError
 from annotation.services.training import ModelVersionError, TrainingRunInProgress
 
 
@@ -31,14 +31,10 @@ def _current_version(sentence_id) -> int | None:
 
 
 def _translate(exc):
-    if isinstance(exc, StaleVersion):
-        return ApiError(str(exc) + "; reload it.", code="stale_version", status_code=409,
+    if isinstance(exc, StaleVersion):  # also SentenceVersionConflict, its other name
+        return ApiError(str(exc), code="stale_version", status_code=409,
                         details={"sentence": exc.sentence_id, "expected_version": exc.expected,
                                  "current_version": _current_version(exc.sentence_id)})
-    if isinstance(exc, SentenceVersionConflict):
-        return ApiError(str(exc), code="stale_version", status_code=409,
-                        details={"sentence": exc.sentence.pk,
-                                 "current_version": _current_version(exc.sentence.pk)})
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError({"non_field_errors": list(exc.messages)})
     if isinstance(exc, SuggestionError):

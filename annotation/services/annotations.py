@@ -1,26 +1,39 @@
-"""Annotation writes made from the browser: entities, relations, sentence status, undo.
+"""Annotation writes: entities, relations, sentence status, undo; and the optimistic lock.
 
-Every write is guarded by optimistic locking. The caller passes the sentence
-``version`` the page was rendered from; the service bumps it with one conditional
-``UPDATE ... SET version = version + 1 WHERE id = .. AND version = expected`` and
-raises :class:`StaleVersion` when no row matched, inside the same transaction as
-the write, so a concurrent edit is refused instead of silently overwritten.
+Every write is guarded by optimistic locking (:func:`sentence_version_bump`, also used by
+the suggestion services). The caller passes the sentence ``version`` the page was rendered
+from; the write moves the sentence to the next version with one conditional
+``UPDATE ... SET version = version + 1 WHERE id = .. AND version = expected`` and raises
+:class:`StaleVersion` when no row matched, inside the same transaction as the write, so a
+concurrent edit is refused instead of silently overwritten.
 
-Undo works on snapshots: before an action the caller takes
-:func:`annotation.selectors.annotations.sentence_snapshot` and keeps it with the
-version the action produced; :func:`action_undo` restores that snapshot if the
-sentence is still at that version (nobody changed it since).
+An action costs a handful of statements: it is checked against the sentence's annotations
+as the caller read them (``SentenceAnnotations``, updated in place with what was written),
+rows are written with ``bulk_create``, ``QuerySet.update`` and raw deletes (no per-row
+signals, no delete collector; see ``services.dependents``), and the audit events of an
+action are stored with one INSERT (``audit.audit_annotations``).
+
+Undo works on steps: the caller takes
+:func:`annotation.selectors.annotations.sentence_snapshot` before an action and turns it
+into an ``undo_step`` after it (what changed; for a delete, plus the ``Dependents`` it
+returns), and keeps it with the version the action produced; :func:`action_undo` puts the
+rows back as they were if the sentence is still at that version (nobody changed it since).
 """
 from __future__ import annotations
 
+import contextvars
+import functools
 import re
+from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from annotation.audit import audit_annotations
 from annotation.models import (
+    AuditAction,
     Entity,
     EntityType,
     Relation,
@@ -29,37 +42,91 @@ from annotation.models import (
     SentenceStatus,
     Source,
 )
+from annotation.rows import instance_of, row_of, rows_insert
 from annotation.selectors.annotations import (
-    RelationTypeRow,
+    UNDO_FORMAT,
+    SentenceAnnotations,
+    relation_type_rows,
     relation_types_allowed,
-    sentence_relations,
+    relations_refusing_type,
+    sentence_annotations,
 )
+from annotation.services.dependents import Dependents, annotations_delete, dependents_restore
 
 _GAP = re.compile(r"\s*")
+_in_action = contextvars.ContextVar("eligo_action_transaction", default=False)
 
 
 class StaleVersion(Exception):
-    """The sentence changed since the client rendered it."""
+    """The sentence changed since the client read it."""
 
-    def __init__(self, sentence_id: int, expected: int):
-        super().__init__(f"sentence {sentence_id} is no longer at version {expected}")
+    def __init__(self, sentence_id: int, expected: int | None):
+        super().__init__(f"Sentence {sentence_id} was changed by someone else meanwhile "
+                         f"(it is no longer at version {expected}); reload it.")
         self.sentence_id = sentence_id
         self.expected = expected
 
 
-def _bump_version(*, sentence: Sentence, user, expected_version: int, status: str | None = None):
-    """Atomically move ``sentence`` from ``expected_version`` to the next one."""
-    changes = {"version": F("version") + 1, "updated_by": user, "updated_at": timezone.now()}
-    if status is not None:
-        changes["status"] = status
-    elif sentence.status == SentenceStatus.NEW:
-        changes["status"] = SentenceStatus.IN_PROGRESS
-    matched = Sentence.objects.filter(pk=sentence.pk, version=expected_version).update(**changes)
-    if matched != 1:
+def sentence_version_bump(*, sentence: Sentence, user, expected_version: int | None,
+                          status: str | None = None) -> None:
+    """Move ``sentence`` to its next version: the one optimistic lock of every annotation write.
+
+    One conditional UPDATE checks the version, bumps it, records who and when, and sets
+    ``status`` (by default a NEW sentence becomes IN_PROGRESS and any other keeps its status).
+    It raises :class:`StaleVersion` when the sentence is no longer at ``expected_version``
+    (``None``: any version, for callers holding none). Call it inside the write's transaction:
+    its row lock orders concurrent writers. ``sentence`` follows (its version exactly when
+    ``expected_version`` is given).
+    """
+    rows = Sentence.objects.filter(pk=sentence.pk)
+    if expected_version is not None:
+        rows = rows.filter(version=expected_version)
+    new_status = Value(status) if status else Case(
+        When(status=SentenceStatus.NEW, then=Value(SentenceStatus.IN_PROGRESS)),
+        default=F("status"))
+    if rows.update(version=F("version") + 1, status=new_status, updated_by=user,
+                   updated_at=timezone.now()) != 1:
         raise StaleVersion(sentence.pk, expected_version)
-    sentence.version = expected_version + 1
-    sentence.status = changes.get("status", sentence.status)
+    sentence.version = (sentence.version if expected_version is None else expected_version) + 1
+    if status or sentence.status == SentenceStatus.NEW:
+        sentence.status = status or SentenceStatus.IN_PROGRESS
     sentence.updated_by = user
+
+
+def sentence_version_check(*, sentence_id: int, expected_version: int | None) -> None:
+    """The same lock for a decision that changes no annotation (rejecting a suggestion): lock
+    the sentence row until the transaction ends and raise :class:`StaleVersion` unless it is
+    still at ``expected_version`` (``None``: no check)."""
+    if expected_version is not None and not Sentence.objects.select_for_update().filter(
+            pk=sentence_id, version=expected_version).exists():
+        raise StaleVersion(sentence_id, expected_version)
+
+
+@contextmanager
+def action_transaction():
+    """One transaction for an annotation action and what its caller stores with it.
+
+    The annotation view saves the undo stack (in the session) in the action's own
+    transaction. The services called inside join it without a savepoint (two statements
+    each), so an error raised inside leaves the whole block to be rolled back: handle
+    ``StaleVersion`` and ``ValidationError`` outside the block.
+    """
+    token = _in_action.set(True)
+    try:
+        with transaction.atomic():
+            yield
+    finally:
+        _in_action.reset(token)
+
+
+def _atomic(function):
+    """``transaction.atomic``, joining an :func:`action_transaction` without a savepoint."""
+    @functools.wraps(function)
+    def atomic(*args, **kwargs):
+        with transaction.atomic(savepoint=not _in_action.get()):
+            return function(*args, **kwargs)
+
+    return atomic
 
 
 def normalize_fragments(*, sentence: Sentence, fragments) -> list[list[int]]:
@@ -91,182 +158,258 @@ def normalize_fragments(*, sentence: Sentence, fragments) -> list[list[int]]:
     return merged
 
 
-def _entity_type(*, sentence: Sentence, type_id) -> EntityType:
+def _entity_type(*, sentence: Sentence, type) -> EntityType:
+    """``type`` (an EntityType or its id) if it is one of the sentence's project."""
+    if isinstance(type, EntityType) and type.project_id == sentence.project_id:
+        return type
     try:
-        return EntityType.objects.get(pk=type_id, project_id=sentence.project_id)
+        return EntityType.objects.get(pk=getattr(type, "pk", type), project_id=sentence.project_id)
     except (EntityType.DoesNotExist, ValueError, TypeError) as exc:
         raise ValidationError("Unknown entity type for this project.") from exc
 
 
-def _sentence_entity(*, sentence: Sentence, entity_id) -> Entity:
-    try:
-        return Entity.objects.select_related("type").get(pk=entity_id, sentence_id=sentence.pk)
-    except (Entity.DoesNotExist, ValueError, TypeError) as exc:
-        raise ValidationError("That entity is not in this sentence.") from exc
+def _sentence_entity(*, annotations: SentenceAnnotations, entity_id) -> Entity:
+    entity = annotations.entity(entity_id)
+    if entity is None:
+        raise ValidationError("That entity is not in this sentence.")
+    return entity
 
 
-def _reject_duplicate(*, sentence, type_id, fragments, exclude_id=None):
-    clash = Entity.objects.filter(
-        document_id=sentence.document_id, type_id=type_id,
-        start=fragments[0][0], end=fragments[-1][1],
-    ).exclude(pk=exclude_id)
-    if any(entity.fragments == fragments for entity in clash):
+def _reject_duplicate(*, annotations: SentenceAnnotations, type_id, fragments, exclude_id=None):
+    if any(e.type_id == type_id and e.fragments == fragments and e.pk != exclude_id
+           for e in annotations.entities):
         raise ValidationError("An identical entity already exists.")
 
 
-@transaction.atomic
-def entity_create(*, sentence: Sentence, user, type, fragments, expected_version: int) -> Entity:
+def _audit(sentence: Sentence, user, *events) -> None:
+    audit_annotations(project_id=sentence.project_id, user=user, events=list(events))
+
+
+@_atomic
+def entity_create(*, sentence: Sentence, user, type, fragments, expected_version: int,
+                  annotations: SentenceAnnotations | None = None) -> Entity:
     """Create a hand-made entity; ``type`` is an EntityType or its id."""
-    type_id = type.pk if isinstance(type, EntityType) else type
-    entity_type = _entity_type(sentence=sentence, type_id=type_id)
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    entity_type = _entity_type(sentence=sentence, type=type)
     fragments = normalize_fragments(sentence=sentence, fragments=fragments)
-    _reject_duplicate(sentence=sentence, type_id=entity_type.pk, fragments=fragments)
-    _bump_version(sentence=sentence, user=user, expected_version=expected_version)
-    return Entity.objects.create(
-        document_id=sentence.document_id, sentence=sentence, type=entity_type,
-        fragments=fragments, start=fragments[0][0], end=fragments[-1][1],
-        source=Source.HUMAN, created_by=user,
-    )
-
-
-@transaction.atomic
-def entity_update_type(*, sentence: Sentence, user, entity_id, type, expected_version: int) -> Entity:
-    entity = _sentence_entity(sentence=sentence, entity_id=entity_id)
-    type_id = type.pk if isinstance(type, EntityType) else type
-    entity_type = _entity_type(sentence=sentence, type_id=type_id)
-    if entity_type.pk == entity.type_id:
-        raise ValidationError(f"The entity is already a {entity_type.name}.")
-    _reject_duplicate(sentence=sentence, type_id=entity_type.pk, fragments=entity.fragments,
-                      exclude_id=entity.pk)
-    _bump_version(sentence=sentence, user=user, expected_version=expected_version)
-    entity.type = entity_type
-    entity.save(update_fields=["type", "updated_at"])
+    _reject_duplicate(annotations=annotations, type_id=entity_type.pk, fragments=fragments)
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
+    entity = Entity(document_id=sentence.document_id, sentence=sentence, type=entity_type,
+                    fragments=fragments, start=fragments[0][0], end=fragments[-1][1],
+                    source=Source.HUMAN, created_by=user)
+    Entity.objects.bulk_create([entity])
+    _audit(sentence, user, (AuditAction.CREATED, entity))
+    annotations.entities.append(entity)
     return entity
 
 
-@transaction.atomic
-def entity_extend(*, sentence: Sentence, user, entity_id, fragments, expected_version: int) -> Entity:
+def _refuse_broken_relations(*, sentence: Sentence, entity: Entity,
+                             entity_type: EntityType) -> None:
+    """A type change must not leave a relation of the entity with a type its relation type
+    does not allow there: refuse it, naming those relations."""
+    refused = relations_refusing_type(entity=entity, type_id=entity_type.pk)
+    if refused:
+        one = len(refused) == 1
+        named = "; ".join(f"{_entity_label(sentence, r.head)} –{r.type.name}→ "
+                          f"{_entity_label(sentence, r.tail)}" for r in refused)
+        raise ValidationError(
+            f"Not changed: {entity_type.name} is not allowed by "
+            f"{'this relation' if one else 'these relations'} of the entity: {named}. "
+            f"Delete {'it' if one else 'them'} first if {entity_type.name} is right.")
+
+
+def _entity_label(sentence: Sentence, entity: Entity) -> str:
+    start, end = entity.start - sentence.start, entity.end - sentence.start
+    inside = 0 <= start and end <= len(sentence.text)
+    return f"{entity.type.name} “{sentence.text[start:end]}”" if inside else entity.type.name
+
+
+@_atomic
+def entity_update_type(*, sentence: Sentence, user, entity_id, type, expected_version: int,
+                       annotations: SentenceAnnotations | None = None) -> Entity:
+    """Change an entity's type, unless one of its relations does not allow the new type."""
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    entity = _sentence_entity(annotations=annotations, entity_id=entity_id)
+    entity_type = _entity_type(sentence=sentence, type=type)
+    if entity_type.pk == entity.type_id:
+        raise ValidationError(f"The entity is already a {entity_type.name}.")
+    _reject_duplicate(annotations=annotations, type_id=entity_type.pk, fragments=entity.fragments,
+                      exclude_id=entity.pk)
+    _refuse_broken_relations(sentence=sentence, entity=entity, entity_type=entity_type)
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
+    entity.type, entity.updated_at = entity_type, timezone.now()
+    Entity.objects.filter(pk=entity.pk).update(type=entity_type, updated_at=entity.updated_at)
+    _audit(sentence, user, (AuditAction.CHANGED, entity))
+    return entity
+
+
+@_atomic
+def entity_extend(*, sentence: Sentence, user, entity_id, fragments, expected_version: int,
+                  annotations: SentenceAnnotations | None = None) -> Entity:
     """Add ``fragments`` to an entity: touching text grows a fragment, distant text adds one."""
-    entity = _sentence_entity(sentence=sentence, entity_id=entity_id)
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    entity = _sentence_entity(annotations=annotations, entity_id=entity_id)
     merged = normalize_fragments(sentence=sentence, fragments=list(entity.fragments) + list(fragments))
     if merged == entity.fragments:
         raise ValidationError("The selection is already part of the entity.")
-    _reject_duplicate(sentence=sentence, type_id=entity.type_id, fragments=merged, exclude_id=entity.pk)
-    _bump_version(sentence=sentence, user=user, expected_version=expected_version)
+    _reject_duplicate(annotations=annotations, type_id=entity.type_id, fragments=merged,
+                      exclude_id=entity.pk)
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
     entity.fragments, entity.start, entity.end = merged, merged[0][0], merged[-1][1]
-    entity.save(update_fields=["fragments", "start", "end", "updated_at"])
+    entity.updated_at = timezone.now()
+    Entity.objects.filter(pk=entity.pk).update(fragments=merged, start=entity.start,
+                                               end=entity.end, updated_at=entity.updated_at)
+    _audit(sentence, user, (AuditAction.CHANGED, entity))
     return entity
 
 
-@transaction.atomic
-def entity_delete(*, sentence: Sentence, user, entity_id, expected_version: int) -> None:
-    """Delete an entity and (by cascade) the relations that use it."""
-    entity = _sentence_entity(sentence=sentence, entity_id=entity_id)
-    _bump_version(sentence=sentence, user=user, expected_version=expected_version)
-    entity.delete()
+@_atomic
+def entity_delete(*, sentence: Sentence, user, entity_id, expected_version: int,
+                  annotations: SentenceAnnotations | None = None) -> Dependents:
+    """Delete an entity with the relations that use it and whatever hangs on either
+    (attributes, notes, group memberships, links from suggestions); returns what went
+    besides the sentence's own entities and relations, for undo."""
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    entity = _sentence_entity(annotations=annotations, entity_id=entity_id)
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
+    relations = [r for r in annotations.relations if entity.pk in (r.head_id, r.tail_id)]
+    dependents = annotations_delete(entities=[entity], relations=relations)
+    _audit(sentence, user, *((AuditAction.DELETED, r) for r in dependents.relations),
+           (AuditAction.DELETED, entity))
+    annotations.entities.remove(entity)
+    annotations.relations[:] = [r for r in annotations.relations if r not in relations]
+    return dependents
 
 
-def _relation_type_row(*, sentence: Sentence, type_id) -> RelationTypeRow:
+def _relation_type(*, sentence: Sentence, type):
     try:
-        pk, name, key = RelationType.objects.filter(
-            pk=type_id, project_id=sentence.project_id).values_list("id", "name", "key").get()
-    except (RelationType.DoesNotExist, ValueError, TypeError) as exc:
+        rows = relation_type_rows(project_id=sentence.project_id,
+                                  relation_type_id=int(getattr(type, "pk", type)))
+    except (ValueError, TypeError) as exc:
         raise ValidationError("Unknown relation type for this project.") from exc
-    heads = RelationType.heads.through.objects.filter(relationtype_id=pk)
-    tails = RelationType.tails.through.objects.filter(relationtype_id=pk)
-    return RelationTypeRow(pk, name, key,
-                           frozenset(heads.values_list("entitytype_id", flat=True)),
-                           frozenset(tails.values_list("entitytype_id", flat=True)))
+    if not rows:
+        raise ValidationError("Unknown relation type for this project.")
+    return rows[0]
 
 
-@transaction.atomic
-def relation_create(*, sentence: Sentence, user, type, head_id, tail_id, expected_version: int) -> Relation:
-    """A relation ``head -> tail`` between two entities of the sentence, if its type allows it."""
-    rtype = _relation_type_row(
-        sentence=sentence, type_id=type.pk if isinstance(type, RelationType) else type)
+def _relation_ends(*, annotations: SentenceAnnotations, head_id, tail_id) -> tuple[Entity, Entity]:
     try:
         head_id, tail_id = int(head_id), int(tail_id)
     except (TypeError, ValueError) as exc:
         raise ValidationError("Head and tail must be entities.") from exc
     if head_id == tail_id:
         raise ValidationError("A relation needs two different entities.")
-    pair = {e.pk: e for e in Entity.objects.select_related("type").filter(
-        pk__in=(head_id, tail_id), sentence_id=sentence.pk)}
-    if len(pair) != 2:
+    head, tail = annotations.entity(head_id), annotations.entity(tail_id)
+    if head is None or tail is None:
         raise ValidationError("That entity is not in this sentence.")
-    head, tail = pair[head_id], pair[tail_id]
+    return head, tail
+
+
+@_atomic
+def relation_create(*, sentence: Sentence, user, type, head_id, tail_id, expected_version: int,
+                    annotations: SentenceAnnotations | None = None) -> Relation:
+    """A relation ``head -> tail`` between two entities of the sentence, if its type allows it."""
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    rtype = _relation_type(sentence=sentence, type=type)
+    head, tail = _relation_ends(annotations=annotations, head_id=head_id, tail_id=tail_id)
     if not relation_types_allowed(relation_types=[rtype], head_type_id=head.type_id,
                                   tail_type_id=tail.type_id):
         raise ValidationError(f"{rtype.name} cannot go from {head.type.name} to {tail.type.name}.")
-    if Relation.objects.filter(type_id=rtype.pk, head=head, tail=tail).exists():
+    if any((r.type_id, r.head_id, r.tail_id) == (rtype.pk, head.pk, tail.pk)
+           for r in annotations.relations):
         raise ValidationError("This relation already exists.")
-    _bump_version(sentence=sentence, user=user, expected_version=expected_version)
-    return Relation.objects.create(
-        document_id=sentence.document_id, sentence=sentence, type_id=rtype.pk, head=head,
-        tail=tail, source=Source.HUMAN, created_by=user,
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
+    relation = Relation(
+        document_id=sentence.document_id, sentence=sentence, head=head, tail=tail,
+        type=RelationType(pk=rtype.pk, project_id=sentence.project_id, name=rtype.name,
+                          key=rtype.key),
+        source=Source.HUMAN, created_by=user,
     )
+    Relation.objects.bulk_create([relation])
+    _audit(sentence, user, (AuditAction.CREATED, relation))
+    annotations.relations.append(relation)
+    return relation
 
 
-@transaction.atomic
-def relation_delete(*, sentence: Sentence, user, relation_id, expected_version: int) -> None:
-    try:
-        relation = Relation.objects.get(pk=relation_id, document_id=sentence.document_id)
-    except (Relation.DoesNotExist, ValueError, TypeError) as exc:
-        raise ValidationError("That relation is not in this sentence.") from exc
-    _bump_version(sentence=sentence, user=user, expected_version=expected_version)
-    relation.delete()
+@_atomic
+def relation_delete(*, sentence: Sentence, user, relation_id, expected_version: int,
+                    annotations: SentenceAnnotations | None = None) -> Dependents:
+    """Delete one of the sentence's relations with its attributes, notes and suggestion links;
+    returns what went besides the relation, for undo."""
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    relation = annotations.relation(relation_id)
+    if relation is None:
+        raise ValidationError("That relation is not in this sentence.")
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
+    dependents = annotations_delete(entities=[], relations=[relation])
+    _audit(sentence, user, (AuditAction.DELETED, relation))
+    annotations.relations.remove(relation)
+    return dependents
 
 
-@transaction.atomic
-def sentence_set_status(*, sentence: Sentence, user, status: str, expected_version: int) -> Sentence:
+@_atomic
+def sentence_set_status(*, sentence: Sentence, user, status: str, expected_version: int,
+                        annotations: SentenceAnnotations | None = None) -> Sentence:
     """Set the status; who may set ``reviewed`` is the caller's (view's) business."""
     if status not in SentenceStatus.values:
         raise ValidationError("Unknown status.")
-    _bump_version(sentence=sentence, user=user, expected_version=expected_version, status=status)
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version,
+                          status=status)
     return sentence
 
 
-@transaction.atomic
-def action_undo(*, sentence: Sentence, user, snapshot: dict, expected_version: int) -> Sentence:
-    """Restore the sentence's entities, relations and status to ``snapshot``.
+@_atomic
+def action_undo(*, sentence: Sentence, user, step: dict, expected_version: int) -> Sentence:
+    """Undo one action: remove what it created, put back the rows it changed or deleted, and
+    what a delete took with them (``step["dependents"]``), and its status before (``step``:
+    see ``selectors.annotations.undo_step``).
 
-    Entities and relations come back under their old ids, so older snapshots on
-    the undo stack stay valid. Only this sentence's annotations are touched.
+    Rows come back under their old ids with their provenance and timestamps, so older
+    steps on the undo stack stay valid and an undone delete leaves no trace but the version
+    and the audit trail. Only this sentence's annotations are touched.
     """
-    _bump_version(sentence=sentence, user=user, expected_version=expected_version,
-                  status=snapshot["status"])
-    _restore_entities(sentence=sentence, user=user, wanted=snapshot["entities"])
-    _restore_relations(sentence=sentence, user=user, wanted=snapshot["relations"])
+    if step.get("format") != UNDO_FORMAT:
+        raise ValidationError("This undo step was recorded by an older version of Eligo.")
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version,
+                          status=step["status"])
+    current = sentence_annotations(sentence=sentence)
+    events = _remove_created(current=current, step=step)
+    events += _restore_entities(current=current, wanted=step["entities"])
+    restored = [instance_of(Relation, row) for row in step["relations"]
+                if current.relation(row["id"]) is None]
+    rows_insert(Relation, [row_of(r) for r in restored])
+    restored += dependents_restore(rows=step.get("dependents", {}))
+    _audit(sentence, user, *events, *((AuditAction.CREATED, r) for r in restored))
     return sentence
 
 
-def _restore_entities(*, sentence, user, wanted: list[dict]) -> None:
-    wanted_by_id = {e["id"]: e for e in wanted}
-    current = {e.pk: e for e in Entity.objects.filter(sentence_id=sentence.pk)}
-    Entity.objects.filter(pk__in=set(current) - set(wanted_by_id)).delete()
-    for pk, data in wanted_by_id.items():
-        entity = current.get(pk)
+def _remove_created(*, current: SentenceAnnotations, step: dict) -> list:
+    """Delete the entities and relations the action created (with what hangs on them)."""
+    entities = [e for e in current.entities if e.pk in step["created_entities"]]
+    gone = {e.pk for e in entities}
+    relations = [r for r in current.relations
+                 if r.pk in step["created_relations"] or gone & {r.head_id, r.tail_id}]
+    if not entities and not relations:
+        return []
+    removed = annotations_delete(entities=entities, relations=relations)
+    current.entities[:] = [e for e in current.entities if e.pk not in gone]
+    current.relations[:] = [r for r in current.relations if r not in removed.relations]
+    return ([(AuditAction.DELETED, r) for r in removed.relations]
+            + [(AuditAction.DELETED, e) for e in entities])
+
+
+def _restore_entities(*, current: SentenceAnnotations, wanted: list[dict]) -> list:
+    """Insert the missing entities, put back the changed ones; their audit events."""
+    missing, events = [], []
+    for row in wanted:
+        entity = current.entity(row["id"])
         if entity is None:
-            Entity.objects.create(
-                pk=pk, document_id=sentence.document_id, sentence=sentence, type_id=data["type"],
-                fragments=data["fragments"], start=data["fragments"][0][0],
-                end=data["fragments"][-1][1], source=data["source"],
-                created_by_id=data["created_by"],
-            )
-        elif entity.type_id != data["type"] or entity.fragments != data["fragments"]:
-            entity.type_id, entity.fragments = data["type"], data["fragments"]
-            entity.start, entity.end = data["fragments"][0][0], data["fragments"][-1][1]
-            entity.save(update_fields=["type", "fragments", "start", "end", "updated_at"])
-
-
-def _restore_relations(*, sentence, user, wanted: list[dict]) -> None:
-    wanted_by_id = {r["id"]: r for r in wanted}
-    current = {r.pk: r for r in sentence_relations(sentence=sentence)}
-    Relation.objects.filter(pk__in=set(current) - set(wanted_by_id)).delete()
-    for pk, data in wanted_by_id.items():
-        if pk not in current:
-            Relation.objects.create(
-                pk=pk, document_id=sentence.document_id, sentence_id=data["sentence"],
-                type_id=data["type"], head_id=data["head"], tail_id=data["tail"],
-                source=data["source"], created_by_id=data["created_by"],
-            )
+            missing.append(row)
+            events.append((AuditAction.CREATED, instance_of(Entity, row)))
+        elif row_of(entity) != row:
+            fields = {k: v for k, v in vars(instance_of(Entity, row)).items()
+                      if k in row and k != "id"}
+            Entity.objects.filter(pk=entity.pk).update(**fields)
+            events.append((AuditAction.CHANGED, instance_of(Entity, row)))
+    rows_insert(Entity, missing)
+    return events

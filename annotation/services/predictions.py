@@ -7,9 +7,11 @@ Decisions:
   it first accepts whichever of them is still pending. If one of them was rejected the
   relation cannot be accepted (``SuggestionError``). Rejecting an entity suggestion
   rejects the pending relation suggestions that use it.
-- Optimistic lock: a caller may pass ``expected_version`` (the sentence ``version`` it
-  showed); a mismatch raises ``SentenceVersionConflict``. Accepting bumps the version
-  because it changes human annotations; rejecting does not.
+- Optimistic lock: the annotation services' one (``sentence_version_bump``). A caller may
+  pass ``expected_version`` (the sentence ``version`` it showed); a mismatch raises
+  ``SentenceVersionConflict`` (another name for ``StaleVersion``). Accepting changes human
+  annotations like any hand-made edit: it bumps the version and moves a NEW sentence to
+  IN_PROGRESS. Rejecting changes neither; it only checks the version.
 """
 from __future__ import annotations
 
@@ -17,12 +19,15 @@ import logging
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from annotation.models import (
     Entity, ModelVersion, PredictedEntity, PredictedRelation, Relation, Sentence, SentenceScore,
     SentenceStatus, Source, SuggestionStatus,
+)
+from annotation.services.annotations import (
+    StaleVersion, sentence_version_bump, sentence_version_check,
 )
 
 logger = logging.getLogger(__name__)
@@ -35,12 +40,8 @@ class SuggestionError(Exception):
     """A review action that cannot be applied (already decided, entity rejected, ...)."""
 
 
-class SentenceVersionConflict(Exception):
-    """The sentence changed since the caller read it (optimistic lock)."""
-
-    def __init__(self, sentence: Sentence):
-        super().__init__("This sentence was changed by someone else; reload it.")
-        self.sentence = sentence
+# the name the suggestion views and the API have always caught
+SentenceVersionConflict = StaleVersion
 
 
 # --- pre-annotation (worker side) -----------------------------------------------------------
@@ -157,18 +158,6 @@ def _store_batch(version, sentences, predictions, strategy, entity_types, relati
 # --- review actions ----------------------------------------------------------------------
 
 
-def _lock_sentence(sentence_id: int, expected_version: int | None) -> Sentence:
-    sentence = Sentence.objects.select_for_update().get(pk=sentence_id)
-    if expected_version is not None and int(expected_version) != sentence.version:
-        raise SentenceVersionConflict(sentence)
-    return sentence
-
-
-def _bump(sentence: Sentence, user) -> None:
-    Sentence.objects.filter(pk=sentence.pk).update(version=F("version") + 1, updated_by=user,
-                                                   updated_at=timezone.now())
-
-
 def _accept_entity(prediction: PredictedEntity, user) -> Entity:
     if prediction.status == SuggestionStatus.ACCEPTED and prediction.entity_id:
         return prediction.entity
@@ -229,16 +218,16 @@ def _relation_prediction(pk: int) -> PredictedRelation:
 @transaction.atomic
 def predicted_entity_accept(*, prediction: PredictedEntity, user, expected_version: int | None = None) -> Entity:
     """Turn an entity suggestion into a human annotation."""
-    sentence = _lock_sentence(prediction.sentence_id, expected_version)
-    entity = _accept_entity(_entity_prediction(prediction.pk), user)
-    _bump(sentence, user)
-    return entity
+    prediction = _entity_prediction(prediction.pk)
+    sentence_version_bump(sentence=prediction.sentence, user=user,
+                          expected_version=expected_version)
+    return _accept_entity(prediction, user)
 
 
 @transaction.atomic
 def predicted_entity_reject(*, prediction: PredictedEntity, user, expected_version: int | None = None) -> None:
     """Reject an entity suggestion (and the pending relation suggestions that use it)."""
-    _lock_sentence(prediction.sentence_id, expected_version)
+    sentence_version_check(sentence_id=prediction.sentence_id, expected_version=expected_version)
     prediction = _entity_prediction(prediction.pk)
     if prediction.status == SuggestionStatus.ACCEPTED:
         raise SuggestionError("This suggestion was already accepted; delete the annotation instead.")
@@ -251,15 +240,15 @@ def predicted_entity_reject(*, prediction: PredictedEntity, user, expected_versi
 @transaction.atomic
 def predicted_relation_accept(*, prediction: PredictedRelation, user, expected_version: int | None = None) -> Relation:
     """Accept a relation suggestion, accepting its pending entity suggestions first."""
-    sentence = _lock_sentence(prediction.sentence_id, expected_version)
-    relation = _accept_relation(_relation_prediction(prediction.pk), user)
-    _bump(sentence, user)
-    return relation
+    prediction = _relation_prediction(prediction.pk)
+    sentence_version_bump(sentence=prediction.sentence, user=user,
+                          expected_version=expected_version)
+    return _accept_relation(prediction, user)
 
 
 @transaction.atomic
 def predicted_relation_reject(*, prediction: PredictedRelation, user, expected_version: int | None = None) -> None:
-    _lock_sentence(prediction.sentence_id, expected_version)
+    sentence_version_check(sentence_id=prediction.sentence_id, expected_version=expected_version)
     prediction = _relation_prediction(prediction.pk)
     if prediction.status == SuggestionStatus.ACCEPTED:
         raise SuggestionError("This suggestion was already accepted; delete the relation instead.")
@@ -277,7 +266,7 @@ def predictions_accept_all(
     accepted entities. With ``threshold``: only entities with probability >= threshold
     (relations are left for review). Returns how many of each were accepted.
     """
-    locked = _lock_sentence(sentence.pk, expected_version)
+    sentence_version_check(sentence_id=sentence.pk, expected_version=expected_version)
     entities = PredictedEntity.objects.filter(
         sentence=sentence, model_version=model_version, status=SuggestionStatus.PENDING
     ).select_related("sentence", "model_version")
@@ -296,5 +285,5 @@ def predictions_accept_all(
             _accept_relation(_relation_prediction(prediction.pk), user)
             counts["relations"] += 1
     if counts["entities"] or counts["relations"]:
-        _bump(locked, user)
+        sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
     return counts

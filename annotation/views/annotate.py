@@ -22,30 +22,32 @@ from annotation.selectors.annotations import (
     first_open_sentence,
     project_for_user,
     role_at_least,
+    sentence_annotations,
     sentence_context,
-    sentence_get,
+    sentence_for_user,
     sentence_neighbour,
     sentence_snapshot,
     sentence_view,
+    undo_step,
 )
 from annotation.services import annotations as services
+from annotation.services.dependents import Dependents
 
 UNDO_DEPTH = 30
 UNDO_SENTENCES = 20
 
 
-def _fragment_context(*, project, role, sentence, message="", level="info", request=None,
+def _fragment_context(*, role, sentence, annotations=None, message="", level="info", request=None,
                       partial=False):
     """``partial``: an action's answer, which leaves out what the page already shows and
     keeps (the neighbouring criteria and the type palettes, marked ``hx-preserve``)."""
-    sentence.project = project
     before, after = ([], []) if partial else sentence_context(sentence=sentence)
     stack = request.session.get("undo", {}).get(str(sentence.pk), []) if request else []
     return {
-        "project": project,
+        "project": sentence.project,
         "role": role,
         "can_review": role_at_least(role, Role.REVIEWER),
-        "view": sentence_view(sentence=sentence, with_schema=not partial),
+        "view": sentence_view(sentence=sentence, annotations=annotations, with_schema=not partial),
         "partial": partial,
         "message": message,
         "level": level,
@@ -59,9 +61,8 @@ def _fragment_context(*, project, role, sentence, message="", level="info", requ
 @login_required
 @require_GET
 def sentence_annotate(request, name, sentence_id):
-    project, role = project_for_user(user=request.user, name=name)
-    sentence = sentence_get(project=project, sentence_id=sentence_id)
-    context = _fragment_context(project=project, role=role, sentence=sentence, request=request)
+    sentence, role = sentence_for_user(user=request.user, name=name, sentence_id=sentence_id)
+    context = _fragment_context(role=role, sentence=sentence, request=request)
     if request.htmx:
         return render(request, "annotation/partials/sentence.html", context)
     return render(request, "annotation/annotate.html", context)
@@ -71,8 +72,8 @@ def sentence_annotate(request, name, sentence_id):
 @require_GET
 def sentence_step(request, name, sentence_id, direction):
     """Go to the previous/next sentence, or ``skip`` to the next unfinished one."""
-    project, _ = project_for_user(user=request.user, name=name)
-    sentence = sentence_get(project=project, sentence_id=sentence_id)
+    sentence, _ = sentence_for_user(user=request.user, name=name, sentence_id=sentence_id)
+    project = sentence.project
     if direction not in {"next", "previous", "skip"}:
         raise Http404("Unknown direction.")
     target = sentence_neighbour(
@@ -101,43 +102,45 @@ class Action:
     label: Callable[[dict], str]
 
 
-def _set_status(sentence, user, data, version):
+def _set_status(sentence, user, data, version, annotations):
     return services.sentence_set_status(sentence=sentence, user=user, status=data["status"],
-                                        expected_version=version)
+                                        expected_version=version, annotations=annotations)
 
 
 ACTIONS = {
     "entity-create": Action(
         forms.EntityCreateForm,
-        lambda s, u, d, v: services.entity_create(
-            sentence=s, user=u, type=d["type"], fragments=d["fragments"], expected_version=v),
+        lambda s, u, d, v, a: services.entity_create(
+            sentence=s, user=u, type=d["type"], fragments=d["fragments"], expected_version=v,
+            annotations=a),
         lambda d: "create entity"),
     "entity-type": Action(
         forms.EntityTypeForm,
-        lambda s, u, d, v: services.entity_update_type(
-            sentence=s, user=u, entity_id=d["entity"], type=d["type"], expected_version=v),
+        lambda s, u, d, v, a: services.entity_update_type(
+            sentence=s, user=u, entity_id=d["entity"], type=d["type"], expected_version=v,
+            annotations=a),
         lambda d: "change type"),
     "entity-extend": Action(
         forms.EntityExtendForm,
-        lambda s, u, d, v: services.entity_extend(
+        lambda s, u, d, v, a: services.entity_extend(
             sentence=s, user=u, entity_id=d["entity"], fragments=d["fragments"],
-            expected_version=v),
+            expected_version=v, annotations=a),
         lambda d: "extend entity"),
     "entity-delete": Action(
         forms.EntityDeleteForm,
-        lambda s, u, d, v: services.entity_delete(
-            sentence=s, user=u, entity_id=d["entity"], expected_version=v),
+        lambda s, u, d, v, a: services.entity_delete(
+            sentence=s, user=u, entity_id=d["entity"], expected_version=v, annotations=a),
         lambda d: "delete entity"),
     "relation-create": Action(
         forms.RelationCreateForm,
-        lambda s, u, d, v: services.relation_create(
+        lambda s, u, d, v, a: services.relation_create(
             sentence=s, user=u, type=d["type"], head_id=d["head"], tail_id=d["tail"],
-            expected_version=v),
+            expected_version=v, annotations=a),
         lambda d: "create relation"),
     "relation-delete": Action(
         forms.RelationDeleteForm,
-        lambda s, u, d, v: services.relation_delete(
-            sentence=s, user=u, relation_id=d["relation"], expected_version=v),
+        lambda s, u, d, v, a: services.relation_delete(
+            sentence=s, user=u, relation_id=d["relation"], expected_version=v, annotations=a),
         lambda d: "delete relation"),
     "status": Action(forms.StatusForm, _set_status, lambda d: f"mark {d['status']}"),
 }
@@ -153,88 +156,111 @@ def _push_undo(session, sentence, entry: dict) -> None:
     session["undo"] = stacks
 
 
-def _respond(request, project, role, sentence, *, message="", level="info", status=200):
-    context = _fragment_context(project=project, role=role, sentence=sentence, message=message,
-                                level=level, request=request, partial=True)
+def _respond(request, role, sentence, *, annotations=None, message="", level="info", status=200):
+    context = _fragment_context(role=role, sentence=sentence, annotations=annotations,
+                                message=message, level=level, request=request, partial=True)
     return render(request, "annotation/partials/sentence.html", context, status=status)
 
 
-def _stale_response(request, project, role, sentence_id):
-    fresh = sentence_get(project=project, sentence_id=sentence_id)
+def _stale_response(request, role, sentence):
+    fresh, _ = sentence_for_user(user=request.user, name=sentence.project.name,
+                                 sentence_id=sentence.pk)
     who = fresh.updated_by.username if fresh.updated_by else "someone else"
     message = (f"Not saved: {who} changed this sentence meanwhile (now version {fresh.version}). "
                "You are looking at the current version; redo your change if it still applies.")
-    return _respond(request, project, role, fresh, message=message, level="conflict", status=409)
+    return _respond(request, role, fresh, message=message, level="conflict", status=409)
 
 
 @login_required
 @require_POST
 def sentence_action(request, name, sentence_id, action):
+    """Apply one action; the write, its audit events and the undo step (in the session) are
+    one transaction, and the answer is rendered from what was read and written, unread."""
     action_spec = ACTIONS.get(action)
     if action_spec is None:
         raise Http404("Unknown action.")
-    project, role = project_for_user(user=request.user, name=name)
-    sentence = sentence_get(project=project, sentence_id=sentence_id)
+    sentence, role = sentence_for_user(user=request.user, name=name, sentence_id=sentence_id)
     form = action_spec.form(request.POST)
     if not form.is_valid():
         errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
-        return _respond(request, project, role, sentence, message=errors, level="error", status=422)
+        return _respond(request, role, sentence, message=errors, level="error", status=422)
     data = form.cleaned_data
     if action == "status" and data["status"] == SentenceStatus.REVIEWED and not role_at_least(
             role, Role.REVIEWER):
         raise PermissionDenied("Only reviewers and managers can mark a sentence reviewed.")
     if data["version"] != sentence.version:
-        return _stale_response(request, project, role, sentence.pk)
-    snapshot = sentence_snapshot(sentence=sentence)
+        return _stale_response(request, role, sentence)
+    annotations = sentence_annotations(sentence=sentence)
+    before = sentence_snapshot(sentence=sentence, annotations=annotations)
     try:
-        action_spec.perform(sentence, request.user, data, data["version"])
+        with services.action_transaction():
+            outcome = action_spec.perform(sentence, request.user, data, data["version"],
+                                          annotations)
+            step = undo_step(before=before, after=annotations)
+            if isinstance(outcome, Dependents):
+                step["dependents"] = outcome.rows
+            _push_undo(request.session, sentence, {"version": sentence.version, "step": step,
+                                                   "label": action_spec.label(data)})
+            request.session.save_in_transaction()
     except services.StaleVersion:
-        return _stale_response(request, project, role, sentence.pk)
+        return _stale_response(request, role, sentence)
     except ValidationError as exc:
-        return _respond(request, project, role, sentence, message=" ".join(exc.messages),
-                        level="error", status=422)
-    _push_undo(request.session, sentence,
-               {"version": sentence.version, "snapshot": snapshot, "label": action_spec.label(data)})
-    response = _respond(request, project, role, sentence)
+        return _respond(request, role, sentence, annotations=annotations,
+                        message=" ".join(exc.messages), level="error", status=422)
+    response = _respond(request, role, sentence, annotations=annotations)
     if action == "status" and data.get("advance"):
-        target = sentence_neighbour(sentence=sentence, direction="next", open_only=True) \
-            or sentence_neighbour(sentence=sentence, direction="next")
-        response["HX-Redirect"] = (
-            reverse("sentence_annotate", args=[project.name, target.pk]) if target
-            else reverse("project_dashboard", args=[project.name]))
+        response["HX-Redirect"] = _next_address(sentence)
     return response
+
+
+def _next_address(sentence) -> str:
+    target = sentence_neighbour(sentence=sentence, direction="next", open_only=True) \
+        or sentence_neighbour(sentence=sentence, direction="next")
+    if target is None:
+        return reverse("project_dashboard", args=[sentence.project.name])
+    return reverse("sentence_annotate", args=[sentence.project.name, target.pk])
 
 
 @login_required
 @require_POST
 def sentence_undo(request, name, sentence_id):
     """Undo this user's last action on the sentence, if nobody changed it since."""
-    project, role = project_for_user(user=request.user, name=name)
-    sentence = sentence_get(project=project, sentence_id=sentence_id)
+    sentence, role = sentence_for_user(user=request.user, name=name, sentence_id=sentence_id)
     form = forms.UndoForm(request.POST)
     if not form.is_valid():
-        return _respond(request, project, role, sentence, message="Missing version.",
-                        level="error", status=422)
+        return _respond(request, role, sentence, message="Missing version.", level="error",
+                        status=422)
     version = form.cleaned_data["version"]
     if version != sentence.version:
-        return _stale_response(request, project, role, sentence.pk)
+        return _stale_response(request, role, sentence)
     stacks = request.session.get("undo", {})
     stack = stacks.get(str(sentence.pk), [])
     if not stack:
-        return _respond(request, project, role, sentence, message="Nothing to undo.",
-                        level="error", status=422)
+        return _respond(request, role, sentence, message="Nothing to undo.", level="error",
+                        status=422)
     if stack[-1]["version"] != version:
-        stacks.pop(str(sentence.pk))
-        request.session["undo"] = stacks
-        return _respond(request, project, role, sentence, level="error", status=422,
-                        message="Cannot undo: the sentence was changed by someone else since.")
-    entry = stack.pop()
+        return _drop_undo(request, role, sentence,
+                          "Cannot undo: the sentence was changed by someone else since.")
+    entry = stack[-1]
     try:
-        services.action_undo(sentence=sentence, user=request.user, snapshot=entry["snapshot"],
-                             expected_version=version)
+        with services.action_transaction():
+            services.action_undo(sentence=sentence, user=request.user, step=entry.get("step", {}),
+                                 expected_version=version)
+            stack.pop()
+            if stack:
+                stack[-1]["version"] = sentence.version
+            request.session["undo"] = stacks
+            request.session.save_in_transaction()
     except services.StaleVersion:
-        return _stale_response(request, project, role, sentence.pk)
-    if stack:
-        stack[-1]["version"] = sentence.version
+        return _stale_response(request, role, sentence)
+    except ValidationError as exc:
+        return _drop_undo(request, role, sentence, " ".join(exc.messages))
+    return _respond(request, role, sentence, message=f"Undone: {entry['label']}.")
+
+
+def _drop_undo(request, role, sentence, message: str):
+    """Forget the sentence's undo stack (it no longer applies) and say why."""
+    stacks = request.session.get("undo", {})
+    stacks.pop(str(sentence.pk), None)
     request.session["undo"] = stacks
-    return _respond(request, project, role, sentence, message=f"Undone: {entry['label']}.")
+    return _respond(request, role, sentence, level="error", status=422, message=message)

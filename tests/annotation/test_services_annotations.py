@@ -3,7 +3,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from annotation.models import Entity, EntityType, Relation, RelationType, Sentence, SentenceStatus
-from annotation.selectors.annotations import sentence_snapshot
+from annotation.selectors.annotations import sentence_annotations, sentence_snapshot, undo_step
 from annotation.services import annotations as svc
 from tests.browser.scenario import make_document, span
 
@@ -156,14 +156,70 @@ def test_undo_restores_snapshot_with_same_ids(project, users, types):
     relation = svc.relation_create(sentence=sentence, user=users["annotator"], type=rtype,
                                    head_id=condition.pk, tail_id=negation.pk,
                                    expected_version=sentence.version)
-    before = sentence_snapshot(sentence=sentence)
-    svc.entity_delete(sentence=sentence, user=users["annotator"], entity_id=condition.pk,
-                      expected_version=sentence.version)
+    annotations = sentence_annotations(sentence=sentence)
+    before = sentence_snapshot(sentence=sentence, annotations=annotations)
+    dependents = svc.entity_delete(sentence=sentence, user=users["annotator"],
+                                   entity_id=condition.pk, expected_version=sentence.version,
+                                   annotations=annotations)
     assert not Relation.objects.exists()
-    svc.action_undo(sentence=sentence, user=users["annotator"], snapshot=before,
+    step = {**undo_step(before=before, after=annotations), "dependents": dependents.rows}
+    assert (len(step["entities"]), len(step["relations"]), step["created_entities"]) == (1, 1, [])
+    svc.action_undo(sentence=sentence, user=users["annotator"], step=step,
                     expected_version=sentence.version)
     assert sentence_snapshot(sentence=sentence) == before
     assert Relation.objects.get().pk == relation.pk
     with pytest.raises(svc.StaleVersion):
-        svc.action_undo(sentence=sentence, user=users["annotator"], snapshot=before,
-                        expected_version=1)
+        svc.action_undo(sentence=sentence, user=users["annotator"], step=step, expected_version=1)
+
+
+def _references(model) -> set[tuple[str, str, str]]:
+    return {(ref.related_model.__name__, ref.field.name, ref.on_delete.__name__)
+            for ref in model._meta.related_objects if not ref.many_to_many}
+
+
+def test_raw_deletes_handle_every_reference_to_entities_and_relations():
+    """``services.dependents`` deletes without Django's collector: its tables must be exactly
+    those that reference entities and relations, with the same on-delete behaviour."""
+    from annotation.services.dependents import CASCADES, UNLINKS
+
+    handled = {(model.__name__, fk, "CASCADE") for _, model, fk, _ in CASCADES}
+    handled |= {(model.__name__, fk, "SET_NULL") for _, model, fk in UNLINKS}
+    handled |= {("Relation", "head", "CASCADE"), ("Relation", "tail", "CASCADE")}
+    assert _references(Entity) == {ref for ref in handled if ref[1] != "relation"}
+    assert _references(Relation) == (
+        {(model.__name__, fk, "CASCADE") for _, model, _, fk in CASCADES if fk}
+        | {(model.__name__, fk, "SET_NULL") for _, model, fk in UNLINKS if fk == "relation"})
+
+
+def test_type_change_refused_by_a_relation_changes_nothing(project, users, types):
+    make_document(project)
+    sentence = Sentence.objects.get(project=project, index=2)
+    negation = create(sentence, users["annotator"], types["Negation"], "No")
+    condition = create(sentence, users["annotator"], types["Condition"], "heart failure")
+    svc.relation_create(sentence=sentence, user=users["annotator"],
+                        type=RelationType.objects.get(project=project), head_id=condition.pk,
+                        tail_id=negation.pk, expected_version=sentence.version)
+    with pytest.raises(ValidationError, match="Condition is not allowed by this relation"):
+        svc.entity_update_type(sentence=sentence, user=users["annotator"], entity_id=negation.pk,
+                               type=types["Condition"], expected_version=sentence.version)
+    assert Entity.objects.get(pk=negation.pk).type == types["Negation"]
+    assert Sentence.objects.get(pk=sentence.pk).version == 4
+
+
+def test_undo_of_a_create_also_removes_a_relation_made_to_it_from_another_sentence(
+        project, users, types):
+    """Someone annotating the neighbouring criterion does not bump this one's version."""
+    make_document(project)
+    first, second = (Sentence.objects.get(project=project, index=i) for i in (1, 2))
+    annotations = sentence_annotations(sentence=second)
+    before = sentence_snapshot(sentence=second, annotations=annotations)
+    target = svc.entity_create(sentence=second, user=users["annotator"], type=types["Negation"],
+                               fragments=[span(second, "No")], expected_version=1,
+                               annotations=annotations)
+    drug = create(first, users["reviewer"], types["Drug"], "metformin")
+    Relation.objects.create(document=first.document, sentence=first, head=drug, tail=target,
+                            type=RelationType.objects.get(project=project))
+    svc.action_undo(sentence=second, user=users["annotator"],
+                    step=undo_step(before=before, after=annotations), expected_version=2)
+    assert not Relation.objects.exists()
+    assert list(Entity.objects.all()) == [drug]

@@ -160,3 +160,36 @@ def test_accept_all_and_accept_above_threshold(negated, users):
     assert sentence.version == 3
     assert predictions_accept_all(sentence=sentence, model_version=version, user=users["annotator"]) == {
         "entities": 0, "relations": 0}
+
+
+@pytest.mark.parametrize("accept", [
+    lambda s, v, negation, relation, user: predicted_entity_accept(prediction=negation, user=user,
+                                                                   expected_version=1),
+    lambda s, v, negation, relation, user: predicted_relation_accept(prediction=relation, user=user,
+                                                                     expected_version=1),
+    lambda s, v, negation, relation, user: predictions_accept_all(
+        sentence=s, model_version=v, user=user, expected_version=1),
+], ids=["entity", "relation", "all"])
+def test_accepting_moves_a_new_sentence_to_in_progress_like_a_hand_made_edit(
+        negated, users, accept):
+    sentence, version, negation, _, relation = negated
+    assert sentence.status == SentenceStatus.NEW
+    accept(sentence, version, negation, relation, users["reviewer"])
+    sentence.refresh_from_db()
+    assert (sentence.status, sentence.version, sentence.updated_by) == (
+        SentenceStatus.IN_PROGRESS, 2, users["reviewer"])
+
+
+def test_rejecting_leaves_status_and_version_alone(negated, users):
+    sentence, _, negation, _, _ = negated
+    predicted_entity_reject(prediction=negation, user=users["reviewer"], expected_version=1)
+    sentence.refresh_from_db()
+    assert (sentence.status, sentence.version) == (SentenceStatus.NEW, 1)
+
+
+def test_a_done_sentence_keeps_its_status_when_a_suggestion_is_accepted(negated, users):
+    sentence, _, negation, _, _ = negated
+    Sentence.objects.filter(pk=sentence.pk).update(status=SentenceStatus.DONE)
+    predicted_entity_accept(prediction=negation, user=users["reviewer"], expected_version=1)
+    sentence.refresh_from_db()
+    assert (sentence.status, sentence.version) == (SentenceStatus.DONE, 2)

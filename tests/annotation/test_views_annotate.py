@@ -2,9 +2,23 @@
 import json
 
 import pytest
+from django.db.models import Q
 from django.urls import reverse
 
-from annotation.models import Entity, EntityType, Relation, RelationType, Sentence
+from annotation.models import (
+    Attribute,
+    AuditEvent,
+    Entity,
+    EntityType,
+    Group,
+    GroupMember,
+    Note,
+    PredictedEntity,
+    PredictedRelation,
+    Relation,
+    RelationType,
+    Sentence,
+)
 from tests.browser.scenario import make_document, span
 
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -46,10 +60,11 @@ def test_non_member_gets_404(client_for, users, sentence):
     assert client.post(url(sentence, "entity-delete"), {"entity": 1, "version": 1}).status_code == 404
 
 
-def test_full_page_and_htmx_fragment(client_for, users, sentence, types, django_assert_max_num_queries):
+def test_full_page_and_htmx_fragment(client_for, users, sentence, types, django_assert_num_queries):
     client = client_for(users["annotator"])
     create(client, sentence, types["Condition"], "heart failure", 1)
-    with django_assert_max_num_queries(12):
+    # session, user, sentence + project + role, context, entities, relations, both type lists
+    with django_assert_num_queries(8):
         page = client.get(url(sentence))
     html = page.content.decode()
     assert page.status_code == 200 and "<html" in html and 'id="help"' in html
@@ -61,14 +76,54 @@ def test_full_page_and_htmx_fragment(client_for, users, sentence, types, django_
 
 
 def test_create_entity_returns_fragment_within_query_budget(
-        client_for, users, sentence, types, django_assert_max_num_queries):
+        client_for, users, sentence, types, django_assert_num_queries):
     client = client_for(users["annotator"])
-    with django_assert_max_num_queries(22):
+    with django_assert_num_queries(12):
         response = create(client, sentence, types["Condition"], "heart failure", 1)
     assert response.status_code == 200
     assert 'data-version="2"' in response.content.decode()
     entity = Entity.objects.get()
     assert entity.fragments == [span(sentence, "heart failure")]
+
+
+def test_every_action_stays_within_its_statement_count(
+        client_for, users, sentence, types, project, django_assert_num_queries):
+    """Each action reads session, user, sentence (+ project and role), its entities and
+    relations, then writes in one transaction (2 statements: begin/commit or savepoint/
+    release): the version bump, the change, one audit INSERT and the session's undo stack,
+    and renders what it read and wrote without reading it back."""
+    client = client_for(users["annotator"])
+    create(client, sentence, types["Negation"], "No", 1)
+    negation = Entity.objects.get()
+    rtype = RelationType.objects.get(project=project)
+    steps = [
+        # name, payload, statements: + entity type lookup
+        ("entity-create", {"type": types["Condition"].pk,
+                           "fragments": json.dumps([span(sentence, "heart failure")])}, 12),
+        # + entity type lookup, + the relations that would refuse the new type
+        ("entity-type", {"entity": "new", "type": types["Drug"].pk}, 13),
+        ("entity-extend", {"entity": "new",
+                           "fragments": json.dumps([span(sentence, "renal impairment")])}, 11),
+        # + relation type with its allowed heads and tails
+        ("relation-create", {"type": rtype.pk, "head": "new", "tail": negation.pk}, 12),
+        # + which dependents exist (none), + DELETE
+        ("relation-delete", {"relation": "relation"}, 12),
+        # undo: entities and relations read before and after the restore, + INSERT
+        ("undo", {}, 13),
+        # + which dependents exist, + DELETE relations, + DELETE entity
+        ("entity-delete", {"entity": "new"}, 13),
+        ("status", {"status": "done"}, 9),
+    ]
+    for version, (action, payload, statements) in enumerate(steps, start=2):
+        new = Entity.objects.exclude(pk=negation.pk).values_list("pk", flat=True).first()
+        relation = Relation.objects.values_list("pk", flat=True).first()
+        payload = {k: {"new": new, "relation": relation}.get(v, v) for k, v in payload.items()}
+        with django_assert_num_queries(statements):
+            response = client.post(url(sentence, action), {**payload, "version": version}, **HX)
+        assert response.status_code == 200, (action, response.content.decode())
+        assert f'data-version="{version + 1}"' in response.content.decode()
+    assert not Relation.objects.exists()
+    assert list(Entity.objects.values_list("pk", flat=True)) == [negation.pk]
 
 
 def test_stale_version_gets_409_with_fresh_version(client_for, users, sentence, types):
@@ -202,3 +257,106 @@ def test_sentence_of_other_project_is_404(client_for, users, sentence):
     response = client_for(users["annotator"]).get(
         reverse("sentence_annotate", args=["other", sentence.pk]))
     assert response.status_code == 404
+
+
+ANNOTATION_TABLES = (Entity, Relation, Attribute, Note, Group, GroupMember, PredictedEntity,
+                     PredictedRelation)
+
+
+def annotation_rows() -> dict:
+    return {model.__name__: list(model.objects.order_by("pk").values())
+            for model in ANNOTATION_TABLES}
+
+
+def audited(user, action: str) -> list[str]:
+    events = AuditEvent.objects.filter(user=user, action=action)
+    return sorted(events.values_list("object_type", flat=True))
+
+
+@pytest.fixture
+def entangled(imported_project):
+    """'breast cancer' (imported with an attribute, a note and an OR group) also gets a relation
+    in its sentence (with an attribute and a note), an incoming relation from the next sentence,
+    and accepted suggestions linked to it and to its relation."""
+    from tests.annotation.ml_fixtures import make_version
+
+    document = imported_project.documents.get(name="doc_a")
+    cancer = Entity.objects.get(document=document, start=58)
+    diabetes = Entity.objects.get(document=document, start=46)
+    chemotherapy = Entity.objects.get(document=document, start=82)
+    negation = RelationType.objects.get(project=imported_project, name="Has_negation")
+    inside = Relation.objects.create(document=document, sentence=cancer.sentence, type=negation,
+                                     head=cancer, tail=diabetes, source="imported")
+    Relation.objects.create(document=document, sentence=chemotherapy.sentence, type=negation,
+                            head=chemotherapy, tail=cancer, source="imported")
+    Attribute.objects.create(document=document, relation=inside, name="Optional")
+    Note.objects.create(document=document, relation=inside, text="checked")
+    version = make_version(imported_project)
+    suggestion = PredictedEntity.objects.create(
+        model_version=version, sentence=cancer.sentence, type=cancer.type,
+        fragments=cancer.fragments, start=cancer.start, end=cancer.end, probability=0.9,
+        status="accepted", entity=cancer)
+    PredictedRelation.objects.create(
+        model_version=version, sentence=cancer.sentence, type=negation, head=suggestion,
+        tail=suggestion, probability=0.8, status="accepted", relation=inside)
+    return cancer
+
+
+def test_delete_then_undo_restores_every_row(client_for, users, entangled):
+    sentence, before = entangled.sentence, annotation_rows()
+    assert all(before[name] for name in ("Attribute", "Note", "GroupMember"))
+    client = client_for(users["annotator"])
+    response = client.post(url(sentence, "entity-delete"),
+                           {"entity": entangled.pk, "version": sentence.version}, **HX)
+    assert response.status_code == 200
+    assert not Entity.objects.filter(pk=entangled.pk).exists()
+    assert not Relation.objects.filter(Q(head=entangled.pk) | Q(tail=entangled.pk)).exists()
+    assert not Attribute.objects.filter(Q(entity=entangled.pk) | Q(relation__isnull=False)).exists()
+    assert not GroupMember.objects.filter(entity=entangled.pk).exists()
+    assert not PredictedEntity.objects.filter(entity__isnull=False).exists()
+    assert not PredictedRelation.objects.filter(relation__isnull=False).exists()
+    assert audited(users["annotator"], "deleted") == ["entity", "relation", "relation"]
+
+    response = client.post(url(sentence, "undo"), {"version": sentence.version + 1}, **HX)
+    assert response.status_code == 200 and "Undone: delete entity" in response.content.decode()
+    assert annotation_rows() == before
+    assert 'data-type="Has_negation"' in response.content.decode()
+    assert audited(users["annotator"], "created") == ["entity", "relation", "relation"]
+
+
+def test_type_change_that_a_relation_forbids_is_refused(
+        client_for, users, sentence, types, project):
+    client = client_for(users["annotator"])
+    create(client, sentence, types["Negation"], "No", 1)
+    create(client, sentence, types["Condition"], "heart failure", 2)
+    negation, condition = (Entity.objects.get(type__name=n) for n in ("Negation", "Condition"))
+    rtype = RelationType.objects.get(project=project)
+    client.post(url(sentence, "relation-create"),
+                {"type": rtype.pk, "head": condition.pk, "tail": negation.pk, "version": 3}, **HX)
+    before = annotation_rows()
+    response = client.post(url(sentence, "entity-type"),
+                           {"entity": negation.pk, "type": types["Drug"].pk, "version": 4}, **HX)
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "Not changed: Drug is not allowed by this relation of the entity" in html
+    assert "Condition “heart failure” –is negated→ Negation “No”" in html
+    assert annotation_rows() == before and Sentence.objects.get(pk=sentence.pk).version == 4
+    # the other end may change within what the relation type allows
+    response = client.post(url(sentence, "entity-type"),
+                           {"entity": condition.pk, "type": types["Drug"].pk, "version": 4}, **HX)
+    assert response.status_code == 200 and Entity.objects.get(pk=condition.pk).type == types["Drug"]
+
+
+def test_undo_step_from_before_an_upgrade_is_refused_and_dropped(
+        client_for, users, sentence, types):
+    client = client_for(users["annotator"])
+    create(client, sentence, types["Condition"], "heart failure", 1)
+    session = client.session
+    session["undo"] = {str(sentence.pk): [{"version": 2, "label": "create entity", "snapshot": {
+        "status": "new", "entities": [], "relations": []}}]}
+    session.save()
+    response = client.post(url(sentence, "undo"), {"version": 2}, **HX)
+    assert response.status_code == 422
+    assert "recorded by an older version of Eligo" in response.content.decode()
+    assert Entity.objects.count() == 1 and Sentence.objects.get(pk=sentence.pk).version == 2
+    assert client.session["undo"] == {}

@@ -267,3 +267,25 @@ def test_training_runs_listed_newest_first(seeded, users, api_for):
     TrainingRun.objects.create(project_id=TrainingRun.objects.first().project_id, status="failed")
     runs = api_for(users["annotator"]).get("/api/projects/trial/training-runs/").json()["results"]
     assert runs[0]["status"] == "failed"
+
+
+def test_entity_type_change_refused_by_a_relation_is_400(project, users, api_for):
+    from annotation.services.annotations import entity_create, relation_create
+    from tests.browser.scenario import make_document, span
+
+    make_document(project)
+    sentence = Sentence.objects.get(project=project, index=2)
+    types = {t.name: t for t in project.entity_types.all()}
+    made = [entity_create(sentence=sentence, user=users["annotator"], type=types[name],
+                          fragments=[span(sentence, words)], expected_version=sentence.version)
+            for name, words in (("Negation", "No"), ("Condition", "heart failure"))]
+    relation_create(sentence=sentence, user=users["annotator"], type=project.relation_types.get(),
+                    head_id=made[1].pk, tail_id=made[0].pk, expected_version=sentence.version)
+    response = api_for(users["annotator"]).patch(
+        f"/api/projects/trial/sentences/{sentence.pk}/entities/{made[0].pk}/",
+        {"type": types["Drug"].pk, "expected_version": sentence.version}, format="json")
+    assert response.status_code == 400
+    message = response.json()["error"]["details"]["non_field_errors"][0]
+    assert "Drug is not allowed by this relation" in message and "is negated" in message
+    assert Entity.objects.get(pk=made[0].pk).type == types["Negation"]
+    assert Sentence.objects.get(pk=sentence.pk).version == sentence.version

@@ -123,6 +123,13 @@ def test_annotate_with_mouse_and_keys(scenario, new_page, live_server, artifacts
     state = assert_page_matches_db(page, target.pk)
     assert state["relations"][0][1] == "is negated"
 
+    # the relation only allows a Negation cue as its tail: making "No" a Condition is refused
+    chip(page, "Negation cue").click()
+    page.keyboard.press("c")
+    expect(page.locator("#ann-message")).to_contain_text(
+        "Not changed: Condition is not allowed by this relation of the entity")
+    assert assert_page_matches_db(page, target.pk) == state
+
     # a third entity, then change its type with another key
     drag_over(page, "severe renal impairment")
     page.keyboard.press("c")
