@@ -15,12 +15,18 @@ from mlcore.inference import PredictedEntity as Entity_, PredictedRelation as Re
 from tests.annotation.ml_fixtures import make_version, ml_project, suggest, suggest_relation  # noqa: F401
 
 
+class PredictCalls(list):
+    """Batch sizes ``predict`` was called with; ``loads``: the options of each model load."""
+
+    loads: list
+
+
 @pytest.fixture
 def stub_inference(monkeypatch):
     """mlcore.inference with a fixed model: 'No' -> Negation, the 4th word -> Condition."""
     from mlcore import inference
 
-    calls = []
+    calls = PredictCalls()
 
     def predict(model, examples, batch_size=64):
         calls.append(len(examples))
@@ -39,9 +45,22 @@ def stub_inference(monkeypatch):
             ))
         return result
 
-    monkeypatch.setattr(inference, "load_model", lambda path: object())
+    def load_model(path, **options):
+        loads.append(options)
+        return object()
+
+    loads = []
+    monkeypatch.setattr(inference, "load_model", load_model)
     monkeypatch.setattr(inference, "predict", predict)
+    calls.loads = loads
     return calls
+
+
+def test_preannotation_precision_is_int8_on_cpu_unless_set(ml_project, stub_inference, settings):
+    predictions_generate(model_version_id=make_version(ml_project).pk)
+    settings.ELIGO_INFERENCE_PRECISION = "fp32"
+    predictions_generate(model_version_id=make_version(ml_project, number=2, active=False).pk)
+    assert stub_inference.loads == [{"precision": "int8"}, {"precision": "fp32"}]
 
 
 def test_generate_stores_suggestions_in_document_offsets_for_sentences_to_annotate(ml_project, stub_inference):
