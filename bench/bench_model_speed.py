@@ -72,11 +72,11 @@ def bench_training(model, tokenizer, examples, labels, runtime, steps, batch_siz
     return seen / (time.perf_counter() - started)
 
 
-def bench_inference(trained, examples, batch_size) -> float:
+def bench_inference(trained, examples, batch_size, workers) -> float:
     texts = [e.text for e in examples]
     predict(trained, texts[:batch_size], batch_size=batch_size)  # warm-up
     started = time.perf_counter()
-    predict(trained, texts, batch_size=batch_size)
+    predict(trained, texts, batch_size=batch_size, workers=workers)
     if trained.runtime.device.type == "cuda":
         torch.cuda.synchronize()
     return len(texts) / (time.perf_counter() - started)
@@ -90,6 +90,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--infer-batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="inference batches run at once, one torch thread each (predict's "
+                             "workers)")
     parser.add_argument("--precisions", default="fp32,bf16,int8")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--model", default=None,
@@ -102,7 +105,8 @@ def main() -> None:
     labels = LabelSpace.from_examples(examples)
     mean_chars = sum(len(e.text) for e in examples) / len(examples)
     print(f"{len(examples)} sentences, mean {mean_chars:.0f} chars, device {args.device}, "
-          f"threads {args.threads}, native CPU bf16: {cpu_has_native_bf16()}")
+          f"threads {args.threads}, inference workers {args.workers}, "
+          f"native CPU bf16: {cpu_has_native_bf16()}")
     rows = []
     for precision in args.precisions.split(","):
         int8 = precision == "int8"
@@ -121,7 +125,7 @@ def main() -> None:
         trained = TrainedModel(model.eval(), tokenizer, labels, runtime)
         if args.model:
             trained = load_checkpoint(args.model, device=args.device, precision=precision)
-        infer_rate = bench_inference(trained, examples, args.infer_batch_size)
+        infer_rate = bench_inference(trained, examples, args.infer_batch_size, args.workers)
         cuda_mb = (torch.cuda.max_memory_allocated() / 2**20
                    if runtime.device.type == "cuda" else None)
         rows.append((precision, train_rate, infer_rate, peak_rss_mb(), cuda_mb))

@@ -99,14 +99,16 @@ def untrained_checkpoint(project, out_dir: Path, encoder: str | None) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=10000)
-    parser.add_argument("--batch", type=int, default=64, help="prediction batch size")
+    parser.add_argument("--batch", type=int, default=32, help="prediction batch size")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     parser.add_argument("--checkpoint", default="", help="a trained checkpoint folder")
     parser.add_argument("--encoder", default=os.environ.get("ELIGO_ENCODER", ""))
     parser.add_argument("--precision", default="auto", help="ELIGO_INFERENCE_PRECISION")
+    parser.add_argument("--workers", type=int, default=2, help="ELIGO_INFERENCE_WORKERS")
     args = parser.parse_args()
     var_dir = tempfile.mkdtemp(prefix="eligo-bench-")
     os.environ["ELIGO_INFERENCE_PRECISION"] = args.precision
+    os.environ["ELIGO_INFERENCE_WORKERS"] = str(args.workers)
     setup_django(var_dir)
     import torch
 
@@ -147,7 +149,7 @@ def main() -> None:
         "suggested_entities": PredictedEntity.objects.count(),
         "suggested_relations": PredictedRelation.objects.count(), "scores": SentenceScore.objects.count(),
         "checkpoint": "trained" if args.checkpoint else "default encoder, untrained heads",
-        "precision": args.precision,
+        "precision": args.precision, "workers": args.workers,
         "target": "10,000 sentences < 60 s",
     }
     print(json.dumps(result, indent=2))

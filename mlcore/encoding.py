@@ -125,10 +125,9 @@ class EncodedSentence:
         return self.word_chars[first][0], self.word_chars[last][1]
 
 
-def _words(encoding, num_tokens: int) -> tuple[list[int], list[int], list[tuple[int, int]]]:
+def _words(word_ids, offsets, num_tokens: int
+           ) -> tuple[list[int], list[int], list[tuple[int, int]]]:
     """First piece, last piece and character extent of every (non-truncated) word."""
-    word_ids = encoding.word_ids()
-    offsets = encoding["offset_mapping"]
     first: list[int] = []
     last: list[int] = []
     chars: list[tuple[int, int]] = []
@@ -191,14 +190,21 @@ def _place_entities(example, word_chars, labels, stats, truncated_at):
 def encode_example(example: SentenceExample, index: int, tokenizer, labels: LabelSpace,
                    max_length: int = 128, stats: EncodingStats | None = None) -> EncodedSentence:
     """Encode one sentence; see the module docstring for the rules."""
-    stats = stats if stats is not None else EncodingStats()
-    stats.sentences += 1
     encoding = tokenizer(example.text, return_offsets_mapping=True, truncation=True,
                          max_length=max_length)
     full_length = len(tokenizer(example.text, add_special_tokens=True)["input_ids"])
+    return _encode(example, index, encoding["input_ids"], encoding.word_ids(),
+                   encoding["offset_mapping"], full_length, labels, stats)
+
+
+def _encode(example, index, input_ids, word_ids, offsets, full_length, labels, stats
+            ) -> EncodedSentence:
+    """The rules of :func:`encode_example` on an already tokenized sentence."""
+    stats = stats if stats is not None else EncodingStats()
+    stats.sentences += 1
     truncated_at = None
-    input_ids = list(encoding["input_ids"])
-    word_first, word_last, word_chars = _words(encoding, len(input_ids))
+    input_ids = list(input_ids)
+    word_first, word_last, word_chars = _words(word_ids, offsets, len(input_ids))
     if full_length > len(input_ids):
         stats.truncated_sentences += 1
         truncated_at = word_chars[-1][1] if word_chars else 0
@@ -224,8 +230,17 @@ def encode_example(example: SentenceExample, index: int, tokenizer, labels: Labe
 
 def encode_examples(examples, tokenizer, labels: LabelSpace, max_length: int = 128
                     ) -> tuple[list[EncodedSentence], EncodingStats]:
+    """:func:`encode_example` for many sentences, tokenized in two batched calls (the
+    per-sentence calls cost more than the model's forward pass at inference)."""
     stats = EncodingStats()
-    encoded = [encode_example(ex, i, tokenizer, labels, max_length, stats)
+    examples = list(examples)
+    if not examples:
+        return [], stats
+    texts = [ex.text for ex in examples]
+    batch = tokenizer(texts, return_offsets_mapping=True, truncation=True, max_length=max_length)
+    full_lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"]]
+    encoded = [_encode(ex, i, batch["input_ids"][i], batch.word_ids(i), batch["offset_mapping"][i],
+                       full_lengths[i], labels, stats)
                for i, ex in enumerate(examples)]
     return encoded, stats
 

@@ -28,7 +28,7 @@ def stub_inference(monkeypatch):
 
     calls = PredictCalls()
 
-    def predict(model, examples, batch_size=64):
+    def predict(model, examples, batch_size=64, workers=1):
         calls.append(len(examples))
         result = []
         for i, example in enumerate(examples):

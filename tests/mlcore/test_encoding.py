@@ -91,3 +91,22 @@ def test_token_labels_ignore_everything_but_first_pieces(tokenizer):
         assert batch.attention_mask[b].sum() == sentence.length
         assert (batch.token_word[b, sentence.length:] == -1).all()
         assert batch.token_word[b, 0] == -1
+
+
+def test_batched_encoding_equals_one_by_one(tokenizer):
+    """encode_examples tokenizes in batches; it must give what encode_example gives, stats
+    included, also for truncated sentences and for an empty input."""
+    from dataclasses import asdict
+
+    labels = LabelSpace.from_examples(TINY_CORPUS)
+    long = make_example("no " * 60 + "aspirin", [("aspirin", "Drug")])
+    examples = list(TINY_CORPUS) + [long, SentenceExample(text="")]
+    batched, batched_stats = encode_examples(examples, tokenizer, labels, max_length=16)
+    from mlcore.encoding import EncodingStats
+
+    one_stats = EncodingStats()
+    one_by_one = [encode_example(e, i, tokenizer, labels, 16, one_stats)
+                  for i, e in enumerate(examples)]
+    assert [asdict(e) for e in batched] == [asdict(e) for e in one_by_one]
+    assert asdict(batched_stats) == asdict(one_stats) and one_stats.truncated_sentences >= 1
+    assert encode_examples([], tokenizer, labels) == ([], EncodingStats())

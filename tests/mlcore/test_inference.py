@@ -84,3 +84,13 @@ def test_int8_is_refused_where_it_does_not_apply():
     assert inference_precision("auto", "cpu") == "int8"
     assert inference_precision("auto", "cuda") == "auto"
     assert inference_precision("fp32", "cpu") == "fp32"
+
+
+def test_parallel_batches_give_the_same_predictions(trained_dir):
+    model = load_model(trained_dir, device="cpu", precision="fp32")
+    texts = [e.text for e in TINY_CORPUS] * 5 + ["No aspirin for 6 months"]
+    threads = torch.get_num_threads()
+    serial = predict(model, texts, batch_size=2, seed=3)
+    parallel = predict(model, texts, batch_size=2, seed=3, workers=3)
+    assert [p.to_dict() for p in parallel] == [p.to_dict() for p in serial]
+    assert torch.get_num_threads() == threads
