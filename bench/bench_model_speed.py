@@ -40,7 +40,7 @@ def sample_sentences(count: int, seed: int) -> list[SentenceExample]:
     if CHIA.exists():
         from mlcore.cli import read_documents, to_examples
 
-        examples = to_examples(read_documents(str(CHIA), "brat", limit=400))
+        examples = [e for e in to_examples(read_documents(str(CHIA), "brat")) if e.text.strip()]
         rng.shuffle(examples)
         return (examples * (count // max(1, len(examples)) + 1))[:count]
     return [SentenceExample(" ".join(rng.choice(WORDS) for _ in range(14))) for _ in range(count)]
@@ -72,11 +72,11 @@ def bench_training(model, tokenizer, examples, labels, runtime, steps, batch_siz
     return seen / (time.perf_counter() - started)
 
 
-def bench_inference(trained, examples, batch_size, workers) -> float:
+def bench_inference(trained, examples, batch_size) -> float:
     texts = [e.text for e in examples]
     predict(trained, texts[:batch_size], batch_size=batch_size)  # warm-up
     started = time.perf_counter()
-    predict(trained, texts, batch_size=batch_size, workers=workers)
+    predict(trained, texts, batch_size=batch_size)
     if trained.runtime.device.type == "cuda":
         torch.cuda.synchronize()
     return len(texts) / (time.perf_counter() - started)
@@ -90,9 +90,6 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--infer-batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=1,
-                        help="inference batches run at once, one torch thread each (predict's "
-                             "workers)")
     parser.add_argument("--precisions", default="fp32,bf16,int8")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--model", default=None,
@@ -105,7 +102,7 @@ def main() -> None:
     labels = LabelSpace.from_examples(examples)
     mean_chars = sum(len(e.text) for e in examples) / len(examples)
     print(f"{len(examples)} sentences, mean {mean_chars:.0f} chars, device {args.device}, "
-          f"threads {args.threads}, inference workers {args.workers}, "
+          f"threads {args.threads}, "
           f"native CPU bf16: {cpu_has_native_bf16()}")
     rows = []
     for precision in args.precisions.split(","):
@@ -125,7 +122,7 @@ def main() -> None:
         trained = TrainedModel(model.eval(), tokenizer, labels, runtime)
         if args.model:
             trained = load_checkpoint(args.model, device=args.device, precision=precision)
-        infer_rate = bench_inference(trained, examples, args.infer_batch_size, args.workers)
+        infer_rate = bench_inference(trained, examples, args.infer_batch_size)
         cuda_mb = (torch.cuda.max_memory_allocated() / 2**20
                    if runtime.device.type == "cuda" else None)
         rows.append((precision, train_rate, infer_rate, peak_rss_mb(), cuda_mb))

@@ -104,11 +104,9 @@ def main() -> None:
     parser.add_argument("--checkpoint", default="", help="a trained checkpoint folder")
     parser.add_argument("--encoder", default=os.environ.get("ELIGO_ENCODER", ""))
     parser.add_argument("--precision", default="auto", help="ELIGO_INFERENCE_PRECISION")
-    parser.add_argument("--workers", type=int, default=2, help="ELIGO_INFERENCE_WORKERS")
     args = parser.parse_args()
     var_dir = tempfile.mkdtemp(prefix="eligo-bench-")
     os.environ["ELIGO_INFERENCE_PRECISION"] = args.precision
-    os.environ["ELIGO_INFERENCE_WORKERS"] = str(args.workers)
     setup_django(var_dir)
     import torch
 
@@ -149,7 +147,7 @@ def main() -> None:
         "suggested_entities": PredictedEntity.objects.count(),
         "suggested_relations": PredictedRelation.objects.count(), "scores": SentenceScore.objects.count(),
         "checkpoint": "trained" if args.checkpoint else "default encoder, untrained heads",
-        "precision": args.precision, "workers": args.workers,
+        "precision": args.precision,
         "target": "10,000 sentences < 60 s",
     }
     print(json.dumps(result, indent=2))

@@ -7,8 +7,6 @@ where the runtime supports it, and returned in input order.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -76,69 +74,42 @@ def load_model(model_dir, *, device: str = "auto", precision: str = "auto"):
 
 
 def predict(model, texts_or_examples, batch_size: int = 32, *, gold_entities: bool = False,
-            seed: int = 0, workers: int = 1) -> list[SentencePrediction]:
+            seed: int = 0) -> list[SentencePrediction]:
     """Predict every sentence. ``gold_entities=True`` classifies relations between the
-    examples' own spans instead of predicted ones (RE ``gs`` evaluation).
-
-    ``workers`` > 1 (CPU): that many batches run at once, each on one torch thread, for the
-    duration of the call. On small models this uses the cores better than torch's own
-    intra-op threads (docs/mlcore.md, Speed); the results are the same."""
+    examples' own spans instead of predicted ones (RE ``gs`` evaluation)."""
     examples = as_examples(texts_or_examples)
     rng = np.random.default_rng(seed)
-    with _batch_parallelism(model, workers) as run:
-        if isinstance(model, Pipeline):
-            return _predict_pipeline(model, examples, batch_size, gold_entities, rng, run)
-        if model.mode == "re":
-            gold_entities = True
-        return _predict_single(model, examples, batch_size, gold_entities, rng, run)
+    if isinstance(model, Pipeline):
+        return _predict_pipeline(model, examples, batch_size, gold_entities, rng)
+    if model.mode == "re":
+        gold_entities = True
+    return _predict_single(model, examples, batch_size, gold_entities, rng)
 
 
-@contextmanager
-def _batch_parallelism(model, workers: int):
-    """A ``map`` over batches: the builtin one, or a thread pool with torch on one thread."""
-    trained = model.ner if isinstance(model, Pipeline) else model
-    if workers <= 1 or trained.runtime.device.type != "cpu":
-        yield map
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with ThreadPoolExecutor(workers, thread_name_prefix="mlcore-predict") as pool:
-            yield pool.map
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _predict_pipeline(pipeline, examples, batch_size, gold_entities, rng, run):
+def _predict_pipeline(pipeline, examples, batch_size, gold_entities, rng):
     if gold_entities:
-        return _predict_single(pipeline.re, examples, batch_size, True, rng, run)
-    ner = _predict_single(pipeline.ner, examples, batch_size, False, rng, run)
+        return _predict_single(pipeline.re, examples, batch_size, True, rng)
+    ner = _predict_single(pipeline.ner, examples, batch_size, False, rng)
     with_entities = [SentenceExample(text=p.text, spans=p.spans(), document=e.document,
                                      offset=e.offset) for p, e in zip(ner, examples)]
-    re = _predict_single(pipeline.re, with_entities, batch_size, True, rng, run)
+    re = _predict_single(pipeline.re, with_entities, batch_size, True, rng)
     for ner_pred, re_pred in zip(ner, re):
         ner_pred.relations = re_pred.relations
         ner_pred.uncertainty["relation_entropy"] = re_pred.uncertainty["relation_entropy"]
     return ner
 
 
-def _predict_single(trained: TrainedModel, examples, batch_size, gold_entities, rng, run=map):
+def _predict_single(trained: TrainedModel, examples, batch_size, gold_entities, rng):
     encoded, _ = encode_examples(examples, trained.tokenizer, trained.labels, trained.max_length)
     results: list[SentencePrediction | None] = [None] * len(encoded)
     trained.model.eval()
-    candidates = "gold" if gold_entities else "predicted"
-
-    def forward(sentences):
-        # inference mode and autocast are per thread: entered here, in the thread that runs
-        with torch.inference_mode(), trained.runtime.autocast():
-            batch = collate(sentences, trained.tokenizer.pad_token_id or 0)
-            batch = batch.to(trained.runtime.device)
-            return batch, trained.model(batch, candidates=candidates)
-
-    for batch, output in run(forward, bucketed_batches(encoded, batch_size, shuffle=False)):
-        with torch.inference_mode():
-            for s, prediction in zip(batch.sentences, _unpack(trained, batch, output,
-                                                              gold_entities, examples, rng)):
+    runtime = trained.runtime
+    with torch.inference_mode(), runtime.autocast():
+        for sentences in bucketed_batches(encoded, batch_size, shuffle=False):
+            batch = collate(sentences, trained.tokenizer.pad_token_id or 0).to(runtime.device)
+            output = trained.model(batch, candidates="gold" if gold_entities else "predicted")
+            for s, prediction in zip(sentences, _unpack(trained, batch, output, gold_entities,
+                                                        examples, rng)):
                 results[s.index] = prediction
     return results
 

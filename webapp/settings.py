@@ -233,10 +233,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- Eligo: model store and encoder -----------------------------------------------------
 ELIGO_MODEL_DIR = Path(env("ELIGO_MODEL_DIR", str(VAR_DIR / "models")))
 ELIGO_ENCODER = env("ELIGO_ENCODER", "")  # empty: the packaged MiniLM (mlcore resolves it)
-# pre-annotation precision: auto = int8 on CPU, bf16 on CUDA; or fp32 | bf16 | int8
+# pre-annotation precision: auto = bf16 where the CPU/GPU has it, else int8 on a CPU;
+# or fp32 | bf16 | int8
 ELIGO_INFERENCE_PRECISION = env("ELIGO_INFERENCE_PRECISION", "auto")
-# pre-annotation batches run at once on a CPU, one torch thread each (mlcore predict's workers)
-ELIGO_INFERENCE_WORKERS = int(env("ELIGO_INFERENCE_WORKERS", "2"))
 # training runs: the worker touches a heartbeat this often; the web marks a run "lost" after
 # this long without one (worker killed, crashed, out of memory)
 ELIGO_TRAINING_HEARTBEAT_S = float(env("ELIGO_TRAINING_HEARTBEAT_S", "2"))

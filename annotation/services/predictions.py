@@ -103,19 +103,18 @@ def predictions_generate(
     for offset in range(0, len(pending_ids), batch_size):
         batch = list(Sentence.objects.filter(pk__in=pending_ids[offset:offset + batch_size])
                      .only("id", "text", "start", "document_id").order_by("pk"))
-        predictions = _predict(inference, model, batch, predict_batch_size,
-                               settings.ELIGO_INFERENCE_WORKERS)
+        predictions = _predict(inference, model, batch, predict_batch_size)
         _store_batch(version, batch, predictions, strategy, entity_types, relation_types)
         done += len(batch)
     logger.info("model v%s pre-annotated %s sentences", version.number, done)
     return done
 
 
-def _predict(inference, model, sentences: list[Sentence], batch_size: int, workers: int):
+def _predict(inference, model, sentences: list[Sentence], batch_size: int):
     from mlcore.corpus.model import SentenceExample
 
     examples = [SentenceExample(text=s.text, document=str(s.document_id), offset=s.start) for s in sentences]
-    return inference.predict(model, examples, batch_size=batch_size, workers=workers)
+    return inference.predict(model, examples, batch_size=batch_size)
 
 
 @transaction.atomic

@@ -28,7 +28,7 @@ def stub_inference(monkeypatch):
 
     calls = PredictCalls()
 
-    def predict(model, examples, batch_size=64, workers=1):
+    def predict(model, examples, batch_size=64):
         calls.append(len(examples))
         result = []
         for i, example in enumerate(examples):
@@ -56,7 +56,12 @@ def stub_inference(monkeypatch):
     return calls
 
 
-def test_preannotation_precision_is_int8_on_cpu_unless_set(ml_project, stub_inference, settings):
+def test_preannotation_is_int8_on_a_cpu_without_bf16_unless_set(ml_project, stub_inference, settings,
+                                                           monkeypatch):
+    from mlcore import devices
+
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(devices.torch.cuda, "is_available", lambda: False)
     predictions_generate(model_version_id=make_version(ml_project).pk)
     settings.ELIGO_INFERENCE_PRECISION = "fp32"
     predictions_generate(model_version_id=make_version(ml_project, number=2, active=False).pk)

@@ -74,23 +74,22 @@ def test_int8_quantizes_the_encoder_and_keeps_the_fitted_predictions(trained_dir
 def test_int8_is_refused_where_it_does_not_apply():
     import pytest
 
-    from mlcore.devices import choose_runtime, inference_precision
+    from mlcore.devices import choose_runtime
     from mlcore.trainer import TrainOptions, train
 
     with pytest.raises(ValueError, match="CPU inference only"):
         choose_runtime(device="cuda", precision="int8")
     with pytest.raises(ValueError, match="inference only"):
         train(TINY_CORPUS, [], TrainOptions(precision="int8"), "/nonexistent")
-    assert inference_precision("auto", "cpu") == "int8"
-    assert inference_precision("auto", "cuda") == "auto"
-    assert inference_precision("fp32", "cpu") == "fp32"
 
 
-def test_parallel_batches_give_the_same_predictions(trained_dir):
-    model = load_model(trained_dir, device="cpu", precision="fp32")
-    texts = [e.text for e in TINY_CORPUS] * 5 + ["No aspirin for 6 months"]
-    threads = torch.get_num_threads()
-    serial = predict(model, texts, batch_size=2, seed=3)
-    parallel = predict(model, texts, batch_size=2, seed=3, workers=3)
-    assert [p.to_dict() for p in parallel] == [p.to_dict() for p in serial]
-    assert torch.get_num_threads() == threads
+def test_inference_precision_auto_is_int8_only_on_a_cpu_without_bf16(monkeypatch):
+    from mlcore import devices
+
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
+    assert devices.inference_precision("auto", "cpu") == "int8"
+    assert devices.inference_precision("auto", "cuda") == "auto"
+    assert devices.inference_precision("fp32", "cpu") == "fp32"
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
+    assert devices.inference_precision("auto", "cpu") == "auto"
+
