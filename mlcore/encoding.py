@@ -190,11 +190,18 @@ def _place_entities(example, word_chars, labels, stats, truncated_at):
 def encode_example(example: SentenceExample, index: int, tokenizer, labels: LabelSpace,
                    max_length: int = 128, stats: EncodingStats | None = None) -> EncodedSentence:
     """Encode one sentence; see the module docstring for the rules."""
-    encoding = tokenizer(example.text, return_offsets_mapping=True, truncation=True,
-                         max_length=max_length)
-    full_length = len(tokenizer(example.text, add_special_tokens=True)["input_ids"])
-    return _encode(example, index, encoding["input_ids"], encoding.word_ids(),
-                   encoding["offset_mapping"], full_length, labels, stats)
+    (tokens,) = _tokenize([example.text], tokenizer, max_length)
+    return _encode(example, index, *tokens, labels, stats)
+
+
+def _tokenize(texts: list[str], tokenizer, max_length: int):
+    """Per text: input ids (truncated to ``max_length``), word ids, character offsets, and the
+    untruncated length; two batched tokenizer calls for all of them (per-sentence calls cost
+    more than the model's forward pass at inference)."""
+    batch = tokenizer(texts, return_offsets_mapping=True, truncation=True, max_length=max_length)
+    full = tokenizer(texts, add_special_tokens=True)["input_ids"]
+    return [(batch["input_ids"][i], batch.word_ids(i), batch["offset_mapping"][i], len(full[i]))
+            for i in range(len(texts))]
 
 
 def _encode(example, index, input_ids, word_ids, offsets, full_length, labels, stats
@@ -230,18 +237,14 @@ def _encode(example, index, input_ids, word_ids, offsets, full_length, labels, s
 
 def encode_examples(examples, tokenizer, labels: LabelSpace, max_length: int = 128
                     ) -> tuple[list[EncodedSentence], EncodingStats]:
-    """:func:`encode_example` for many sentences, tokenized in two batched calls (the
-    per-sentence calls cost more than the model's forward pass at inference)."""
+    """:func:`encode_example` for many sentences, tokenized together."""
     stats = EncodingStats()
     examples = list(examples)
     if not examples:
         return [], stats
-    texts = [ex.text for ex in examples]
-    batch = tokenizer(texts, return_offsets_mapping=True, truncation=True, max_length=max_length)
-    full_lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"]]
-    encoded = [_encode(ex, i, batch["input_ids"][i], batch.word_ids(i), batch["offset_mapping"][i],
-                       full_lengths[i], labels, stats)
-               for i, ex in enumerate(examples)]
+    tokenized = _tokenize([ex.text for ex in examples], tokenizer, max_length)
+    encoded = [_encode(ex, i, *tokens, labels, stats)
+               for i, (ex, tokens) in enumerate(zip(examples, tokenized))]
     return encoded, stats
 
 
