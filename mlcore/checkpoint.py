@@ -95,7 +95,7 @@ def quantize_encoder(model: JointNerReModel) -> None:
     """Dynamic int8 quantization of the encoder's ``nn.Linear`` layers (CPU only).
 
     Weights are quantized per output channel, which costs less F1 than per tensor
-    (docs/benchmarks.md). The task heads stay fp32: they are a small share of the time and
+    (docs/mlcore.md, Speed). The task heads stay fp32: they are a small share of the time and
     their probabilities feed the uncertainty scores."""
     import warnings
 

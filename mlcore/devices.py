@@ -2,8 +2,8 @@
 CPU has native bf16 support (AVX512-BF16/AMX; emulated bf16 is slower than fp32); else fp32.
 
 ``int8`` (CPU inference only) quantizes the encoder's linear layers dynamically: weights to
-int8 once at load time, activations per batch. It is what makes CPU pre-annotation fast
-(docs/benchmarks.md); it is never used for training."""
+int8 once at load time, activations per batch. Pre-annotation uses it on CPUs without bf16
+(:func:`inference_precision`); it is never used for training."""
 from __future__ import annotations
 
 import contextlib

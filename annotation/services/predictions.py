@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -87,8 +88,6 @@ def predictions_generate(
     Idempotent: sentences the version already scored are skipped. Returns how many
     sentences were predicted.
     """
-    from django.conf import settings
-
     from mlcore import inference
     from mlcore.devices import inference_precision
 
