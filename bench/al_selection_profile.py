@@ -9,8 +9,6 @@ gold entity at all.
 """
 from __future__ import annotations
 
-import argparse
-import random
 import statistics
 import sys
 import tempfile
@@ -20,7 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from al_simulation import CHIA, label_space, load_trials, split_pool_test  # noqa: E402
+from al_simulation import (  # noqa: E402
+    build_parser, label_space, load_trials, round_options, seed_set, split_pool_test,
+)
 
 
 def profile(examples) -> dict:
@@ -35,28 +35,21 @@ def main() -> None:
     import torch
 
     from mlcore.inference import load_model, predict
-    from mlcore.trainer import TrainOptions, train
+    from mlcore.trainer import train
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--seed-size", type=int, default=100)
-    parser.add_argument("--step", type=int, default=200)
-    parser.add_argument("--candidates", type=int, default=2000)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=2)
+    parser = build_parser(__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=13, help="the run seed to profile")
+    parser.set_defaults(threads=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    pool, _ = split_pool_test(load_trials(CHIA), 800, 100, 13)
+    pool, _ = split_pool_test(load_trials(args.corpus), args.trials, args.test_trials,
+                              args.split_seed)
     entity_types, relation_types = label_space(pool)
-    rng = random.Random(args.seed)
-    order = list(range(len(pool)))
-    rng.shuffle(order)
-    labelled, unlabelled = order[:args.seed_size], sorted(order[args.seed_size:])
+    rng, labelled, unlabelled = seed_set(len(pool), args.seed, args.seed_size)
+    unlabelled = sorted(unlabelled)
     out = Path(tempfile.mkdtemp(prefix="eligo-al-profile-")) / "round0"
-    train([pool[i] for i in sorted(labelled)], [], TrainOptions(
-        entity_types=entity_types, relation_types=relation_types, epochs=args.epochs,
-        batch_size=16, seed=args.seed, lr=1e-4, head_lr=1e-3, device="cpu", precision="fp32",
-        num_threads=args.threads), out)
+    train([pool[i] for i in sorted(labelled)], [],
+          round_options(args, args.seed, entity_types, relation_types), out)
     candidates = rng.sample(unlabelled, args.candidates)
     predictions = predict(load_model(out, device="cpu", precision="fp32"),
                           [pool[i] for i in candidates], 32)

@@ -81,26 +81,39 @@ def label_space(examples) -> tuple[list[str], list[str]]:
     return entity_types, relation_types
 
 
+def seed_set(pool_size: int, seed: int, seed_size: int) -> tuple[random.Random, set, set]:
+    """A run's random generator and its first labelled and unlabelled pool indices: the same
+    for every strategy of a seed."""
+    rng = random.Random(seed)
+    order = list(range(pool_size))
+    rng.shuffle(order)
+    return rng, set(order[:seed_size]), set(order[seed_size:])
+
+
+def round_options(args, seed: int, entity_types, relation_types):
+    """The training options of every round (fp32 on the CPU, ``args.threads`` threads)."""
+    from mlcore.trainer import TrainOptions
+
+    return TrainOptions(
+        encoder=args.encoder or None, encoder_config=TINY if args.tiny else None,
+        entity_types=entity_types, relation_types=relation_types,
+        epochs=args.epochs, batch_size=args.batch, seed=seed, num_threads=args.threads,
+        lr=5e-3 if args.tiny else args.lr, head_lr=args.head_lr, device="cpu", precision="fp32")
+
+
 def run_chain(job: dict) -> dict:
     """One (seed, strategy) learning curve; runs in a worker process."""
     import torch
 
     from mlcore.evaluator import evaluate
     from mlcore.inference import load_model
-    from mlcore.trainer import TrainOptions, train
+    from mlcore.trainer import train
 
-    torch.set_num_threads(job["threads"])
+    torch.set_num_threads(job["args"].threads)
     args, pool, test = job["args"], job["pool"], job["test"]
     seed, strategy = job["seed"], job["strategy"]
-    rng = random.Random(seed)
-    order = list(range(len(pool)))
-    rng.shuffle(order)
-    labelled, unlabelled = set(order[:args.seed_size]), set(order[args.seed_size:])
-    options = TrainOptions(
-        encoder=args.encoder or None, encoder_config=TINY if args.tiny else None,
-        entity_types=job["entity_types"], relation_types=job["relation_types"],
-        epochs=args.epochs, batch_size=args.batch, seed=seed, num_threads=job["threads"],
-        lr=5e-3 if args.tiny else args.lr, head_lr=args.head_lr, device="cpu", precision="fp32")
+    rng, labelled, unlabelled = seed_set(len(pool), seed, args.seed_size)
+    options = round_options(args, seed, job["entity_types"], job["relation_types"])
     curve = []
     for round_no in range(args.rounds + 1):
         started = time.monotonic()
@@ -215,8 +228,8 @@ def plot(summary: dict, path: Path, meta: dict) -> None:
     fig.savefig(path, dpi=120)
 
 
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser(description: str = __doc__.splitlines()[0]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--corpus", type=Path, default=CHIA)
     parser.add_argument("--trials", type=int, default=800, help="trials used (pool + test)")
     parser.add_argument("--test-trials", type=int, default=100)
@@ -239,11 +252,11 @@ def parse_args():
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--table", type=Path, default=None)
     parser.add_argument("--plot", type=Path, default=None)
-    return parser.parse_args()
+    return parser
 
 
 def main() -> None:
-    args = parse_args()
+    args = build_parser().parse_args()
     started = time.monotonic()
     pool, test = split_pool_test(load_trials(args.corpus), args.trials, args.test_trials,
                                  args.split_seed)
@@ -252,7 +265,7 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     jobs = [{"args": args, "pool": pool, "test": test, "seed": seed, "strategy": strategy.strip(),
              "entity_types": entity_types, "relation_types": relation_types,
-             "threads": args.threads, "out": str(out)}
+             "out": str(out)}
             for seed in seeds for strategy in args.strategies.split(",")]
     with ProcessPoolExecutor(args.workers) as executor:
         results = list(executor.map(run_chain, jobs))
