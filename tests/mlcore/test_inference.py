@@ -71,6 +71,22 @@ def test_int8_quantizes_the_encoder_and_keeps_the_fitted_predictions(trained_dir
     assert [p.spans() for p in predictions] == [e.spans for e in TINY_CORPUS]
 
 
+def test_bf16_stores_the_encoder_in_bf16_and_keeps_the_fitted_predictions(trained_dir):
+    model = load_model(trained_dir, device="cpu", precision="bf16")
+    encoder = set(model.model.encoder.parameters())
+    assert encoder and all(p.dtype == torch.bfloat16 for p in encoder)
+    heads = [p for p in model.model.parameters() if p not in encoder]
+    assert heads and all(p.dtype == torch.float32 for p in heads)
+    predictions = predict(model, TINY_CORPUS, batch_size=3)
+    assert [p.spans() for p in predictions] == [e.spans for e in TINY_CORPUS]
+    fp32 = predict(load_model(trained_dir, device="cpu", precision="fp32"), TINY_CORPUS)
+    for low, full in zip(predictions, fp32):
+        assert [(r.head, r.tail, r.type) for r in low.relations] == \
+            [(r.head, r.tail, r.type) for r in full.relations]
+        for a, b in zip(low.entities, full.entities):
+            assert abs(a.prob - b.prob) < 0.05
+
+
 def test_int8_is_refused_where_it_does_not_apply():
     import pytest
 
