@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mlcore.checkpoint import (  # noqa: E402
-    TrainedModel, build_model, load_checkpoint, quantize_encoder,
+    TrainedModel, build_model, load_checkpoint, prepare_for_inference,
 )
 from mlcore.corpus.model import SentenceExample  # noqa: E402
 from mlcore.data import bucketed_batches, collate  # noqa: E402
@@ -117,9 +117,8 @@ def main() -> None:
             torch.cuda.reset_peak_memory_stats()
         train_rate = None if int8 else bench_training(model, tokenizer, examples, labels,
                                                       runtime, args.train_steps, args.batch_size)
-        if int8:
-            quantize_encoder(model)
-        trained = TrainedModel(model.eval(), tokenizer, labels, runtime)
+        prepare_for_inference(model, runtime)
+        trained = TrainedModel(model, tokenizer, labels, runtime)
         if args.model:
             trained = load_checkpoint(args.model, device=args.device, precision=precision)
         infer_rate = bench_inference(trained, examples, args.infer_batch_size)

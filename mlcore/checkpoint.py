@@ -78,25 +78,31 @@ def read_config(model_dir: Path) -> dict:
 def load_checkpoint(model_dir: Path, *, device: str = "auto", precision: str = "auto"
                     ) -> TrainedModel:
     """Load a checkpoint onto the run-time device (any device, whatever it was trained on),
-    for inference: never train what this returns.
-
-    Under bf16 the encoder's weights are stored in bf16. Autocast computes the same bf16
-    matmuls either way, but with fp32 weights it casts every weight on every forward pass; on
-    CPU that cast was 28% of bf16 inference time, with no F1 difference (docs/mlcore.md,
-    Speed). The task heads stay fp32 under autocast, as in training."""
+    ready for inference (:func:`prepare_for_inference`): never train what this returns."""
     model_dir = Path(model_dir)
     config = read_config(model_dir)
     encoder, tokenizer = load_encoder_files(model_dir)
     model = JointNerReModel(encoder, ModelConfig(**config["model"]))
     model.load_state_dict(load_file(str(model_dir / WEIGHTS)))
     runtime = choose_runtime(device=device, precision=precision)
+    prepare_for_inference(model, runtime)
+    return TrainedModel(model, tokenizer, LabelSpace.from_dict(config["labels"]), runtime,
+                        config.get("max_length", 128), config)
+
+
+def prepare_for_inference(model: JointNerReModel, runtime: Runtime) -> None:
+    """Move ``model`` to the runtime's device in eval mode, in its inference precision.
+
+    int8: the encoder's linear layers are quantized (:func:`quantize_encoder`). bf16: the
+    encoder's weights are stored in bf16. Autocast computes the same bf16 matmuls either way,
+    but with fp32 weights it casts every weight on every forward pass; on CPU that cast was 28%
+    of bf16 inference time, with no F1 difference (docs/mlcore.md, Speed). The task heads stay
+    fp32 under autocast, as in training."""
     model.to(runtime.device).eval()
     if runtime.int8:
         quantize_encoder(model)
     elif runtime.bf16:
         model.encoder.to(torch.bfloat16)
-    return TrainedModel(model, tokenizer, LabelSpace.from_dict(config["labels"]), runtime,
-                        config.get("max_length", 128), config)
 
 
 def quantize_encoder(model: JointNerReModel) -> None:
