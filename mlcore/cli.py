@@ -127,8 +127,11 @@ def cmd_evaluate(args) -> int:
     from mlcore.inference import load_model
 
     model = load_model(args.model, device=args.device, precision=args.precision)
-    metrics = evaluate(model, to_examples(read_documents(args.data, args.format)),
-                       args.batch_size)
+    documents = read_documents(args.data, args.format)
+    if args.split_by_document:
+        _, documents = split_by_document(documents, args.split_by_document, args.seed)
+    ignore = [name.strip() for name in args.ignore_types.split(",") if name.strip()]
+    metrics = evaluate(model, to_examples(documents), args.batch_size, ignore_types=ignore)
     print(to_markdown(metrics) if args.table else json.dumps(metrics, indent=2))
     return 0
 
@@ -309,6 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", required=True)
     evaluate.add_argument("--format", default="brat", choices=["brat", "jsonl"])
     evaluate.add_argument("--table", action="store_true", help="Markdown instead of JSON")
+    evaluate.add_argument("--split-by-document", type=float, default=None,
+                          help="score only the held-out part of this split of --data (the "
+                               "test set of train/grid with the same fraction and --seed)")
+    evaluate.add_argument("--seed", type=int, default=13)
+    evaluate.add_argument("--ignore-types", default="",
+                          help="comma-separated entity types left out of the scores")
     _add_runtime(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
     predict = sub.add_parser("predict", help="JSONL of per-sentence predictions + uncertainty")

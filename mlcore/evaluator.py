@@ -6,6 +6,10 @@
 - ``re_end_to_end``: relations between PREDICTED entities, correct under the same rule.
 ``no_relation`` is never a scored class. A task a model cannot do (NER for standalone RE,
 RE for standalone NER) is ``None``.
+
+``ignore_types`` leaves entity types out of the scores (gold and predicted alike, and every
+relation with such an entity at either end) without changing what the model predicts: e.g.
+Chia's error and annotation types, which are not concepts (docs/results-chia.md, section 3).
 """
 from __future__ import annotations
 
@@ -51,6 +55,18 @@ def _relation_set(spans, relations) -> set:
     return out
 
 
+def _without_types(items_per_sentence: list[set], ignore: frozenset) -> list[set]:
+    """Drop entities of an ignored type, and relations with one at either end."""
+    if not ignore:
+        return items_per_sentence
+
+    def kept(item) -> bool:
+        ends = item[:2] if isinstance(item[0], tuple) else (item,)
+        return all(end[2] not in ignore for end in ends)
+
+    return [{item for item in items if kept(item)} for items in items_per_sentence]
+
+
 def _predicted_relations(prediction) -> set:
     spans = prediction.spans()
     return _relation_set(spans, [(r.head, r.tail, r.type) for r in prediction.relations])
@@ -63,27 +79,32 @@ def _capabilities(model) -> tuple[bool, bool]:
     return model.model.config.has_ner, model.model.config.has_re
 
 
-def evaluate(model, examples, batch_size: int = 32, *, tasks=TASKS) -> dict:
+def evaluate(model, examples, batch_size: int = 32, *, tasks=TASKS, ignore_types=()) -> dict:
     """Scores on ``examples`` (SentenceExample with gold spans and relations).
 
-    ``tasks`` limits the work: leaving out ``re_gs`` saves the second prediction pass."""
+    ``tasks`` limits the work: leaving out ``re_gs`` saves the second prediction pass.
+    ``ignore_types``: entity types left out of every score (module docstring)."""
     examples = list(examples)
+    ignore = frozenset(ignore_types)
     has_ner, has_re = _capabilities(model)
     has_ner = has_ner and bool({"ner", "re_end_to_end"} & set(tasks))
-    gold_entities = [_entity_set(e.spans) for e in examples]
-    gold_relations = [_relation_set(e.spans, e.relations) for e in examples]
+    gold_entities = _without_types([_entity_set(e.spans) for e in examples], ignore)
+    gold_relations = _without_types([_relation_set(e.spans, e.relations) for e in examples],
+                                    ignore)
     metrics = dict.fromkeys(TASKS)
+
+    def score(gold, predictions, items_of):
+        return score_sets(gold, _without_types([items_of(p) for p in predictions], ignore),
+                          lambda item: item[2])
+
     if has_ner:
         predicted = predict(model, examples, batch_size)
-        metrics["ner"] = score_sets(gold_entities, [_entity_set(p.spans()) for p in predicted],
-                                    lambda item: item[2])
+        metrics["ner"] = score(gold_entities, predicted, lambda p: _entity_set(p.spans()))
         if has_re:
-            metrics["re_end_to_end"] = score_sets(
-                gold_relations, [_predicted_relations(p) for p in predicted], lambda item: item[2])
+            metrics["re_end_to_end"] = score(gold_relations, predicted, _predicted_relations)
     if has_re and "re_gs" in tasks:
         on_gold = predict(model, examples, batch_size, gold_entities=True)
-        metrics["re_gs"] = score_sets(gold_relations, [_predicted_relations(p) for p in on_gold],
-                                      lambda item: item[2])
+        metrics["re_gs"] = score(gold_relations, on_gold, _predicted_relations)
     return metrics
 
 

@@ -2,8 +2,9 @@
 import json
 import subprocess
 import sys
+from collections import Counter
 
-from mlcore.cli import main, split_by_document, trial_id
+from mlcore.cli import main, read_documents, split_by_document, trial_id
 from mlcore.corpus.model import Document
 
 from .conftest import TINY_ENCODER
@@ -70,6 +71,13 @@ def test_train_evaluate_predict(tmp_path, capsys):
 
     assert main(["evaluate", "--model", str(model), "--data", str(data), "--table"]) == 0
     assert "| re_end_to_end |" in capsys.readouterr().out
+
+    assert main(["evaluate", "--model", str(model), "--data", str(data),
+                 "--split-by-document", "0.5", "--seed", "13", "--ignore-types", "Drug"]) == 0
+    held_out = json.loads(capsys.readouterr().out)
+    _, test_docs = split_by_document(read_documents(str(data), "brat"), 0.5, seed=13)
+    expected = Counter(e.type for d in test_docs for e in d.entities if e.type != "Drug")
+    assert {name: t["support"] for name, t in held_out["ner"]["per_type"].items()} == expected
 
     out = tmp_path / "predictions.jsonl"
     assert main(["predict", "--model", str(model), "--data", str(data), "--out", str(out)]) == 0

@@ -60,3 +60,23 @@ def test_evaluate_skips_tasks_not_asked_for(trained_dir, tiny_corpus):
     assert metrics["re_gs"] is None
     assert metrics["ner"]["f1"] == pytest.approx(1.0)
     assert metrics["re_end_to_end"]["f1"] == pytest.approx(1.0)
+
+
+def test_ignored_types_leave_gold_and_predictions_alike(trained_dir, tiny_corpus):
+    """An unpredictable gold type costs recall until ignored; an ignored predicted type takes
+    its relations with it."""
+    from mlcore.evaluator import evaluate
+    from mlcore.inference import load_model
+
+    model = load_model(trained_dir)
+    extra = type(tiny_corpus[0])(tiny_corpus[0].text,
+                                 tiny_corpus[0].spans + [Span(0, 8, "Mood")])
+    corpus = [extra] + tiny_corpus[1:]
+    assert evaluate(model, corpus)["ner"]["recall"] < 1.0
+    assert evaluate(model, corpus, ignore_types=["Mood"])["ner"]["f1"] == pytest.approx(1.0)
+
+    without_drug = evaluate(model, tiny_corpus, ignore_types=["Drug"])
+    assert set(without_drug["ner"]["per_type"]) == {"Condition", "Value", "Temporal", "Person"}
+    for task in ("re_gs", "re_end_to_end"):
+        assert set(without_drug[task]["per_type"]) == {"Has_value"}
+        assert without_drug[task]["f1"] == pytest.approx(1.0)
