@@ -95,7 +95,7 @@ def prepare_for_inference(model: JointNerReModel, runtime: Runtime) -> None:
 
     int8: the encoder's linear layers are quantized (:func:`quantize_encoder`). bf16: the
     encoder's weights are stored in bf16. Autocast computes the same bf16 matmuls either way,
-    but with fp32 weights it casts every weight on every forward pass; on CPU that cast was 28%
+    but with fp32 weights it casts every weight on every forward pass; on CPU that was 20-28%
     of bf16 inference time, with no F1 difference (docs/mlcore.md, Speed). The task heads stay
     fp32 under autocast, as in training."""
     model.to(runtime.device).eval()
