@@ -117,10 +117,11 @@ def main() -> None:
             torch.cuda.reset_peak_memory_stats()
         train_rate = None if int8 else bench_training(model, tokenizer, examples, labels,
                                                       runtime, args.train_steps, args.batch_size)
-        prepare_for_inference(model, runtime)
-        trained = TrainedModel(model, tokenizer, labels, runtime)
         if args.model:
             trained = load_checkpoint(args.model, device=args.device, precision=precision)
+        else:
+            prepare_for_inference(model, runtime)
+            trained = TrainedModel(model, tokenizer, labels, runtime)
         infer_rate = bench_inference(trained, examples, args.infer_batch_size)
         cuda_mb = (torch.cuda.max_memory_allocated() / 2**20
                    if runtime.device.type == "cuda" else None)
