@@ -55,6 +55,19 @@ def test_export_corpus_formats_and_status_filter(imported_project, tmp_path):
     assert "entities dropped by flattening:" in output
 
 
+def test_exported_conll_reads_in_spacy_as_one_doc_per_document(imported_project, tmp_path):
+    from spacy.training.converters import conll_ner_to_docs
+
+    _run("export_corpus", "--project", "trial", "--format", "conll", "--out", str(tmp_path / "c.conll"))
+    docs = list(conll_ner_to_docs((tmp_path / "c.conll").read_text(encoding="utf-8"), n_sents=0,
+                                  no_print=True))
+    documents = Document.objects.filter(project=imported_project).exclude(sentences=None).distinct()
+    assert len(docs) == documents.count() == 3
+    words = {token.text for doc in docs for token in doc}
+    assert not {"-DOCSTART-", "-X-", "#", "doc", "doc_a"} & words
+    assert ("Person", "Adults") in [(ent.label_, ent.text) for doc in docs for ent in doc.ents]
+
+
 def test_export_corpus_errors(imported_project, tmp_path):
     with pytest.raises(CommandError, match="no project"):
         _run("export_corpus", "--project", "nope", "--format", "brat", "--out", str(tmp_path))
