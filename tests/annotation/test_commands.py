@@ -29,6 +29,26 @@ def test_import_corpus_creates_the_project_and_reports(db):
     assert "Scope" in set(project.entity_types.values_list("name", flat=True))
 
 
+def test_import_corpus_of_real_ctgov_studies_stores_unescaped_criteria_without_headings(db):
+    output = _run("import_corpus", "--project", "ctgov", "--format", "ctgov", str(FIXTURES.parent / "ctgov"))
+    assert "21 documents" in output
+    project = Project.objects.get(name="ctgov")
+    sentences = Sentence.objects.filter(project=project)
+    assert not sentences.filter(text__contains="\\").exists()
+    assert not Document.objects.filter(project=project, text__contains="\\").exists()
+    assert not sentences.filter(text__icontains="criteria:").exists()
+    bmi = sentences.get(document__name="NCT03722472_exc", index=25)
+    assert bmi.text == "BMI <18 or >35 kg/m2." and bmi.document.text[bmi.start:bmi.end] == bmi.text
+    parents = Document.objects.get(project=project, name="NCT03630471_inc")
+    assert parents.sentences.count() == 9
+    assert [h["text"] for h in parents.metadata["subheadings"]] == ["For adolescent participants:",
+                                                                    "For parent participants:"]
+    assert not parents.sentences.filter(text__endswith="participants:").exists()
+    inline = Document.objects.get(project=project, name="NCT00973089_exc")
+    assert list(inline.sentences.values_list("text", flat=True)) == [
+        "Subjects that are not ASA I", "Lack of cooperation", "Clinical or radiographic signs of pathology"]
+
+
 def test_import_corpus_failure_exits_non_zero_and_leaves_nothing(db):
     with pytest.raises(CommandError, match=r"c_third\.ann:2: .*out of range"):
         _run("import_corpus", "--project", "bad", "--format", "brat", str(FIXTURES / "brat_bad_third"))
