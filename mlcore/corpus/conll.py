@@ -2,12 +2,20 @@
 
 ::
 
-    # doc = NCT00050349_exc
+    -DOCSTART- -X- O O
+
     Patients	O
     with	O
     type	B-Condition
     2	I-Condition
     diabetes	I-Condition
+
+Each document opens with the CoNLL-2003 separator line ``-DOCSTART- -X- O O``
+and a blank line, the exact form spaCy's ``conll_ner_to_docs`` splits on and
+the CoNLL-2003 files carry (readers of that corpus skip lines starting with
+``-DOCSTART-``). Document names are not written: no common reader keeps them, and
+a ``# doc = NAME`` comment is read as tokens by those that do not know comments.
+Documents follow the export order; the JSONL export keeps the names.
 
 Entities go through :func:`mlcore.corpus.model.sentence_examples`, the same
 flattening the model's BIO encoding uses, so what the export drops (and the
@@ -24,6 +32,7 @@ from pathlib import Path
 from .model import Document, FlattenStats, SentenceExample, sentence_examples
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+DOCSTART = "-DOCSTART- -X- O O"
 
 
 def tokenize(text: str, cuts: Iterable[int] = ()) -> list[tuple[int, int]]:
@@ -65,7 +74,7 @@ def write_conll(documents: Iterable[Document], path: str | Path) -> FlattenStats
     stats = FlattenStats()
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
         for document in documents:
-            handle.write(f"# doc = {document.name}\n")
+            handle.write(f"{DOCSTART}\n\n")
             for example in sentence_examples(document, stats):
                 lines = bio_lines(example)
                 if lines:

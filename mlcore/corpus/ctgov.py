@@ -2,21 +2,32 @@
 
 Accepted shapes: one study object, a list of studies, or ``{"studies": [...]}``
 (a page of ``/api/v2/studies``), in a ``.json`` file or a folder of them.
-``protocolSection.eligibilityModule.eligibilityCriteria`` is split as in
-:mod:`mlcore.corpus.text`; criteria without any inclusion/exclusion heading
-become a single document named after the NCT id. Metadata: ``nct_id``,
-``section`` (``inclusion`` / ``exclusion``) and ``brief_title``.
+``protocolSection.eligibilityModule.eligibilityCriteria`` is CommonMark: its
+backslash escapes (``BMI \\> 35``, ``\\[ie, ...\\]``, ``vital signs\\*``) are
+undone first, so the stored text reads as ClinicalTrials.gov shows it. It is then
+split as in :mod:`mlcore.corpus.text`; criteria without any inclusion/exclusion
+heading become a single document named after the NCT id. Metadata: ``nct_id``,
+``section`` (``inclusion`` / ``exclusion``), ``brief_title`` and, where there are
+any, ``subheadings``.
 """
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import CorpusFormatError, IssueSink, ReadIssue
 from .model import Document
-from .splitting import split_criteria
-from .text import criteria_documents
+from .text import criteria_document, criteria_documents
+
+# CommonMark: a backslash before ASCII punctuation makes it literal
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def unescape_markdown(text: str) -> str:
+    """``text`` without CommonMark backslash escapes (``\\>`` becomes ``>``, ``\\\\`` becomes ``\\``)."""
+    return _ESCAPE.sub(r"\1", text)
 
 
 def _get(study: dict, dotted: str):
@@ -45,13 +56,13 @@ def study_documents(study: dict, *, file: str = "", sink: IssueSink | None = Non
     criteria = _get(study, "protocolSection.eligibilityModule.eligibilityCriteria")
     if not isinstance(criteria, str) or not criteria.strip():
         raise KeyError("protocolSection.eligibilityModule.eligibilityCriteria")
+    criteria = unescape_markdown(criteria)
     metadata = {"nct_id": nct_id}
     title = study["protocolSection"].get("identificationModule", {}).get("briefTitle")
     if title:
         metadata["brief_title"] = title
     documents = criteria_documents(criteria, nct_id, metadata, file=file, sink=sink)
-    return documents or [Document(name=nct_id, text=criteria, sentences=split_criteria(criteria),
-                                  metadata=metadata)]
+    return documents or [criteria_document(nct_id, criteria, metadata)]
 
 
 def read_ctgov(path: str | Path, *, issues: list[ReadIssue] | None = None,

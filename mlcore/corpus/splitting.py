@@ -10,7 +10,9 @@ Three splitters, from strictest to loosest:
 - :func:`split_criteria` for a protocol's criteria list: bullets (``-``, ``*``,
   ``•``, ``1.``, ``a)``, ``(ii)`` ...) start a criterion and are left out of its
   span; a line that neither starts with a bullet nor continues the line above
-  (see :func:`_continues`) is prose and goes through :func:`split_prose`.
+  (see :func:`_continues`) is prose and goes through :func:`split_prose`;
+  a sub-heading line (:func:`is_subheading`) is no criterion at all
+  (:func:`criteria_and_subheadings` returns where they are).
 """
 from __future__ import annotations
 
@@ -106,29 +108,76 @@ def _continues(previous: str, line: str, previous_bulleted: bool) -> bool:
     return bool(stripped[:1].islower()) and not _SENTENCE_END.search(previous)
 
 
-def split_criteria(text: str, start: int = 0, end: int | None = None) -> list[Sentence]:
-    """Criteria of a bulleted/numbered list or of prose paragraphs in ``text[start:end]``."""
-    blocks: list[list] = []  # [start, end, bulleted]
+_EMPTY_BULLET = re.compile(r"[ \t]*(?:[-*+\u2022]|\(?\d{1,3}[.)])[ \t]*")
+_GROUP_LABEL = re.compile(
+    r"(?:part|cohort|arm|group|stage|phase|step|stratum|population|panel)\s+[\w.-]{1,8}"
+    r"(?:\s*[-\u2013:(].{0,60})?",
+    re.IGNORECASE,
+)
+
+
+def is_subheading(line: str) -> bool:
+    """Whether an unbulleted line labels the criteria below it rather than being one.
+
+    A short line (at most 10 words, 80 characters) ending with a colon, such as
+    ``For parent participants:`` or ``Radiological Inclusion Criteria:``, or a
+    group label such as ``Part A``, ``Cohort 2 (expansion)``, ``Arm B:``.
+    """
+    cleaned = line.strip().strip("#").strip().strip("*_").strip()
+    if not cleaned or bullet_length(line):
+        return False
+    if cleaned.endswith(":") and len(cleaned) <= 80 and len(cleaned.split()) <= 10:
+        return True
+    return bool(_GROUP_LABEL.fullmatch(cleaned))
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def criteria_and_subheadings(text: str, start: int = 0,
+                             end: int | None = None) -> tuple[list[Sentence], list[Sentence]]:
+    """The criteria of ``text[start:end]`` and the spans of its sub-heading lines (no criteria).
+
+    Besides the rules of :func:`split_criteria`'s module docstring: a line that is
+    only a bullet marker is ignored; after a blank line, an unbulleted line
+    indented at least as far as the text of the bulleted item above continues
+    that item (a markdown list item of several paragraphs, e.g. a footnote).
+    """
+    blocks: list[list] = []  # [start, end, bulleted, content column]
+    subheadings: list[Sentence] = []
     previous = None
     for line_start, line_end in line_spans(text, start, end):
         line = text[line_start:line_end]
-        if not line.strip():
+        if not line.strip() or _EMPTY_BULLET.fullmatch(line):
             previous = None
             continue
         marker = bullet_length(line)
         if marker:
-            blocks.append([line_start + marker, line_end, True])
+            blocks.append([line_start + marker, line_end, True, marker])
         elif previous is not None and _continues(previous, line, blocks[-1][2]):
             blocks[-1][1] = line_end
+        elif previous is None and blocks and blocks[-1][2] and 0 < blocks[-1][3] <= _indent(line):
+            blocks[-1][1] = line_end
+        elif is_subheading(line):
+            subheadings.append(Sentence(*trim(text, line_start, line_end)))
+            blocks.append([line_start, line_start, False, 0])  # an empty block: nothing continues it
+            previous = None
+            continue
         else:
-            blocks.append([line_start, line_end, False])
+            blocks.append([line_start, line_end, False, 0])
         previous = line
     sentences = []
-    for block_start, block_end, bulleted in blocks:
+    for block_start, block_end, bulleted, _ in blocks:
         if bulleted:
             s, e = trim(text, block_start, block_end)
             if s < e:
                 sentences.append(Sentence(s, e))
         else:
             sentences.extend(split_prose(text, block_start, block_end))
-    return sentences
+    return sentences, subheadings
+
+
+def split_criteria(text: str, start: int = 0, end: int | None = None) -> list[Sentence]:
+    """Criteria of a bulleted/numbered list or of prose paragraphs in ``text[start:end]``."""
+    return criteria_and_subheadings(text, start, end)[0]

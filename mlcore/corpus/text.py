@@ -4,8 +4,12 @@ A ``.txt`` file is read in one of two ways:
 
 - **protocol section**: when a line is a heading such as ``Inclusion Criteria:``
   or ``EXCLUSION CRITERIA`` (case-insensitive, colon optional, markdown ``**``/``#``
-  ignored), the text under the inclusion headings becomes document
-  ``<name>_inc`` and the text under the exclusion headings ``<name>_exc``.
+  ignored), or opens with one followed by a criterion (``Exclusion
+  Criteria:Patients with ...``), the text under the inclusion headings becomes
+  document ``<name>_inc`` and the text under the exclusion headings ``<name>_exc``.
+  Sub-headings (``For parent participants:``, ``Radiological Inclusion
+  Criteria:``, ``Part A``) stay in the text but are not sentences; they are
+  listed in ``metadata["subheadings"]``.
   Sentences come from :func:`~mlcore.corpus.splitting.split_criteria`: a bullet
   (``-``, ``*``, ``•``, ``1.``, ``a)`` ...) starts a criterion and is not part of
   its span; unbulleted paragraphs are split into sentences by pysbd. Text
@@ -22,45 +26,98 @@ from pathlib import Path
 
 from .errors import CorpusFormatError, IssueSink, ReadIssue
 from .model import Document
-from .splitting import bullet_length, line_spans, split_criteria, split_lines
+from .splitting import bullet_length, criteria_and_subheadings, line_spans, split_criteria, split_lines
 
+_PREFIX = r"(?:(?:key|main|general|additional|other)\s+)?"
 _HEADING = re.compile(
-    r"(?:(?:key|main|general|additional|other)\s+)?(inclusion|exclusion)"
+    _PREFIX + r"(inclusion|exclusion)"
     r"(?:(?:\s+criteri(?:a|on))?(?:\s*\([^)]{0,40}\))?\s*:?"
     r"|\s+criteri(?:a|on)\b[^:]{0,40}:)",
     re.IGNORECASE,
 )
+# "Radiological Inclusion Criteria:": a heading whose words say more than its kind
+_QUALIFIED_HEADING = re.compile(
+    r"(?:[\w/&,.'()-]+\s+){1,4}?(inclusion|exclusion)\s+criteri(?:a|on)\s*:", re.IGNORECASE)
+# "Exclusion Criteria:Patients with ...": the first criterion on the heading's line
+_INLINE_HEADING = re.compile(
+    r"[ \t]*(?:#+[ \t]*)?(?:[*_]{1,3}(?!\s))?" + _PREFIX + r"(inclusion|exclusion)\s+criteri(?:a|on)"
+    r"(?:\s*\([^)]{0,40}\))?[*_]{0,3}[ \t]*:[*_]{0,3}[ \t]*(?=\S)",
+    re.IGNORECASE,
+)
+_GENERAL_HEADING = re.compile(r"eligibility(?:\s+criteria)?\s*:?", re.IGNORECASE)
 _BLANK_LINES = re.compile(r"(?:[ \t]*\r?\n)+")
 SUFFIX = {"inclusion": "inc", "exclusion": "exc"}
 
 
+def _cleaned(line: str) -> str:
+    return line.strip().lstrip("#").strip().strip("*_").strip()
+
+
 def heading_kind(line: str) -> str | None:
-    """``"inclusion"`` / ``"exclusion"`` when ``line`` is a criteria heading, else None."""
-    cleaned = line.strip().lstrip("#").strip().strip("*_").strip()
-    match = _HEADING.fullmatch(cleaned)
-    return match.group(1).lower() if match else None
+    """``"inclusion"`` / ``"exclusion"`` when ``line`` is a criteria heading, else None.
+
+    The heading may be the whole line (``Inclusion Criteria:``, ``**Key
+    Exclusion Criteria**``, ``Radiological Inclusion Criteria:``) or open it,
+    followed by the first criterion (``Exclusion Criteria:Patients with ...``).
+    """
+    match = _heading(line)
+    return match[0] if match else None
+
+
+def _heading(line: str) -> tuple[str, int, bool] | None:
+    """``(kind, where the body starts in line, whether the line stays in the body)`` of a heading."""
+    cleaned = _cleaned(line)
+    match = _HEADING.fullmatch(cleaned) or _QUALIFIED_HEADING.fullmatch(cleaned)
+    if match:
+        kept = match.re is _QUALIFIED_HEADING or bool(re.search(r"criteri(?:a|on)\b\s*[^\s:(]", cleaned, re.I))
+        return match.group(1).lower(), 0 if kept else len(line), kept
+    match = _INLINE_HEADING.match(line)
+    if match:
+        return match.group(1).lower(), match.end(), False
+    return None
 
 
 def find_sections(text: str) -> tuple[list[tuple[str, int, int]], tuple[int, int]]:
-    """Criteria sections ``(kind, body_start, body_end)`` and the span of text before the first heading."""
-    headings = []
+    """Criteria sections ``(kind, body_start, body_end)`` and the span of text before the first heading.
+
+    A general heading (``Eligibility Criteria:``) opens an inclusion section when
+    the text also has an exclusion heading, and is otherwise ignored.
+    """
+    headings, general = [], []
     for start, end in line_spans(text):
-        kind = heading_kind(text[start:end])
-        if kind:
-            headings.append((kind, start, end))
+        found = _heading(text[start:end])
+        if found:
+            kind, body_offset, _ = found
+            headings.append((kind, start, start + body_offset))
+        elif _GENERAL_HEADING.fullmatch(_cleaned(text[start:end])):
+            general.append(("inclusion", start, end))
+    if general and any(kind == "exclusion" for kind, _, _ in headings):
+        headings = sorted(headings + general[:1], key=lambda heading: heading[1])
     sections = []
-    for index, (kind, _, heading_end) in enumerate(headings):
+    for index, (kind, _, body_start) in enumerate(headings):
         body_end = headings[index + 1][1] if index + 1 < len(headings) else len(text)
-        sections.append((kind, heading_end, body_end))
+        sections.append((kind, body_start, body_end))
     preamble = (0, headings[0][1] if headings else len(text))
     return sections, preamble
 
 
 def _clean_body(body: str) -> str:
-    """Drop the rest of the heading line and blank lines at both ends; keep indentation."""
-    body = body.split("\n", 1)[1] if "\n" in body else ""
+    """Drop blank lines at both ends of a section body; keep indentation."""
     match = _BLANK_LINES.match(body)
     return body[match.end():].rstrip() if match else body.rstrip()
+
+
+def criteria_document(name: str, text: str, metadata: dict) -> Document:
+    """A document of criteria; its sub-heading lines stay in the text, out of the sentences.
+
+    They are listed in ``metadata["subheadings"]`` as ``{"start", "end", "text"}``.
+    """
+    sentences, subheadings = criteria_and_subheadings(text)
+    metadata = dict(metadata)
+    if subheadings:
+        metadata["subheadings"] = [{"start": s.start, "end": s.end, "text": text[s.start:s.end]}
+                                   for s in subheadings]
+    return Document(name=name, text=text, sentences=sentences, metadata=metadata)
 
 
 def criteria_documents(text: str, name: str, metadata: dict, *, file: str = "",
@@ -76,15 +133,9 @@ def criteria_documents(text: str, name: str, metadata: dict, *, file: str = "",
         body = _clean_body(text[start:end])
         if body:
             bodies.setdefault(kind, []).append(body)
-    documents = []
-    for kind in ("inclusion", "exclusion"):
-        if kind in bodies:
-            body = "\n".join(bodies[kind])
-            documents.append(Document(
-                name=f"{name}_{SUFFIX[kind]}", text=body, sentences=split_criteria(body),
-                metadata={**metadata, "section": kind},
-            ))
-    return documents
+    return [criteria_document(f"{name}_{SUFFIX[kind]}", "\n".join(bodies[kind]),
+                              {**metadata, "section": kind})
+            for kind in ("inclusion", "exclusion") if kind in bodies]
 
 
 def line_document(text: str, name: str, metadata: dict | None = None) -> Document:

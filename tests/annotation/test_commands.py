@@ -29,6 +29,26 @@ def test_import_corpus_creates_the_project_and_reports(db):
     assert "Scope" in set(project.entity_types.values_list("name", flat=True))
 
 
+def test_import_corpus_of_real_ctgov_studies_stores_unescaped_criteria_without_headings(db):
+    output = _run("import_corpus", "--project", "ctgov", "--format", "ctgov", str(FIXTURES.parent / "ctgov"))
+    assert "21 documents" in output
+    project = Project.objects.get(name="ctgov")
+    sentences = Sentence.objects.filter(project=project)
+    assert not sentences.filter(text__contains="\\").exists()
+    assert not Document.objects.filter(project=project, text__contains="\\").exists()
+    assert not sentences.filter(text__icontains="criteria:").exists()
+    bmi = sentences.get(document__name="NCT03722472_exc", index=25)
+    assert bmi.text == "BMI <18 or >35 kg/m2." and bmi.document.text[bmi.start:bmi.end] == bmi.text
+    parents = Document.objects.get(project=project, name="NCT03630471_inc")
+    assert parents.sentences.count() == 9
+    assert [h["text"] for h in parents.metadata["subheadings"]] == ["For adolescent participants:",
+                                                                    "For parent participants:"]
+    assert not parents.sentences.filter(text__endswith="participants:").exists()
+    inline = Document.objects.get(project=project, name="NCT00973089_exc")
+    assert list(inline.sentences.values_list("text", flat=True)) == [
+        "Subjects that are not ASA I", "Lack of cooperation", "Clinical or radiographic signs of pathology"]
+
+
 def test_import_corpus_failure_exits_non_zero_and_leaves_nothing(db):
     with pytest.raises(CommandError, match=r"c_third\.ann:2: .*out of range"):
         _run("import_corpus", "--project", "bad", "--format", "brat", str(FIXTURES / "brat_bad_third"))
@@ -53,6 +73,19 @@ def test_export_corpus_formats_and_status_filter(imported_project, tmp_path):
     output = _run("export_corpus", "--project", "trial", "--format", "conll",
                   "--out", str(tmp_path / "c.conll"))
     assert "entities dropped by flattening:" in output
+
+
+def test_exported_conll_reads_in_spacy_as_one_doc_per_document(imported_project, tmp_path):
+    from spacy.training.converters import conll_ner_to_docs
+
+    _run("export_corpus", "--project", "trial", "--format", "conll", "--out", str(tmp_path / "c.conll"))
+    docs = list(conll_ner_to_docs((tmp_path / "c.conll").read_text(encoding="utf-8"), n_sents=0,
+                                  no_print=True))
+    documents = Document.objects.filter(project=imported_project).exclude(sentences=None).distinct()
+    assert len(docs) == documents.count() == 3
+    words = {token.text for doc in docs for token in doc}
+    assert not {"-DOCSTART-", "-X-", "#", "doc", "doc_a"} & words
+    assert ("Person", "Adults") in [(ent.label_, ent.text) for doc in docs for ent in doc.ents]
 
 
 def test_export_corpus_errors(imported_project, tmp_path):

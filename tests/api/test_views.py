@@ -295,3 +295,22 @@ def test_entity_type_change_refused_by_a_relation_is_400(project, users, api_for
     assert "Drug is not allowed by this relation" in message and "is negated" in message
     assert Entity.objects.get(pk=made[0].pk).type == types["Negation"]
     assert Sentence.objects.get(pk=sentence.pk).version == sentence.version
+
+
+def test_ctgov_study_import_through_the_api_stores_unescaped_criteria(seeded, users, api_for):
+    from pathlib import Path
+
+    study = Path(__file__).parent.parent / "fixtures" / "ctgov" / "NCT03722472.json"
+    client = api_for(users["manager"])
+    response = client.post("/api/projects/trial/imports/",
+                           {"format": "ctgov", "file": SimpleUploadedFile("study.json", study.read_bytes())},
+                           format="multipart")
+    assert response.status_code == 201, response.json()
+    assert response.json()["report"]["documents"] == 2
+    found = client.get("/api/projects/trial/documents/?name=NCT03722472").json()["results"]
+    assert sorted(d["name"] for d in found) == ["NCT03722472_exc", "NCT03722472_inc"]
+    exc = next(d for d in found if d["name"] == "NCT03722472_exc")
+    rows = client.get(f"/api/projects/trial/sentences/?document={exc['id']}&ordering=index&page_size=100")
+    texts = [r["text"] for r in rows.json()["results"]]
+    assert len(texts) == 29 and texts[25] == "BMI <18 or >35 kg/m2."
+    assert not any("\\" in text or "Criteria:" in text for text in texts)

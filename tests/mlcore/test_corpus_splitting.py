@@ -47,3 +47,24 @@ def test_split_criteria_bullets_continuations_and_prose():
         "Age >= 18", "signed consent\n    given in writing", "Renal function adequate",
         "Patients are excluded if pregnant.", "Smokers are excluded too.",
         "Hard wrapped criterion that goes\non the next line."]
+
+
+def test_item_paragraphs_empty_bullets_and_subheadings():
+    from mlcore.corpus.splitting import criteria_and_subheadings
+
+    text = ("For adults:\n"
+            "1. Healthy, vital signs*\n"
+            "\n"
+            "   *Temperature < 38 C\n"
+            "2. Signed consent\n"
+            "\n"
+            "Note: not indented, so a paragraph of its own.\n"
+            "\n"
+            "   -\n"
+            "Cohort 2\n"
+            "* Prior therapy\n")
+    found, subheadings = criteria_and_subheadings(text)
+    assert texts(text, found) == ["Healthy, vital signs*\n\n   *Temperature < 38 C", "Signed consent",
+                                  "Note: not indented, so a paragraph of its own.", "Prior therapy"]
+    assert texts(text, subheadings) == ["For adults:", "Cohort 2"]
+    assert split_criteria(text) == found

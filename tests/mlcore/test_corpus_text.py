@@ -60,3 +60,44 @@ def test_non_utf8_text_is_an_error_naming_the_line(tmp_path):
     with pytest.raises(CorpusFormatError) as raised:
         list(read_text(tmp_path))
     assert raised.value.line == 2
+
+
+@pytest.mark.parametrize("line, kind", [
+    ("Exclusion Criteria:Patients with diabetes", "exclusion"),
+    ("Inclusion Criteria: The person who signs", "inclusion"),
+    ("**Key Exclusion Criteria:** pregnancy", "exclusion"),
+    ("Radiological Inclusion Criteria:", "inclusion"), ("Part B exclusion criteria:", "exclusion"),
+    ("* Exclusion criteria: see above", None), ("Patients meeting the inclusion criteria are", None),
+])
+def test_heading_with_text_on_its_line_and_qualified_headings(line, kind):
+    assert heading_kind(line) == kind
+
+
+def test_inline_headings_qualified_headings_and_subheadings_in_a_protocol(tmp_path):
+    (tmp_path / "p.txt").write_text(
+        "Inclusion Criteria: Adults aged 18 or more\n"
+        "Clinical Inclusion Criteria:\n"
+        "- Stable angina\n"
+        "Radiological Inclusion Criteria:\n"
+        "- Lesion > 2 mm on angiography\n"
+        "Part A\n"
+        "- Naive to statins\n"
+        "Cohort 2 (expansion):\n"
+        "- Prior statin use\n"
+        "Exclusion Criteria:Pregnancy\n")
+    inc, exc = read_text(tmp_path / "p.txt")
+    assert sentences(inc) == ["Adults aged 18 or more", "Stable angina", "Lesion > 2 mm on angiography",
+                              "Naive to statins", "Prior statin use"]
+    assert [h["text"] for h in inc.metadata["subheadings"]] == [
+        "Clinical Inclusion Criteria:", "Radiological Inclusion Criteria:", "Part A", "Cohort 2 (expansion):"]
+    assert inc.text.startswith("Adults aged 18 or more\nClinical Inclusion Criteria:\n- Stable angina")
+    assert (exc.text, sentences(exc)) == ("Pregnancy", ["Pregnancy"])
+
+
+def test_general_eligibility_heading_opens_inclusion_only_with_an_exclusion_heading(tmp_path):
+    (tmp_path / "a.txt").write_text("Eligibility Criteria:\n\n- Adults\n\nExclusion Criteria:\n\n- Pregnancy\n")
+    (tmp_path / "b.txt").write_text("Eligibility criteria:\n- Adults\n- Signed consent\n")
+    inc, exc = read_text(tmp_path / "a.txt")
+    assert (inc.name, inc.text, sentences(exc)) == ("a_inc", "- Adults", ["Pregnancy"])
+    [whole] = read_text(tmp_path / "b.txt")
+    assert whole.name == "b" and sentences(whole) == ["Adults", "Signed consent"]
