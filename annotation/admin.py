@@ -103,7 +103,8 @@ class RelationAdmin(ProvenanceAdmin):
     list_display = ["id", "document", "type", "head", "tail", "source"]
     list_filter = ["source", "type__project"]
     search_fields = ["document__name", "type__name"]
-    raw_id_fields = ["document", "sentence", "type", "head", "tail", "created_by"]
+    raw_id_fields = ["document", "sentence", "type", "head", "tail", "head_event", "tail_event",
+                     "created_by"]
     list_select_related = ["document", "type", "head__type", "tail__type"]
 
 
@@ -134,7 +135,7 @@ class AttributeAdmin(ProvenanceAdmin):
     list_display = ["id", "document", "name", "value", "entity", "relation", "source"]
     list_filter = ["source", "name"]
     search_fields = ["document__name", "name", "value"]
-    raw_id_fields = ["document", "entity", "relation", "created_by"]
+    raw_id_fields = ["document", "entity", "relation", "event", "created_by"]
     list_select_related = ["document"]
 
 
@@ -143,7 +144,40 @@ class NoteAdmin(ProvenanceAdmin):
     list_display = ["id", "document", "type", "text", "entity", "relation", "source"]
     list_filter = ["source", "type"]
     search_fields = ["document__name", "text"]
-    raw_id_fields = ["document", "entity", "relation", "created_by"]
+    raw_id_fields = ["document", "entity", "relation", "event", "created_by"]
+    list_select_related = ["document"]
+
+
+class EventArgumentInline(admin.TabularInline):
+    model = models.EventArgument
+    fk_name = "event"
+    raw_id_fields = ["entity", "argument_event"]
+    extra = 0
+
+
+@admin.register(models.Event)
+class EventAdmin(ProvenanceAdmin):
+    list_display = ["id", "document", "type", "trigger", "source"]
+    list_filter = ["source", "type"]
+    search_fields = ["document__name", "type"]
+    raw_id_fields = ["document", "trigger", "created_by"]
+    list_select_related = ["document", "trigger__type"]
+    inlines = [EventArgumentInline]
+
+
+@admin.register(models.EventArgument)
+class EventArgumentAdmin(admin.ModelAdmin):
+    list_display = ["id", "event", "position", "role", "entity", "argument_event"]
+    raw_id_fields = ["event", "entity", "argument_event"]
+    show_full_result_count = False
+
+
+@admin.register(models.Normalization)
+class NormalizationAdmin(ProvenanceAdmin):
+    list_display = ["id", "document", "resource", "reference", "text", "entity", "event", "source"]
+    list_filter = ["source", "resource"]
+    search_fields = ["document__name", "reference", "text"]
+    raw_id_fields = ["document", "entity", "event", "created_by"]
     list_select_related = ["document"]
 
 

@@ -49,6 +49,17 @@ class RelationDeleteForm(_VersionedForm):
     relation = forms.IntegerField()
 
 
+class NormalizationCreateForm(_VersionedForm):
+    entity = forms.IntegerField()
+    resource = forms.CharField(max_length=100)
+    reference = forms.CharField(max_length=200)
+    text = forms.CharField(max_length=500, required=False)
+
+
+class NormalizationDeleteForm(_VersionedForm):
+    normalization = forms.IntegerField()
+
+
 class StatusForm(_VersionedForm):
     status = forms.ChoiceField(choices=SentenceStatus.choices)
     advance = forms.BooleanField(required=False)

@@ -32,6 +32,11 @@ class Project(models.Model):
     guidelines = models.TextField(blank=True, help_text="Markdown")
     attribute_types = models.JSONField(default=list, blank=True)
     group_types = models.JSONField(default=list, blank=True)
+    # brat interoperability: event types [{"name", "arguments": [[role, [types]]]}], the values
+    # of valued attributes {name: [values]} and what each attribute attaches to {name: "<EVENT>"}
+    event_types = models.JSONField(default=list, blank=True)
+    attribute_values = models.JSONField(default=dict, blank=True)
+    attribute_args = models.JSONField(default=dict, blank=True)
     model_options = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(
@@ -83,6 +88,8 @@ class RelationType(models.Model):
     key = models.CharField(max_length=1, blank=True)
     heads = models.ManyToManyField(EntityType, blank=True, related_name="+")
     tails = models.ManyToManyField(EntityType, blank=True, related_name="+")
+    head_role = models.CharField(max_length=100, default="Arg1", help_text="brat's name of the head argument")
+    tail_role = models.CharField(max_length=100, default="Arg2", help_text="brat's name of the tail argument")
     order = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -184,7 +191,43 @@ class Entity(Provenance):
         return f"{self.type.name} {self.fragments}"
 
 
+class Event(Provenance):
+    """A brat event (``E`` line), kept so that a brat corpus goes out as it came in; the
+    annotation view shows events read-only. Its trigger and its entity arguments cannot be
+    deleted while the event exists (RESTRICT; deleting the document deletes both)."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=100)
+    trigger = models.ForeignKey(Entity, on_delete=models.RESTRICT, related_name="triggered_events")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.type} (trigger {self.trigger_id})"
+
+
+class EventArgument(models.Model):
+    """One ``Role:ID`` of an event, in file order: an entity or another event."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="arguments")
+    position = models.PositiveIntegerField(default=0)
+    role = models.CharField(max_length=100)
+    entity = models.ForeignKey(
+        Entity, null=True, blank=True, on_delete=models.RESTRICT, related_name="event_arguments"
+    )
+    argument_event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.CASCADE, related_name="as_argument"
+    )
+
+    class Meta:
+        ordering = ["event_id", "position"]
+
+
 class Relation(Provenance):
+    """A relation between two entities. brat lets a relation end at an event: ``head`` is
+    then the event's trigger and ``head_event`` the event (likewise for the tail)."""
+
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="relations")
     sentence = models.ForeignKey(
         Sentence, null=True, blank=True, on_delete=models.SET_NULL, related_name="relations"
@@ -192,6 +235,10 @@ class Relation(Provenance):
     type = models.ForeignKey(RelationType, on_delete=models.PROTECT, related_name="relations")
     head = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="outgoing")
     tail = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="incoming")
+    head_event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="+")
+    tail_event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="+")
 
     class Meta:
         ordering = ["id"]
@@ -221,7 +268,7 @@ class GroupMember(models.Model):
 
 
 class Attribute(Provenance):
-    """A brat ``A`` line on an entity or a relation; ``value`` empty for a binary flag."""
+    """A brat ``A`` line on an entity, a relation or an event; ``value`` empty for a binary flag."""
 
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="attributes")
     name = models.CharField(max_length=100)
@@ -232,13 +279,16 @@ class Attribute(Provenance):
     relation = models.ForeignKey(
         Relation, null=True, blank=True, on_delete=models.CASCADE, related_name="attributes"
     )
+    event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.CASCADE, related_name="attributes"
+    )
 
     class Meta:
         ordering = ["id"]
 
 
 class Note(Provenance):
-    """A brat ``#`` line (AnnotatorNotes) on an entity or a relation."""
+    """A brat ``#`` line (AnnotatorNotes) on an entity, a relation or an event."""
 
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="notes")
     type = models.CharField(max_length=100, default="AnnotatorNotes")
@@ -249,9 +299,35 @@ class Note(Provenance):
     relation = models.ForeignKey(
         Relation, null=True, blank=True, on_delete=models.CASCADE, related_name="notes"
     )
+    event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.CASCADE, related_name="notes"
+    )
 
     class Meta:
         ordering = ["id"]
+
+
+class Normalization(Provenance):
+    """A brat ``N`` line: the entity (or event) refers to ``reference`` in the knowledge base
+    ``resource``, e.g. UMLS C0011849; ``text`` is the optional name it has there."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="normalizations")
+    type = models.CharField(max_length=100, default="Reference")
+    resource = models.CharField(max_length=100)
+    reference = models.CharField(max_length=200)
+    text = models.TextField(blank=True)
+    entity = models.ForeignKey(
+        Entity, null=True, blank=True, on_delete=models.CASCADE, related_name="normalizations"
+    )
+    event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.CASCADE, related_name="normalizations"
+    )
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.resource}:{self.reference}"
 
 
 from .models_ml import *  # noqa: E402,F401,F403

@@ -14,6 +14,8 @@ from django.db.models import F
 from django.http import Http404
 
 from annotation.models import (
+    Event,
+    Normalization,
     ROLE_RANK,
     Entity,
     EntityType,
@@ -110,6 +112,7 @@ class SentenceAnnotations:
 
     entities: list[Entity]
     relations: list[Relation]
+    normalizations: list[Normalization] = field(default_factory=list)
 
     def entity(self, entity_id) -> Entity | None:
         return next((e for e in self.entities if str(e.pk) == str(entity_id)), None)
@@ -118,10 +121,38 @@ class SentenceAnnotations:
         return next((r for r in self.relations if str(r.pk) == str(relation_id)), None)
 
 
+    def normalization(self, normalization_id) -> Normalization | None:
+        return next((n for n in self.normalizations if str(n.pk) == str(normalization_id)), None)
+
+
 def sentence_annotations(*, sentence: Sentence) -> SentenceAnnotations:
-    """The sentence's entities and relations with their types (two queries)."""
-    return SentenceAnnotations(entities=sentence_entities(sentence=sentence),
-                               relations=sentence_relations(sentence=sentence))
+    """The sentence's entities and relations with their types, and the normalizations of its
+    entities (three queries)."""
+    return SentenceAnnotations(
+        entities=sentence_entities(sentence=sentence),
+        relations=sentence_relations(sentence=sentence),
+        normalizations=list(Normalization.objects.filter(entity__sentence_id=sentence.pk)),
+    )
+
+
+def sentence_events(*, sentence: Sentence) -> list[dict]:
+    """The events triggered in the sentence (read-only, from brat), each as ``{"event",
+    "trigger", "arguments": [(role, text)]}``; two queries, none in a project without event
+    types."""
+    if not sentence.project.event_types:
+        return []
+    events = list(Event.objects.filter(trigger__sentence_id=sentence.pk).select_related("trigger")
+                  .prefetch_related("arguments__entity", "arguments__argument_event__trigger"))
+    return [{"event": event, "trigger": _span_text(sentence, event.trigger),
+             "arguments": [(a.role, _span_text(sentence, a.entity) if a.entity_id else
+                            f"{a.argument_event.type} event “{_span_text(sentence, a.argument_event.trigger)}”")
+                           for a in event.arguments.all()]}
+            for event in events]
+
+
+def _span_text(sentence: Sentence, entity: Entity) -> str:
+    start, end = entity.start - sentence.start, entity.end - sentence.start
+    return sentence.text[start:end] if 0 <= start and end <= len(sentence.text) else f"entity {entity.pk}"
 
 
 UNDO_FORMAT = 2
@@ -313,6 +344,7 @@ class Mark:
     layer: int
     fragments: list[list[int]]
     text: str
+    normalizations: list = field(default_factory=list)
 
 
 @dataclass
@@ -381,6 +413,7 @@ class SentenceView:
     relation_types: list[RelationType]
     max_layer: int
     relation_rows: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
 
 
 def sentence_view(*, sentence: Sentence, annotations: SentenceAnnotations | None = None,
@@ -400,10 +433,14 @@ def sentence_view(*, sentence: Sentence, annotations: SentenceAnnotations | None
         {"relation": r, "head": _mark_label(by_id, r.head_id), "tail": _mark_label(by_id, r.tail_id)}
         for r in relations
     ]
+    for normalization in annotations.normalizations:
+        if normalization.entity_id in by_id:
+            by_id[normalization.entity_id].normalizations.append(normalization)
     return SentenceView(
         sentence=sentence, marks=marks, segments=sentence_segments(sentence, marks),
         relations=relations, entity_types=entity_types, relation_types=relation_types,
         max_layer=max((m.layer for m in marks), default=-1), relation_rows=rows,
+        events=sentence_events(sentence=sentence),
     )
 
 

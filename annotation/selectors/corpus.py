@@ -8,7 +8,10 @@ from annotation.models import (
     Attribute,
     Document,
     Entity,
+    Event,
+    EventArgument,
     GroupMember,
+    Normalization,
     Note,
     Project,
     Relation,
@@ -24,20 +27,23 @@ def documents_as_dataclasses(
 ) -> Iterator[dc.Document]:
     """Stream the project's documents (by name) with their annotations as dataclasses.
 
-    Nine queries per chunk of ``chunk_size`` documents, whatever their content. Ids are
-    renumbered per document: entities ``T1..`` in offset order, then ``R``, ``*``, ``A``, ``#``
-    in creation order. With ``statuses``, only annotations of sentences having one of those
+    Twelve queries per chunk of ``chunk_size`` documents, whatever their content. Ids are
+    renumbered per document: entities ``T1..`` in offset order, then ``E``, ``R``, ``*``, ``A``,
+    ``N``, ``#`` in creation order. With ``statuses``, only annotations of sentences having one of those
     statuses are kept (see ``annotation.services.corpus_io`` for the exact rule); the text
     and the sentences are always whole, and ``metadata["sentence_status"]`` lists every
     sentence's status.
     """
     statuses = set(statuses) if statuses else None
     entity_types = dict(project.entity_types.values_list("pk", "name"))
-    relation_types = dict(project.relation_types.values_list("pk", "name"))
+    relation_types, role_names = {}, {}
+    for pk, name, head_role, tail_role in project.relation_types.values_list(
+            "pk", "name", "head_role", "tail_role"):
+        relation_types[pk], role_names[pk] = name, (head_role, tail_role)
     ids = list(project.documents.order_by("name").values_list("pk", flat=True))
     for i in range(0, len(ids), chunk_size):
         chunk = ids[i:i + chunk_size]
-        yield from _chunk(chunk, statuses, entity_types, relation_types)
+        yield from _chunk(chunk, statuses, entity_types, relation_types, role_names)
 
 
 def _grouped(rows, key_index: int = 0) -> dict:
@@ -47,7 +53,7 @@ def _grouped(rows, key_index: int = 0) -> dict:
     return grouped
 
 
-def _chunk(ids, statuses, entity_types, relation_types) -> Iterator[dc.Document]:
+def _chunk(ids, statuses, entity_types, relation_types, role_names) -> Iterator[dc.Document]:
     documents = Document.objects.filter(pk__in=ids).order_by("name").values_list(
         "pk", "name", "text", "metadata"
     )
@@ -58,21 +64,32 @@ def _chunk(ids, statuses, entity_types, relation_types) -> Iterator[dc.Document]
                         .values_list("document_id", "pk", "sentence_id", "type_id", "fragments"))
     relations = _grouped(Relation.objects.filter(document_id__in=ids).order_by("pk")
                          .values_list("document_id", "pk", "sentence_id", "type_id", "head_id",
-                                      "tail_id"))
+                                      "tail_id", "head_event_id", "tail_event_id"))
+    events = _grouped(Event.objects.filter(document_id__in=ids).order_by("pk")
+                      .values_list("document_id", "pk", "type", "trigger_id"))
+    arguments = _grouped(EventArgument.objects.filter(event__document_id__in=ids)
+                         .order_by("event_id", "position", "pk")
+                         .values_list("event_id", "role", "entity_id", "argument_event_id"))
+    normalizations = _grouped(Normalization.objects.filter(document_id__in=ids).order_by("pk")
+                              .values_list("document_id", "type", "resource", "reference", "text",
+                                           "entity_id", "event_id"))
     members = _grouped(GroupMember.objects.filter(group__document_id__in=ids)
                        .order_by("group_id", "position", "pk")
                        .values_list("group__document_id", "group_id", "group__type", "entity_id"))
     attributes = _grouped(Attribute.objects.filter(document_id__in=ids).order_by("pk")
-                          .values_list("document_id", "name", "value", "entity_id", "relation_id"))
+                          .values_list("document_id", "name", "value", "entity_id", "relation_id",
+                                       "event_id"))
     notes = _grouped(Note.objects.filter(document_id__in=ids).order_by("pk")
-                     .values_list("document_id", "type", "text", "entity_id", "relation_id"))
+                     .values_list("document_id", "type", "text", "entity_id", "relation_id", "event_id"))
     for pk, name, text, metadata in documents:
         builder = _DocumentBuilder(statuses, sentences[pk])
         builder.entities(entities[pk], entity_types)
-        builder.relations(relations[pk], relation_types)
+        builder.events(events[pk], arguments)
+        builder.relations(relations[pk], relation_types, role_names)
         builder.groups(members[pk])
         builder.attributes(attributes[pk])
         builder.notes(notes[pk])
+        builder.normalizations(normalizations[pk])
         yield builder.document(name, text, metadata)
 
 
@@ -87,6 +104,7 @@ class _DocumentBuilder:
         self.filtering = statuses is not None
         self.entity_ids: dict[int, str] = {}
         self.relation_ids: dict[int, str] = {}
+        self.event_ids: dict[int, str] = {}
         self.out = dc.Document(name="", text="", sentences=self.sentences)
 
     def _kept(self, sentence_id) -> bool:
@@ -102,13 +120,38 @@ class _DocumentBuilder:
                 tuple(dc.Fragment(start, end) for start, end in fragments),
             ))
 
-    def relations(self, rows, type_names) -> None:
-        for _, pk, sentence_id, type_id, head, tail in rows:
-            if not self._kept(sentence_id) or head not in self.entity_ids or tail not in self.entity_ids:
+    def events(self, rows, arguments) -> None:
+        """Events whose trigger and every argument are kept (an argument may be an event)."""
+        candidates = {pk: (type_, trigger, arguments[pk]) for _, pk, type_, trigger in rows
+                      if trigger in self.entity_ids}
+        while True:
+            dropped = [pk for pk, (_, _, args) in candidates.items()
+                       if any(entity not in self.entity_ids if event is None else event not in candidates
+                              for _, _, entity, event in args)]
+            if not dropped:
+                break
+            for pk in dropped:
+                del candidates[pk]
+        for pk in candidates:
+            self.event_ids[pk] = f"E{len(self.event_ids) + 1}"
+        for pk, (type_, trigger, args) in candidates.items():
+            self.out.events.append(dc.Event(
+                self.event_ids[pk], type_, self.entity_ids[trigger],
+                tuple((role, self.entity_ids[entity] if event is None else self.event_ids[event])
+                      for _, role, entity, event in args),
+            ))
+
+    def _end(self, entity_id, event_id) -> str | None:
+        return self.entity_ids.get(entity_id) if event_id is None else self.event_ids.get(event_id)
+
+    def relations(self, rows, type_names, role_names) -> None:
+        for _, pk, sentence_id, type_id, head, tail, head_event, tail_event in rows:
+            head_id, tail_id = self._end(head, head_event), self._end(tail, tail_event)
+            if not self._kept(sentence_id) or head_id is None or tail_id is None:
                 continue
             self.relation_ids[pk] = f"R{len(self.relation_ids) + 1}"
             self.out.relations.append(dc.Relation(
-                self.relation_ids[pk], type_names[type_id], self.entity_ids[head], self.entity_ids[tail]
+                self.relation_ids[pk], type_names[type_id], head_id, tail_id, *role_names[type_id]
             ))
 
     def groups(self, rows) -> None:
@@ -124,24 +167,33 @@ class _DocumentBuilder:
                     tuple(self.entity_ids[e] for e in entity_ids),
                 ))
 
-    def _target(self, entity_id, relation_id) -> str | None:
+    def _target(self, entity_id, relation_id, event_id=None) -> str | None:
         if entity_id is not None:
             return self.entity_ids.get(entity_id)
+        if event_id is not None:
+            return self.event_ids.get(event_id)
         return self.relation_ids.get(relation_id)
 
     def attributes(self, rows) -> None:
-        for _, name, value, entity_id, relation_id in rows:
-            target = self._target(entity_id, relation_id)
+        for _, name, value, entity_id, relation_id, event_id in rows:
+            target = self._target(entity_id, relation_id, event_id)
             if target is not None:
                 self.out.attributes.append(
                     dc.Attribute(f"A{len(self.out.attributes) + 1}", name, target, value or None)
                 )
 
     def notes(self, rows) -> None:
-        for _, type_, text, entity_id, relation_id in rows:
-            target = self._target(entity_id, relation_id)
+        for _, type_, text, entity_id, relation_id, event_id in rows:
+            target = self._target(entity_id, relation_id, event_id)
             if target is not None:
                 self.out.notes.append(dc.Note(f"#{len(self.out.notes) + 1}", type_, target, text))
+
+    def normalizations(self, rows) -> None:
+        for _, type_, resource, reference, text, entity_id, event_id in rows:
+            target = self._target(entity_id, None, event_id)
+            if target is not None:
+                self.out.normalizations.append(dc.Normalization(
+                    f"N{len(self.out.normalizations) + 1}", target, resource, reference, text, type_))
 
     def document(self, name, text, metadata) -> dc.Document:
         self.out.name, self.out.text = name, text

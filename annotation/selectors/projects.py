@@ -7,6 +7,7 @@ from django.http import Http404
 
 from annotation.models import ROLE_RANK, Membership, Project, RelationType, Role
 from mlcore.corpus.model import EntityType as EntityTypeSpec
+from mlcore.corpus.model import EventType as EventTypeSpec
 from mlcore.corpus.model import RelationType as RelationTypeSpec
 from mlcore.corpus.model import Schema
 
@@ -23,11 +24,17 @@ def project_schema(project: Project) -> Schema:
                 t.name,
                 tuple(names[h.pk] for h in t.heads.all()),
                 tuple(names[h.pk] for h in t.tails.all()),
+                t.head_role,
+                t.tail_role,
             )
             for t in relation_types
         ],
         attribute_types=list(project.attribute_types),
         group_types=list(project.group_types),
+        event_types=[EventTypeSpec(t["name"], tuple((role, tuple(types)) for role, types in t["arguments"]))
+                     for t in project.event_types],
+        attribute_values={k: list(v) for k, v in project.attribute_values.items()},
+        attribute_args=dict(project.attribute_args),
     )
 
 

@@ -31,11 +31,12 @@ from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from annotation.audit import audit_annotations
+from annotation.audit import audit_annotations, audit_record
 from annotation.models import (
     AuditAction,
     Entity,
     EntityType,
+    Normalization,
     Relation,
     RelationType,
     Sentence,
@@ -347,6 +348,63 @@ def relation_delete(*, sentence: Sentence, user, relation_id, expected_version: 
     return dependents
 
 
+_RESOURCE = re.compile(r"[^\s:]+")
+_REFERENCE = re.compile(r"\S+")
+
+
+def _normalization_audit(sentence: Sentence, user, action: str, normalization: Normalization) -> None:
+    audit_record(project=sentence.project_id, user=user, action=action, obj=normalization,
+                 sentence=sentence, payload={"entity": normalization.entity_id,
+                                             "resource": normalization.resource,
+                                             "reference": normalization.reference,
+                                             "text": normalization.text})
+
+
+@_atomic
+def normalization_create(*, sentence: Sentence, user, entity_id, resource: str, reference: str,
+                         text: str = "", expected_version: int,
+                         annotations: SentenceAnnotations | None = None) -> Normalization:
+    """Link an entity of the sentence to a knowledge-base entry (brat ``N``), e.g. UMLS C0011849.
+
+    brat writes ``RESOURCE:REFERENCE`` between blanks, so the resource may hold neither blanks
+    nor ``:``, and the reference no blanks.
+    """
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    entity = _sentence_entity(annotations=annotations, entity_id=entity_id)
+    resource, reference, text = resource.strip(), reference.strip(), " ".join(text.split())
+    if not _RESOURCE.fullmatch(resource) or len(resource) > 100:
+        raise ValidationError("The resource is a short name without blanks or colons, e.g. UMLS.")
+    if not _REFERENCE.fullmatch(reference) or len(reference) > 200:
+        raise ValidationError("The reference is an id without blanks, e.g. C0011849.")
+    if any(n.entity_id == entity.pk and (n.resource, n.reference) == (resource, reference)
+           for n in annotations.normalizations):
+        raise ValidationError(f"The entity already refers to {resource}:{reference}.")
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
+    normalization = Normalization(document_id=sentence.document_id, entity=entity, resource=resource,
+                                  reference=reference, text=text, source=Source.HUMAN, created_by=user)
+    Normalization.objects.bulk_create([normalization])
+    _normalization_audit(sentence, user, AuditAction.CREATED, normalization)
+    annotations.normalizations.append(normalization)
+    return normalization
+
+
+@_atomic
+def normalization_delete(*, sentence: Sentence, user, normalization_id, expected_version: int,
+                         annotations: SentenceAnnotations | None = None) -> Dependents:
+    """Delete one normalization of the sentence's entities; returns it as a dependent row, which
+    is how undo puts it back (see ``services.dependents``)."""
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    normalization = annotations.normalization(normalization_id)
+    if normalization is None:
+        raise ValidationError("That normalization is not on an entity of this sentence.")
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
+    row = row_of(normalization)
+    Normalization.objects.filter(pk=normalization.pk)._raw_delete(Normalization.objects.db)
+    _normalization_audit(sentence, user, AuditAction.DELETED, normalization)
+    annotations.normalizations.remove(normalization)
+    return Dependents(rows={"normalizations": [row]})
+
+
 @_atomic
 def sentence_set_status(*, sentence: Sentence, user, status: str, expected_version: int,
                         annotations: SentenceAnnotations | None = None) -> Sentence:
@@ -373,6 +431,9 @@ def action_undo(*, sentence: Sentence, user, step: dict, expected_version: int) 
     sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version,
                           status=step["status"])
     current = sentence_annotations(sentence=sentence)
+    if step.get("created_normalizations"):
+        Normalization.objects.filter(pk__in=step["created_normalizations"],
+                                     entity__sentence_id=sentence.pk)._raw_delete(Normalization.objects.db)
     events = _remove_created(current=current, step=step)
     events += _restore_entities(current=current, wanted=step["entities"])
     restored = [instance_of(Relation, row) for row in step["relations"]

@@ -14,8 +14,12 @@ Decisions (see also docs/benchmarks.md, "Import/export"):
   at least one annotation is "done" and one without any is "new".
 - An entity is attached to the sentence holding its first fragment (or, for a fragment
   starting between sentences, the next sentence); a relation to its head's sentence.
-- Export renumbers ids per document (T1.. in offset order, R1.., *1.., A1.., #1..):
-  brat ids are not stored; text is written back byte-identical.
+- Export renumbers ids per document (T1.. in offset order, E1.., R1.., *1.., A1.., N1..,
+  #1..): brat ids are not stored; text is written back byte-identical.
+- brat events are stored (``Event`` with its ``EventArgument`` rows, in file order) and a
+  relation ending at an event keeps that event (``head_event``/``tail_event``) besides its
+  trigger, so that brat comes out as it went in; normalizations (``N``) are ``Normalization``
+  rows on their entity (or event).
 - ``statuses`` on export keeps only annotations of sentences with those statuses (the
   document text stays whole): entities in kept sentences, relations whose sentence is
   kept and both ends survive, groups whose members all survive, attributes and notes
@@ -40,9 +44,12 @@ from annotation.models import (
     Document,
     Entity,
     EntityType,
+    Event,
+    EventArgument,
     Group,
     GroupMember,
     ModelVersion,
+    Normalization,
     Note,
     Project,
     Relation,
@@ -80,17 +87,21 @@ class ImportReport:
     groups: int = 0
     attributes: int = 0
     notes: int = 0
+    events: int = 0
+    normalizations: int = 0
     quirks: list[ReadIssue] = field(default_factory=list)
 
     @property
     def annotations(self) -> int:
-        return self.entities + self.relations + self.groups + self.attributes + self.notes
+        return (self.entities + self.relations + self.groups + self.attributes + self.notes
+                + self.events + self.normalizations)
 
     def summary(self) -> str:
         return (
             f"{self.documents} documents, {self.sentences} sentences, {self.entities} entities, "
-            f"{self.relations} relations, {self.groups} groups, {self.attributes} attributes, "
-            f"{self.notes} notes; {len(self.quirks)} tolerated quirks"
+            f"{self.relations} relations, {self.events} events, {self.groups} groups, "
+            f"{self.attributes} attributes, {self.notes} notes, {self.normalizations} normalizations; "
+            f"{len(self.quirks)} tolerated quirks"
         )
 
 
@@ -158,9 +169,10 @@ class _BatchWriter:
         self.document_ids.extend(document_ids)
         sentence_ids = self._sentences(batch, document_ids)
         entity_ids = self._entities(batch, document_ids, sentence_ids)
-        relation_ids = self._relations(batch, document_ids, entity_ids)
+        event_ids = self._events(batch, document_ids, entity_ids)
+        relation_ids = self._relations(batch, document_ids, entity_ids, event_ids)
         self._groups(batch, document_ids, entity_ids)
-        self._attributes_and_notes(batch, document_ids, entity_ids, relation_ids)
+        self._attributes_and_notes(batch, document_ids, entity_ids, relation_ids, event_ids)
         self.report.documents += len(batch)
 
     # --- validation ---------------------------------------------------------------------
@@ -194,18 +206,32 @@ class _BatchWriter:
             ):
                 self._fail(doc, f"entity {entity.id}: offsets {_offsets(entity)} outside the text "
                                 f"(length {size}) or empty")
+        event_ids = {e.id for e in doc.events}
+        self._check_events(doc, entity_ids, event_ids)
         relation_ids = {r.id for r in doc.relations}
         for relation in doc.relations:
             for end in (relation.head, relation.tail):
-                if end not in entity_ids:
+                if end not in entity_ids and end not in event_ids:
                     self._fail(doc, f"relation {relation.id}: unknown entity id {end}")
         for group in doc.groups:
             for member in group.members:
                 if member not in entity_ids:
                     self._fail(doc, f"group {group.id}: unknown entity id {member}")
-        for item in (*doc.attributes, *doc.notes):
-            if item.target not in entity_ids and item.target not in relation_ids:
+        for item in (*doc.attributes, *doc.notes, *doc.normalizations):
+            if item.target not in entity_ids | relation_ids | event_ids:
                 self._fail(doc, f"{item.id}: unknown target id {item.target}")
+            if isinstance(item, dc.Normalization) and item.target in relation_ids:
+                self._fail(doc, f"{item.id}: a normalization belongs to an entity or an event")
+
+    def _check_events(self, doc: dc.Document, entity_ids: set[str], event_ids: set[str]) -> None:
+        if len(event_ids) != len(doc.events) or event_ids & entity_ids:
+            self._fail(doc, "duplicate event id")
+        for event in doc.events:
+            if event.trigger not in entity_ids:
+                self._fail(doc, f"event {event.id}: unknown trigger id {event.trigger}")
+            for role, value in event.arguments:
+                if value not in entity_ids and value not in event_ids:
+                    self._fail(doc, f"event {event.id}: unknown argument id {value} ({role})")
 
     def _check_lengths(self, doc: dc.Document) -> None:
         """Names that would not fit their column (a database error instead of a clear one)."""
@@ -216,6 +242,12 @@ class _BatchWriter:
         limits += [(a.name, 100, "attribute name") for a in doc.attributes]
         limits += [(a.value or "", 200, "attribute value") for a in doc.attributes]
         limits += [(n.type, 100, "note type") for n in doc.notes]
+        limits += [(e.type, 100, "event type") for e in doc.events]
+        limits += [(role, 100, "event role") for e in doc.events for role, _ in e.arguments]
+        limits += [(role, 100, "relation role") for r in doc.relations for role in (r.head_role, r.tail_role)]
+        limits += [(n.type, 100, "normalization type") for n in doc.normalizations]
+        limits += [(n.resource, 100, "normalization resource") for n in doc.normalizations]
+        limits += [(n.reference, 200, "normalization reference") for n in doc.normalizations]
         for value, limit, what in limits:
             if len(value) > limit:
                 self._fail(doc, f"{what} {value[:40]!r}... is longer than {limit} characters")
@@ -229,9 +261,13 @@ class _BatchWriter:
             relation_types=[t for t in found.relation_types if t.name not in self.relation_types],
             attribute_types=[a for a in found.attribute_types if a not in self.project.attribute_types],
             group_types=[g for g in found.group_types if g not in self.project.group_types],
+            event_types=[t for t in found.event_types
+                         if t.name not in {e["name"] for e in self.project.event_types}],
+            attribute_values={a: values for a, values in found.attribute_values.items()
+                              if set(values) - set(self.project.attribute_values.get(a, []))},
         )
         if any((missing.entity_types, missing.relation_types, missing.attribute_types,
-                missing.group_types)):
+                missing.group_types, missing.event_types, missing.attribute_values)):
             project_schema_apply(project=self.project, schema=missing)
             self.entity_types = dict(EntityType.objects.filter(project=self.project)
                                      .values_list("name", "pk"))
@@ -276,16 +312,45 @@ class _BatchWriter:
         self.report.entities += len(rows)
         return [{e.id: next(ids) for e in doc.entities} for doc in batch]
 
-    def _relations(self, batch, document_ids, entity_ids) -> list[dict[str, int]]:
+    def _events(self, batch, document_ids, entity_ids) -> list[dict[str, tuple[int, int]]]:
+        """Per document: brat id -> (new event id, its trigger's entity id)."""
         rows = []
         provenance = self._provenance()
         for doc, document_id, entities in zip(batch, document_ids, entity_ids):
+            rows += [(document_id, e.type, entities[e.trigger][0], *provenance) for e in doc.events]
+        ids = iter(_insert(Event, ("document", "type", "trigger", *PROVENANCE), rows))
+        events = [{e.id: (next(ids), entities[e.trigger][0]) for e in doc.events}
+                  for doc, entities in zip(batch, entity_ids)]
+        arguments = []
+        for doc, entities, by_id in zip(batch, entity_ids, events):
+            for e in doc.events:
+                for position, (role, value) in enumerate(e.arguments):
+                    entity = entities[value][0] if value in entities else None
+                    event = by_id[value][0] if value in by_id else None
+                    arguments.append((by_id[e.id][0], position, role, entity, event))
+        _insert(EventArgument, ("event", "position", "role", "entity", "argument_event"), arguments)
+        self.report.events += len(rows)
+        return events
+
+    def _relations(self, batch, document_ids, entity_ids, event_ids) -> list[dict[str, int]]:
+        """An end that is an event is stored as its trigger plus the event (``head_event``);
+        the relation belongs to its head's (or head trigger's) sentence."""
+        rows = []
+        provenance = self._provenance()
+        for doc, document_id, entities, events in zip(batch, document_ids, entity_ids, event_ids):
+            triggers = {e.id: e.trigger for e in doc.events}
+
+            def end(brat_id):
+                if brat_id in entities:
+                    return (*entities[brat_id], None)
+                return (*entities[triggers[brat_id]], events[brat_id][0])
+
             for r in doc.relations:
-                head_id, sentence_id = entities[r.head]
-                rows.append((document_id, sentence_id, self.relation_types[r.type], head_id,
-                             entities[r.tail][0], *provenance))
-        ids = iter(_insert(Relation, ("document", "sentence", "type", "head", "tail", *PROVENANCE),
-                           rows))
+                (head_id, sentence_id, head_event), (tail_id, _, tail_event) = end(r.head), end(r.tail)
+                rows.append((document_id, sentence_id, self.relation_types[r.type], head_id, tail_id,
+                             head_event, tail_event, *provenance))
+        ids = iter(_insert(Relation, ("document", "sentence", "type", "head", "tail", "head_event",
+                                      "tail_event", *PROVENANCE), rows))
         self.report.relations += len(rows)
         return [{r.id: next(ids) for r in doc.relations} for doc in batch]
 
@@ -303,21 +368,31 @@ class _BatchWriter:
                  for position, entity_id in enumerate(entity_ids_)])
         self.report.groups += len(rows)
 
-    def _attributes_and_notes(self, batch, document_ids, entity_ids, relation_ids) -> None:
-        attributes, notes = [], []
+    def _attributes_and_notes(self, batch, document_ids, entity_ids, relation_ids, event_ids) -> None:
+        attributes, notes, normalizations = [], [], []
         provenance = self._provenance()
-        for doc, document_id, entities, relations in zip(batch, document_ids, entity_ids, relation_ids):
+        for doc, document_id, entities, relations, events in zip(
+                batch, document_ids, entity_ids, relation_ids, event_ids):
+            def targets(brat_id):
+                return (entities.get(brat_id, (None,))[0], relations.get(brat_id),
+                        events.get(brat_id, (None,))[0])
+
             for a in doc.attributes:
-                attributes.append((document_id, a.name, a.value or "",
-                                   entities.get(a.target, (None,))[0], relations.get(a.target),
-                                   *provenance))
+                attributes.append((document_id, a.name, a.value or "", *targets(a.target), *provenance))
             for n in doc.notes:
-                notes.append((document_id, n.type, n.text, entities.get(n.target, (None,))[0],
-                              relations.get(n.target), *provenance))
-        _insert(Attribute, ("document", "name", "value", "entity", "relation", *PROVENANCE), attributes)
-        _insert(Note, ("document", "type", "text", "entity", "relation", *PROVENANCE), notes)
+                notes.append((document_id, n.type, n.text, *targets(n.target), *provenance))
+            for n in doc.normalizations:
+                entity, _, event = targets(n.target)
+                normalizations.append((document_id, n.type, n.resource, n.reference, n.text, entity,
+                                       event, *provenance))
+        _insert(Attribute, ("document", "name", "value", "entity", "relation", "event", *PROVENANCE),
+                attributes)
+        _insert(Note, ("document", "type", "text", "entity", "relation", "event", *PROVENANCE), notes)
+        _insert(Normalization, ("document", "type", "resource", "reference", "text", "entity", "event",
+                                *PROVENANCE), normalizations)
         self.report.attributes += len(attributes)
         self.report.notes += len(notes)
+        self.report.normalizations += len(normalizations)
 
 
 PROVENANCE = ("source", "source_detail", "created_by", "created_at", "updated_at")

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Case, Q, Value, When
 
 from annotation.models import (
     Attribute,
     Entity,
+    Event,
+    EventArgument,
     GroupMember,
+    Normalization,
     Note,
     PredictedEntity,
     PredictedRelation,
@@ -31,7 +35,14 @@ from annotation.rows import instance_of, row_of, rows_insert
 CASCADES = (
     ("attributes", Attribute, "entity", "relation"),
     ("notes", Note, "entity", "relation"),
+    ("normalizations", Normalization, "entity", None),
     ("group_members", GroupMember, "entity", None),
+)
+# (kind, model, foreign key): rows that refuse the delete of their entity (RESTRICT). Events
+# come from brat and are read-only in Eligo, so their triggers and arguments stay.
+REFUSES = (
+    ("event_triggers", Event, "trigger"),
+    ("event_arguments", EventArgument, "entity"),
 )
 # (kind, model, foreign key set to NULL when its target goes)
 UNLINKS = (
@@ -60,6 +71,9 @@ def annotations_delete(*, entities: list[Entity], relations: list[Relation]) -> 
     entity_ids = [e.pk for e in entities]
     relation_ids = [r.pk for r in relations]
     present = _present(entity_ids=entity_ids, relation_ids=relation_ids)
+    if any(present[kind] for kind, _, _ in REFUSES):
+        raise ValidationError("Not deleted: this entity is the trigger or an argument of an event "
+                              "(imported from brat), and events are read-only here.")
     dependents = Dependents(relations=list(relations))
     if present["relations"]:
         others = list(_touching(entity_ids).exclude(pk__in=relation_ids).select_related("type"))
@@ -145,6 +159,9 @@ def _present(*, entity_ids: list[int], relation_ids: list[int]) -> dict[str, boo
     for kind, model, link in UNLINKS:
         sql, params = (_in(f"{link}_id", entity_ids) if link == "entity"
                        else (f"{link}_id IN ({every_sql[0]})", every_sql[1]))
+        checks[kind] = (f"SELECT 1 FROM {model._meta.db_table} WHERE {sql}", params)
+    for kind, model, link in REFUSES:
+        sql, params = _in(f"{link}_id", entity_ids)
         checks[kind] = (f"SELECT 1 FROM {model._meta.db_table} WHERE {sql}", params)
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(f"EXISTS ({sql})" for sql, _ in checks.values()),

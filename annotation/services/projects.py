@@ -100,19 +100,21 @@ def _relation_types_apply(project, schema, entity_types, relation_keys) -> int:
         wanted = relation_keys.get(spec.name, "")
         key = wanted if _usable_key(wanted, used_keys) else _next_free(used_keys, FREE_KEYS)
         used_keys.add(key)
-        relation_type = RelationType(project=project, name=spec.name, key=key, order=order)
+        relation_type = RelationType(project=project, name=spec.name, key=key, order=order,
+                                     head_role=spec.head_role, tail_role=spec.tail_role)
         order += 1
         existing[spec.name] = relation_type
         added.append((relation_type, spec))
     RelationType.objects.bulk_create([r for r, _ in added])
     heads, tails = [], []
     for relation_type, spec in added:
+        # a type named twice in one brat argument list (real configurations do) counts once
         heads += [RelationType.heads.through(relationtype_id=relation_type.pk,
                                              entitytype_id=_type_for(project, entity_types, n).pk)
-                  for n in spec.heads]
+                  for n in dict.fromkeys(spec.heads)]
         tails += [RelationType.tails.through(relationtype_id=relation_type.pk,
                                              entitytype_id=_type_for(project, entity_types, n).pk)
-                  for n in spec.tails]
+                  for n in dict.fromkeys(spec.tails)]
     RelationType.heads.through.objects.bulk_create(heads)
     RelationType.tails.through.objects.bulk_create(tails)
     return len(added)
@@ -127,13 +129,26 @@ def _type_for(project, entity_types: dict, name: str) -> EntityType:
 
 
 def _merge_json_lists(project: Project, schema: Schema) -> None:
-    attributes = list(project.attribute_types) + [
-        a for a in schema.attribute_types if a not in project.attribute_types
+    """Attribute, group and event types kept on the project: the new ones are added, and a
+    valued attribute gains the values it lacks; nothing known is changed."""
+    attributes = list(dict.fromkeys([*project.attribute_types, *schema.attribute_types]))
+    groups = list(dict.fromkeys([*project.group_types, *schema.group_types]))
+    known_events = {t["name"] for t in project.event_types}
+    events = list(project.event_types) + [
+        {"name": t.name, "arguments": [[role, list(types)] for role, types in t.arguments]}
+        for t in {t.name: t for t in schema.event_types}.values() if t.name not in known_events
     ]
-    groups = list(project.group_types) + [g for g in schema.group_types if g not in project.group_types]
-    if attributes != project.attribute_types or groups != project.group_types:
-        project.attribute_types, project.group_types = attributes, groups
-        project.save(update_fields=["attribute_types", "group_types"])
+    values = {name: list(v) for name, v in project.attribute_values.items()}
+    for name, more in schema.attribute_values.items():
+        values[name] = list(dict.fromkeys([*values.get(name, []), *more]))
+    args = {**schema.attribute_args, **project.attribute_args}
+    changed = {field: value for field, value in (
+        ("attribute_types", attributes), ("group_types", groups), ("event_types", events),
+        ("attribute_values", values), ("attribute_args", args)) if value != getattr(project, field)}
+    if changed:
+        for field, value in changed.items():
+            setattr(project, field, value)
+        project.save(update_fields=list(changed))
 
 
 def membership_set(*, project: Project, user, role: str) -> Membership:

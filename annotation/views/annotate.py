@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation import forms
-from annotation.models import Role, SentenceStatus
+from annotation.models import Normalization, Role, SentenceStatus
 from annotation.selectors.annotations import (
     first_open_sentence,
     project_for_user,
@@ -142,6 +142,18 @@ ACTIONS = {
         lambda s, u, d, v, a: services.relation_delete(
             sentence=s, user=u, relation_id=d["relation"], expected_version=v, annotations=a),
         lambda d: "delete relation"),
+    "normalization-create": Action(
+        forms.NormalizationCreateForm,
+        lambda s, u, d, v, a: services.normalization_create(
+            sentence=s, user=u, entity_id=d["entity"], resource=d["resource"],
+            reference=d["reference"], text=d["text"], expected_version=v, annotations=a),
+        lambda d: "add normalization"),
+    "normalization-delete": Action(
+        forms.NormalizationDeleteForm,
+        lambda s, u, d, v, a: services.normalization_delete(
+            sentence=s, user=u, normalization_id=d["normalization"], expected_version=v,
+            annotations=a),
+        lambda d: "delete normalization"),
     "status": Action(forms.StatusForm, _set_status, lambda d: f"mark {d['status']}"),
 }
 
@@ -199,6 +211,8 @@ def sentence_action(request, name, sentence_id, action):
             step = undo_step(before=before, after=annotations)
             if isinstance(outcome, Dependents):
                 step["dependents"] = outcome.rows
+            elif isinstance(outcome, Normalization):
+                step["created_normalizations"] = [outcome.pk]
             _push_undo(request.session, sentence, {"version": sentence.version, "step": step,
                                                    "label": action_spec.label(data)})
             request.session.save_in_transaction()

@@ -66,6 +66,8 @@ def _complete_schema(documents: Iterable[Document], schema: Schema, issues: list
         schema.extend_from_documents([document])
         if report:
             for kind, name in sorted(_type_names(schema) - before):
+                if kind == "entity" and name in schema.event_names:
+                    continue  # an event's trigger: declared in [events]
                 issues.append(ReadIssue(
                     file, None,
                     f"{kind} type {name!r} (first used in {document.name}) is not declared: added",
@@ -76,7 +78,8 @@ def _complete_schema(documents: Iterable[Document], schema: Schema, issues: list
 
 def _type_names(schema: Schema) -> set[tuple[str, str]]:
     return ({("entity", n) for n in schema.entity_names} | {("relation", n) for n in schema.relation_names}
-            | {("attribute", n) for n in schema.attribute_types} | {("group", n) for n in schema.group_types})
+            | {("attribute", n) for n in schema.attribute_types} | {("group", n) for n in schema.group_types}
+            | {("event", n) for n in schema.event_names})
 
 
 class _Counter:

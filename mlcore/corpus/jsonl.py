@@ -11,7 +11,16 @@
      "relations": [{"id": "R1", "type": "Has_value", "head": "T1", "tail": "T2"}],
      "groups": [{"id": "*1", "type": "OR", "members": ["T1", "T2"]}],
      "attributes": [{"id": "A1", "name": "Optional", "target": "T1", "value": null}],
-     "notes": [{"id": "#1", "type": "AnnotatorNotes", "target": "T1", "text": "..."}]}
+     "notes": [{"id": "#1", "type": "AnnotatorNotes", "target": "T1", "text": "..."}],
+     "events": [{"id": "E1", "type": "Binding", "trigger": "T3", "arguments": [["Theme", "T1"]]}],
+     "normalizations": [{"id": "N1", "type": "Reference", "target": "T1", "resource": "UMLS",
+                         "reference": "C0011849", "text": "diabetes"}]}
+
+``events`` and ``normalizations`` (brat ``E`` and ``N`` lines) are written only when a
+document has some; a relation's ``head_role``/``tail_role`` only when they are not
+brat's ``Arg1``/``Arg2``; the schema's ``event_types``, ``attribute_values`` and
+``attribute_args`` only when not empty. A relation's end, and the target of an
+attribute, note or normalization, may be an event id.
 
 Offsets are document character offsets, a CR counted like any character.
 A per-sentence ``status`` is written from (and read back into)
@@ -32,8 +41,11 @@ from .model import (
     Document,
     Entity,
     EntityType,
+    Event,
+    EventType,
     Fragment,
     Group,
+    Normalization,
     Note,
     Relation,
     RelationType,
@@ -50,24 +62,44 @@ STATUS_KEY = "sentence_status"
 
 
 def schema_to_json(schema: Schema) -> dict:
-    return {
+    data = {
         "entity_types": [{"name": t.name, "color": t.color, "key": t.key} for t in schema.entity_types],
-        "relation_types": [
-            {"name": t.name, "heads": list(t.heads), "tails": list(t.tails)} for t in schema.relation_types
-        ],
+        "relation_types": [_relation_type_json(t) for t in schema.relation_types],
         "attribute_types": list(schema.attribute_types),
         "group_types": list(schema.group_types),
     }
+    if schema.event_types:
+        data["event_types"] = [
+            {"name": t.name, "arguments": [[role, list(types)] for role, types in t.arguments]}
+            for t in schema.event_types
+        ]
+    if schema.attribute_values:
+        data["attribute_values"] = {k: list(v) for k, v in schema.attribute_values.items()}
+    if schema.attribute_args:
+        data["attribute_args"] = dict(schema.attribute_args)
+    return data
+
+
+def _relation_type_json(t: RelationType) -> dict:
+    data = {"name": t.name, "heads": list(t.heads), "tails": list(t.tails)}
+    if (t.head_role, t.tail_role) != ("Arg1", "Arg2"):
+        data.update(head_role=t.head_role, tail_role=t.tail_role)
+    return data
 
 
 def schema_from_json(data: dict) -> Schema:
     return Schema(
         entity_types=[EntityType(t["name"], t.get("color", ""), t.get("key", ""))
                       for t in data.get("entity_types", [])],
-        relation_types=[RelationType(t["name"], tuple(t.get("heads", ())), tuple(t.get("tails", ())))
+        relation_types=[RelationType(t["name"], tuple(t.get("heads", ())), tuple(t.get("tails", ())),
+                                     t.get("head_role", "Arg1"), t.get("tail_role", "Arg2"))
                         for t in data.get("relation_types", [])],
         attribute_types=list(data.get("attribute_types", [])),
         group_types=list(data.get("group_types", [])),
+        event_types=[EventType(t["name"], tuple((role, tuple(types)) for role, types in t.get("arguments", ())))
+                     for t in data.get("event_types", [])],
+        attribute_values={k: list(v) for k, v in (data.get("attribute_values") or {}).items()},
+        attribute_args=dict(data.get("attribute_args") or {}),
     )
 
 
@@ -83,7 +115,7 @@ def document_to_json(document: Document) -> dict:
         if statuses is not None and index < len(statuses) and statuses[index] is not None:
             item["status"] = statuses[index]
         sentences.append(item)
-    return {
+    data = {
         "name": document.name,
         "text": document.text,
         "metadata": metadata,
@@ -92,15 +124,30 @@ def document_to_json(document: Document) -> dict:
             {"id": e.id, "type": e.type, "fragments": [[f.start, f.end] for f in e.fragments]}
             for e in document.entities
         ],
-        "relations": [
-            {"id": r.id, "type": r.type, "head": r.head, "tail": r.tail} for r in document.relations
-        ],
+        "relations": [_relation_json(r) for r in document.relations],
         "groups": [{"id": g.id, "type": g.type, "members": list(g.members)} for g in document.groups],
         "attributes": [
             {"id": a.id, "name": a.name, "target": a.target, "value": a.value} for a in document.attributes
         ],
         "notes": [{"id": n.id, "type": n.type, "target": n.target, "text": n.text} for n in document.notes],
     }
+    if document.events:
+        data["events"] = [{"id": e.id, "type": e.type, "trigger": e.trigger,
+                           "arguments": [list(a) for a in e.arguments]} for e in document.events]
+    if document.normalizations:
+        data["normalizations"] = [
+            {"id": n.id, "type": n.type, "target": n.target, "resource": n.resource,
+             "reference": n.reference, "text": n.text}
+            for n in document.normalizations
+        ]
+    return data
+
+
+def _relation_json(r: Relation) -> dict:
+    data = {"id": r.id, "type": r.type, "head": r.head, "tail": r.tail}
+    if (r.head_role, r.tail_role) != ("Arg1", "Arg2"):
+        data.update(head_role=r.head_role, tail_role=r.tail_role)
+    return data
 
 
 def document_from_json(data: dict) -> Document:
@@ -123,12 +170,17 @@ def document_from_json(data: dict) -> Document:
     document = Document(
         name=data["name"], text=text, sentences=sentences, metadata=metadata,
         entities=[_entity(e, len(text)) for e in data.get("entities", [])],
-        relations=[Relation(str(r["id"]), r["type"], r["head"], r["tail"])
+        relations=[Relation(str(r["id"]), r["type"], r["head"], r["tail"],
+                            r.get("head_role", "Arg1"), r.get("tail_role", "Arg2"))
                    for r in data.get("relations", [])],
         groups=[Group(str(g["id"]), g["type"], tuple(g["members"])) for g in data.get("groups", [])],
         attributes=[Attribute(str(a["id"]), a["name"], a["target"], a.get("value"))
                     for a in data.get("attributes", [])],
         notes=[Note(str(n["id"]), n["type"], n["target"], n.get("text", "")) for n in data.get("notes", [])],
+        events=[_event(e) for e in data.get("events", [])],
+        normalizations=[Normalization(str(n["id"]), n["target"], n["resource"], n["reference"],
+                                      n.get("text") or "", n.get("type") or "Reference")
+                        for n in data.get("normalizations", [])],
     )
     _check_references(document)
     return document
@@ -141,6 +193,14 @@ def _entity(data: dict, size: int) -> Entity:
     return Entity(str(data["id"]), data["type"], fragments)
 
 
+def _event(data: dict) -> Event:
+    arguments = data.get("arguments", [])
+    if not isinstance(arguments, list) or any(
+            not isinstance(a, (list, tuple)) or len(a) != 2 for a in arguments):
+        raise ValueError(f"event {data['id']}: arguments must be [role, id] pairs")
+    return Event(str(data["id"]), data["type"], data["trigger"], tuple((str(r), str(v)) for r, v in arguments))
+
+
 def _span(value, size: int, what: str) -> tuple[int, int]:
     start, end = (value["start"], value["end"]) if isinstance(value, dict) else value
     if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= size):
@@ -151,14 +211,18 @@ def _span(value, size: int, what: str) -> tuple[int, int]:
 def _check_references(document: Document) -> None:
     ids: set[str] = set()
     for item in [*document.entities, *document.relations, *document.groups, *document.attributes,
-                 *document.notes]:
+                 *document.notes, *document.events, *document.normalizations]:
         if item.id in ids:
             raise ValueError(f"duplicate id {item.id!r}")
         ids.add(item.id)
     entities = {e.id for e in document.entities}
-    targets = entities | {r.id for r in document.relations}
-    references = [(r.id, r.head, entities) for r in document.relations]
-    references += [(r.id, r.tail, entities) for r in document.relations]
+    ends = entities | {e.id for e in document.events}
+    targets = ends | {r.id for r in document.relations}
+    references = [(r.id, r.head, ends) for r in document.relations]
+    references += [(r.id, r.tail, ends) for r in document.relations]
+    references += [(e.id, e.trigger, entities) for e in document.events]
+    references += [(e.id, value, ends) for e in document.events for _, value in e.arguments]
+    references += [(n.id, n.target, ends) for n in document.normalizations]
     references += [(g.id, m, entities) for g in document.groups for m in g.members]
     references += [(a.id, a.target, targets) for a in document.attributes]
     references += [(n.id, n.target, targets) for n in document.notes]

@@ -46,12 +46,40 @@ class Entity:
 
 @dataclass
 class Relation:
-    """A typed, directed relation ``head -> tail`` between two entity ids."""
+    """A typed, directed relation ``head -> tail``; the ends are entity ids, or event ids
+    (brat lets a relation point to an event, as the LCT corpus does). The role names are
+    brat's argument names (``Arg1``/``Arg2`` unless the corpus names its own)."""
 
     id: str
     type: str
     head: str
     tail: str
+    head_role: str = "Arg1"
+    tail_role: str = "Arg2"
+
+
+@dataclass
+class Event:
+    """A brat ``E`` line: a typed event with its trigger (an entity id) and its arguments,
+    ``(role, entity or event id)`` pairs in file order (roles as written, e.g. ``Theme2``)."""
+
+    id: str
+    type: str
+    trigger: str
+    arguments: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Normalization:
+    """A brat ``N`` line: ``target`` (entity or event id) refers to ``reference`` in the
+    knowledge base ``resource`` (``UMLS:C0011849``); ``text`` is the optional name there."""
+
+    id: str
+    target: str
+    resource: str
+    reference: str
+    text: str = ""
+    type: str = "Reference"
 
 
 @dataclass
@@ -103,6 +131,8 @@ class Document:
     groups: list[Group] = field(default_factory=list)
     attributes: list[Attribute] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    normalizations: list[Normalization] = field(default_factory=list)
     metadata: dict = field(default_factory=dict)
 
     def entity_by_id(self) -> dict[str, Entity]:
@@ -123,16 +153,34 @@ class RelationType:
     name: str
     heads: tuple[str, ...] = ()
     tails: tuple[str, ...] = ()
+    head_role: str = "Arg1"
+    tail_role: str = "Arg2"
+
+
+@dataclass
+class EventType:
+    """An event type; ``arguments`` are ``(role, allowed types)`` as brat declares them, the
+    role with its quantifier (``Theme+``, ``Cause?``), types possibly ``<EVENT>``."""
+
+    name: str
+    arguments: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass
 class Schema:
-    """A label schema: entity, relation, attribute and group types."""
+    """A label schema: entity, relation, event, attribute and group types.
+
+    ``attribute_values`` gives the values of valued attributes (brat ``Value:A|B``) and
+    ``attribute_args`` what an attribute attaches to (brat ``Arg:``, e.g. ``<EVENT>``).
+    """
 
     entity_types: list[EntityType] = field(default_factory=list)
     relation_types: list[RelationType] = field(default_factory=list)
     attribute_types: list[str] = field(default_factory=list)
     group_types: list[str] = field(default_factory=list)
+    event_types: list[EventType] = field(default_factory=list)
+    attribute_values: dict[str, list[str]] = field(default_factory=dict)
+    attribute_args: dict[str, str] = field(default_factory=dict)
 
     @property
     def entity_names(self) -> list[str]:
@@ -141,6 +189,10 @@ class Schema:
     @property
     def relation_names(self) -> list[str]:
         return [t.name for t in self.relation_types]
+
+    @property
+    def event_names(self) -> list[str]:
+        return [t.name for t in self.event_types]
 
     def extend_from_documents(self, documents) -> None:
         """Add every type used in ``documents`` that the schema does not declare yet."""
@@ -153,10 +205,16 @@ class Schema:
             for r in doc.relations:
                 if r.type not in relation_names:
                     relation_names.add(r.type)
-                    self.relation_types.append(RelationType(r.type))
+                    self.relation_types.append(RelationType(r.type, head_role=r.head_role,
+                                                            tail_role=r.tail_role))
+            for event in doc.events:
+                if event.type not in self.event_names:
+                    self.event_types.append(EventType(event.type))
             for a in doc.attributes:
                 if a.name not in self.attribute_types:
                     self.attribute_types.append(a.name)
+                if a.value is not None and a.value not in self.attribute_values.get(a.name, []):
+                    self.attribute_values.setdefault(a.name, []).append(a.value)
             for g in doc.groups:
                 if g.type not in self.group_types:
                     self.group_types.append(g.type)

@@ -257,6 +257,7 @@
     else if (what === "help") toggleHelp(true);
     else if (what === "delete-entity") act("entity-delete", { entity: button.closest("li").dataset.entityId });
     else if (what === "delete-relation") act("relation-delete", { relation: button.closest("li").dataset.relationId });
+    else if (what === "delete-normalization") act("normalization-delete", { normalization: button.closest("li").dataset.normalizationId });
     event.stopPropagation();
   }
 

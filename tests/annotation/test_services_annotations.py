@@ -180,10 +180,11 @@ def _references(model) -> set[tuple[str, str, str]]:
 def test_raw_deletes_handle_every_reference_to_entities_and_relations():
     """``services.dependents`` deletes without Django's collector: its tables must be exactly
     those that reference entities and relations, with the same on-delete behaviour."""
-    from annotation.services.dependents import CASCADES, UNLINKS
+    from annotation.services.dependents import CASCADES, REFUSES, UNLINKS
 
     handled = {(model.__name__, fk, "CASCADE") for _, model, fk, _ in CASCADES}
     handled |= {(model.__name__, fk, "SET_NULL") for _, model, fk in UNLINKS}
+    handled |= {(model.__name__, fk, "RESTRICT") for _, model, fk in REFUSES}
     handled |= {("Relation", "head", "CASCADE"), ("Relation", "tail", "CASCADE")}
     assert _references(Entity) == {ref for ref in handled if ref[1] != "relation"}
     assert _references(Relation) == (

@@ -268,3 +268,64 @@ def test_unknown_format_and_missing_path_are_format_errors(tmp_path):
         read_corpus(tmp_path, "xml")
     with pytest.raises(CorpusFormatError, match="no such file"):
         read_corpus(tmp_path / "missing", "brat")
+
+
+# --- brat interoperability: conf constructs of real corpora, events, normalizations, names ---
+
+
+def test_conf_merges_multi_line_relations_dedupes_types_and_keeps_roles_and_values():
+    from mlcore.corpus.brat import parse_annotation_conf, render_annotation_conf
+
+    schema = parse_annotation_conf(
+        "[spans]\nProtein\nExp\n!Abstract\n\t<POG>=Protein|Exp\n[relations]\n"
+        "Coref\tAnaphora:Exp, Antecedent:Exp|Protein|Exp\n"
+        "Nest\tArg1:Protein, Arg2:Exp\nNest\tArg1:Exp, Arg2:Exp\n"
+        "Equiv\tArg1:Protein, Arg2:Protein, <REL-TYPE>:symmetric-transitive\n"
+        "Equiv\tArg1:Exp, Arg2:Exp, <REL-TYPE>:symmetric-transitive\n"
+        "[events]\nBinding\tTheme+:<POG>, Cause?:<EVENT>\n----------\n"
+        "[attributes]\nConfidence\tArg:<EVENT>, Value:Low|High|Low\n")
+    assert schema.entity_names == ["Protein", "Exp"]
+    coref, nest = schema.relation_types
+    assert (coref.head_role, coref.tail_role, coref.tails) == ("Anaphora", "Antecedent", ("Exp", "Protein"))
+    assert (nest.heads, nest.tails) == (("Protein", "Exp"), ("Exp",))
+    assert schema.group_types == ["Equiv"]
+    assert schema.event_types[0].arguments == (("Theme+", ("Protein", "Exp")), ("Cause?", ("<EVENT>",)))
+    assert len(schema.event_types) == 1
+    assert schema.attribute_values == {"Confidence": ["Low", "High"]}
+    conf = render_annotation_conf(schema)
+    assert "Coref\tAnaphora:Exp, Antecedent:Exp|Protein" in conf
+    assert "Confidence\tArg:<EVENT>, Value:Low|High" in conf
+    assert "Binding\tTheme+:Protein|Exp, Cause?:<EVENT>" in conf
+    assert parse_annotation_conf(conf) == schema
+
+
+def test_events_normalizations_and_names_round_trip_through_ann(tmp_path):
+    from mlcore.corpus.brat import read_brat, read_brat_schema, write_brat
+    from mlcore.corpus.model import Event, Normalization
+
+    text = "IL-10 binds its receptor."
+    doc = Document("d1", text, entities=[Entity("T1", "Gene product", (Fragment(0, 5),)),
+                                    Entity("T2", "Binding", (Fragment(6, 11),)),
+                                    Entity("T3", "Gene product", (Fragment(16, 24),))],
+              events=[Event("E1", "Binding", "T2", (("Theme", "T1"), ("Theme2", "T3")))],
+              relations=[Relation("R1", "Part of", "T3", "E1", "Part", "Whole")],
+              normalizations=[Normalization("N1", "T1", "UniProt", "P22301", "IL10 human")])
+    write_brat([doc], tmp_path, schema=Schema())
+    ann = (tmp_path / "d1.ann").read_text()
+    assert "T1\tGene_product 0 5\tIL-10" in ann
+    assert "E1\tBinding:T2 Theme:T1 Theme2:T3" in ann
+    assert "R1\tPart_of Part:T3 Whole:E1" in ann
+    assert "N1\tReference T1 UniProt:P22301\tIL10 human" in ann
+    back = next(iter(read_brat(tmp_path)))
+    assert back.entities == doc.entities and back.events == doc.events
+    assert back.relations == doc.relations and back.normalizations == doc.normalizations
+    assert "Gene product" in read_brat_schema(tmp_path).entity_names
+
+
+def test_zero_width_span_is_an_error_naming_it(tmp_path):
+    from mlcore.corpus.brat import read_brat
+
+    (tmp_path / "d.txt").write_text("abc")
+    (tmp_path / "d.ann").write_text("T1\tX 1 1\t\n")
+    with pytest.raises(CorpusFormatError, match=r"d\.ann:1: T1: zero-width span 1-1"):
+        list(read_brat(tmp_path))
