@@ -28,7 +28,7 @@ def test_accept_reject_and_accept_all_over_http(ml_project, users, client_for):
     negation = suggest(version, sentence, "No", "Negation", 0.95)
     condition = suggest(version, sentence, sentence.text.split()[3], "Condition", 0.5)
     relation = suggest_relation(condition, negation)
-    client = client_for(users["annotator"])
+    client = client_for(users["reviewer"])
     base = f"/projects/trial/sentences/{sentence.pk}/suggestions/"
     html = client.get(base).content.decode()
     assert f'data-suggestion="entity-{negation.pk}" data-status="pending"' in html
