@@ -1,5 +1,6 @@
 """Pre-annotation storage and the review actions on suggestions."""
 import pytest
+from django.core.exceptions import PermissionDenied
 
 from annotation.models import (
     Entity, PredictedEntity, PredictedRelation, Relation, Sentence, SentenceScore, SentenceStatus,
@@ -217,3 +218,21 @@ def test_a_done_sentence_keeps_its_status_when_a_suggestion_is_accepted(negated,
     predicted_entity_accept(prediction=negation, user=users["reviewer"], expected_version=1)
     sentence.refresh_from_db()
     assert (sentence.status, sentence.version) == (SentenceStatus.DONE, 2)
+
+
+@pytest.mark.parametrize("decide", [
+    lambda s, v, negation, relation, user: predicted_entity_accept(prediction=negation, user=user),
+    lambda s, v, negation, relation, user: predicted_entity_reject(prediction=negation, user=user),
+    lambda s, v, negation, relation, user: predicted_relation_accept(prediction=relation, user=user),
+    lambda s, v, negation, relation, user: predicted_relation_reject(prediction=relation, user=user),
+    lambda s, v, negation, relation, user: predictions_accept_all(sentence=s, model_version=v,
+                                                                  user=user),
+], ids=["entity-accept", "entity-reject", "relation-accept", "relation-reject", "all"])
+def test_the_services_refuse_annotators_and_outsiders_whoever_calls_them(negated, users, decide):
+    sentence, version, negation, _, relation = negated
+    for name in ("annotator", "outsider"):
+        with pytest.raises(PermissionDenied, match="needs the reviewer role"):
+            decide(sentence, version, negation, relation, users[name])
+    assert set(PredictedEntity.objects.values_list("status", flat=True)) == {SuggestionStatus.PENDING}
+    assert PredictedRelation.objects.get().status == SuggestionStatus.PENDING
+    assert not Entity.objects.filter(source=Source.MODEL).exists()

@@ -50,4 +50,4 @@ def test_accept_and_reject_suggestions_in_the_annotation_view(scenario, new_page
     annotator.goto(f"{live_server.url}/projects/demo/sentences/{sentence.pk}/")
     expect(annotator.locator(f'[data-suggestion="entity-{pending.pk}"]')).to_have_attribute("data-status", "pending")
     expect(annotator.locator("[data-suggestions-readonly]")).to_be_visible()
-    expect(annotator.get_by_title("Accept")).to_have_count(0)
+    expect(annotator.locator("#model-suggestions").get_by_title("Accept", exact=True)).to_have_count(0)
