@@ -13,6 +13,9 @@ rejecting an entity suggestion records its own event, not one per dependent rela
 The annotation services (``services.annotations``) write that way on purpose, to keep an
 action to a few statements, and record their events themselves with
 :func:`audit_annotations`: one INSERT per action, whatever it created, changed or deleted.
+The review services (``services.predictions``) likewise record a decision with
+:func:`audit_decision` (their ``QuerySet.update`` fires no signal); the suggestion receivers
+remain for suggestions saved one by one elsewhere (the admin).
 """
 from __future__ import annotations
 
