@@ -13,6 +13,9 @@ rejecting an entity suggestion records its own event, not one per dependent rela
 The annotation services (``services.annotations``) write that way on purpose, to keep an
 action to a few statements, and record their events themselves with
 :func:`audit_annotations`: one INSERT per action, whatever it created, changed or deleted.
+The review services (``services.predictions``) likewise record a decision with
+:func:`audit_decision` (their ``QuerySet.update`` fires no signal); the suggestion receivers
+remain for suggestions saved one by one elsewhere (the admin).
 """
 from __future__ import annotations
 
@@ -192,13 +195,20 @@ def _prediction_decided(sender, instance, created, raw=False, **kwargs):
         return
     if getattr(instance, "_audit_old_status", None) == instance.status:
         return
-    linked = instance.entity_id if sender is PredictedEntity else instance.relation_id
+    audit_decision(prediction=instance, user=instance.decided_by or current_user())
+
+
+def audit_decision(*, prediction, user) -> None:
+    """Store the ``accepted``/``rejected`` event of a decided suggestion (the review services
+    call it; so does the receiver above, for suggestions saved elsewhere, e.g. the admin)."""
+    linked = (prediction.entity_id if isinstance(prediction, PredictedEntity)
+              else prediction.relation_id)
     audit_record(
-        project=instance.model_version.project_id,
-        user=instance.decided_by or current_user(),
-        action=AuditAction.ACCEPTED if instance.status == SuggestionStatus.ACCEPTED
+        project=prediction.model_version.project_id,
+        user=user,
+        action=AuditAction.ACCEPTED if prediction.status == SuggestionStatus.ACCEPTED
         else AuditAction.REJECTED,
-        obj=instance,
-        payload={"model_version": instance.model_version_id, "type": instance.type_id,
-                 "probability": instance.probability, "annotation": linked},
+        obj=prediction,
+        payload={"model_version": prediction.model_version_id, "type": prediction.type_id,
+                 "probability": prediction.probability, "annotation": linked},
     )

@@ -20,12 +20,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 
+from annotation.access import SUGGESTION_DECIDER, role_at_least
 from annotation.api import serializers as s
 from annotation.api.jobs import import_job_create
 from annotation.api.permissions import IsStaff, ProjectScopedMixin
 from annotation.audit import audit_record
 from annotation.models import (
-    ROLE_RANK,
     AuditAction,
     AuditEvent,
     Document,
@@ -287,7 +287,7 @@ class SentenceViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrieve
     def set_status(self, request, *args, **kwargs):
         """Set the status (``reviewed`` needs the reviewer role); 409 on a stale version."""
         data = _validated(s.SentenceStatusSerializer, request.data)
-        if data["status"] == SentenceStatus.REVIEWED and ROLE_RANK[self.role] < ROLE_RANK[Role.REVIEWER]:
+        if data["status"] == SentenceStatus.REVIEWED and not role_at_least(self.role, Role.REVIEWER):
             raise PermissionDenied("Marking a sentence reviewed needs the reviewer role.")
         sentence = sentence_get(project=self.project, sentence_id=kwargs["sentence_id"])
         annotation_services.sentence_set_status(sentence=sentence, user=request.user,
@@ -394,7 +394,7 @@ class _PredictionViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retri
 
     model = None
     accept_service = reject_service = None
-    min_roles = {"accept": Role.REVIEWER, "reject": Role.REVIEWER, "*": Role.ANNOTATOR}
+    min_roles = {"accept": SUGGESTION_DECIDER, "reject": SUGGESTION_DECIDER, "*": Role.ANNOTATOR}
 
     @extend_schema(parameters=[OpenApiParameter("sentence", int), OpenApiParameter("model_version", int),
                                OpenApiParameter("status", str, enum=["pending", "accepted", "rejected"])])

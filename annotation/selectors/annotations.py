@@ -13,13 +13,13 @@ from django.db import connection
 from django.db.models import F
 from django.http import Http404
 
+from annotation.access import role_at_least
 from annotation.models import (
-    Event,
-    Normalization,
-    ROLE_RANK,
     Entity,
     EntityType,
+    Event,
     Membership,
+    Normalization,
     Project,
     Relation,
     RelationType,
@@ -52,13 +52,9 @@ def project_for_user(*, user, name: str, min_role: str = Role.ANNOTATOR) -> tupl
         project, role = project, Role.MANAGER
     else:
         raise Http404("No such project.")
-    if ROLE_RANK[role] < ROLE_RANK[min_role]:
+    if not role_at_least(role, min_role):
         raise PermissionDenied(f"This needs the {min_role} role.")
     return project, role
-
-
-def role_at_least(role: str, minimum: str) -> bool:
-    return ROLE_RANK[role] >= ROLE_RANK[minimum]
 
 
 def sentence_for_user(*, user, name: str, sentence_id: int) -> tuple[Sentence, str]:
@@ -120,6 +116,14 @@ class SentenceAnnotations:
     def relation(self, relation_id) -> Relation | None:
         return next((r for r in self.relations if str(r.pk) == str(relation_id)), None)
 
+    def identical_entity(self, type_id, fragments, exclude_id=None) -> Entity | None:
+        """The entity of this type over exactly these (normalised) fragments, if any."""
+        return next((e for e in self.entities if e.type_id == type_id and e.fragments == fragments
+                     and e.pk != exclude_id), None)
+
+    def identical_relation(self, type_id, head_id, tail_id) -> Relation | None:
+        return next((r for r in self.relations
+                     if (r.type_id, r.head_id, r.tail_id) == (type_id, head_id, tail_id)), None)
 
     def normalization(self, normalization_id) -> Normalization | None:
         return next((n for n in self.normalizations if str(n.pk) == str(normalization_id)), None)

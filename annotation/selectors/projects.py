@@ -5,7 +5,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from annotation.models import ROLE_RANK, Membership, Project, RelationType, Role
+from annotation.access import project_role, role_at_least
+from annotation.models import Project, RelationType, Role
 from mlcore.corpus.model import EntityType as EntityTypeSpec
 from mlcore.corpus.model import EventType as EventTypeSpec
 from mlcore.corpus.model import RelationType as RelationTypeSpec
@@ -40,14 +41,7 @@ def project_schema(project: Project) -> Schema:
 
 def user_role(user, project: Project) -> Role | None:
     """The user's role on the project; superusers act as managers everywhere."""
-    if not getattr(user, "is_authenticated", False):
-        return None
-    role = (
-        Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
-    )
-    if role is not None:
-        return Role(role)
-    return Role.MANAGER if user.is_superuser else None
+    return project_role(user, project.pk)
 
 
 def projects_for_user(user) -> QuerySet[Project]:
@@ -71,6 +65,6 @@ def project_get_for_user(user, name_or_id, min_role: str = Role.ANNOTATOR) -> Pr
     role = user_role(user, project) if project is not None else None
     if role is None:
         raise Http404("No such project.")
-    if ROLE_RANK[role] < ROLE_RANK[Role(min_role)]:
+    if not role_at_least(role, min_role):
         raise PermissionDenied(f"This needs the {Role(min_role).label.lower()} role.")
     return project

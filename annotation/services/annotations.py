@@ -46,6 +46,7 @@ from annotation.models import (
 from annotation.rows import instance_of, row_of, rows_insert
 from annotation.selectors.annotations import (
     UNDO_FORMAT,
+    RelationTypeRow,
     SentenceAnnotations,
     relation_type_rows,
     relation_types_allowed,
@@ -94,13 +95,20 @@ def sentence_version_bump(*, sentence: Sentence, user, expected_version: int | N
     sentence.updated_by = user
 
 
-def sentence_version_check(*, sentence_id: int, expected_version: int | None) -> None:
-    """The same lock for a decision that changes no annotation (rejecting a suggestion): lock
-    the sentence row until the transaction ends and raise :class:`StaleVersion` unless it is
-    still at ``expected_version`` (``None``: no check)."""
-    if expected_version is not None and not Sentence.objects.select_for_update().filter(
-            pk=sentence_id, version=expected_version).exists():
+def sentence_lock(*, sentence_id: int, expected_version: int | None = None) -> Sentence:
+    """Lock the sentence row until the transaction ends and return it as it is now; raise
+    :class:`StaleVersion` unless it is still at ``expected_version`` (``None``: no check).
+
+    For writes that must read under the lock before deciding what to write (the suggestion
+    decisions): concurrent writers of the sentence wait here, or at the UPDATE of
+    :func:`sentence_version_bump`, until this transaction ends. ``SELECT ... FOR UPDATE`` on
+    PostgreSQL; SQLite has no row locks, but its write transactions (``BEGIN IMMEDIATE``, see
+    settings) already run one at a time.
+    """
+    sentence = Sentence.objects.select_for_update().get(pk=sentence_id)
+    if expected_version is not None and sentence.version != expected_version:
         raise StaleVersion(sentence_id, expected_version)
+    return sentence
 
 
 @contextmanager
@@ -177,8 +185,7 @@ def _sentence_entity(*, annotations: SentenceAnnotations, entity_id) -> Entity:
 
 
 def _reject_duplicate(*, annotations: SentenceAnnotations, type_id, fragments, exclude_id=None):
-    if any(e.type_id == type_id and e.fragments == fragments and e.pk != exclude_id
-           for e in annotations.entities):
+    if annotations.identical_entity(type_id, fragments, exclude_id=exclude_id) is not None:
         raise ValidationError("An identical entity already exists.")
 
 
@@ -186,21 +193,45 @@ def _audit(sentence: Sentence, user, *events) -> None:
     audit_annotations(project_id=sentence.project_id, user=user, events=list(events))
 
 
+def entity_new(*, sentence: Sentence, annotations: SentenceAnnotations, user, type, fragments,
+               source: str = Source.HUMAN, source_detail: str = "") -> Entity:
+    """A new entity of the sentence, validated: ``type`` (an EntityType or its id) is one of the
+    project's, the fragments lie inside the sentence (normalised) and no identical entity exists.
+
+    The one validation of every entity row written, by hand or from an accepted suggestion;
+    unsaved, :func:`annotation_insert` writes it.
+    """
+    entity_type = _entity_type(sentence=sentence, type=type)
+    fragments = normalize_fragments(sentence=sentence, fragments=fragments)
+    _reject_duplicate(annotations=annotations, type_id=entity_type.pk, fragments=fragments)
+    return Entity(document_id=sentence.document_id, sentence=sentence, type=entity_type,
+                  fragments=fragments, start=fragments[0][0], end=fragments[-1][1],
+                  source=source, source_detail=source_detail, created_by=user)
+
+
+def annotation_insert(*, sentence: Sentence, user, annotations: SentenceAnnotations,
+                      annotation: Entity | Relation) -> None:
+    """Write a new entity or relation (from :func:`entity_new` / :func:`relation_new`) and its
+    audit event, and add it to ``annotations``: the one write path of a new annotation row.
+
+    It does not move the sentence version: the caller does, once per action, in the same
+    transaction (:func:`sentence_version_bump`).
+    """
+    type(annotation).objects.bulk_create([annotation])
+    _audit(sentence, user, (AuditAction.CREATED, annotation))
+    rows = annotations.entities if isinstance(annotation, Entity) else annotations.relations
+    rows.append(annotation)
+
+
 @_atomic
 def entity_create(*, sentence: Sentence, user, type, fragments, expected_version: int,
                   annotations: SentenceAnnotations | None = None) -> Entity:
     """Create a hand-made entity; ``type`` is an EntityType or its id."""
     annotations = annotations or sentence_annotations(sentence=sentence)
-    entity_type = _entity_type(sentence=sentence, type=type)
-    fragments = normalize_fragments(sentence=sentence, fragments=fragments)
-    _reject_duplicate(annotations=annotations, type_id=entity_type.pk, fragments=fragments)
+    entity = entity_new(sentence=sentence, annotations=annotations, user=user, type=type,
+                        fragments=fragments)
     sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
-    entity = Entity(document_id=sentence.document_id, sentence=sentence, type=entity_type,
-                    fragments=fragments, start=fragments[0][0], end=fragments[-1][1],
-                    source=Source.HUMAN, created_by=user)
-    Entity.objects.bulk_create([entity])
-    _audit(sentence, user, (AuditAction.CREATED, entity))
-    annotations.entities.append(entity)
+    annotation_insert(sentence=sentence, user=user, annotations=annotations, annotation=entity)
     return entity
 
 
@@ -306,29 +337,51 @@ def _relation_ends(*, annotations: SentenceAnnotations, head_id, tail_id) -> tup
     return head, tail
 
 
-@_atomic
-def relation_create(*, sentence: Sentence, user, type, head_id, tail_id, expected_version: int,
-                    annotations: SentenceAnnotations | None = None) -> Relation:
-    """A relation ``head -> tail`` between two entities of the sentence, if its type allows it."""
-    annotations = annotations or sentence_annotations(sentence=sentence)
+def relation_type_check(*, relation_type: RelationTypeRow, head_type, tail_type) -> None:
+    """Raise ``ValidationError`` unless ``relation_type`` may go from an entity of ``head_type``
+    to one of ``tail_type`` (each with ``pk`` and ``name``; an unsaved type, ``pk`` None, passes
+    only where the relation type leaves that end unrestricted).
+
+    The one rule on a relation's ends: hand-made relations, accepted suggestions and corpus
+    imports are all checked here.
+    """
+    if not relation_types_allowed(relation_types=[relation_type], head_type_id=head_type.pk,
+                                  tail_type_id=tail_type.pk):
+        raise ValidationError(
+            f"{relation_type.name} cannot go from {head_type.name} to {tail_type.name}.")
+
+
+def relation_new(*, sentence: Sentence, annotations: SentenceAnnotations, user, type, head_id,
+                 tail_id, source: str = Source.HUMAN, source_detail: str = "") -> Relation:
+    """A new relation ``head -> tail`` between two entities of the sentence, validated: the type
+    is the project's and allows the ends' types (:func:`relation_type_check`), and the relation
+    does not exist yet.
+
+    The one validation of every relation row written, by hand or from an accepted suggestion;
+    unsaved, :func:`annotation_insert` writes it.
+    """
     rtype = _relation_type(sentence=sentence, type=type)
     head, tail = _relation_ends(annotations=annotations, head_id=head_id, tail_id=tail_id)
-    if not relation_types_allowed(relation_types=[rtype], head_type_id=head.type_id,
-                                  tail_type_id=tail.type_id):
-        raise ValidationError(f"{rtype.name} cannot go from {head.type.name} to {tail.type.name}.")
-    if any((r.type_id, r.head_id, r.tail_id) == (rtype.pk, head.pk, tail.pk)
-           for r in annotations.relations):
+    relation_type_check(relation_type=rtype, head_type=head.type, tail_type=tail.type)
+    if annotations.identical_relation(rtype.pk, head.pk, tail.pk) is not None:
         raise ValidationError("This relation already exists.")
-    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
-    relation = Relation(
+    return Relation(
         document_id=sentence.document_id, sentence=sentence, head=head, tail=tail,
         type=RelationType(pk=rtype.pk, project_id=sentence.project_id, name=rtype.name,
                           key=rtype.key),
-        source=Source.HUMAN, created_by=user,
+        source=source, source_detail=source_detail, created_by=user,
     )
-    Relation.objects.bulk_create([relation])
-    _audit(sentence, user, (AuditAction.CREATED, relation))
-    annotations.relations.append(relation)
+
+
+@_atomic
+def relation_create(*, sentence: Sentence, user, type, head_id, tail_id, expected_version: int,
+                    annotations: SentenceAnnotations | None = None) -> Relation:
+    """A hand-made relation ``head -> tail`` between two entities of the sentence."""
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    relation = relation_new(sentence=sentence, annotations=annotations, user=user, type=type,
+                            head_id=head_id, tail_id=tail_id)
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
+    annotation_insert(sentence=sentence, user=user, annotations=annotations, annotation=relation)
     return relation
 
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -58,8 +59,10 @@ from annotation.models import (
     SentenceStatus,
     Source,
 )
+from annotation.selectors.annotations import relation_type_rows
 from annotation.selectors.corpus import documents_as_dataclasses
 from annotation.selectors.projects import project_schema
+from annotation.services.annotations import relation_type_check
 from annotation.services.predictions import predictions_refresh_for_sentences
 from annotation.services.projects import project_schema_apply
 from mlcore.corpus import model as dc
@@ -155,6 +158,7 @@ class _BatchWriter:
         self.document_ids: list[int] = []
         self.entity_types = dict(project.entity_types.values_list("name", "pk"))
         self.relation_types = dict(project.relation_types.values_list("name", "pk"))
+        self.relation_rules = {r.name: r for r in relation_type_rows(project_id=project.pk)}
 
     def write(self, batch: list[dc.Document]) -> None:
         for doc in batch:
@@ -213,6 +217,7 @@ class _BatchWriter:
             for end in (relation.head, relation.tail):
                 if end not in entity_ids and end not in event_ids:
                     self._fail(doc, f"relation {relation.id}: unknown entity id {end}")
+        self._check_relation_types(doc)
         for group in doc.groups:
             for member in group.members:
                 if member not in entity_ids:
@@ -232,6 +237,23 @@ class _BatchWriter:
             for role, value in event.arguments:
                 if value not in entity_ids and value not in event_ids:
                     self._fail(doc, f"event {event.id}: unknown argument id {value} ({role})")
+
+    def _check_relation_types(self, doc: dc.Document) -> None:
+        """The edit services' rule (``relation_type_check``): the project's relation type must
+        allow its ends' entity types. A relation type that only this import adds restricts
+        nothing, and neither does a relation with an event at either end (brat's events are
+        stored read-only; the rule is about entity types)."""
+        types = {e.id: e.type for e in doc.entities}
+        for relation in doc.relations:
+            rule = self.relation_rules.get(relation.type)
+            if rule is None or relation.head not in types or relation.tail not in types:
+                continue
+            head, tail = (EntityType(pk=self.entity_types.get(types[end]), name=types[end])
+                          for end in (relation.head, relation.tail))
+            try:
+                relation_type_check(relation_type=rule, head_type=head, tail_type=tail)
+            except ValidationError as error:
+                self._fail(doc, f"relation {relation.id}: {' '.join(error.messages)}")
 
     def _check_lengths(self, doc: dc.Document) -> None:
         """Names that would not fit their column (a database error instead of a clear one)."""

@@ -2,16 +2,32 @@
 
 Decisions:
 - Suggestions never touch human work. Accepting one creates a human ``Entity``/``Relation``
-  (``source="model"``, ``source_detail="model vN"``) or reuses an identical existing one.
+  (``source="model"``, ``source_detail="model vN"``) or reuses an identical existing one of
+  the sentence. New rows go through the annotation services' one write path
+  (``entity_new``/``relation_new`` validate exactly as for a hand-made edit, the relation's
+  head and tail types included; ``annotation_insert`` writes and audits), so an accept can
+  never create what a manual edit would refuse: that is a ``ValidationError``.
+- Only reviewers and managers decide (``annotation.access.suggestion_decide_authorize``,
+  checked here, so no caller can skip it): ``PermissionDenied`` otherwise.
 - A relation suggestion is accepted together with its two entity suggestions: accepting
   it first accepts whichever of them is still pending. If one of them was rejected the
   relation cannot be accepted (``SuggestionError``). Rejecting an entity suggestion
   rejects the pending relation suggestions that use it.
-- Optimistic lock: the annotation services' one (``sentence_version_bump``). A caller may
-  pass ``expected_version`` (the sentence ``version`` it showed); a mismatch raises
-  ``SentenceVersionConflict`` (another name for ``StaleVersion``). Accepting changes human
-  annotations like any hand-made edit: it bumps the version and moves a NEW sentence to
-  IN_PROGRESS. Rejecting changes neither; it only checks the version.
+- Every decision locks its sentence row first (``sentence_lock``; then the suggestion rows,
+  ``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite runs write transactions one at a time) and
+  re-reads the suggestion's status under that lock, so of two concurrent decisions the
+  second sees the first:
+  - accepting an accepted suggestion (whose annotation still exists) is idempotent: it
+    returns that annotation, writes nothing and leaves the sentence version alone, whatever
+    ``expected_version`` says; rejecting a rejected one likewise changes nothing;
+  - accepting a rejected suggestion, or rejecting an accepted one, is a ``SuggestionError``
+    naming the decision already made and who made it (the API and the page answer 409).
+- Optimistic lock: the annotation services' one. A caller may pass ``expected_version``
+  (the sentence ``version`` it showed); a mismatch raises ``SentenceVersionConflict``
+  (another name for ``StaleVersion``). Accepting changes human annotations like any
+  hand-made edit: it bumps the version once and moves a NEW sentence to IN_PROGRESS.
+  Rejecting changes neither; it only checks the version.
+- Decisions are audited explicitly (``audit.audit_decision``), like the annotation rows.
 """
 from __future__ import annotations
 
@@ -19,16 +35,21 @@ import logging
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from annotation.access import suggestion_decide_authorize
+from annotation.audit import audit_decision
 from annotation.models import (
     Entity, ModelVersion, PredictedEntity, PredictedRelation, Relation, Sentence, SentenceScore,
     SentenceStatus, Source, SuggestionStatus,
 )
+from annotation.selectors.annotations import SentenceAnnotations, sentence_annotations
 from annotation.services.annotations import (
-    StaleVersion, sentence_version_bump, sentence_version_check,
+    StaleVersion, annotation_insert, entity_new, normalize_fragments, relation_new,
+    sentence_lock, sentence_version_bump,
 )
 
 logger = logging.getLogger(__name__)
@@ -38,7 +59,8 @@ HUMAN_DONE = (SentenceStatus.DONE, SentenceStatus.REVIEWED)
 
 
 class SuggestionError(Exception):
-    """A review action that cannot be applied (already decided, entity rejected, ...)."""
+    """A decision that conflicts with one already made (accepting a rejected suggestion,
+    rejecting an accepted one, accepting a relation whose entity was rejected): 409."""
 
 
 # the name the suggestion views and the API have always caught
@@ -157,101 +179,153 @@ def _store_batch(version, sentences, predictions, strategy, entity_types, relati
 # --- review actions ----------------------------------------------------------------------
 
 
-def _accept_entity(prediction: PredictedEntity, user) -> Entity:
+def _decided(prediction) -> str:
+    who = prediction.decided_by.username if prediction.decided_by else "someone"
+    return f"{prediction.get_status_display().lower()} by {who}"
+
+
+def _decision_start(*, sentence_id: int, user) -> Sentence:
+    """What every decision does first: lock its sentence (concurrent decisions and edits of
+    the sentence wait until this transaction ends, so what is read next is what they left),
+    check the role (:func:`annotation.access.suggestion_decide_authorize`), and hand back the
+    locked sentence. The caller checks the expected version, after the idempotent cases."""
+    sentence = sentence_lock(sentence_id=sentence_id)
+    suggestion_decide_authorize(user=user, project_id=sentence.project_id)
+    return sentence
+
+
+def _version_check(sentence: Sentence, expected_version: int | None) -> None:
+    if expected_version is not None and sentence.version != expected_version:
+        raise StaleVersion(sentence.pk, expected_version)
+
+
+def _locked(model, pk: int, sentence: Sentence):
+    """The suggestion as stored now, its row locked (PostgreSQL) until the transaction ends."""
+    link = "entity" if model is PredictedEntity else "relation"
+    return (model.objects.select_for_update(of=("self",))
+            .select_related("type", "model_version", "decided_by", link)
+            .get(pk=pk, sentence_id=sentence.pk))
+
+
+def _decide(prediction, status: str, user, **links) -> None:
+    """Record the decision (one UPDATE, no signals) and its audit event."""
+    prediction.status, prediction.decided_by, prediction.decided_at = status, user, timezone.now()
+    for name, value in links.items():
+        setattr(prediction, name, value)
+    type(prediction).objects.filter(pk=prediction.pk).update(
+        status=status, decided_by=user, decided_at=prediction.decided_at, **links)
+    audit_decision(prediction=prediction, user=user)
+
+
+def _accept_entity(prediction: PredictedEntity, *, user, sentence: Sentence,
+                   annotations: SentenceAnnotations) -> Entity:
+    """Accept an entity suggestion read under the lock: an accepted one gives its annotation
+    back unchanged; otherwise the identical entity of the sentence is reused, or a new one is
+    written by the annotation services' own path (validation, insert, audit)."""
     if prediction.status == SuggestionStatus.ACCEPTED and prediction.entity_id:
-        return prediction.entity
+        return annotations.entity(prediction.entity_id) or prediction.entity
     if prediction.status == SuggestionStatus.REJECTED:
-        raise SuggestionError("This suggestion was rejected.")
-    sentence = prediction.sentence
-    entity = Entity.objects.filter(
-        document_id=sentence.document_id, type_id=prediction.type_id, start=prediction.start,
-        end=prediction.end, fragments=prediction.fragments,
-    ).first()
+        raise SuggestionError(f"Not accepted: this suggestion was already {_decided(prediction)}.")
+    fragments = normalize_fragments(sentence=sentence, fragments=prediction.fragments)
+    entity = annotations.identical_entity(prediction.type_id, fragments)
     if entity is None:
-        entity = Entity.objects.create(
-            document_id=sentence.document_id, sentence=sentence, type_id=prediction.type_id,
-            fragments=prediction.fragments, start=prediction.start, end=prediction.end,
-            source=Source.MODEL, source_detail=prediction.model_version.label, created_by=user,
-        )
+        entity = entity_new(sentence=sentence, annotations=annotations, user=user,
+                            type=prediction.type, fragments=fragments, source=Source.MODEL,
+                            source_detail=prediction.model_version.label)
+        annotation_insert(sentence=sentence, user=user, annotations=annotations, annotation=entity)
     _decide(prediction, SuggestionStatus.ACCEPTED, user, entity=entity)
     return entity
 
 
-def _decide(prediction, status: str, user, **links) -> None:
-    prediction.status, prediction.decided_by, prediction.decided_at = status, user, timezone.now()
-    for name, value in links.items():
-        setattr(prediction, name, value)
-    prediction.save(update_fields=["status", "decided_by", "decided_at", *links])
-
-
-def _accept_relation(prediction: PredictedRelation, user) -> Relation:
+def _accept_relation(prediction: PredictedRelation, *, user, sentence: Sentence,
+                     annotations: SentenceAnnotations) -> Relation:
+    """Accept a relation suggestion read under the lock, accepting its entity suggestions
+    first; the relation is checked like a hand-made one (its type must allow the ends)."""
     if prediction.status == SuggestionStatus.ACCEPTED and prediction.relation_id:
-        return prediction.relation
+        return annotations.relation(prediction.relation_id) or prediction.relation
     if prediction.status == SuggestionStatus.REJECTED:
-        raise SuggestionError("This suggestion was rejected.")
-    if SuggestionStatus.REJECTED in (prediction.head.status, prediction.tail.status):
-        raise SuggestionError("One of this relation's entities was rejected.")
-    head, tail = _accept_entity(prediction.head, user), _accept_entity(prediction.tail, user)
-    relation = Relation.objects.filter(head=head, tail=tail, type_id=prediction.type_id).first()
+        raise SuggestionError(f"Not accepted: this suggestion was already {_decided(prediction)}.")
+    ends = [_locked(PredictedEntity, pk, sentence) for pk in (prediction.head_id, prediction.tail_id)]
+    for end in ends:
+        if end.status == SuggestionStatus.REJECTED:
+            raise SuggestionError(
+                f"Not accepted: one of this relation's entities was already {_decided(end)}.")
+    head, tail = (_accept_entity(end, user=user, sentence=sentence, annotations=annotations)
+                  for end in ends)
+    relation = annotations.identical_relation(prediction.type_id, head.pk, tail.pk)
     if relation is None:
-        relation = Relation.objects.create(
-            document_id=prediction.sentence.document_id, sentence=prediction.sentence,
-            type_id=prediction.type_id, head=head, tail=tail, source=Source.MODEL,
-            source_detail=prediction.model_version.label, created_by=user,
-        )
+        relation = relation_new(sentence=sentence, annotations=annotations, user=user,
+                                type=prediction.type, head_id=head.pk, tail_id=tail.pk,
+                                source=Source.MODEL, source_detail=prediction.model_version.label)
+        annotation_insert(sentence=sentence, user=user, annotations=annotations,
+                          annotation=relation)
     _decide(prediction, SuggestionStatus.ACCEPTED, user, relation=relation)
     return relation
 
 
-def _entity_prediction(pk: int) -> PredictedEntity:
-    return PredictedEntity.objects.select_related("sentence", "model_version").get(pk=pk)
-
-
-def _relation_prediction(pk: int) -> PredictedRelation:
-    return PredictedRelation.objects.select_related(
-        "sentence", "model_version", "head__sentence", "tail__sentence", "head__model_version",
-        "tail__model_version",
-    ).get(pk=pk)
-
-
-@transaction.atomic
-def predicted_entity_accept(*, prediction: PredictedEntity, user, expected_version: int | None = None) -> Entity:
-    """Turn an entity suggestion into a human annotation."""
-    prediction = _entity_prediction(prediction.pk)
-    sentence_version_bump(sentence=prediction.sentence, user=user,
-                          expected_version=expected_version)
-    return _accept_entity(prediction, user)
+def _accept(model, accept, *, prediction, user, expected_version):
+    """One accept: lock, re-read, give an accepted suggestion's annotation back as it is (no
+    version check, no new version: the caller's wish already holds), else check the version,
+    write and move the sentence to its next version."""
+    sentence = _decision_start(sentence_id=prediction.sentence_id, user=user)
+    prediction = _locked(model, prediction.pk, sentence)
+    link = prediction.entity_id if model is PredictedEntity else prediction.relation_id
+    annotations = sentence_annotations(sentence=sentence)
+    if prediction.status == SuggestionStatus.ACCEPTED and link:
+        return accept(prediction, user=user, sentence=sentence, annotations=annotations)
+    _version_check(sentence, expected_version)
+    annotation = accept(prediction, user=user, sentence=sentence, annotations=annotations)
+    sentence_version_bump(sentence=sentence, user=user, expected_version=sentence.version)
+    return annotation
 
 
 @transaction.atomic
-def predicted_entity_reject(*, prediction: PredictedEntity, user, expected_version: int | None = None) -> None:
-    """Reject an entity suggestion (and the pending relation suggestions that use it)."""
-    sentence_version_check(sentence_id=prediction.sentence_id, expected_version=expected_version)
-    prediction = _entity_prediction(prediction.pk)
+def predicted_entity_accept(*, prediction: PredictedEntity, user,
+                            expected_version: int | None = None) -> Entity:
+    """Turn an entity suggestion into an annotation; accepting it again returns that one."""
+    return _accept(PredictedEntity, _accept_entity, prediction=prediction, user=user,
+                   expected_version=expected_version)
+
+
+@transaction.atomic
+def predicted_relation_accept(*, prediction: PredictedRelation, user,
+                              expected_version: int | None = None) -> Relation:
+    """Accept a relation suggestion, accepting its pending entity suggestions first."""
+    return _accept(PredictedRelation, _accept_relation, prediction=prediction, user=user,
+                   expected_version=expected_version)
+
+
+def _reject(model, *, prediction, user, expected_version):
+    """One reject: lock, re-read; a rejected suggestion stays as it is (idempotent), an
+    accepted one is a conflict; otherwise check the version and record the decision."""
+    sentence = _decision_start(sentence_id=prediction.sentence_id, user=user)
+    prediction = _locked(model, prediction.pk, sentence)
+    if prediction.status == SuggestionStatus.REJECTED:
+        return prediction
     if prediction.status == SuggestionStatus.ACCEPTED:
-        raise SuggestionError("This suggestion was already accepted; delete the annotation instead.")
+        what = "annotation" if model is PredictedEntity else "relation"
+        raise SuggestionError(f"Not rejected: this suggestion was already {_decided(prediction)}; "
+                              f"delete the {what} instead.")
+    _version_check(sentence, expected_version)
     _decide(prediction, SuggestionStatus.REJECTED, user)
+    return prediction
+
+
+@transaction.atomic
+def predicted_entity_reject(*, prediction: PredictedEntity, user,
+                            expected_version: int | None = None) -> None:
+    """Reject an entity suggestion (and the pending relation suggestions that use it)."""
+    prediction = _reject(PredictedEntity, prediction=prediction, user=user,
+                         expected_version=expected_version)
     PredictedRelation.objects.filter(
         Q(head=prediction) | Q(tail=prediction), status=SuggestionStatus.PENDING
     ).update(status=SuggestionStatus.REJECTED, decided_by=user, decided_at=timezone.now())
 
 
 @transaction.atomic
-def predicted_relation_accept(*, prediction: PredictedRelation, user, expected_version: int | None = None) -> Relation:
-    """Accept a relation suggestion, accepting its pending entity suggestions first."""
-    prediction = _relation_prediction(prediction.pk)
-    sentence_version_bump(sentence=prediction.sentence, user=user,
-                          expected_version=expected_version)
-    return _accept_relation(prediction, user)
-
-
-@transaction.atomic
-def predicted_relation_reject(*, prediction: PredictedRelation, user, expected_version: int | None = None) -> None:
-    sentence_version_check(sentence_id=prediction.sentence_id, expected_version=expected_version)
-    prediction = _relation_prediction(prediction.pk)
-    if prediction.status == SuggestionStatus.ACCEPTED:
-        raise SuggestionError("This suggestion was already accepted; delete the relation instead.")
-    _decide(prediction, SuggestionStatus.REJECTED, user)
+def predicted_relation_reject(*, prediction: PredictedRelation, user,
+                              expected_version: int | None = None) -> None:
+    _reject(PredictedRelation, prediction=prediction, user=user, expected_version=expected_version)
 
 
 @transaction.atomic
@@ -263,26 +337,39 @@ def predictions_accept_all(
 
     Without ``threshold``: every pending entity, then every pending relation between
     accepted entities. With ``threshold``: only entities with probability >= threshold
-    (relations are left for review). Returns how many of each were accepted.
+    (relations are left for review). A suggestion the schema refuses (a relation type that
+    does not allow its ends' types, say) is left pending for a one-by-one decision, which
+    says why. Returns how many of each were accepted; the version moves once, if any.
     """
-    sentence_version_check(sentence_id=sentence.pk, expected_version=expected_version)
+    sentence = _decision_start(sentence_id=sentence.pk, user=user)
+    _version_check(sentence, expected_version)
+    annotations = sentence_annotations(sentence=sentence)
     entities = PredictedEntity.objects.filter(
         sentence=sentence, model_version=model_version, status=SuggestionStatus.PENDING
-    ).select_related("sentence", "model_version")
+    ).select_for_update(of=("self",)).select_related("type", "model_version")
     if threshold is not None:
         entities = entities.filter(probability__gte=float(threshold))
     counts = {"entities": 0, "relations": 0}
     for prediction in entities:
-        _accept_entity(prediction, user)
-        counts["entities"] += 1
+        counts["entities"] += _accepted(_accept_entity, prediction, user, sentence, annotations)
     if threshold is None:
         relations = PredictedRelation.objects.filter(
             sentence=sentence, model_version=model_version, status=SuggestionStatus.PENDING,
             head__status=SuggestionStatus.ACCEPTED, tail__status=SuggestionStatus.ACCEPTED,
-        )
+        ).select_for_update(of=("self",)).select_related("type", "model_version")
         for prediction in relations:
-            _accept_relation(_relation_prediction(prediction.pk), user)
-            counts["relations"] += 1
+            counts["relations"] += _accepted(_accept_relation, prediction, user, sentence,
+                                             annotations)
     if counts["entities"] or counts["relations"]:
-        sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
+        sentence_version_bump(sentence=sentence, user=user, expected_version=sentence.version)
     return counts
+
+
+def _accepted(accept, prediction, user, sentence, annotations) -> int:
+    """1 when ``accept`` took the suggestion, 0 when the schema refused it (nothing written:
+    the checks run before the writes)."""
+    try:
+        accept(prediction, user=user, sentence=sentence, annotations=annotations)
+    except ValidationError:
+        return 0
+    return 1

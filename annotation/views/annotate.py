@@ -17,11 +17,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation import forms
+from annotation.access import role_at_least
 from annotation.models import Normalization, Role, SentenceStatus
 from annotation.selectors.annotations import (
     first_open_sentence,
     project_for_user,
-    role_at_least,
     sentence_annotations,
     sentence_context,
     sentence_for_user,

@@ -8,14 +8,16 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from annotation.access import may_decide_suggestions, project_role, role_at_least
 from annotation.models import (
     ModelVersion, PredictedEntity, PredictedRelation, Role, Sentence, SentenceStatus, TrainingRun,
 )
@@ -85,11 +87,7 @@ def models_page(request, name):
 
 
 def _has_role(user, project, role) -> bool:
-    try:
-        project_get_for_user(user, project.name, min_role=role)
-    except (PermissionDenied, Http404):
-        return False
-    return True
+    return role_at_least(project_role(user, project.pk), role)
 
 
 def _is_manager(user, project) -> bool:
@@ -239,9 +237,9 @@ def _sentence(project, sentence_id) -> Sentence:
 
 def _suggestions_response(request, project, sentence, status=200, error=""):
     sentence.refresh_from_db(fields=["version", "status"])
-    response = render(request, "annotation/models/_suggestions.html",
-                      {"project": project, "s": sentence_suggestions(sentence), "error": error},
-                      status=status)
+    context = {"project": project, "s": sentence_suggestions(sentence), "error": error,
+               "can_decide": may_decide_suggestions(project_role(request.user, project.pk))}
+    response = render(request, "annotation/models/_suggestions.html", context, status=status)
     if status == 200 and request.method == "POST":
         # lets the annotation view reload the human annotations the action created
         response["HX-Trigger"] = "eligo:annotations-changed"
@@ -301,12 +299,18 @@ def suggestions_accept_all_view(request, name, sentence_id):
 
 
 def _apply(request, project, sentence, action):
+    """Run a decision; the role rule is the service's (a 403 for annotators). 409: the
+    sentence changed since it was shown, or the suggestion was decided otherwise meanwhile;
+    422: the schema refuses what the suggestion would create."""
     try:
         action(_expected_version(request))
-    except SentenceVersionConflict as exc:
+    except (SentenceVersionConflict, SuggestionError) as exc:
         return _suggestions_response(request, project, sentence, status=409, error=str(exc))
-    except SuggestionError as exc:
-        return _suggestions_response(request, project, sentence, status=400, error=str(exc))
-    if not request.htmx and request.POST.get("next", "").startswith("/"):
-        return redirect(request.POST["next"])
+    except ValidationError as exc:
+        return _suggestions_response(request, project, sentence, status=422,
+                                     error=" ".join(exc.messages))
+    target = request.POST.get("next", "")
+    if not request.htmx and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(target)
     return _suggestions_response(request, project, sentence)

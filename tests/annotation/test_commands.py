@@ -1,4 +1,5 @@
 import io
+import json
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -140,3 +141,33 @@ def test_load_demo_with_the_real_demo_data(db):
 
     _run("load_demo")
     assert Project.objects.get(name="demo").documents.count() == len(demo_documents())
+
+
+def _negated_jsonl(path, head: str, tail: str, relation_types: list) -> str:
+    header = {"eligo": 1, "schema": {"entity_types": [], "relation_types": relation_types}}
+    document = {"name": "negated", "text": "No prior chemotherapy.",
+                "sentences": [{"start": 0, "end": 22}],
+                "entities": [{"id": "T1", "type": "Negation", "fragments": [[0, 2]]},
+                             {"id": "T2", "type": "Drug", "fragments": [[9, 21]]}],
+                "relations": [{"id": "R1", "type": "is negated", "head": head, "tail": tail}]}
+    path.write_text(json.dumps(header) + "\n" + json.dumps(document) + "\n")
+    return str(path)
+
+
+def test_import_corpus_refuses_a_relation_the_project_schema_forbids(project, tmp_path):
+    """'is negated' of the project goes from a Condition or Drug to a Negation."""
+    wrong = _negated_jsonl(tmp_path / "wrong.jsonl", "T1", "T2", [])
+    with pytest.raises(CommandError, match=r"wrong\.jsonl: document negated: relation R1: "
+                                           r"is negated cannot go from Negation to Drug\.$"):
+        _run("import_corpus", "--project", "trial", "--format", "jsonl", wrong)
+    assert not Document.objects.filter(name="negated").exists()
+    right = _negated_jsonl(tmp_path / "right.jsonl", "T2", "T1", [])
+    assert "1 relations" in _run("import_corpus", "--project", "trial", "--format", "jsonl", right)
+
+
+def test_import_corpus_refuses_a_relation_the_file_schema_forbids(db, tmp_path):
+    declared = [{"name": "is negated", "heads": ["Condition", "Drug"], "tails": ["Negation"]}]
+    wrong = _negated_jsonl(tmp_path / "wrong.jsonl", "T1", "T2", declared)
+    with pytest.raises(CommandError, match="is negated cannot go from Negation to Drug"):
+        _run("import_corpus", "--project", "fresh", "--format", "jsonl", wrong)
+    assert not Project.objects.filter(name="fresh").exists()

@@ -1,5 +1,6 @@
 """Pre-annotation storage and the review actions on suggestions."""
 import pytest
+from django.core.exceptions import PermissionDenied
 
 from annotation.models import (
     Entity, PredictedEntity, PredictedRelation, Relation, Sentence, SentenceScore, SentenceStatus,
@@ -121,28 +122,28 @@ def negated(ml_project):
 
 def test_accepting_an_entity_creates_a_human_annotation_and_bumps_the_version(negated, users):
     sentence, version, negation, _, _ = negated
-    entity = predicted_entity_accept(prediction=negation, user=users["annotator"], expected_version=1)
-    assert (entity.source, entity.source_detail, entity.created_by) == (Source.MODEL, "model v1", users["annotator"])
+    entity = predicted_entity_accept(prediction=negation, user=users["reviewer"], expected_version=1)
+    assert (entity.source, entity.source_detail, entity.created_by) == (Source.MODEL, "model v1", users["reviewer"])
     assert (entity.start, entity.end, entity.type.name, entity.sentence) == (negation.start, negation.end, "Negation", sentence)
     negation.refresh_from_db()
     assert negation.status == SuggestionStatus.ACCEPTED and negation.entity == entity
     sentence.refresh_from_db()
     assert sentence.version == 2
     with pytest.raises(SentenceVersionConflict):
-        predicted_entity_reject(prediction=negated[3], user=users["annotator"], expected_version=1)
+        predicted_entity_reject(prediction=negated[3], user=users["reviewer"], expected_version=1)
 
 
 def test_accepting_reuses_an_identical_human_entity(negated, users):
     sentence, _, negation, _, _ = negated
     human = Entity.objects.create(document=sentence.document, sentence=sentence, type=negation.type,
                                   fragments=negation.fragments, start=negation.start, end=negation.end)
-    assert predicted_entity_accept(prediction=negation, user=users["annotator"]) == human
+    assert predicted_entity_accept(prediction=negation, user=users["reviewer"]) == human
     assert Entity.objects.filter(sentence=sentence).count() == 1
 
 
 def test_accepting_a_relation_accepts_its_entities_first(negated, users):
     sentence, _, negation, condition, relation = negated
-    created = predicted_relation_accept(prediction=relation, user=users["annotator"])
+    created = predicted_relation_accept(prediction=relation, user=users["reviewer"])
     assert created.source == Source.MODEL and created.type.name == "is negated"
     assert (created.head.start, created.tail.start) == (condition.start, negation.start)
     assert set(PredictedEntity.objects.values_list("status", flat=True)) == {SuggestionStatus.ACCEPTED}
@@ -151,13 +152,13 @@ def test_accepting_a_relation_accepts_its_entities_first(negated, users):
 
 def test_rejecting_an_entity_rejects_its_relations_which_then_cannot_be_accepted(negated, users):
     _, _, negation, condition, relation = negated
-    predicted_entity_reject(prediction=negation, user=users["annotator"])
+    predicted_entity_reject(prediction=negation, user=users["reviewer"])
     relation.refresh_from_db()
     assert relation.status == SuggestionStatus.REJECTED
     with pytest.raises(SuggestionError):
-        predicted_relation_accept(prediction=relation, user=users["annotator"])
+        predicted_relation_accept(prediction=relation, user=users["reviewer"])
     with pytest.raises(SuggestionError):
-        predicted_entity_accept(prediction=negation, user=users["annotator"])
+        predicted_entity_accept(prediction=negation, user=users["reviewer"])
     assert not Entity.objects.filter(source=Source.MODEL).exists()
     assert not Relation.objects.filter(source=Source.MODEL).exists()
 
@@ -166,23 +167,23 @@ def test_a_relation_whose_entity_was_rejected_is_refused(negated, users):
     _, _, negation, condition, relation = negated
     PredictedEntity.objects.filter(pk=negation.pk).update(status=SuggestionStatus.REJECTED)
     with pytest.raises(SuggestionError):
-        predicted_relation_accept(prediction=relation, user=users["annotator"])
-    predicted_relation_reject(prediction=relation, user=users["annotator"])
+        predicted_relation_accept(prediction=relation, user=users["reviewer"])
+    predicted_relation_reject(prediction=relation, user=users["reviewer"])
     relation.refresh_from_db()
     assert relation.status == SuggestionStatus.REJECTED
 
 
 def test_accept_all_and_accept_above_threshold(negated, users):
     sentence, version, negation, condition, relation = negated
-    counts = predictions_accept_all(sentence=sentence, model_version=version, user=users["annotator"], threshold=0.9)
+    counts = predictions_accept_all(sentence=sentence, model_version=version, user=users["reviewer"], threshold=0.9)
     assert counts == {"entities": 1, "relations": 0}
     assert PredictedEntity.objects.get(pk=condition.pk).status == SuggestionStatus.PENDING
-    counts = predictions_accept_all(sentence=sentence, model_version=version, user=users["annotator"])
+    counts = predictions_accept_all(sentence=sentence, model_version=version, user=users["reviewer"])
     assert counts == {"entities": 1, "relations": 1}
     assert Relation.objects.get(source=Source.MODEL).source_detail == "model v1"
     sentence.refresh_from_db()
     assert sentence.version == 3
-    assert predictions_accept_all(sentence=sentence, model_version=version, user=users["annotator"]) == {
+    assert predictions_accept_all(sentence=sentence, model_version=version, user=users["reviewer"]) == {
         "entities": 0, "relations": 0}
 
 
@@ -217,3 +218,21 @@ def test_a_done_sentence_keeps_its_status_when_a_suggestion_is_accepted(negated,
     predicted_entity_accept(prediction=negation, user=users["reviewer"], expected_version=1)
     sentence.refresh_from_db()
     assert (sentence.status, sentence.version) == (SentenceStatus.DONE, 2)
+
+
+@pytest.mark.parametrize("decide", [
+    lambda s, v, negation, relation, user: predicted_entity_accept(prediction=negation, user=user),
+    lambda s, v, negation, relation, user: predicted_entity_reject(prediction=negation, user=user),
+    lambda s, v, negation, relation, user: predicted_relation_accept(prediction=relation, user=user),
+    lambda s, v, negation, relation, user: predicted_relation_reject(prediction=relation, user=user),
+    lambda s, v, negation, relation, user: predictions_accept_all(sentence=s, model_version=v,
+                                                                  user=user),
+], ids=["entity-accept", "entity-reject", "relation-accept", "relation-reject", "all"])
+def test_the_services_refuse_annotators_and_outsiders_whoever_calls_them(negated, users, decide):
+    sentence, version, negation, _, relation = negated
+    for name in ("annotator", "outsider"):
+        with pytest.raises(PermissionDenied, match="needs the reviewer role"):
+            decide(sentence, version, negation, relation, users[name])
+    assert set(PredictedEntity.objects.values_list("status", flat=True)) == {SuggestionStatus.PENDING}
+    assert PredictedRelation.objects.get().status == SuggestionStatus.PENDING
+    assert not Entity.objects.filter(source=Source.MODEL).exists()

@@ -38,16 +38,17 @@ def seed_ml(project, user=None) -> dict:
     run = TrainingRun.objects.create(project=project, status=TrainingRunStatus.SUCCEEDED, started_by=user)
     version = ModelVersion.objects.create(project=project, number=1, run=run, checkpoint_dir="/nonexistent",
                                           is_active=True, dev_metrics={"ner": {"f1": 0.5}})
-    types = list(project.entity_types.all())
-    a = PredictedEntity.objects.create(model_version=version, sentence=sentence, type=types[0],
+    # Condition -is negated-> Negation: a relation suggestion the schema allows
+    types = {t.name: t for t in project.entity_types.all()}
+    a = PredictedEntity.objects.create(model_version=version, sentence=sentence, type=types["Condition"],
                                        fragments=[[sentence.start, sentence.start + 3]],
                                        start=sentence.start, end=sentence.start + 3, probability=0.6)
-    b = PredictedEntity.objects.create(model_version=version, sentence=sentence, type=types[1],
+    b = PredictedEntity.objects.create(model_version=version, sentence=sentence, type=types["Negation"],
                                        fragments=[[sentence.start + 4, sentence.start + 8]],
                                        start=sentence.start + 4, end=sentence.start + 8, probability=0.7)
     relation = PredictedRelation.objects.create(model_version=version, sentence=sentence,
-                                                type=project.relation_types.first(), head=a, tail=b,
-                                                probability=0.55)
+                                                type=project.relation_types.get(name="is negated"),
+                                                head=a, tail=b, probability=0.55)
     SentenceScore.objects.create(project=project, sentence=sentence, model_version=version,
                                  scores={"combined": 0.9}, score=0.9)
     job = ImportJob.objects.create(project=project, user=user, format="jsonl", file_name="x.jsonl",

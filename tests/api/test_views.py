@@ -10,7 +10,8 @@ from django.test import override_settings
 from rest_framework.authtoken.models import Token
 
 from annotation.models import (
-    AuditEvent, Entity, ImportJob, PredictedEntity, Sentence, SuggestionStatus, TrainingRun,
+    AuditEvent, Document, Entity, ImportJob, PredictedEntity, PredictedRelation, Relation, Sentence,
+    SuggestionStatus, TrainingRun,
 )
 from tests.api.conftest import PASSWORD
 
@@ -148,6 +149,83 @@ def test_accept_and_reject_suggestions_are_audited(seeded, users, api_for):
     events = AuditEvent.objects.filter(project__name="trial", user=users["reviewer"])
     assert {(e.action, e.object_type) for e in events} >= {
         ("accepted", "predictedentity"), ("rejected", "predictedentity"), ("created", "entity")}
+
+
+def _decide(client, kind: str, pk: int, action: str, **body):
+    return client.post(f"/api/projects/trial/predicted-{kind}/{pk}/{action}/", body, format="json")
+
+
+def test_accepting_twice_answers_the_same_suggestion_and_moves_the_version_once(seeded, users,
+                                                                                 api_for):
+    version = _sentence(seeded).version
+    first = _decide(api_for(users["reviewer"]), "relations", seeded["pr"], "accept",
+                    expected_version=version)
+    again = _decide(api_for(users["manager"]), "relations", seeded["pr"], "accept",
+                    expected_version=version)
+    assert first.status_code == again.status_code == 200, again.json()
+    assert again.json() == first.json() and first.json()["status"] == "accepted"
+    assert _sentence(seeded).version == version + 1
+    assert Relation.objects.filter(source="model").count() == 1
+    assert list(AuditEvent.objects.filter(object_type="predictedrelation", object_id=seeded["pr"])
+                .values_list("action", flat=True)) == ["accepted"]
+
+
+def test_accepting_a_rejected_suggestion_is_409_naming_the_decision(seeded, users, api_for):
+    assert _decide(api_for(users["manager"]), "relations", seeded["pr"], "reject").status_code == 200
+    refused = _decide(api_for(users["reviewer"]), "relations", seeded["pr"], "accept")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "suggestion_conflict"
+    assert "already rejected by manager" in refused.json()["error"]["message"]
+    assert PredictedRelation.objects.get(pk=seeded["pr"]).status == SuggestionStatus.REJECTED
+    again = _decide(api_for(users["reviewer"]), "relations", seeded["pr"], "reject")
+    assert again.status_code == 200 and again.json()["status"] == "rejected"
+
+
+def test_an_accepted_relation_suggestion_is_refused_when_its_types_are_not_allowed(seeded, users,
+                                                                                   api_for):
+    """'is negated' goes from a Condition or Drug to a Negation: a suggestion the other way
+    round is refused with the very answer the same hand-made relation gets."""
+    allowed = PredictedRelation.objects.get(pk=seeded["pr"])
+    condition, negation = allowed.head, allowed.tail
+    wrong = PredictedRelation.objects.create(model_version=allowed.model_version,
+                                             sentence=allowed.sentence, type=allowed.type,
+                                             head=negation, tail=condition, probability=0.5)
+    client = api_for(users["reviewer"])
+    refused = _decide(client, "relations", wrong.pk, "accept")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["details"] == {
+        "non_field_errors": ["is negated cannot go from Negation to Condition."]}
+    assert set(PredictedEntity.objects.filter(pk__in=[condition.pk, negation.pk])
+               .values_list("status", flat=True)) == {SuggestionStatus.PENDING}
+    assert not Entity.objects.filter(source="model").exists()
+    version = _sentence(seeded).version
+    heads = [_decide(client, "entities", p.pk, "accept").json()["entity"] for p in (negation, condition)]
+    manual = client.post(f"/api/projects/trial/sentences/{allowed.sentence_id}/relations/",
+                         {"type": allowed.type_id, "head": heads[0], "tail": heads[1],
+                          "expected_version": version + 2}, format="json")
+    assert manual.status_code == 400 and manual.json() == _decide(
+        client, "relations", wrong.pk, "accept").json()
+    assert not Relation.objects.filter(source="model").exists()
+
+
+def test_an_import_is_refused_when_a_relation_type_does_not_allow_its_entity_types(
+        seeded, users, api_for):
+    def upload(head, tail):
+        document = {"name": "negated", "text": "No prior chemotherapy.",
+                    "sentences": [{"start": 0, "end": 22}],
+                    "entities": [{"id": "T1", "type": "Negation", "fragments": [[0, 2]]},
+                                 {"id": "T2", "type": "Drug", "fragments": [[9, 21]]}],
+                    "relations": [{"id": "R1", "type": "is negated", "head": head, "tail": tail}]}
+        data = JSONL.splitlines()[0] + b"\n" + json.dumps(document).encode() + b"\n"
+        return api_for(users["manager"]).post(
+            "/api/projects/trial/imports/",
+            {"format": "jsonl", "file": SimpleUploadedFile("negated.jsonl", data)}, format="multipart")
+
+    refused = upload("T1", "T2")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"].endswith(
+        "document negated: relation R1: is negated cannot go from Negation to Drug.")
+    assert not Document.objects.filter(name="negated").exists()
+    assert upload("T2", "T1").status_code == 201
 
 
 def test_stale_version_on_accept_is_409(seeded, users, api_for):

@@ -24,7 +24,7 @@ def test_accept_and_reject_suggestions_in_the_annotation_view(scenario, new_page
     for i, s in enumerate(scenario["sentences"]):
         SentenceScore.objects.create(project=project, sentence=s, model_version=version, score=i / 10)
 
-    page = new_page("alice")
+    page = new_page("carol")  # a manager: annotators see suggestions but do not decide them
     page.goto(f"{live_server.url}/projects/demo/review/")
     expect(page.locator("#review-queue tbody tr").first).to_have_attribute("data-sentence", str(scenario["sentences"][-1].pk))
 
@@ -44,3 +44,10 @@ def test_accept_and_reject_suggestions_in_the_annotation_view(scenario, new_page
     assert (entity.source, entity.source_detail, entity.type.name) == (Source.MODEL, "model v1", "Condition")
     assert PredictedEntity.objects.get(pk=rejected.pk).status == SuggestionStatus.REJECTED
     assert not Entity.objects.filter(type__name="Qualifier/modifier").exists()
+
+    pending = _suggest(version, sentence, "history", "Condition", 0.5)
+    annotator = new_page("alice")
+    annotator.goto(f"{live_server.url}/projects/demo/sentences/{sentence.pk}/")
+    expect(annotator.locator(f'[data-suggestion="entity-{pending.pk}"]')).to_have_attribute("data-status", "pending")
+    expect(annotator.locator("[data-suggestions-readonly]")).to_be_visible()
+    expect(annotator.locator("#model-suggestions").get_by_title("Accept", exact=True)).to_have_count(0)

@@ -81,12 +81,13 @@ def test_retrain_progress_version_preannotations_queue_and_review(
     first, second = PredictedEntity.objects.filter(model_version=version)[:2]
     sentence = first.sentence
     url = f"/projects/trial/sentences/{sentence.pk}/suggestions/entity/{first.pk}/accept/"
-    response = annotator.post(url, {"version": sentence.version}, HTTP_HX_REQUEST="true")
+    reviewer = client_for(users["reviewer"])  # annotators do not decide suggestions
+    response = reviewer.post(url, {"version": sentence.version}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     first.refresh_from_db()
     assert first.status == SuggestionStatus.ACCEPTED
     assert first.entity.source == Source.MODEL and first.entity.source_detail == "model v1"
-    response = annotator.post(
+    response = reviewer.post(
         f"/projects/trial/sentences/{second.sentence_id}/suggestions/entity/{second.pk}/reject/",
         HTTP_HX_REQUEST="true")
     assert response.status_code == 200
