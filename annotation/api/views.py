@@ -21,7 +21,6 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 
 from annotation.api import serializers as s
-from annotation.api.jobs import import_job_create
 from annotation.api.permissions import IsStaff, ProjectScopedMixin
 from annotation.audit import audit_record
 from annotation.models import (
@@ -48,6 +47,7 @@ from annotation.services import annotations as annotation_services
 from annotation.services import predictions as prediction_services
 from annotation.services import training as training_services
 from annotation.services.corpus_io import corpus_export_file
+from annotation.services.imports import import_job_create
 from annotation.services.projects import (
     membership_remove,
     membership_set,
