@@ -85,14 +85,13 @@ class _Counter:
 
     With ``file_names``, a document whose name is not a valid document name (a legacy one,
     or one from a lenient source) is passed on under :func:`document_file_name` and counted
-    in ``documents_renamed``: the brat and CoNLL writers turn names into paths and lines.
+    in ``documents_renamed`` (present when any was): the brat and CoNLL writers turn names
+    into paths and lines.
     """
 
     def __init__(self, documents: Iterable[Document], *, file_names: bool = False):
         self.documents, self.file_names = documents, file_names
         self.stats = {"documents": 0, "entities": 0, "relations": 0}
-        if file_names:
-            self.stats["documents_renamed"] = 0
 
     def __iter__(self) -> Iterator[Document]:
         for document in self.documents:
@@ -100,7 +99,7 @@ class _Counter:
             self.stats["entities"] += len(document.entities)
             self.stats["relations"] += len(document.relations)
             if self.file_names and document_file_name(document.name) != document.name:
-                self.stats["documents_renamed"] += 1
+                self.stats["documents_renamed"] = self.stats.get("documents_renamed", 0) + 1
                 document = replace(document, name=document_file_name(document.name))
             yield document
 
@@ -111,8 +110,8 @@ def write_corpus(documents: Iterable[Document], out: str | Path, fmt: str, *,
 
     For ``conll`` the counts include the :class:`FlattenStats` fields and
     ``entities_dropped`` / ``relations_dropped``; for ``brat`` and ``conll``,
-    ``documents_renamed`` counts documents written under a file-safe stand-in name
-    (:func:`mlcore.corpus.names.document_file_name`).
+    ``documents_renamed`` (only when not zero) counts documents written under a file-safe
+    stand-in name (:func:`mlcore.corpus.names.document_file_name`).
     """
     if fmt not in WRITE_FORMATS:
         raise ValueError(f"unknown format {fmt!r} (known: {', '.join(WRITE_FORMATS)})")
