@@ -1,8 +1,10 @@
 """Admin: every model, kept fast on large projects (raw id widgets, no costly joins)."""
+from django import forms
 from django.contrib import admin
 
 from annotation import models
 from annotation.services.projects import project_delete
+from mlcore.corpus.names import document_name_problem
 
 
 class MembershipInline(admin.TabularInline):
@@ -63,8 +65,24 @@ class RelationTypeAdmin(admin.ModelAdmin):
     list_select_related = ["project"]
 
 
+class DocumentAdminForm(forms.ModelForm):
+    """The import's name rule (``mlcore.corpus.names``) for names edited here too."""
+
+    class Meta:
+        model = models.Document
+        fields = "__all__"
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        problem = document_name_problem(name)
+        if problem:
+            raise forms.ValidationError(f"The document name {problem}.")
+        return name
+
+
 @admin.register(models.Document)
 class DocumentAdmin(admin.ModelAdmin):
+    form = DocumentAdminForm
     list_display = ["name", "project", "created_at"]
     list_filter = ["project"]
     search_fields = ["name"]

@@ -25,6 +25,7 @@ import hashlib
 import stat
 import uuid
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -87,17 +88,20 @@ def _refusal(request, code: str, message: str, status: int) -> HttpResponse:
 
 
 class NulByteMiddleware:
-    """400 for a NUL character in query or form parameters.
+    """400 for a NUL character in the URL path or in query or form parameters.
 
     PostgreSQL text cannot hold NUL, so a search or lookup with one would end in a server
-    error; no legitimate parameter contains it. Multipart bodies are left to the upload
-    checks (reading them here would bypass the upload handlers' limits).
+    error; no legitimate path or parameter contains it. Multipart bodies are left to the
+    upload checks (reading them here would bypass the upload handlers' limits); imported
+    files are checked by the import service.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if "\x00" in request.path:
+            return _refusal(request, "invalid_path", "The URL must not contain NUL characters.", 400)
         params = [request.GET]
         if request.content_type == "application/x-www-form-urlencoded":
             params.append(request.POST)
@@ -107,6 +111,28 @@ class NulByteMiddleware:
                 return _refusal(request, "invalid_parameter",
                                 "Parameters must not contain NUL characters.", 400)
         return self.get_response(request)
+
+
+class DeepInputMiddleware:
+    """400 instead of a server error for input nested too deeply to parse (``RecursionError``).
+
+    Python's JSON parser (used by DRF's JSON parser, form ``JSONField`` s and the admin) gives up
+    on deeply nested arrays or objects with ``RecursionError``. Turning that into a 400 here
+    covers every view, page and API alike; the view's transaction has rolled back by then, so
+    nothing was changed.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, RecursionError):
+            return _refusal(request, "too_deeply_nested",
+                            "The request is nested too deeply to be read.", 400)
+        return None
 
 
 class MaxSizeUploadHandler(FileUploadHandler):
@@ -195,7 +221,7 @@ def zip_check(path: Path, *, max_total: int | None = None, max_ratio: int | None
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
-        raise UploadRejected(f"The .zip archive is damaged: {exc}") from None
+        raise UploadRejected(f"The .zip archive is damaged: {exc}", code="zip_damaged") from None
     if len(infos) > max_members:
         raise UploadRejected(f"The archive has {len(infos)} entries; the limit is {max_members}.",
                              code="zip_bomb")
@@ -243,6 +269,16 @@ def utf8_check_stream(stream, name: str) -> None:
         lines += chunk.count(b"\n")
 
 
+def _zip_member_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> None:
+    """Read a member through (UTF-8 check): a bad CRC or corrupt data is refused here."""
+    try:
+        with archive.open(info) as member:
+            utf8_check_stream(member, f"{name}!{info.filename}")
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise UploadRejected(f"The .zip archive is damaged: member {info.filename!r} cannot be read "
+                             f"({exc}).", code="zip_damaged") from None
+
+
 def upload_check(path: Path, fmt: str, *, display_name: str = "") -> None:
     """Validate a saved upload for import format ``fmt`` (brat: a .zip; others: UTF-8 text)."""
     name = display_name or Path(path).name
@@ -253,8 +289,7 @@ def upload_check(path: Path, fmt: str, *, display_name: str = "") -> None:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
                 if not info.is_dir() and info.filename.lower().endswith(TEXT_SUFFIXES):
-                    with archive.open(info) as member:
-                        utf8_check_stream(member, f"{name}!{info.filename}")
+                    _zip_member_check(archive, info, name)
         return
     with open(path, "rb") as handle:
         utf8_check_stream(handle, name)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("health/", health.health, name="health"),
     # --- corpus import/export (managers) ---
     path("projects/<slug:name>/import/", io_views.corpus_import_view, name="corpus_import"),
+    path("projects/<slug:name>/imports/<int:job_id>/", io_views.import_job_view, name="import_job"),
     path("projects/<slug:name>/export/", io_views.corpus_export_view, name="corpus_export"),
     # --- annotation UI: projects, documents, annotate ---
     path("", projects.project_list, name="project_list"),

@@ -1,4 +1,12 @@
-"""Eligo settings: one module, every value from the environment with a safe default."""
+"""Eligo settings: one module, every value from the environment with a safe default.
+
+A local env file, ``<ELIGO_VAR_DIR>/eligo.env`` (default ``var/eligo.env``, git-ignored), is read
+first when it exists: ``KEY=VALUE`` lines that fill in variables the environment does not set
+(cookiecutter-django's ``.env`` pattern). ``make run`` writes one (debug on, a generated secret
+key), so ``python manage.py ...`` works after it without exporting anything; a deployment has no
+such file (the image sets ``ELIGO_VAR_DIR=/data``), so without ``DJANGO_SECRET_KEY`` and with
+debug off it refuses to start. ``ELIGO_ENV_FILE`` names another file (empty: read none).
+"""
 from pathlib import Path
 
 import dj_database_url
@@ -6,6 +14,27 @@ from django.core.exceptions import ImproperlyConfigured
 import os
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def read_env_file(path: Path) -> None:
+    """Set the ``KEY=VALUE`` pairs of ``path`` that the environment lacks (``#`` comments, quotes)."""
+    if not path.is_file():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.strip().partition("=")
+        key = key.removeprefix("export ").strip()
+        if not sep or not key or key.startswith("#"):
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        os.environ.setdefault(key, value)
+
+
+ENV_FILE = os.environ.get(
+    "ELIGO_ENV_FILE", str(Path(os.environ.get("ELIGO_VAR_DIR", str(BASE_DIR / "var"))) / "eligo.env"))
+if ENV_FILE:
+    read_env_file(Path(ENV_FILE))
 
 
 def env(name: str, default: str = "") -> str:
@@ -28,7 +57,9 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (for local use, `make run` "
+            "writes var/eligo.env with one; see the README).")
     SECRET_KEY = "insecure-development-key-only-for-debug"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
@@ -142,6 +173,8 @@ if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
 MIDDLEWARE.insert(1, "annotation.security.UploadSizeLimitMiddleware")
 MIDDLEWARE.insert(2, "annotation.security.NulByteMiddleware")
 MIDDLEWARE.append("annotation.audit.AuditUserMiddleware")
+# last, so that its process_exception sees a view's RecursionError first (deeply nested JSON)
+MIDDLEWARE.append("annotation.security.DeepInputMiddleware")
 FILE_UPLOAD_HANDLERS = [
     "annotation.security.MaxSizeUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
@@ -200,7 +233,6 @@ SPECTACULAR_SETTINGS = {
 }
 # uploads of at least this size are imported by a Celery task (default queue) instead of inline
 ELIGO_IMPORT_ASYNC_BYTES = int(env("ELIGO_IMPORT_ASYNC_BYTES", str(2 * 1024 * 1024)))
-CELERY_IMPORTS = ["annotation.api.tasks"]
 
 # --- Celery -----------------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"

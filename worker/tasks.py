@@ -31,3 +31,19 @@ def preannotate(model_version_id: int, sentence_ids: list[int] | None = None) ->
     from annotation.services.predictions import predictions_generate
 
     return predictions_generate(model_version_id=model_version_id, sentence_ids=sentence_ids)
+
+
+@shared_task(bind=True, name="worker.tasks.import_corpus")
+def import_corpus(self, job_id: int) -> str:
+    """Import the queued ``ImportJob`` ``job_id`` (default queue); returns its final status.
+
+    Reports ``{"documents": n}`` as task state ``PROGRESS`` after each batch, for the import
+    page's progress bar. A redelivered message finds the job no longer queued and does nothing.
+    """
+    from annotation.services.imports import import_job_run
+
+    def progress(documents: int) -> None:
+        if self.request.id:
+            self.update_state(state="PROGRESS", meta={"documents": documents})
+
+    return import_job_run(job_id=job_id, progress=progress).status

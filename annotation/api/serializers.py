@@ -139,6 +139,10 @@ class DocumentSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "metadata", "created_at", "sentences"]
 
 
+class DocumentRenameSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=255, trim_whitespace=False)
+
+
 class DocumentDetailSerializer(DocumentSerializer):
     class Meta(DocumentSerializer.Meta):
         fields = DocumentSerializer.Meta.fields + ["text"]

@@ -22,7 +22,6 @@ from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 
 from annotation.access import SUGGESTION_DECIDER, role_at_least
 from annotation.api import serializers as s
-from annotation.api.jobs import import_job_create
 from annotation.api.permissions import IsStaff, ProjectScopedMixin
 from annotation.audit import audit_record
 from annotation.models import (
@@ -48,6 +47,8 @@ from annotation.services import annotations as annotation_services
 from annotation.services import predictions as prediction_services
 from annotation.services import training as training_services
 from annotation.services.corpus_io import corpus_export_file
+from annotation.services.documents import document_rename
+from annotation.services.imports import import_job_create
 from annotation.services.projects import (
     membership_remove,
     membership_set,
@@ -198,9 +199,17 @@ class MemberViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
 
 class DocumentViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                       viewsets.GenericViewSet):
-    """The project's documents; ``?name=`` filters by a part of the name."""
+    """The project's documents; ``?name=`` filters by a part of the name; managers rename
+    one with ``PATCH {"name": ...}`` (the import's name rule, see docs/formats.md)."""
 
     lookup_url_kwarg = "document_id"
+    min_roles = {"partial_update": Role.MANAGER, "*": Role.ANNOTATOR}
+
+    @extend_schema(request=s.DocumentRenameSerializer, responses=s.DocumentSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        data = _validated(s.DocumentRenameSerializer, request.data)
+        document = document_rename(document=self.get_object(), name=data["name"], user=request.user)
+        return Response(self.get_serializer(document).data)
 
     def get_serializer_class(self):
         return s.DocumentDetailSerializer if self.action == "retrieve" else s.DocumentSerializer

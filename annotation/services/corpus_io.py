@@ -28,16 +28,19 @@ Decisions (see also docs/benchmarks.md, "Import/export"):
 from __future__ import annotations
 
 import bisect
+import logging
 import shutil
 import tempfile
 import zipfile
+import zlib
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace as dataclass_replace
 from itertools import islice
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from annotation.models import (
@@ -66,10 +69,12 @@ from annotation.services.annotations import relation_type_check
 from annotation.services.predictions import predictions_refresh_for_sentences
 from annotation.services.projects import project_schema_apply
 from mlcore.corpus import model as dc
-from mlcore.corpus.errors import CorpusFormatError, ReadIssue
+from mlcore.corpus.errors import KIND_LABELS, CorpusFormatError, ReadIssue
 from mlcore.corpus.formats import read_corpus, write_corpus
+from mlcore.corpus.names import document_name_problem
 
 BATCH_DOCUMENTS = 100
+logger = logging.getLogger(__name__)
 
 
 class CorpusImportError(Exception):
@@ -83,6 +88,12 @@ class CorpusImportError(Exception):
 
 @dataclass
 class ImportReport:
+    """What an import added, and what it dropped or changed on the way (by kind).
+
+    ``quirks`` name files relative to the import (``upload.zip!doc.ann``), never a server path;
+    ``types_added`` lists the types the import added to the project (``"entity Drug"``).
+    """
+
     documents: int = 0
     sentences: int = 0
     entities: int = 0
@@ -93,49 +104,137 @@ class ImportReport:
     events: int = 0
     normalizations: int = 0
     quirks: list[ReadIssue] = field(default_factory=list)
+    types_added: list[str] = field(default_factory=list)
+    document_ids: list[int] = field(default_factory=list, repr=False)
+
+    EXAMPLES_PER_KIND = 3
 
     @property
     def annotations(self) -> int:
         return (self.entities + self.relations + self.groups + self.attributes + self.notes
                 + self.events + self.normalizations)
 
+    def quirk_counts(self) -> dict[str, int]:
+        """Kind -> how many quirks of that kind, most frequent first."""
+        return dict(Counter(q.kind for q in self.quirks).most_common())
+
+    def quirk_examples(self) -> dict[str, list[str]]:
+        """Kind -> its first few quirks as ``FILE:LINE: REASON (ACTION)``."""
+        examples: dict[str, list[str]] = {}
+        for quirk in self.quirks:
+            kept = examples.setdefault(quirk.kind, [])
+            if len(kept) < self.EXAMPLES_PER_KIND:
+                kept.append(str(quirk))
+        return examples
+
+    def changes(self) -> list[str]:
+        """One line per kind of drop or change, e.g. ``12 events dropped (event)``."""
+        lines = [f"{count} {KIND_LABELS.get(kind, kind)} ({kind})"
+                 for kind, count in self.quirk_counts().items()]
+        if self.types_added:
+            lines.append(f"{len(self.types_added)} types added to the project: "
+                         f"{', '.join(self.types_added[:10])}{' ...' if len(self.types_added) > 10 else ''}")
+        return lines
+
     def summary(self) -> str:
-        return (
-            f"{self.documents} documents, {self.sentences} sentences, {self.entities} entities, "
-            f"{self.relations} relations, {self.events} events, {self.groups} groups, "
-            f"{self.attributes} attributes, {self.notes} notes, {self.normalizations} normalizations; "
-            f"{len(self.quirks)} tolerated quirks"
-        )
+        counts = (f"{self.documents} documents, {self.sentences} sentences, {self.entities} entities, "
+                  f"{self.relations} relations, {self.events} events, {self.groups} groups, "
+                  f"{self.attributes} attributes, {self.notes} notes, "
+                  f"{self.normalizations} normalizations")
+        changes = self.changes()
+        return f"{counts}; " + ("; ".join(changes) if changes else "nothing dropped or changed")
+
+    def as_dict(self) -> dict:
+        """The report as stored on an import job and answered by the API."""
+        return {"documents": self.documents, "sentences": self.sentences, "entities": self.entities,
+                "relations": self.relations, "events": self.events, "groups": self.groups,
+                "attributes": self.attributes, "notes": self.notes,
+                "normalizations": self.normalizations,
+                "quirks": {"total": len(self.quirks), "by_kind": self.quirk_counts(),
+                           "labels": {k: KIND_LABELS.get(k, k) for k in self.quirk_counts()},
+                           "examples": self.quirk_examples()},
+                "types_added": self.types_added, "changes": self.changes(), "summary": self.summary()}
 
 
-def corpus_import(*, project: Project, path, fmt: str, user=None) -> ImportReport:
-    """Import the corpus at ``path`` (format ``fmt``) into ``project``, all or nothing."""
+def corpus_import(*, project: Project, path, fmt: str, user=None, display_name: str = "",
+                  progress=None) -> ImportReport:
+    """Import the corpus at ``path`` (format ``fmt``) into ``project``, all or nothing.
+
+    Errors and quirks name files as ``display_name`` (default: the file or folder's own
+    name) plus the path inside it, never the server path. An import that holds no document
+    is refused. ``progress(documents_so_far)`` is called after each batch.
+    """
+    path = Path(path)
+    label = _FileLabel(path, display_name or path.name)
+    types_before = _type_names(project)
     try:
         with transaction.atomic():
             result = read_corpus(path, fmt)
             report = corpus_import_documents(
                 project=project, documents=result.documents, schema=result.schema, user=user,
-                file=str(path),
+                file=label.root, progress=progress,
             )
-            report.quirks = list(result.issues)
+            if not report.documents:
+                raise CorpusImportError(label.root, None, "no documents found: nothing to import")
+            report.quirks = [label.issue(issue) for issue in result.issues]
     except CorpusFormatError as error:
-        raise CorpusImportError(error.file, error.line, error.reason) from error
+        raise CorpusImportError(label(error.file), error.line, label.text(error.reason)) from error
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise CorpusImportError(label.root, None, f"the .zip archive is damaged ({label.text(str(error))})") from None
+    except RecursionError:
+        raise CorpusImportError(label.root, None, "the data is nested too deeply to be read") from None
+    except DataError:
+        logger.exception("import of %s into %s refused by the database", label.root, project)
+        raise CorpusImportError(label.root, None, "the database refused a value (characters it "
+                                                  "cannot store, or a value too long)") from None
+    report.types_added = sorted(_type_names(project) - types_before)
     return report
+
+
+class _FileLabel:
+    """Rewrites server paths under an imported path as ``display_name[/!]relative``."""
+
+    def __init__(self, path: Path, display_name: str):
+        self.path, self.root = str(path), display_name
+
+    def __call__(self, file: str) -> str:
+        file = str(file)
+        if file == self.path:
+            return self.root
+        for separator in ("!", "/"):
+            if file.startswith(self.path + separator):
+                return self.root + separator + file[len(self.path) + 1:]
+        return file
+
+    def text(self, text: str) -> str:
+        return text.replace(self.path, self.root)
+
+    def issue(self, issue: ReadIssue) -> ReadIssue:
+        return dataclass_replace(issue, file=self(issue.file), reason=self.text(issue.reason))
+
+
+def _type_names(project: Project) -> set[str]:
+    return ({f"entity {n}" for n in project.entity_types.values_list("name", flat=True)}
+            | {f"relation {n}" for n in project.relation_types.values_list("name", flat=True)})
 
 
 @transaction.atomic
 def corpus_import_documents(
     *, project: Project, documents: Iterable[dc.Document], schema: dc.Schema | None = None,
-    user=None, file: str = "",
+    user=None, file: str = "", progress=None,
 ) -> ImportReport:
     """Import dataclass documents (streamed, in batches) into ``project``, all or nothing."""
     report = ImportReport()
     if schema is not None:
+        _check_schema_text(schema, file)
         project_schema_apply(project=project, schema=schema)
     writer = _BatchWriter(project, user, report, file=file)
     documents = iter(documents)
     while batch := list(islice(documents, BATCH_DOCUMENTS)):
         writer.write(batch)
+        if progress is not None:
+            progress(report.documents)
+    report.document_ids = writer.document_ids
     _queue_suggestions(project, writer.document_ids)
     return report
 
@@ -185,10 +284,15 @@ class _BatchWriter:
         raise CorpusImportError(self.file or doc.name, None, f"document {doc.name}: {reason}")
 
     def _validate(self, doc: dc.Document) -> None:
+        problem = document_name_problem(doc.name)
+        if problem:
+            shown = f"{doc.name[:40]!r}{'...' if len(doc.name) > 40 else ''}"
+            raise CorpusImportError(self.file or "import", None, f"document name {shown} {problem}")
         if doc.name in self.names:
             self._fail(doc, "a document with this name already exists in the project")
         self.names.add(doc.name)
         self._check_lengths(doc)
+        self._check_nul(doc)
         size, previous_end = len(doc.text), 0
         for sentence in doc.sentences:
             if not 0 <= sentence.start <= sentence.end <= size:
@@ -273,6 +377,12 @@ class _BatchWriter:
         for value, limit, what in limits:
             if len(value) > limit:
                 self._fail(doc, f"{what} {value[:40]!r}... is longer than {limit} characters")
+
+    def _check_nul(self, doc: dc.Document) -> None:
+        """NUL characters, which PostgreSQL text and JSON cannot store (refused on every database)."""
+        what = _nul_in(_document_strings(doc))
+        if what is not None:
+            self._fail(doc, f"{what} contains a NUL character (U+0000), which cannot be stored")
 
     def _ensure_types(self, batch: list[dc.Document]) -> None:
         """Add the entity/relation types the data uses but the schema did not declare."""
@@ -468,6 +578,42 @@ def _copy_postgresql(table: str, pk: str, columns: str, rows: list[tuple]) -> li
             for id_, row in zip(ids, rows):
                 copy.write_row((id_, *row))
     return ids
+
+
+def _document_strings(doc: dc.Document) -> Iterable[tuple[str, str]]:
+    """(what, value) for every string of a document that goes into the database."""
+    yield "the text", doc.text
+    for entity in doc.entities:
+        yield f"entity {entity.id}'s type", entity.type
+    for relation in doc.relations:
+        yield f"relation {relation.id}'s type", relation.type
+    for group in doc.groups:
+        yield f"group {group.id}'s type", group.type
+    for attribute in doc.attributes:
+        yield f"attribute {attribute.id}", f"{attribute.name}{attribute.value or ''}"
+    for note in doc.notes:
+        yield f"note {note.id}", f"{note.type}{note.text}"
+    pending = [doc.metadata]
+    while pending:  # keys and values of the (JSON) metadata, without recursion
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending += [*value.keys(), *value.values()]
+        elif isinstance(value, (list, tuple)):
+            pending += list(value)
+        elif isinstance(value, str):
+            yield "the metadata", value
+
+
+def _nul_in(strings: Iterable[tuple[str, str]]) -> str | None:
+    return next((what for what, value in strings if "\x00" in value), None)
+
+
+def _check_schema_text(schema: dc.Schema, file: str) -> None:
+    names = [*schema.entity_names, *schema.relation_names, *schema.attribute_types, *schema.group_types]
+    bad = next((n for n in names if "\x00" in n), None)
+    if bad is not None:
+        raise CorpusImportError(file or "import", None,
+                                f"type name {bad!r} contains a NUL character (U+0000), which cannot be stored")
 
 
 def _offsets(entity: dc.Entity) -> str:

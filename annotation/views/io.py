@@ -9,18 +9,20 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from annotation.models import Role, SentenceStatus
-from annotation.security import UploadRejected, upload_check, upload_save
+from annotation.security import UploadRejected
+from annotation.selectors.imports import import_job_get, import_job_progress, import_report_kinds
 from annotation.selectors.projects import project_get_for_user
-from annotation.services.corpus_io import CorpusImportError, corpus_export_file, corpus_import
+from annotation.services.corpus_io import corpus_export_file
+from annotation.services.imports import import_job_create
 
 IMPORT_FORMATS = {
-    "brat": ("brat standoff (.zip of .txt/.ann pairs)", ".zip"),
-    "jsonl": ("Eligo JSONL", ".jsonl"),
-    "text": ("Plain text, one criterion per line or an eligibility section", ".txt"),
-    "ctgov": ("ClinicalTrials.gov API v2 study JSON", ".json"),
+    "brat": "brat standoff (.zip of .txt/.ann pairs)",
+    "jsonl": "Eligo JSONL",
+    "text": "Plain text, one criterion per line or an eligibility section",
+    "ctgov": "ClinicalTrials.gov API v2 study JSON",
 }
 EXPORT_FORMATS = {
     "brat": ("brat standoff (.zip)", ".zip", "application/zip"),
@@ -30,7 +32,7 @@ EXPORT_FORMATS = {
 
 
 class ImportForm(forms.Form):
-    format = forms.ChoiceField(choices=[(k, label) for k, (label, _) in IMPORT_FORMATS.items()])
+    format = forms.ChoiceField(choices=list(IMPORT_FORMATS.items()))
     file = forms.FileField()
 
     def clean_file(self):
@@ -58,42 +60,48 @@ class ExportForm(forms.Form):
     )
 
 
+JOB_STATUS_CODES = {"succeeded": 200, "failed": 400, "queued": 202, "running": 202}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def corpus_import_view(request, name):
+    """The upload form; a valid upload becomes an import job (``annotation.services.imports``)
+    shown below the form: finished when small, else queued for a worker and polled."""
     project = project_get_for_user(request.user, name, min_role=Role.MANAGER)
     form = ImportForm(request.POST or None, request.FILES or None)
-    report = error = None
+    job = error = None
     status = 200
     if request.method == "POST" and form.is_valid():
-        report, error, status = _import_upload(project, form.cleaned_data["file"],
-                                               form.cleaned_data["format"], request.user)
+        try:
+            job = import_job_create(project=project, user=request.user, upload=form.cleaned_data["file"],
+                                    fmt=form.cleaned_data["format"])
+            status = JOB_STATUS_CODES[job.status]
+        except UploadRejected as rejected:
+            error, status = str(rejected), rejected.status
     elif request.method == "POST":
         status = 400
     return render(request, "annotation/io/import.html",
-                  {"project": project, "form": form, "report": report, "error": error},
-                  status=status)
+                  {"project": project, "form": form, "error": error, **_job_context(job)}, status=status)
 
 
-def _import_upload(project, upload, fmt: str, user):
-    """Save the upload under MEDIA_ROOT/uploads, check it, import it, delete it.
+@login_required
+@require_GET
+def import_job_view(request, name, job_id):
+    """One import job: the htmx-polled status partial, or the import page showing it."""
+    project = project_get_for_user(request.user, name, min_role=Role.MANAGER)
+    job = import_job_get(project=project, job_id=job_id)
+    context = {"project": project, **_job_context(job)}
+    if request.htmx:
+        return render(request, "annotation/io/_import_job.html", context)
+    return render(request, "annotation/io/import.html", {**context, "form": ImportForm()})
 
-    Returns ``(report, error message, HTTP status)``; error messages name the uploaded file
-    (not the temporary copy), its member file and line.
-    """
-    try:
-        path = upload_save(upload, suffix=IMPORT_FORMATS[fmt][1])
-    except UploadRejected as rejected:
-        return None, str(rejected), rejected.status
-    try:
-        upload_check(path, fmt, display_name=upload.name)
-        return corpus_import(project=project, path=path, fmt=fmt, user=user), None, 200
-    except UploadRejected as rejected:
-        return None, str(rejected), rejected.status
-    except CorpusImportError as failure:
-        return None, str(failure).replace(str(path), upload.name), 400
-    finally:
-        path.unlink(missing_ok=True)
+
+def _job_context(job) -> dict:
+    if job is None:
+        return {"job": None}
+    return {"job": job, "progress": import_job_progress(job), "report": job.report,
+            "kinds": import_report_kinds(job.report)}
 
 
 @login_required

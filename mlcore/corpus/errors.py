@@ -15,20 +15,53 @@ Two kinds of trouble, kept apart on purpose:
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 Action = Literal["skipped", "repaired"]
 
+# What a quirk dropped or changed, for import reports grouped by kind: (kind, what its reason
+# says, a label for people). A reader may also name the kind itself (``IssueSink.quirk(kind=)``).
+KINDS = (
+    ("event", re.compile(r"^event .* not supported"), "events dropped"),
+    ("normalization", re.compile(r"^normalization .* not supported"), "normalizations dropped"),
+    ("unknown_id", re.compile(r"unknown id"), "annotations naming an unknown id dropped"),
+    ("stray_line", re.compile(r"^stray line"), "stray lines dropped"),
+    ("text_field_joined", re.compile(r"text field continued"), "text fields joined across lines"),
+    ("text_field_mismatch", re.compile(r"disagrees with the text"),
+     "text fields that disagree with their offsets (offsets kept)"),
+    ("undeclared_type", re.compile(r"is not declared: added"), "undeclared types added to the schema"),
+    ("no_annotations_file", re.compile(r"no \.ann file"), "texts without a .ann file"),
+    ("na_document", re.compile(r"'NA'"), "documents whose text is just NA (no sentences)"),
+    ("preamble", re.compile(r"before the first criteria heading"), "text before the criteria headings left out"),
+)
+KIND_LABELS = {kind: label for kind, _, label in KINDS} | {
+    "error_skipped": "errors skipped (lenient reading)", "other": "other quirks",
+}
+
+
+def issue_kind(reason: str) -> str:
+    """The kind of a quirk from its reason (``other`` when no rule matches)."""
+    return next((kind for kind, pattern, _ in KINDS if pattern.search(reason)), "other")
+
 
 @dataclass(frozen=True)
 class ReadIssue:
-    """One tolerated irregularity: where it was, what it was, what the reader did."""
+    """One tolerated irregularity: where it was, what it was, what the reader did.
+
+    ``kind`` groups issues in reports (see :data:`KINDS`); derived from ``reason`` when empty.
+    """
 
     file: str
     line: int | None
     reason: str
     action: Action
+    kind: str = ""
+
+    def __post_init__(self):
+        if not self.kind:
+            object.__setattr__(self, "kind", issue_kind(self.reason))
 
     def __str__(self) -> str:
         return f"{_where(self.file, self.line)}: {self.reason} ({self.action})"
@@ -60,10 +93,10 @@ class IssueSink:
         self.issues = issues if issues is not None else []
         self.strict = strict
 
-    def quirk(self, file: str, line: int | None, reason: str, action: Action) -> None:
-        self.issues.append(ReadIssue(str(file), line, reason, action))
+    def quirk(self, file: str, line: int | None, reason: str, action: Action, *, kind: str = "") -> None:
+        self.issues.append(ReadIssue(str(file), line, reason, action, kind))
 
     def error(self, file: str, line: int | None, reason: str) -> None:
         if self.strict:
             raise CorpusFormatError(file, line, reason)
-        self.issues.append(ReadIssue(str(file), line, reason, "skipped"))
+        self.issues.append(ReadIssue(str(file), line, reason, "skipped", "error_skipped"))

@@ -17,7 +17,7 @@ a declared schema existed, each addition is reported once as an issue.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .brat import read_brat, read_brat_schema, write_brat
@@ -26,6 +26,7 @@ from .ctgov import read_ctgov
 from .errors import CorpusFormatError, ReadIssue
 from .jsonl import read_jsonl, write_jsonl
 from .model import Document, Schema
+from .names import document_file_name
 from .text import read_text
 
 READ_FORMATS = ("brat", "jsonl", "text", "ctgov")
@@ -83,16 +84,26 @@ def _type_names(schema: Schema) -> set[tuple[str, str]]:
 
 
 class _Counter:
-    """Passes documents through, counting documents and annotations."""
+    """Passes documents through, counting documents and annotations.
 
-    def __init__(self, documents: Iterable[Document]):
-        self.documents, self.stats = documents, {"documents": 0, "entities": 0, "relations": 0}
+    With ``file_names``, a document whose name is not a valid document name (a legacy one,
+    or one from a lenient source) is passed on under :func:`document_file_name` and counted
+    in ``documents_renamed`` (present when any was): the brat and CoNLL writers turn names
+    into paths and lines.
+    """
+
+    def __init__(self, documents: Iterable[Document], *, file_names: bool = False):
+        self.documents, self.file_names = documents, file_names
+        self.stats = {"documents": 0, "entities": 0, "relations": 0}
 
     def __iter__(self) -> Iterator[Document]:
         for document in self.documents:
             self.stats["documents"] += 1
             self.stats["entities"] += len(document.entities)
             self.stats["relations"] += len(document.relations)
+            if self.file_names and document_file_name(document.name) != document.name:
+                self.stats["documents_renamed"] = self.stats.get("documents_renamed", 0) + 1
+                document = replace(document, name=document_file_name(document.name))
             yield document
 
 
@@ -101,11 +112,13 @@ def write_corpus(documents: Iterable[Document], out: str | Path, fmt: str, *,
     """Write ``documents`` to ``out`` (a folder for brat, a file otherwise); return counts.
 
     For ``conll`` the counts include the :class:`FlattenStats` fields and
-    ``entities_dropped`` / ``relations_dropped``.
+    ``entities_dropped`` / ``relations_dropped``; for ``brat`` and ``conll``,
+    ``documents_renamed`` (only when not zero) counts documents written under a file-safe
+    stand-in name (:func:`mlcore.corpus.names.document_file_name`).
     """
     if fmt not in WRITE_FORMATS:
         raise ValueError(f"unknown format {fmt!r} (known: {', '.join(WRITE_FORMATS)})")
-    counted = _Counter(documents)
+    counted = _Counter(documents, file_names=fmt != "jsonl")
     if fmt == "brat":
         write_brat(counted, out, schema=schema)
         return {"format": fmt, **counted.stats}

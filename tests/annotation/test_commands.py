@@ -24,7 +24,10 @@ def _run(*args) -> str:
 def test_import_corpus_creates_the_project_and_reports(db):
     output = _run("import_corpus", "--project", "chia-mini", "--format", "brat",
                   str(FIXTURES / "brat_small"))
-    assert "3 documents" in output and "16 entities" in output and "tolerated quirks" in output
+    assert "3 documents" in output and "16 entities" in output
+    assert "1 undeclared types added to the schema (undeclared_type)" in output, "quirks by kind"
+    assert "undeclared_type: brat_small: entity type 'Informed_consent'" in output, "an example"
+    assert str(FIXTURES) not in output, "paths relative to the imported folder"
     project = Project.objects.get(name="chia-mini")
     assert project.documents.count() == 3
     assert "Scope" in set(project.entity_types.values_list("name", flat=True))

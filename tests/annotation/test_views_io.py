@@ -119,3 +119,116 @@ def test_download_validation(imported_project, users, client_for):
     response = client_for(users["manager"]).post(
         reverse("corpus_export", args=["trial"]), {"format": "pdf"})
     assert response.status_code == 400
+
+
+# --- the import page runs large imports on the worker, as the API does -----------------------
+
+
+def _queued_page_upload(client, settings, tmp_path, on_commit=None):
+    """Upload above the async threshold, the worker's queue mocked; ``on_commit`` runs the
+    transaction's on-commit callbacks (the enqueue) while the mock is in place."""
+    from contextlib import nullcontext
+    from unittest import mock
+
+    settings.MEDIA_ROOT, settings.ELIGO_IMPORT_ASYNC_BYTES = tmp_path, 10
+    upload = SimpleUploadedFile("small.zip", _zip_of(FIXTURES / "brat_small"))
+    with mock.patch("webapp.celery.app.send_task") as send, (on_commit or nullcontext)():
+        response = client.post(reverse("corpus_import", args=["trial"]), {"format": "brat", "file": upload})
+    return response, send
+
+
+def test_a_large_upload_is_queued_and_the_page_polls_it(project, users, client_for, settings, tmp_path,
+                                                        django_capture_on_commit_callbacks):
+    from annotation.models import AuditEvent, ImportJob
+    from worker.tasks import import_corpus
+
+    client = client_for(users["manager"])
+    response, send = _queued_page_upload(
+        client, settings, tmp_path, lambda: django_capture_on_commit_callbacks(execute=True))
+    job = ImportJob.objects.get()
+    assert response.status_code == 202
+    content = response.content.decode()
+    assert "Queued for a worker" in content and 'role="progressbar"' in content
+    poll = reverse("import_job", args=["trial", job.pk])
+    assert f'hx-get="{poll}"' in content and 'hx-trigger="every 1s"' in content
+    assert "of about 3 documents" in content
+    send.assert_called_once_with("worker.tasks.import_corpus", args=[job.pk], task_id=f"eligo-import-{job.pk}")
+    assert not Entity.objects.exists(), "nothing imported inside the request"
+
+    assert import_corpus(job.pk) == "succeeded"
+    partial = client.get(poll, HTTP_HX_REQUEST="true")
+    body = partial.content.decode()
+    assert partial.status_code == 200 and "Imported." in body and "<td>16</td>" in body
+    assert "hx-get" not in body, "a finished job stops polling"
+    assert reverse("document_list", args=["trial"]) in body
+    doc_a = Document.objects.get(project=project, name="doc_a")
+    assert reverse("document_open", args=["trial", doc_a.pk]) in body
+    assert "undeclared types added to the schema" in body and "Informed_consent" in body
+    assert str(tmp_path) not in body
+    assert AuditEvent.objects.filter(action="imported", object_id=job.pk, user=users["manager"]).exists()
+    assert list((tmp_path / "uploads").iterdir()) == []
+
+
+def test_a_running_job_shows_the_workers_progress(project, users, client_for, settings, tmp_path):
+    from annotation.models import ImportJob
+    from annotation.services.imports import import_task_id
+    from webapp.celery import app
+
+    client = client_for(users["manager"])
+    _queued_page_upload(client, settings, tmp_path)
+    job = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=job.pk).update(status="running")
+    app.backend.store_result(import_task_id(job.pk), {"documents": 2}, "PROGRESS")
+    try:
+        body = client.get(reverse("import_job", args=["trial", job.pk]), HTTP_HX_REQUEST="true").content.decode()
+    finally:
+        app.backend.forget(import_task_id(job.pk))
+    assert "Importing" in body and "2 of about 3 documents" in body and 'aria-valuenow="67"' in body
+
+
+def test_a_failed_job_shows_its_error_and_the_full_page_works_too(project, users, client_for, settings,
+                                                                 tmp_path):
+    from annotation.models import ImportJob
+    from worker.tasks import import_corpus
+
+    settings.MEDIA_ROOT, settings.ELIGO_IMPORT_ASYNC_BYTES = tmp_path, 10
+    client = client_for(users["manager"])
+    from unittest import mock
+
+    with mock.patch("webapp.celery.app.send_task"):
+        client.post(reverse("corpus_import", args=["trial"]),
+                    {"format": "brat", "file": SimpleUploadedFile("bad.zip", _zip_of(FIXTURES / "brat_bad_third"))})
+    job = ImportJob.objects.get()
+    assert import_corpus(job.pk) == "failed"
+    page = client.get(reverse("import_job", args=["trial", job.pk]))
+    content = page.content.decode()
+    assert page.status_code == 200 and "Import failed" in content and "bad.zip!c_third.ann:2" in content
+    assert str(tmp_path) not in content and '<form method="post"' in content
+    other = client_for(users["annotator"]).get(reverse("import_job", args=["trial", job.pk]))
+    assert other.status_code == 403
+
+
+@pytest.mark.celery
+def test_the_page_import_runs_on_a_real_worker(project, users, settings, celery_worker_process):
+    import time
+
+    from django.test import Client
+
+    from annotation.models import ImportJob
+
+    settings.ELIGO_IMPORT_ASYNC_BYTES = 0
+    client = Client()
+    client.force_login(users["manager"])
+    upload = SimpleUploadedFile("small.zip", _zip_of(FIXTURES / "brat_small"))
+    response = client.post(reverse("corpus_import", args=["trial"]), {"format": "brat", "file": upload})
+    assert response.status_code == 202
+    job = ImportJob.objects.get()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        body = client.get(reverse("import_job", args=["trial", job.pk]), HTTP_HX_REQUEST="true").content
+        if b"Imported." in body:
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(celery_worker_process.output())
+    assert Entity.objects.filter(document__project=project).count() == 16

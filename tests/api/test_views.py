@@ -314,10 +314,11 @@ def test_large_import_is_queued_for_a_worker(seeded, users, api_for, django_capt
             "/api/projects/trial/imports/", {"format": "jsonl", "file": upload}, format="multipart")
     assert response.status_code == 202 and response.json()["status"] == "queued"
     job_id = response.json()["id"]
-    send.assert_called_once_with("annotation.api.tasks.import_job_run", args=[job_id])
-    from annotation.api.tasks import import_job_run
+    send.assert_called_once_with("worker.tasks.import_corpus", args=[job_id],
+                                 task_id=f"eligo-import-{job_id}")
+    from worker.tasks import import_corpus
 
-    assert import_job_run(job_id) == "succeeded"
+    assert import_corpus(job_id) == "succeeded"
     polled = api_for(users["manager"]).get(f"/api/projects/trial/imports/{job_id}/").json()
     assert polled["status"] == "succeeded" and polled["report"]["entities"] == 1
 

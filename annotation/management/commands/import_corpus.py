@@ -29,7 +29,12 @@ class Command(BaseCommand):
         except CorpusImportError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(f"Imported into {project}: {report.summary()}")
-        for quirk in report.quirks if quirks else report.quirks[:10]:
-            self.stdout.write(f"  quirk: {quirk}")
-        if not quirks and len(report.quirks) > 10:
-            self.stdout.write(f"  ... {len(report.quirks) - 10} more (--quirks lists them all)")
+        if quirks:
+            for quirk in report.quirks:
+                self.stdout.write(f"  quirk: {quirk}")
+            return
+        for kind, examples in report.quirk_examples().items():
+            for example in examples:
+                self.stdout.write(f"  {kind}: {example}")
+        if len(report.quirks) > sum(map(len, report.quirk_examples().values())):
+            self.stdout.write("  (a few examples per kind; --quirks lists them all)")

@@ -1,0 +1,121 @@
+"""Import jobs, for the import page and the API alike.
+
+An upload is saved and checked by ``annotation.security`` (a refused file records nothing),
+recorded as an ``ImportJob`` and imported by ``annotation.services.corpus_io.corpus_import``:
+inline for small files, by the Celery task ``worker.tasks.import_corpus`` (default queue)
+for files of at least ``ELIGO_IMPORT_ASYNC_BYTES``. Either way the outcome is recorded on the
+job (report or error) with an ``IMPORTED`` audit event on success, and the upload is deleted.
+While the task runs it reports progress to the Celery result backend under
+:func:`import_task_id` (read by ``annotation.selectors.imports.import_job_progress``): the
+import itself is one transaction, so progress cannot be written to the job row meanwhile.
+"""
+from __future__ import annotations
+
+import logging
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.audit import acting_user, audit_record
+from annotation.models import AuditAction, Document, ImportJob, ImportJobStatus, Project
+from annotation.security import upload_check, upload_save
+from annotation.services.corpus_io import CorpusImportError, corpus_import
+
+logger = logging.getLogger(__name__)
+IMPORT_TASK = "worker.tasks.import_corpus"
+SUFFIXES = {"brat": ".zip", "jsonl": ".jsonl", "text": ".txt", "ctgov": ".json"}
+UNEXPECTED_ERROR = "The import failed on an unexpected server error (logged); nothing was imported."
+SAMPLE_DOCUMENTS = 10
+
+
+def import_task_id(job_id: int) -> str:
+    """The Celery task id of a job's import: fixed, so progress can be looked up by job."""
+    return f"eligo-import-{job_id}"
+
+
+def import_job_create(*, project: Project, user, upload, fmt: str) -> ImportJob:
+    """Save and check the upload, record the job, and run it now or queue it.
+
+    Raises ``UploadRejected`` (nothing recorded, nothing left on disk) for a refused file.
+    """
+    path = upload_save(upload, suffix=SUFFIXES[fmt])
+    try:
+        upload_check(path, fmt, display_name=upload.name)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    job = ImportJob.objects.create(
+        project=project, user=user, format=fmt, file_name=upload.name[:255], path=str(path),
+        size=path.stat().st_size, report={"expected_documents": _expected_documents(path, fmt)})
+    if job.size >= int(settings.ELIGO_IMPORT_ASYNC_BYTES):
+        import_job_enqueue(job=job)
+        return job
+    return import_job_run(job_id=job.pk)
+
+
+def import_job_enqueue(*, job: ImportJob) -> None:
+    """Queue the job's import for a worker, once the job row is committed."""
+    from webapp.celery import app
+
+    transaction.on_commit(
+        lambda: app.send_task(IMPORT_TASK, args=[job.pk], task_id=import_task_id(job.pk)))
+
+
+def import_job_run(*, job_id: int, progress=None) -> ImportJob:
+    """Import a queued job's file (all or nothing) and record the outcome; deletes the file.
+
+    ``progress(documents_so_far)`` is called after each batch of documents. A job that is no
+    longer queued (a redelivered task message) is returned as it is.
+    """
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJobStatus.QUEUED).update(
+        status=ImportJobStatus.RUNNING)
+    job = ImportJob.objects.select_related("project", "user").get(pk=job_id)
+    if not claimed:
+        return job
+    path = Path(job.path)
+    try:
+        with acting_user(job.user):
+            report = corpus_import(project=job.project, path=path, fmt=job.format, user=job.user,
+                                   display_name=job.file_name, progress=progress)
+    except CorpusImportError as failure:
+        job.status, job.error = ImportJobStatus.FAILED, str(failure)
+    except Exception:  # noqa: BLE001 - the traceback goes to the log, never to the client
+        logger.exception("import job %s failed", job_id)
+        job.status, job.error = ImportJobStatus.FAILED, UNEXPECTED_ERROR
+    else:
+        job.status = ImportJobStatus.SUCCEEDED
+        job.report = {**report.as_dict(), "sample_documents": _sample(report.document_ids)}
+        audit_record(project=job.project, user=job.user, action=AuditAction.IMPORTED,
+                     obj=job, object_type="import_job", payload={"job": job.pk, **job.report})
+    finally:
+        path.unlink(missing_ok=True)
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "error", "report", "finished_at"])
+    return job
+
+
+def _sample(document_ids: list[int]) -> list[dict]:
+    """The first few imported documents (id and name), for links to what was imported."""
+    ids = document_ids[:SAMPLE_DOCUMENTS]
+    names = dict(Document.objects.filter(pk__in=ids).values_list("pk", "name"))
+    return [{"id": pk, "name": names[pk]} for pk in ids if pk in names]
+
+
+def _expected_documents(path: Path, fmt: str) -> int | None:
+    """About how many documents the file holds (for a progress bar), when cheap to tell."""
+    if fmt == "brat":
+        with zipfile.ZipFile(path) as archive:
+            stems = {name.rpartition(".")[0] for name in archive.namelist()
+                     if name.endswith(".txt") and not any(
+                         part.startswith(".") or part == "__MACOSX"
+                         for part in PurePosixPath(name).parts)}
+        return len(stems)
+    if fmt == "jsonl":
+        with open(path, "rb") as handle:
+            header = 1 if b'"eligo"' in handle.readline()[:100] else 0
+            handle.seek(0)
+            return max(sum(1 for line in handle if line.strip()) - header, 0)
+    return None
