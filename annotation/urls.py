@@ -1,7 +1,7 @@
 from django.urls import path
 
 from .views import annotate, documents, health, projects
-from .views import models as model_views
+from .views import training as training_views
 from .views import io as io_views
 
 urlpatterns = [
@@ -27,23 +27,23 @@ urlpatterns = [
     path("projects/<slug:name>/sentences/<int:sentence_id>/do/<slug:action>/",
          annotate.sentence_action, name="sentence_action"),
     # --- active-learning loop: model versions, training runs, review queue, suggestions ---
-    path("projects/<slug:name>/models/", model_views.models_page, name="model_versions"),
-    path("projects/<slug:name>/models/options/", model_views.model_options_save, name="model_options"),
-    path("projects/<slug:name>/models/<int:number>/activate/", model_views.model_version_activate_view,
+    path("projects/<slug:name>/models/", training_views.models_page, name="model_versions"),
+    path("projects/<slug:name>/models/options/", training_views.model_options_save, name="model_options"),
+    path("projects/<slug:name>/models/<int:number>/activate/", training_views.model_version_activate_view,
          name="model_version_activate"),
-    path("projects/<slug:name>/models/<int:number>/delete/", model_views.model_version_delete_view,
+    path("projects/<slug:name>/models/<int:number>/delete/", training_views.model_version_delete_view,
          name="model_version_delete"),
-    path("projects/<slug:name>/runs/", model_views.training_run_start_view, name="training_run_start"),
-    path("projects/<slug:name>/runs/<int:run_id>/progress/", model_views.training_run_progress,
+    path("projects/<slug:name>/runs/", training_views.training_run_start_view, name="training_run_start"),
+    path("projects/<slug:name>/runs/<int:run_id>/progress/", training_views.training_run_progress,
          name="training_run_progress"),
-    path("projects/<slug:name>/runs/<int:run_id>/log/", model_views.training_run_log, name="training_run_log"),
-    path("projects/<slug:name>/runs/<int:run_id>/cancel/", model_views.training_run_cancel_view,
+    path("projects/<slug:name>/runs/<int:run_id>/log/", training_views.training_run_log, name="training_run_log"),
+    path("projects/<slug:name>/runs/<int:run_id>/cancel/", training_views.training_run_cancel_view,
          name="training_run_cancel"),
-    path("projects/<slug:name>/review/", model_views.review_queue_page, name="review_queue"),
+    path("projects/<slug:name>/review/", training_views.review_queue_page, name="review_queue"),
     path("projects/<slug:name>/sentences/<int:sentence_id>/suggestions/",
-         model_views.sentence_suggestions_view, name="sentence_suggestions"),
+         training_views.sentence_suggestions_view, name="sentence_suggestions"),
     path("projects/<slug:name>/sentences/<int:sentence_id>/suggestions/accept-all/",
-         model_views.suggestions_accept_all_view, name="suggestions_accept_all"),
+         training_views.suggestions_accept_all_view, name="suggestions_accept_all"),
     path("projects/<slug:name>/sentences/<int:sentence_id>/suggestions/<slug:kind>/<int:pk>/<slug:action>/",
-         model_views.suggestion_decide, name="suggestion_decide"),
+         training_views.suggestion_decide, name="suggestion_decide"),
 ]

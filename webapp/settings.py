@@ -226,9 +226,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "SentenceStatusEnum": "annotation.models.SentenceStatus",
-        "SuggestionStatusEnum": "annotation.models_ml.SuggestionStatus",
-        "TrainingRunStatusEnum": "annotation.models_ml.TrainingRunStatus",
-        "ImportJobStatusEnum": "annotation.models_audit.ImportJobStatus",
+        "SuggestionStatusEnum": "annotation.models.ml.SuggestionStatus",
+        "TrainingRunStatusEnum": "annotation.models.ml.TrainingRunStatus",
+        "ImportJobStatusEnum": "annotation.models.audit.ImportJobStatus",
     },
 }
 # uploads of at least this size are imported by a Celery task (default queue) instead of inline

@@ -7,7 +7,7 @@ import pytest
 from annotation.models import (
     AuditEvent, Entity, Relation, Sentence, SentenceScore, SentenceStatus, Source, SuggestionStatus,
 )
-from annotation.views.models import REVIEW_PAGE_SIZE
+from annotation.views.training import REVIEW_PAGE_SIZE
 from tests.annotation.ml_fixtures import make_version, ml_project, suggest, suggest_relation  # noqa: F401
 
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from .models import Entity, EntityType, Project, Relation, RelationType, Sentence
+from .corpus import Entity, EntityType, Project, Relation, RelationType, Sentence
 
 __all__ = [
     "TrainingRunStatus", "ACTIVE_RUN_STATUSES", "TrainingRun", "ModelVersion", "SuggestionStatus",

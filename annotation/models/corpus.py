@@ -328,7 +328,3 @@ class Normalization(Provenance):
 
     def __str__(self):
         return f"{self.resource}:{self.reference}"
-
-
-from .models_ml import *  # noqa: E402,F401,F403
-from .models_audit import *  # noqa: E402,F401,F403

@@ -7,7 +7,7 @@ Rows are written by ``annotation.audit`` (signal receivers on the annotation mod
 from django.conf import settings
 from django.db import models
 
-from .models import Project, Sentence
+from .corpus import Project, Sentence
 
 __all__ = ["AuditAction", "AuditEvent", "ImportJobStatus", "ImportJob"]
 

@@ -1,0 +1,41 @@
+"""Eligo's data model, one module per part: ``corpus`` (projects, documents, sentences and
+the annotations on them), ``ml`` (model versions, training runs, suggestions, scores) and
+``audit`` (the audit trail and import jobs). Import models from here."""
+from .corpus import (  # noqa: F401
+    Attribute,
+    Document,
+    Entity,
+    EntityType,
+    Event,
+    EventArgument,
+    Group,
+    GroupMember,
+    Membership,
+    Normalization,
+    Note,
+    Project,
+    Provenance,
+    Relation,
+    RelationType,
+    Role,
+    ROLE_RANK,
+    Sentence,
+    SentenceStatus,
+    Source,
+)
+from .ml import (  # noqa: F401
+    ACTIVE_RUN_STATUSES,
+    ModelVersion,
+    PredictedEntity,
+    PredictedRelation,
+    SentenceScore,
+    SuggestionStatus,
+    TrainingRun,
+    TrainingRunStatus,
+)
+from .audit import (  # noqa: F401
+    AuditAction,
+    AuditEvent,
+    ImportJob,
+    ImportJobStatus,
+)
