@@ -158,6 +158,30 @@ def test_nul_in_an_imported_file_is_a_400_that_names_it(project, users, api_for,
     assert not Document.objects.exists()
 
 
+_DRUG = [{"id": "T1", "type": "Drug", "fragments": [[9, 21]]}]
+
+
+@pytest.mark.parametrize("document, where, what", [
+    (_doc("surrogate-text", "No prior\ud800 chemotherapy."), "the text", "lone surrogate (U+D800"),
+    ({**_doc("surrogate-type"), "entities": [{**_DRUG[0], "type": "Dr\udfffug"}]}, "entity T1's type",
+     "lone surrogate (U+DFFF"),
+    ({**_doc("nul-norm"), "entities": _DRUG, "normalizations": [
+        {"id": "N1", "target": "T1", "resource": "UMLS", "reference": "C1", "text": "che\x00mo"}]},
+     "normalization N1", "NUL"),
+    ({**_doc("nul-event"), "entities": _DRUG, "events": [
+        {"id": "E1", "type": "Tre\x00at", "trigger": "T1", "arguments": []}]}, "event E1", "NUL"),
+])
+def test_unstorable_characters_anywhere_in_an_import_are_a_400_that_names_them(
+        project, users, api_for, document, where, what):
+    """A JSON escape can carry a lone surrogate (no UTF-8 database stores it) and a NUL can hide
+    in a normalization or an event (PostgreSQL refuses it): refused by name, not a server error."""
+    response = _api_upload(api_for(users["manager"]), _jsonl(document), "jsonl", "odd.jsonl")
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert what in message and where in message, message
+    assert not Document.objects.exists()
+
+
 def test_nul_in_a_brat_text_is_refused_on_the_page(project, users, client_for):
     data = _zip({"doc.txt": "Adults\x00 with diabetes\n", "doc.ann": ""})
     response = _page_upload(client_for(users["manager"]), data, "brat", "nul.zip")
