@@ -66,7 +66,7 @@ from annotation.models import (
 from annotation.selectors.annotations import relation_type_rows
 from annotation.selectors.corpus import documents_as_dataclasses
 from annotation.selectors.projects import project_schema
-from annotation.services.annotations import relation_type_check
+from annotation.services.annotations import normalization_key_problem, relation_type_check
 from annotation.services.predictions import predictions_refresh_for_sentences
 from annotation.services.projects import project_schema_apply
 from mlcore.corpus import model as dc
@@ -332,6 +332,9 @@ class _BatchWriter:
                 self._fail(doc, f"{item.id}: unknown target id {item.target}")
             if isinstance(item, dc.Normalization) and item.target in relation_ids:
                 self._fail(doc, f"{item.id}: a normalization belongs to an entity or an event")
+            if isinstance(item, dc.Normalization) and (problem := normalization_key_problem(
+                    resource=item.resource, reference=item.reference)):
+                self._fail(doc, f"{item.id}: {problem}")
 
     def _check_events(self, doc: dc.Document, entity_ids: set[str], event_ids: set[str]) -> None:
         if len(event_ids) != len(doc.events) or event_ids & entity_ids:
