@@ -5,7 +5,9 @@ sentence version gives 409, a refused business rule 400 or 409, a refused upload
 """
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -31,6 +33,12 @@ def _current_version(sentence_id) -> int | None:
 
 
 def _translate(exc):
+    # DRF converts these too, but only inside its handler: the body below reads the message
+    # and the code from the converted exception
+    if isinstance(exc, Http404):
+        return exceptions.NotFound(*exc.args)
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied(*exc.args)
     if isinstance(exc, StaleVersion):  # also SentenceVersionConflict, its other name
         return ApiError(str(exc), code="stale_version", status_code=409,
                         details={"sentence": exc.sentence_id, "expected_version": exc.expected,

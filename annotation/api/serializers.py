@@ -8,8 +8,11 @@ from annotation.models import (
     AuditEvent,
     Document,
     Entity,
+    Event,
+    EventArgument,
     ImportJob,
     ModelVersion,
+    Normalization,
     PredictedEntity,
     PredictedRelation,
     Project,
@@ -159,14 +162,57 @@ class SentenceSerializer(serializers.ModelSerializer):
                   "version", "updated_at", "updated_by", "uncertainty"]
 
 
+class NormalizationSerializer(serializers.ModelSerializer):
+    """A link of an entity to a knowledge-base entry (brat ``N``), e.g. UMLS C0011849."""
+
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Normalization
+        fields = ["id", "entity", "type", "resource", "reference", "text", "source", "created_by",
+                  "created_at"]
+
+
+class NormalizationCreateSerializer(serializers.Serializer):
+    expected_version = serializers.IntegerField(min_value=1, max_value=2**31 - 1,
+                                                help_text="The sentence version you read (409 when stale).")
+    resource = serializers.CharField(max_length=100, help_text="e.g. UMLS (no blanks, no colon)")
+    reference = serializers.CharField(max_length=200, help_text="e.g. C0011849 (no blanks)")
+    text = serializers.CharField(max_length=500, required=False, allow_blank=True, default="",
+                                 help_text="the entry's name there (optional)")
+
+
 class EntitySerializer(serializers.ModelSerializer):
     type_name = serializers.CharField(source="type.name", read_only=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    normalizations = NormalizationSerializer(many=True, read_only=True)
 
     class Meta:
         model = Entity
         fields = ["id", "sentence", "document", "type", "type_name", "fragments", "start", "end",
-                  "source", "source_detail", "created_by", "created_at"]
+                  "source", "source_detail", "created_by", "created_at", "normalizations"]
+
+
+class EventArgumentSerializer(serializers.ModelSerializer):
+    """One ``Role:ID`` of an event: ``entity`` or (an event as argument) ``event``."""
+
+    event = serializers.IntegerField(source="argument_event_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = EventArgument
+        fields = ["role", "entity", "event"]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    """A brat event (``E`` line), read-only: kept so that brat goes out as it came in."""
+
+    arguments = EventArgumentSerializer(many=True, read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Event
+        fields = ["id", "document", "type", "trigger", "arguments", "source", "source_detail",
+                  "created_by", "created_at"]
 
 
 class RelationSerializer(serializers.ModelSerializer):
@@ -182,9 +228,10 @@ class RelationSerializer(serializers.ModelSerializer):
 class SentenceDetailSerializer(SentenceSerializer):
     entities = EntitySerializer(many=True, read_only=True)
     relations = RelationSerializer(many=True, read_only=True)
+    events = EventSerializer(many=True, read_only=True)
 
     class Meta(SentenceSerializer.Meta):
-        fields = SentenceSerializer.Meta.fields + ["entities", "relations"]
+        fields = SentenceSerializer.Meta.fields + ["entities", "relations", "events"]
 
 
 class VersionedSerializer(serializers.Serializer):

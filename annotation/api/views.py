@@ -29,8 +29,10 @@ from annotation.models import (
     AuditEvent,
     Document,
     Entity,
+    Event,
     ImportJob,
     ModelVersion,
+    Normalization,
     PredictedEntity,
     PredictedRelation,
     Relation,
@@ -285,10 +287,10 @@ class SentenceViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrieve
 
     def retrieve(self, request, *args, **kwargs):
         sentence = self.get_object()
-        entities = Entity.objects.filter(sentence=sentence).select_related("type", "created_by")
         data = s.SentenceSerializer(sentence).data
-        data["entities"] = s.EntitySerializer(entities, many=True).data
+        data["entities"] = s.EntitySerializer(_entities_of(sentence), many=True).data
         data["relations"] = s.RelationSerializer(sentence_relations(sentence=sentence), many=True).data
+        data["events"] = s.EventSerializer(_events_of(sentence), many=True).data
         return Response(data)
 
     @extend_schema(request=s.SentenceStatusSerializer, responses=s.SentenceSerializer)
@@ -304,6 +306,17 @@ class SentenceViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrieve
                                                 expected_version=data["expected_version"])
         sentence.refresh_from_db()
         return Response(s.SentenceSerializer(sentence).data)
+
+
+def _entities_of(sentence: Sentence):
+    return Entity.objects.filter(sentence=sentence).select_related("type", "created_by").prefetch_related(
+        "normalizations__created_by")
+
+
+def _events_of(sentence: Sentence):
+    """The events triggered in the sentence, with their arguments in file order."""
+    return Event.objects.filter(trigger__sentence=sentence).select_related("created_by").prefetch_related(
+        "arguments").order_by("pk")
 
 
 class _SentenceChildMixin(ProjectScopedMixin):
@@ -335,7 +348,7 @@ class EntityViewSet(_SentenceChildMixin, mixins.ListModelMixin, mixins.RetrieveM
     def get_queryset(self):
         if _is_fake(self):
             return Entity.objects.none()
-        return Entity.objects.filter(sentence=self.sentence()).select_related("type", "created_by")
+        return _entities_of(self.sentence())
 
     @extend_schema(request=s.EntityCreateSerializer, responses={201: s.EntitySerializer})
     def create(self, request, *args, **kwargs):
@@ -388,6 +401,52 @@ class RelationViewSet(_SentenceChildMixin, mixins.ListModelMixin, mixins.Retriev
                                             relation_id=relation.pk,
                                             expected_version=self._expected_version(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NormalizationViewSet(_SentenceChildMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                           viewsets.GenericViewSet):
+    """An entity's links to knowledge-base entries (brat ``N``); written by the same services
+    as the annotation view's (checked, audited, optimistic lock)."""
+
+    serializer_class = s.NormalizationSerializer
+
+    def entity(self) -> Entity:
+        return get_object_or_404(Entity, sentence=self.sentence(), pk=self.kwargs["entity_id"])
+
+    def get_queryset(self):
+        if _is_fake(self):
+            return Normalization.objects.none()
+        return self.entity().normalizations.select_related("created_by").order_by("pk")
+
+    @extend_schema(request=s.NormalizationCreateSerializer, responses={201: s.NormalizationSerializer})
+    def create(self, request, *args, **kwargs):
+        entity = self.entity()
+        data = _validated(s.NormalizationCreateSerializer, request.data)
+        normalization = annotation_services.normalization_create(
+            sentence=self.sentence(), user=request.user, entity_id=entity.pk, resource=data["resource"],
+            reference=data["reference"], text=data["text"], expected_version=data["expected_version"])
+        return Response(s.NormalizationSerializer(normalization).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[EXPECTED_VERSION_PARAM], responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        normalization = self.get_object()
+        annotation_services.normalization_delete(sentence=self.sentence(), user=request.user,
+                                                 normalization_id=normalization.pk,
+                                                 expected_version=self._expected_version(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EventViewSet(_SentenceChildMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                   viewsets.GenericViewSet):
+    """The brat events triggered in the sentence, read-only (they are kept for brat export;
+    their trigger and entity arguments cannot be deleted while they exist)."""
+
+    serializer_class = s.EventSerializer
+
+    def get_queryset(self):
+        if _is_fake(self):
+            return Event.objects.none()
+        return _events_of(self.sentence())
 
 
 # --- model suggestions -------------------------------------------------------------------------

@@ -405,6 +405,16 @@ _RESOURCE = re.compile(r"[^\s:]+")
 _REFERENCE = re.compile(r"\S+")
 
 
+def normalization_key_problem(*, resource: str, reference: str) -> str | None:
+    """Why ``RESOURCE:REFERENCE`` cannot be a normalization (brat writes it between blanks), or
+    None; the one rule of the annotation view, the API and every import."""
+    if not _RESOURCE.fullmatch(resource) or len(resource) > 100:
+        return "The resource is a short name without blanks or colons, e.g. UMLS."
+    if not _REFERENCE.fullmatch(reference) or len(reference) > 200:
+        return "The reference is an id without blanks, e.g. C0011849."
+    return None
+
+
 def _normalization_audit(sentence: Sentence, user, action: str, normalization: Normalization) -> None:
     audit_record(project=sentence.project_id, user=user, action=action, obj=normalization,
                  sentence=sentence, payload={"entity": normalization.entity_id,
@@ -425,10 +435,9 @@ def normalization_create(*, sentence: Sentence, user, entity_id, resource: str, 
     annotations = annotations or sentence_annotations(sentence=sentence)
     entity = _sentence_entity(annotations=annotations, entity_id=entity_id)
     resource, reference, text = resource.strip(), reference.strip(), " ".join(text.split())
-    if not _RESOURCE.fullmatch(resource) or len(resource) > 100:
-        raise ValidationError("The resource is a short name without blanks or colons, e.g. UMLS.")
-    if not _REFERENCE.fullmatch(reference) or len(reference) > 200:
-        raise ValidationError("The reference is an id without blanks, e.g. C0011849.")
+    problem = normalization_key_problem(resource=resource, reference=reference)
+    if problem:
+        raise ValidationError(problem)
     if any(n.entity_id == entity.pk and (n.resource, n.reference) == (resource, reference)
            for n in annotations.normalizations):
         raise ValidationError(f"The entity already refers to {resource}:{reference}.")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import re
 import shutil
 import tempfile
 import zipfile
@@ -65,7 +66,7 @@ from annotation.models import (
 from annotation.selectors.annotations import relation_type_rows
 from annotation.selectors.corpus import documents_as_dataclasses
 from annotation.selectors.projects import project_schema
-from annotation.services.annotations import relation_type_check
+from annotation.services.annotations import normalization_key_problem, relation_type_check
 from annotation.services.predictions import predictions_refresh_for_sentences
 from annotation.services.projects import project_schema_apply
 from mlcore.corpus import model as dc
@@ -331,6 +332,9 @@ class _BatchWriter:
                 self._fail(doc, f"{item.id}: unknown target id {item.target}")
             if isinstance(item, dc.Normalization) and item.target in relation_ids:
                 self._fail(doc, f"{item.id}: a normalization belongs to an entity or an event")
+            if isinstance(item, dc.Normalization) and (problem := normalization_key_problem(
+                    resource=item.resource, reference=item.reference)):
+                self._fail(doc, f"{item.id}: {problem}")
 
     def _check_events(self, doc: dc.Document, entity_ids: set[str], event_ids: set[str]) -> None:
         if len(event_ids) != len(doc.events) or event_ids & entity_ids:
@@ -379,10 +383,11 @@ class _BatchWriter:
                 self._fail(doc, f"{what} {value[:40]!r}... is longer than {limit} characters")
 
     def _check_nul(self, doc: dc.Document) -> None:
-        """NUL characters, which PostgreSQL text and JSON cannot store (refused on every database)."""
-        what = _nul_in(_document_strings(doc))
-        if what is not None:
-            self._fail(doc, f"{what} contains a NUL character (U+0000), which cannot be stored")
+        """NUL characters, which PostgreSQL text and JSON cannot store, and lone surrogates
+        (a JSON ``\\ud800`` escape), which no UTF-8 database can (refused on every database)."""
+        found = _unstorable_in(_document_strings(doc))
+        if found is not None:
+            self._fail(doc, f"{found[0]} contains {found[1]}, which cannot be stored")
 
     def _ensure_types(self, batch: list[dc.Document]) -> None:
         """Add the entity/relation types the data uses but the schema did not declare."""
@@ -582,6 +587,7 @@ def _copy_postgresql(table: str, pk: str, columns: str, rows: list[tuple]) -> li
 
 def _document_strings(doc: dc.Document) -> Iterable[tuple[str, str]]:
     """(what, value) for every string of a document that goes into the database."""
+    yield "the name", doc.name
     yield "the text", doc.text
     for entity in doc.entities:
         yield f"entity {entity.id}'s type", entity.type
@@ -593,6 +599,13 @@ def _document_strings(doc: dc.Document) -> Iterable[tuple[str, str]]:
         yield f"attribute {attribute.id}", f"{attribute.name}{attribute.value or ''}"
     for note in doc.notes:
         yield f"note {note.id}", f"{note.type}{note.text}"
+    for relation in doc.relations:
+        yield f"relation {relation.id}'s roles", f"{relation.head_role}{relation.tail_role}"
+    for event in doc.events:
+        yield f"event {event.id}", event.type + "".join(role for role, _ in event.arguments)
+    for normalization in doc.normalizations:
+        yield (f"normalization {normalization.id}", f"{normalization.type}{normalization.resource}"
+               f"{normalization.reference}{normalization.text}")
     pending = [doc.metadata]
     while pending:  # keys and values of the (JSON) metadata, without recursion
         value = pending.pop()
@@ -604,16 +617,29 @@ def _document_strings(doc: dc.Document) -> Iterable[tuple[str, str]]:
             yield "the metadata", value
 
 
-def _nul_in(strings: Iterable[tuple[str, str]]) -> str | None:
-    return next((what for what, value in strings if "\x00" in value), None)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(value: str) -> str | None:
+    """What in ``value`` no database column can hold: a NUL or a lone surrogate."""
+    match = _UNSTORABLE.search(value)
+    if match is None:
+        return None
+    if match.group() == "\x00":
+        return "a NUL character (U+0000)"
+    return f"a lone surrogate (U+{ord(match.group()):04X}, not a Unicode character)"
+
+
+def _unstorable_in(strings: Iterable[tuple[str, str]]) -> tuple[str, str] | None:
+    return next(((what, problem) for what, value in strings if (problem := _unstorable(value))), None)
 
 
 def _check_schema_text(schema: dc.Schema, file: str) -> None:
     names = [*schema.entity_names, *schema.relation_names, *schema.attribute_types, *schema.group_types]
-    bad = next((n for n in names if "\x00" in n), None)
+    bad = next(((n, problem) for n in names if (problem := _unstorable(n))), None)
     if bad is not None:
         raise CorpusImportError(file or "import", None,
-                                f"type name {bad!r} contains a NUL character (U+0000), which cannot be stored")
+                                f"type name {bad[0]!r} contains {bad[1]}, which cannot be stored")
 
 
 def _offsets(entity: dc.Entity) -> str:

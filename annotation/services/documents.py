@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from annotation.audit import audit_record
 from annotation.models import AuditAction, Document
@@ -32,7 +32,12 @@ def document_rename(*, document: Document, name: str, user=None) -> Document:
     old = document.name
     if name != old:
         document.name = name
-        document.save(update_fields=["name"])
+        try:  # a rename to the same name committed since the check above (PostgreSQL)
+            with transaction.atomic():
+                document.save(update_fields=["name"])
+        except IntegrityError:
+            document.name = old
+            raise ValidationError({"name": "A document with this name already exists in the project."}) from None
         audit_record(project=document.project, user=user, action=AuditAction.CHANGED, obj=document,
                      object_type="document", payload={"name": [old, name]})
     return document

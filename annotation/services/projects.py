@@ -68,7 +68,15 @@ def project_schema_apply(
     New entity types keep the schema's colour and key when given and free; otherwise they
     get the next palette colour and the next unused key (none when the keys run out).
     Returns how many entity and relation types were added.
+
+    The project row is locked first, and the types are read after it: of two concurrent
+    callers adding the same type (two imports, two API calls) the second sees the first's
+    types and adds none, instead of failing on the unique name (PostgreSQL), and neither
+    loses the other's attribute, group or event types.
     """
+    Project.objects.select_for_update().filter(pk=project.pk).values_list("pk").get()
+    project.refresh_from_db(fields=["attribute_types", "group_types", "event_types",
+                                    "attribute_values", "attribute_args"])
     entity_types = {t.name: t for t in project.entity_types.all()}
     used_keys = {t.key for t in entity_types.values() if t.key}
     order = max((t.order for t in entity_types.values()), default=-1) + 1

@@ -70,20 +70,72 @@ def send_task(name: str, args: list, task_id: str | None = None) -> None:
 # --- model options ---------------------------------------------------------------------
 
 
+def _choice(*choices):
+    def check(value):
+        if value not in choices:
+            return f"one of {', '.join(map(str, choices))}"
+    return check
+
+
+def _number(low, high, *, integer: bool, open_low: bool = False, nullable: bool = False):
+    """A JSON number in ``[low, high]`` (``(low, high]`` with ``open_low``); booleans are not."""
+    def check(value):
+        if value is None and nullable:
+            return None
+        kinds = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds) or value != value:
+            return "an integer" if integer else "a number"
+        if value < low or value > high or (open_low and value == low):
+            return f"{'more than' if open_low else 'at least'} {low} and at most {high}"
+    return check
+
+
+def _text(value):
+    if not isinstance(value, str) or len(value) > 500:
+        return "a text of at most 500 characters"
+
+
+def _config(value):
+    if value is not None and not isinstance(value, dict):
+        return "an object or null"
+
+
+def _flag(value):
+    if not isinstance(value, bool):
+        return "true or false"
+
+
+#: what each model option may hold (the page's form offers a subset of these)
+MODEL_OPTION_RULES = {
+    "mode": _choice("joint", "pipeline"),
+    "re_head": _choice("biaffine", "additive", "biaffine_bilinear_only"),
+    "negatives": _choice("gs", "incremental"),
+    "encoder": _text,
+    "encoder_config": _config,
+    "epochs": _number(1, 200, integer=True),
+    "batch_size": _number(1, 512, integer=True),
+    "lr": _number(0, 1, integer=False, open_low=True),
+    "patience": _number(0, 200, integer=True),
+    "seed": _number(0, 2**31 - 1, integer=True),
+    "num_threads": _number(1, 256, integer=True, nullable=True),
+    "dev_fraction": _number(0, 0.9, integer=False, open_low=True),
+    "strategy": _choice(*UNCERTAINTY_STRATEGIES),
+    "auto_activate": _flag,
+}
+
+
 def model_options_update(*, project: Project, options: dict) -> dict:
-    """Validate and store the project's model options; unknown keys are refused."""
+    """Validate and store the project's model options; unknown keys and values of the wrong
+    type or out of range are refused (``ValueError`` naming each), so that a stored option
+    never fails a training run later."""
     unknown = set(options) - set(DEFAULT_MODEL_OPTIONS)
     if unknown:
         raise ValueError(f"unknown model options: {', '.join(sorted(unknown))}")
-    merged = {**(project.model_options or {}), **options}
-    if merged.get("strategy", "combined") not in UNCERTAINTY_STRATEGIES:
-        raise ValueError(f"unknown uncertainty strategy {merged['strategy']!r}")
-    for key in ("epochs", "batch_size"):
-        if key in merged and int(merged[key]) < 1:
-            raise ValueError(f"{key} must be at least 1")
-    if not 0 < float(merged.get("dev_fraction", 0.2)) < 1:
-        raise ValueError("dev_fraction must be between 0 and 1")
-    project.model_options = merged
+    wrong = [f"{key} must be {problem}" for key, value in options.items()
+             if (problem := MODEL_OPTION_RULES[key](value))]
+    if wrong:
+        raise ValueError("; ".join(wrong))
+    project.model_options = {**(project.model_options or {}), **options}
     project.save(update_fields=["model_options"])
     return model_options_get(project)
 

@@ -17,6 +17,10 @@ the CoNLL-2003 files carry (readers of that corpus skip lines starting with
 a ``# doc = NAME`` comment is read as tokens by those that do not know comments.
 Documents follow the export order; the JSONL export keeps the names.
 
+A label is ``B-``/``I-`` and the entity type with each run of whitespace written as ``_``
+(``Negation cue`` -> ``B-Negation_cue``): readers split a line on any whitespace (spaCy's
+converter takes the last column), so a blank inside a label would cut it in two.
+
 Entities go through :func:`mlcore.corpus.model.sentence_examples`, the same
 flattening the model's BIO encoding uses, so what the export drops (and the
 returned :class:`FlattenStats` counts) is exactly what the model cannot learn.
@@ -33,6 +37,7 @@ from .model import Document, FlattenStats, SentenceExample, sentence_examples
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 DOCSTART = "-DOCSTART- -X- O O"
+_BLANKS = re.compile(r"\s+")
 
 
 def tokenize(text: str, cuts: Iterable[int] = ()) -> list[tuple[int, int]]:
@@ -58,10 +63,15 @@ def bio_lines(example: SentenceExample) -> list[str]:
         for span in example.spans:
             if span.start <= start and end <= span.end:
                 label = ("B-" if start == span.start or _first_token(example.text, span.start, start)
-                         else "I-") + span.type
+                         else "I-") + label_name(span.type)
                 break
         lines.append(f"{example.text[start:end]}\t{label}")
     return lines
+
+
+def label_name(entity_type: str) -> str:
+    """The entity type as a CoNLL label part: one column, whitespace runs written as ``_``."""
+    return _BLANKS.sub("_", entity_type.strip())
 
 
 def _first_token(text: str, span_start: int, token_start: int) -> bool:

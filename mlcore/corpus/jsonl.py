@@ -87,7 +87,33 @@ def _relation_type_json(t: RelationType) -> dict:
     return data
 
 
+def _strings(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _check_schema_json(data) -> None:
+    """The header's schema shape; raises ``ValueError`` naming the part that is wrong."""
+    if not isinstance(data, dict):
+        raise ValueError("the schema must be an object")
+    for key in ("entity_types", "relation_types", "event_types"):
+        items = data.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(t, dict) and isinstance(t.get("name"), str)
+                                                  for t in items):
+            raise ValueError(f"{key} must be a list of objects with a name")
+    for relation_type in data.get("relation_types", []):
+        for end in ("heads", "tails"):
+            if not _strings(relation_type.get(end, [])):
+                raise ValueError(f"relation type {relation_type['name']!r}: {end} must be a list of type names")
+    for key in ("attribute_types", "group_types"):
+        if not _strings(data.get(key, [])):
+            raise ValueError(f"{key} must be a list of names")
+    for key in ("attribute_values", "attribute_args"):
+        if not isinstance(data.get(key) or {}, dict):
+            raise ValueError(f"{key} must be an object")
+
+
 def schema_from_json(data: dict) -> Schema:
+    _check_schema_json(data)
     return Schema(
         entity_types=[EntityType(t["name"], t.get("color", ""), t.get("key", ""))
                       for t in data.get("entity_types", [])],
@@ -158,6 +184,7 @@ def document_from_json(data: dict) -> Document:
         if not isinstance(data.get(key), str):
             raise ValueError(f"missing or non-string {key!r}")
     text = data["text"]
+    _check_containers(data)
     metadata = dict(data.get("metadata") or {})
     if "sentences" in data:
         raw = data["sentences"]
@@ -182,8 +209,42 @@ def document_from_json(data: dict) -> Document:
                                       n.get("text") or "", n.get("type") or "Reference")
                         for n in data.get("normalizations", [])],
     )
+    _check_strings(document)
     _check_references(document)
     return document
+
+
+_LISTS = ("sentences", "entities", "relations", "groups", "attributes", "notes", "events", "normalizations")
+
+
+def _check_containers(data: dict) -> None:
+    """Lists of objects where the format has them (a string would be read letter by letter)."""
+    if not isinstance(data.get("metadata") or {}, dict):
+        raise ValueError("'metadata' must be an object")
+    for key in _LISTS:
+        items = data.get(key, [])
+        if not isinstance(items, list) or (key != "sentences" and not all(isinstance(i, dict) for i in items)):
+            raise ValueError(f"{key!r} must be a list of objects")
+    for group in data.get("groups", []):
+        if not isinstance(group.get("members"), list):
+            raise ValueError(f"group {group.get('id')}: 'members' must be a list of entity ids")
+
+
+def _check_strings(document: Document) -> None:
+    """Every name, id reference and text of the annotations is a string (a number there
+    would fail later, in the database or a writer)."""
+    fields = [(f"relation {r.id}", (r.type, r.head, r.tail, r.head_role, r.tail_role))
+              for r in document.relations]
+    fields += [(f"group {g.id}", (g.type, *g.members)) for g in document.groups]
+    fields += [(f"attribute {a.id}", (a.name, a.target, "" if a.value is None else a.value))
+               for a in document.attributes]
+    fields += [(f"note {n.id}", (n.type, n.target, n.text)) for n in document.notes]
+    fields += [(f"event {e.id}", (e.type, e.trigger)) for e in document.events]
+    fields += [(f"normalization {n.id}", (n.target, n.resource, n.reference, n.text, n.type))
+               for n in document.normalizations]
+    for what, values in fields:
+        if not all(isinstance(v, str) for v in values):
+            raise ValueError(f"{what}: names, ids and texts must be strings")
 
 
 def _entity(data: dict, size: int) -> Entity:
@@ -202,8 +263,13 @@ def _event(data: dict) -> Event:
 
 
 def _span(value, size: int, what: str) -> tuple[int, int]:
-    start, end = (value["start"], value["end"]) if isinstance(value, dict) else value
-    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= size):
+    if isinstance(value, dict):
+        start, end = value.get("start"), value.get("end")
+    elif isinstance(value, list) and len(value) == 2:
+        start, end = value
+    else:
+        raise ValueError(f"{what}: a span is [start, end] or {{\"start\": .., \"end\": ..}}")
+    if not (type(start) is int and type(end) is int and 0 <= start < end <= size):
         raise ValueError(f"{what}: span {start}-{end} out of range (text has {size} characters)")
     return start, end
 
@@ -256,8 +322,10 @@ def read_jsonl(path: str | Path, *, issues: list[ReadIssue] | None = None,
         raise CorpusFormatError(str(path), 1, f"unsupported format version {header['eligo']!r}")
     try:
         schema = schema_from_json(header.get("schema") or {})
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise CorpusFormatError(str(path), 1, f"bad schema in header: {exc!r}") from None
+    except ValueError as exc:
+        raise CorpusFormatError(str(path), 1, f"bad schema in header: {exc}") from None
+    except (KeyError, TypeError, AttributeError):
+        raise CorpusFormatError(str(path), 1, "bad schema in header: see docs/formats.md for its shape") from None
     return schema, _iter_documents(path, IssueSink(issues, strict))
 
 

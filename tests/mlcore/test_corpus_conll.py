@@ -91,3 +91,20 @@ def test_spacy_conll_converter_reads_back_exactly_the_exported_entities(tmp_path
     token_lines = [line for line in text.splitlines() if line and line != DOCSTART]
     assert [token.text for doc in docs for token in doc] == [line.split("\t")[0] for line in token_lines]
     assert not {"-DOCSTART-", "-X-", "#", "doc"} & {token.text for doc in docs for token in doc}
+
+
+def test_a_type_name_with_blanks_is_one_label_column_that_spacy_reads_back(tmp_path):
+    """Found exporting the demo project: spaCy read ``B-Negation cue`` as the label ``cue``."""
+    from mlcore.corpus.model import Entity, Fragment, Sentence
+    from mlcore.corpus.model import Document as Doc
+
+    text = "No prior chemotherapy"
+    document = Doc(name="d", text=text, sentences=[Sentence(0, len(text))], entities=[
+        Entity("T1", "Negation  cue", (Fragment(0, 2),)),
+        Entity("T2", "Investigational\tproduct", (Fragment(9, 21),))])
+    write_conll([document], tmp_path / "out.conll")
+    text_out = (tmp_path / "out.conll").read_text(encoding="utf-8")
+    assert "No\tB-Negation_cue\n" in text_out
+    docs = list(conll_ner_to_docs(text_out, n_sents=0, no_print=True))
+    assert [(e.label_, e.text) for e in docs[0].ents] == [("Negation_cue", "No"),
+                                                         ("Investigational_product", "chemotherapy")]

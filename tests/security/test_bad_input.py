@@ -158,6 +158,80 @@ def test_nul_in_an_imported_file_is_a_400_that_names_it(project, users, api_for,
     assert not Document.objects.exists()
 
 
+_DRUG = [{"id": "T1", "type": "Drug", "fragments": [[9, 21]]}]
+
+
+@pytest.mark.parametrize("document, where, what", [
+    (_doc("surrogate-text", "No prior\ud800 chemotherapy."), "the text", "lone surrogate (U+D800"),
+    ({**_doc("surrogate-type"), "entities": [{**_DRUG[0], "type": "Dr\udfffug"}]}, "entity T1's type",
+     "lone surrogate (U+DFFF"),
+    ({**_doc("nul-norm"), "entities": _DRUG, "normalizations": [
+        {"id": "N1", "target": "T1", "resource": "UMLS", "reference": "C1", "text": "che\x00mo"}]},
+     "normalization N1", "NUL"),
+    ({**_doc("nul-event"), "entities": _DRUG, "events": [
+        {"id": "E1", "type": "Tre\x00at", "trigger": "T1", "arguments": []}]}, "event E1", "NUL"),
+])
+def test_unstorable_characters_anywhere_in_an_import_are_a_400_that_names_them(
+        project, users, api_for, document, where, what):
+    """A JSON escape can carry a lone surrogate (no UTF-8 database stores it) and a NUL can hide
+    in a normalization or an event (PostgreSQL refuses it): refused by name, not a server error."""
+    response = _api_upload(api_for(users["manager"]), _jsonl(document), "jsonl", "odd.jsonl")
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert what in message and where in message, message
+    assert not Document.objects.exists()
+
+
+def _annotated(**extra) -> dict:
+    return {**_doc("shapes"), "entities": _DRUG, **extra}
+
+
+@pytest.mark.parametrize("document, reason", [
+    (_annotated(attributes=[{"id": "A1", "name": "Neg", "target": "T1", "value": 5}]),
+     "attribute A1: names, ids and texts must be strings"),
+    (_annotated(notes=[{"id": "#1", "type": "AnnotatorNotes", "target": "T1", "text": ["x"]}]),
+     "note #1: names, ids and texts must be strings"),
+    (_annotated(groups=[{"id": "*1", "type": "OR", "members": "T1"}]), "'members' must be a list"),
+    (_annotated(relations="R1"), "'relations' must be a list of objects"),
+    ({**_doc("shapes"), "metadata": [1]}, "'metadata' must be an object"),
+    ({**_doc("shapes"), "entities": [{**_DRUG[0], "fragments": "ab"}]}, "a span is [start, end]"),
+    ({**_doc("shapes"), "entities": [{**_DRUG[0], "fragments": [[0]]}]}, "a span is [start, end]"),
+    ({**_doc("shapes"), "entities": [{**_DRUG[0], "fragments": [[False, True]]}]}, "out of range"),
+    (_annotated(normalizations=[{"id": "N1", "target": "T1", "resource": "U MLS", "reference": "C1"}]),
+     "N1: The resource is a short name without blanks or colons"),
+    (_annotated(normalizations=[{"id": "N1", "target": "T1", "resource": "UMLS", "reference": "C 1"}]),
+     "N1: The reference is an id without blanks"),
+])
+def test_a_jsonl_document_of_the_wrong_shape_is_a_400_that_says_what(project, users, api_for, document,
+                                                                    reason):
+    """Found probing: an attribute value 5 was an 'unexpected server error', a string of
+    fragments or metadata a raw Python message, booleans offsets 0 and 1, and a normalization
+    brat cannot write back was imported."""
+    response = _api_upload(api_for(users["manager"]), _jsonl(document), "jsonl", "shapes.jsonl")
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert reason in message and "unexpected" not in message, message
+    assert not Document.objects.exists()
+
+
+@pytest.mark.parametrize("schema, reason", [
+    ({"entity_types": "Drug"}, "entity_types must be a list of objects with a name"),
+    ([1], "the schema must be an object"),
+    ({"entity_types": [5]}, "entity_types must be a list of objects with a name"),
+    ({"relation_types": [{"name": "treats", "heads": "Drug"}]}, "relation type 'treats': heads must be a list of type names"),
+    ({"group_types": [1]}, "group_types must be a list of names"),
+])
+def test_a_jsonl_header_of_the_wrong_shape_is_a_400_without_python_text(project, users, api_for, schema,
+                                                                       reason):
+    data = (json.dumps({"eligo": 1, "schema": schema}) + "\n" + json.dumps(_doc("x")) + "\n").encode()
+    response = _api_upload(api_for(users["manager"]), data, "jsonl", "head.jsonl")
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert f"head.jsonl:1: bad schema in header: {reason}" in message, message
+    assert "Error(" not in message
+    assert not Document.objects.exists() and not project.relation_types.filter(name="treats").exists()
+
+
 def test_nul_in_a_brat_text_is_refused_on_the_page(project, users, client_for):
     data = _zip({"doc.txt": "Adults\x00 with diabetes\n", "doc.ann": ""})
     response = _page_upload(client_for(users["manager"]), data, "brat", "nul.zip")
