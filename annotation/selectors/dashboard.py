@@ -98,10 +98,15 @@ def project_dashboard(*, project: Project) -> dict:
 
 def document_list(*, project: Project, q: str = "", status: str = "", entity_type: str = "",
                   annotator: str = ""):
-    """Documents of ``project`` matching the filters, with per-document progress counts."""
+    """Documents of ``project`` matching the filters, with per-document progress counts.
+
+    ``q`` is looked for in the name, the text and the trial's NCT id (``metadata["nct_id"]``,
+    which need not be part of the name).
+    """
     documents = Document.objects.filter(project_id=project.pk)
     if q:
-        documents = documents.filter(Q(name__icontains=q) | Q(text__icontains=q))
+        documents = documents.filter(Q(name__icontains=q) | Q(text__icontains=q)
+                                     | Q(metadata__nct_id__icontains=q))
     sentences = Sentence.objects.filter(document_id=OuterRef("pk"))
     if status in SentenceStatus.values:
         documents = documents.filter(Exists(sentences.filter(status=status)))
