@@ -59,6 +59,24 @@ def test_dashboard_counts_and_chart(client_for, users, annotated, django_assert_
     assert "/projects/trial/import/" in manager_html and "/projects/trial/export/" in manager_html
 
 
+def test_dashboard_counts_imported_work_as_unattributed(client_for, users, imported_project):
+    """Imported criteria that are done belong to no user: shown as such, not as "nobody"."""
+    finished = Sentence.objects.filter(project=imported_project, status__in=["done", "reviewed"]).count()
+    assert finished and not Sentence.objects.filter(updated_by__isnull=False).exists()
+    html = client_for(users["annotator"]).get(
+        reverse("project_dashboard", args=["trial"])).content.decode()
+    assert "Nobody has annotated yet" not in html
+    row = html.split("<tr data-unattributed>")[1].split("</tr>")[0]
+    assert "Imported (no user)" in row and f'<td class="num">{finished}</td>' in row
+
+
+def test_dashboard_says_nobody_annotated_only_when_nothing_is_done(client_for, users, project):
+    make_document(project)
+    html = client_for(users["annotator"]).get(
+        reverse("project_dashboard", args=["trial"])).content.decode()
+    assert "Nobody has annotated yet" in html and "data-unattributed" not in html
+
+
 def test_dashboard_htmx_partial_and_non_member(client_for, users, annotated):
     html = client_for(users["annotator"]).get(
         reverse("project_dashboard", args=["trial"]), **HX).content.decode()
