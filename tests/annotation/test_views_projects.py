@@ -119,3 +119,14 @@ def test_superuser_sees_every_project_as_manager(client_for, make_user, project)
     admin = make_user("root", is_superuser=True, is_staff=True)
     response = client_for(admin).get(reverse("project_dashboard", args=["trial"]))
     assert response.status_code == 200 and "/projects/trial/import/" in response.content.decode()
+
+
+def test_an_annotator_opening_a_manager_page_gets_the_site_403_page(client_for, users, project, settings):
+    settings.DEBUG = False
+    response = client_for(users["annotator"]).get(reverse("corpus_import", args=["trial"]))
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert '<link rel="stylesheet"' in html and 'id="forbidden"' in html  # base.html, not Django's bare page
+    assert "This needs the manager role." in html
+    assert f'href="{reverse("project_dashboard", args=["trial"])}"' in html
+    assert f'href="{reverse("project_list")}"' in html
