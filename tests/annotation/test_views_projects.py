@@ -130,3 +130,16 @@ def test_an_annotator_opening_a_manager_page_gets_the_site_403_page(client_for, 
     assert "This needs the manager role." in html
     assert f'href="{reverse("project_dashboard", args=["trial"])}"' in html
     assert f'href="{reverse("project_list")}"' in html
+
+
+def test_the_annotation_view_header_links_to_the_guidelines(client_for, users, project):
+    project.guidelines = "# Rules\n\nMark conditions."
+    project.save()
+    make_document(project)
+    client = client_for(users["annotator"])
+    sentence = Sentence.objects.get(project=project, index=1)
+    html = client.get(reverse("sentence_annotate", args=["trial", sentence.pk])).content.decode()
+    header = html.split('<nav class="crumbs">')[1].split("</nav>")[0]
+    link = reverse("project_guidelines", args=["trial"])
+    assert f'href="{link}"' in header and ">Guidelines</a>" in header
+    assert "<h1>Rules</h1>" in client.get(link).content.decode()
