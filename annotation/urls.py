@@ -28,6 +28,8 @@ urlpatterns = [
          annotate.sentence_action, name="sentence_action"),
     # --- active-learning loop: model versions, training runs, review queue, suggestions ---
     path("projects/<slug:name>/models/", training_views.models_page, name="model_versions"),
+    path("projects/<slug:name>/models/versions/", training_views.model_versions_partial,
+         name="model_versions_partial"),
     path("projects/<slug:name>/models/options/", training_views.model_options_save, name="model_options"),
     path("projects/<slug:name>/models/<int:number>/activate/", training_views.model_version_activate_view,
          name="model_version_activate"),

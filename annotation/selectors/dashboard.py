@@ -59,7 +59,11 @@ def bar_chart(rows: list[tuple[str, int, str]], *, width: int = 320, row: int = 
 
 
 def project_dashboard(*, project: Project) -> dict:
-    """Progress by status and annotator, annotation counts per type, members (6 queries)."""
+    """Progress by status and annotator, annotation counts per type, members (6 queries).
+
+    Sentences past "new" that no user touched (imported or demo data: ``updated_by`` is
+    empty) are counted as ``unattributed``, so finished work never reads as nobody's.
+    """
     by_status = dict(
         Sentence.objects.filter(project_id=project.pk)
         .values_list("status").annotate(n=Count("id")).order_by()
@@ -71,7 +75,8 @@ def project_dashboard(*, project: Project) -> dict:
         for value, label in SentenceStatus.choices
     ]
     per_annotator = list(
-        Sentence.objects.filter(project_id=project.pk, updated_by__isnull=False)
+        Sentence.objects.filter(project_id=project.pk)
+        .filter(Q(updated_by__isnull=False) | ~Q(status=SentenceStatus.NEW))
         .values("updated_by__username")
         .annotate(
             touched=Count("id"),
@@ -79,6 +84,7 @@ def project_dashboard(*, project: Project) -> dict:
         )
         .order_by("-finished", "updated_by__username")
     )
+    unattributed = next((row for row in per_annotator if row["updated_by__username"] is None), None)
     entity_types = EntityType.objects.filter(project_id=project.pk).annotate(n=Count("entities"))
     relation_types = RelationType.objects.filter(project_id=project.pk).annotate(n=Count("relations"))
     members = Membership.objects.filter(project_id=project.pk).select_related("user").order_by(
@@ -88,7 +94,8 @@ def project_dashboard(*, project: Project) -> dict:
         "statuses": statuses,
         "total": total,
         "finished": sum(by_status.get(s, 0) for s in FINISHED),
-        "per_annotator": per_annotator,
+        "per_annotator": [row for row in per_annotator if row is not unattributed],
+        "unattributed": unattributed,
         "entity_chart": bar_chart([(t.name, t.n, t.color) for t in entity_types]),
         "relation_chart": bar_chart([(t.name, t.n, "#7a8699") for t in relation_types]),
         "members": list(members),
@@ -98,10 +105,15 @@ def project_dashboard(*, project: Project) -> dict:
 
 def document_list(*, project: Project, q: str = "", status: str = "", entity_type: str = "",
                   annotator: str = ""):
-    """Documents of ``project`` matching the filters, with per-document progress counts."""
+    """Documents of ``project`` matching the filters, with per-document progress counts.
+
+    ``q`` is looked for in the name, the text and the trial's NCT id (``metadata["nct_id"]``,
+    which need not be part of the name).
+    """
     documents = Document.objects.filter(project_id=project.pk)
     if q:
-        documents = documents.filter(Q(name__icontains=q) | Q(text__icontains=q))
+        documents = documents.filter(Q(name__icontains=q) | Q(text__icontains=q)
+                                     | Q(metadata__nct_id__icontains=q))
     sentences = Sentence.objects.filter(document_id=OuterRef("pk"))
     if status in SentenceStatus.values:
         documents = documents.filter(Exists(sentences.filter(status=status)))

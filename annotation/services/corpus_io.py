@@ -162,15 +162,16 @@ def corpus_import(*, project: Project, path, fmt: str, user=None, display_name: 
     """Import the corpus at ``path`` (format ``fmt``) into ``project``, all or nothing.
 
     Errors and quirks name files as ``display_name`` (default: the file or folder's own
-    name) plus the path inside it, never the server path. An import that holds no document
-    is refused. ``progress(documents_so_far)`` is called after each batch.
+    name) plus the path inside it, never the server path; a plain-text file's document is
+    named after ``display_name`` too, so the duplicate-name rule refuses a second import of
+    the same file. An import that holds no document is refused. ``progress(documents_so_far)`` is called after each batch.
     """
     path = Path(path)
     label = _FileLabel(path, display_name or path.name)
     types_before = _type_names(project)
     try:
         with transaction.atomic():
-            result = read_corpus(path, fmt)
+            result = read_corpus(path, fmt, name=label.root)
             report = corpus_import_documents(
                 project=project, documents=result.documents, schema=result.schema, user=user,
                 file=label.root, progress=progress,

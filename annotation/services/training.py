@@ -268,13 +268,18 @@ class ProgressRecorder:
             value = getattr(progress, name, None)
             return None if value is None else cast(value)
 
-        return {
+        fields = {
             "phase": str(getattr(progress, "phase", "") or "")[:40],
             "epoch": number("epoch", int) or 0, "epochs": number("epochs", int) or 0,
             "step": number("step", int) or 0, "total_steps": number("total_steps", int) or 0,
             "loss": number("loss"), "examples_per_s": number("examples_per_s"),
             "eta_s": number("eta_s"), "heartbeat_at": timezone.now(),
         }
+        if fields["phase"] == "done" and fields["epoch"] < fields["epochs"]:
+            # early stopping: the steps of the epochs not run will never come, the run is complete
+            fields["phase"] = f"stopped early at epoch {fields['epoch']} of {fields['epochs']}"
+            fields["total_steps"] = fields["step"]
+        return fields
 
     @staticmethod
     def _line(progress) -> str:

@@ -1,4 +1,5 @@
-"""Template helpers: safe Markdown, readable text on type colours, stacked underlines."""
+"""Template helpers: safe Markdown, readable text on type colours, stacked underlines,
+durations in words."""
 from django import template
 from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
@@ -15,6 +16,20 @@ LAYER_STEP = 5  # px between stacked underline bands; each band is 3 px thick
 @register.filter
 def markdown(text: str) -> str:
     return mark_safe(_markdown.render(text or ""))
+
+
+@register.filter
+def duration(seconds) -> str:
+    """Seconds as a person reads them: ``"40 s"``, ``"about 3 min"``, ``"about 1 h 20 min"``."""
+    if seconds is None or seconds == "":
+        return ""
+    seconds = max(0.0, float(seconds))
+    if seconds < 59.5:
+        return f"{max(1, int(seconds + 0.5))} s"
+    hours, minutes = divmod(int(seconds / 60 + 0.5), 60)
+    if not hours:
+        return f"about {minutes} min"
+    return f"about {hours} h" + (f" {minutes} min" if minutes else "")
 
 
 def _luminance(color: str) -> float:

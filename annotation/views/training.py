@@ -44,14 +44,14 @@ REVIEW_PAGE_SIZE = 50
 
 class ModelOptionsForm(forms.Form):
     mode = forms.ChoiceField(choices=[("joint", "joint NER + RE"), ("pipeline", "standalone NER then RE")])
-    re_head = forms.ChoiceField(choices=[("biaffine", "biaffine (re_m2)"), ("additive", "additive (re_m1)"),
+    re_head = forms.ChoiceField(label="Relation head", choices=[("biaffine", "biaffine (re_m2)"), ("additive", "additive (re_m1)"),
                                          ("biaffine_bilinear_only", "bilinear only (re_m2)")])
-    negatives = forms.ChoiceField(choices=[("gs", "gs-based"), ("incremental", "incremental")])
+    negatives = forms.ChoiceField(label="Negative relation examples", choices=[("gs", "gs-based"), ("incremental", "incremental")])
     encoder = forms.CharField(required=False, help_text="name or local folder; empty: the default")
     epochs = forms.IntegerField(min_value=1, max_value=200)
     batch_size = forms.IntegerField(min_value=1, max_value=512)
-    strategy = forms.ChoiceField(choices=[(s, s.replace("_", " ")) for s in UNCERTAINTY_STRATEGIES])
-    auto_activate = forms.BooleanField(required=False, help_text="when dev F1 improves")
+    strategy = forms.ChoiceField(label="Uncertainty strategy", choices=[(s, s.replace("_", " ")) for s in UNCERTAINTY_STRATEGIES])
+    auto_activate = forms.BooleanField(label="Activate automatically", required=False, help_text="when dev F1 improves")
 
 
 def _models_url(project) -> str:
@@ -61,29 +61,47 @@ def _models_url(project) -> str:
 # --- the models page -------------------------------------------------------------------------
 
 
+RUN_FINISHED_EVENT = "eligo:run-finished"
+
+
+def _versions_context(request, project) -> dict:
+    """The versions table's context: versions (with their acceptance), the active one."""
+    versions = list(model_versions_for_project(project))
+    acceptance = acceptance_by_version(versions)
+    for version in versions:
+        version.acceptance = acceptance[version.pk]
+    return {"project": project, "versions": versions,
+            "active": next((v for v in versions if v.is_active), None),
+            "is_manager": _is_manager(request.user, project)}
+
+
 @login_required
 @require_GET
 def models_page(request, name):
     project = project_get_for_user(request.user, name)
     training_runs_mark_lost(project=project)
-    versions = list(model_versions_for_project(project))
-    active = next((v for v in versions if v.is_active), None)
+    context = _versions_context(request, project)
+    versions, active = context["versions"], context["active"]
     shown = active or (versions[0] if versions else None)
-    acceptance = acceptance_by_version(versions)
-    for version in versions:
-        version.acceptance = acceptance[version.pk]
     options = model_options_get(project)
-    context = {
-        "project": project, "versions": versions, "active": active, "shown": shown,
+    context |= {
+        "shown": shown,
         "runs": training_runs_for_project(project), "current_run": training_run_active(project),
         "curve": learning_curve(versions),
         "ner_bars": per_type_bars(shown.dev_metrics, "ner") if shown else None,
         "re_bars": per_type_bars(shown.dev_metrics, "re_end_to_end") if shown else None,
         "options_form": ModelOptionsForm(initial=options),
-        "is_manager": _is_manager(request.user, project),
         "can_train": _can_train(request.user, project),
     }
     return render(request, "annotation/models/models.html", context)
+
+
+@login_required
+@require_GET
+def model_versions_partial(request, name):
+    """The versions table alone: reloaded by htmx when a run finishes (``RUN_FINISHED_EVENT``)."""
+    project = project_get_for_user(request.user, name)
+    return render(request, "annotation/models/_versions.html", _versions_context(request, project))
 
 
 def _has_role(user, project, role) -> bool:
@@ -148,7 +166,7 @@ def training_run_start_view(request, name):
         status = 201
     except TrainingRunInProgress as exc:
         run = exc.run
-        messages.warning(request, str(exc))
+        messages.error(request, f"Retrain refused: {exc}")
         status = 409
     if request.htmx and run is not None:
         return _progress_response(request, project, run, status=status)
@@ -156,9 +174,14 @@ def training_run_start_view(request, name):
 
 
 def _progress_response(request, project, run, status=200):
-    return render(request, "annotation/models/_run_progress.html",
-                  {"project": project, "run": run, "can_train": _can_train(request.user, project)},
-                  status=status)
+    """The run's progress partial; once the run has ended it also tells the page (an htmx
+    event) to reload what the run changed, such as the versions table."""
+    response = render(request, "annotation/models/_run_progress.html",
+                      {"project": project, "run": run, "can_train": _can_train(request.user, project)},
+                      status=status)
+    if not run.is_active:
+        response["HX-Trigger"] = RUN_FINISHED_EVENT
+    return response
 
 
 @login_required

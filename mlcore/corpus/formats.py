@@ -40,8 +40,12 @@ class ReadResult:
     issues: list[ReadIssue] = field(default_factory=list)
 
 
-def read_corpus(path: str | Path, fmt: str, *, strict: bool = True) -> ReadResult:
-    """Open a corpus for streaming; see the module docstring for errors, issues and schema."""
+def read_corpus(path: str | Path, fmt: str, *, strict: bool = True, name: str | None = None) -> ReadResult:
+    """Open a corpus for streaming; see the module docstring for errors, issues and schema.
+
+    ``name``: the file's name as its user knows it, when ``path`` is a copy saved under
+    another (an upload); formats that name documents after their file (text) use it.
+    """
     if fmt not in READ_FORMATS:
         raise CorpusFormatError(str(path), None, f"unknown format {fmt!r} (known: {', '.join(READ_FORMATS)})")
     issues: list[ReadIssue] = []
@@ -52,7 +56,7 @@ def read_corpus(path: str | Path, fmt: str, *, strict: bool = True) -> ReadResul
     elif fmt == "jsonl":
         declared, documents = read_jsonl(path, issues=issues, strict=strict)
     elif fmt == "text":
-        documents = read_text(path, issues=issues, strict=strict)
+        documents = read_text(path, issues=issues, strict=strict, name=name)
     else:
         documents = read_ctgov(path, issues=issues, strict=strict)
     schema = declared if declared is not None else Schema()

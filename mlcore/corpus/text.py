@@ -15,7 +15,8 @@ A ``.txt`` file is read in one of two ways:
   its span; unbulleted paragraphs are split into sentences by pysbd. Text
   before the first heading is reported and left out.
 - **one criterion per line** otherwise: one document per file, named after the
-  file, every non-blank line a sentence; if some lines start with bullets the
+  file (``read_text(..., name=)`` gives the name a user knows when the file was saved
+  under another, e.g. an upload), every non-blank line a sentence; if some lines start with bullets the
   criteria splitter is used instead, so the bullets stay out of the spans.
 """
 from __future__ import annotations
@@ -146,25 +147,30 @@ def line_document(text: str, name: str, metadata: dict | None = None) -> Documen
 
 
 def read_text(path: str | Path, *, issues: list[ReadIssue] | None = None,
-              strict: bool = True) -> Iterator[Document]:
-    """Documents from a ``.txt`` file or a folder of them (sorted by path, read lazily)."""
+              strict: bool = True, name: str | None = None) -> Iterator[Document]:
+    """Documents from a ``.txt`` file or a folder of them (sorted by path, read lazily).
+
+    Documents are named after their file's stem; ``name`` replaces a single file's own
+    name (an upload stored under a random one keeps the name its user gave it).
+    """
     path = Path(path)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*.txt") if not p.name.startswith("."))
+        stems = [file.stem for file in files]
     elif path.is_file():
-        files = [path]
+        files, stems = [path], [Path(name).stem if name else path.stem]
     else:
         raise CorpusFormatError(str(path), None, "no such file or folder")
-    return _iter_text(files, IssueSink(issues, strict))
+    return _iter_text(files, stems, IssueSink(issues, strict))
 
 
-def _iter_text(files: list[Path], sink: IssueSink) -> Iterator[Document]:
-    for file in files:
+def _iter_text(files: list[Path], stems: list[str], sink: IssueSink) -> Iterator[Document]:
+    for file, stem in zip(files, stems):
         data = file.read_bytes()
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             sink.error(str(file), data.count(b"\n", 0, exc.start) + 1, f"not UTF-8 (byte {exc.start})")
             continue
-        documents = criteria_documents(text, file.stem, {}, file=str(file), sink=sink)
-        yield from documents or [line_document(text, file.stem)]
+        documents = criteria_documents(text, stem, {}, file=str(file), sink=sink)
+        yield from documents or [line_document(text, stem)]

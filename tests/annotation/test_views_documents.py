@@ -51,6 +51,14 @@ def test_search_by_nct_id_and_text(client_for, users, corpus):
     assert names(get(client, q="no such words")) == []
 
 
+def test_search_by_nct_id_in_the_metadata(client_for, users, corpus):
+    Document.objects.filter(name="NCT00000009_inc").update(
+        name="trial-nine_inc", metadata={"nct_id": "NCT04567890", "section": "inclusion"})
+    client = client_for(users["annotator"])
+    assert names(get(client, q="NCT04567890")) == ["trial-nine_inc"]
+    assert names(get(client, q="nct0456")) == ["trial-nine_inc"]
+
+
 def test_filters(client_for, users, corpus, project):
     client = client_for(users["annotator"])
     drug = project.entity_types.get(name="Drug")

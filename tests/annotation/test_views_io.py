@@ -96,6 +96,20 @@ def test_upload_text(project, users, client_for):
     assert response.status_code == 200
     document = Document.objects.get(project=project)
     assert list(document.sentences.values_list("status", flat=True)) == ["new", "new"]
+    assert document.name == "criteria"  # the uploaded file's name, not the stored copy's
+
+
+def test_upload_text_twice_is_refused_as_brat_is(project, users, client_for):
+    """The same plain-text file imported again is refused by the one duplicate-name rule."""
+    client, url = client_for(users["manager"]), reverse("corpus_import", args=["trial"])
+    for _ in range(2):
+        upload = SimpleUploadedFile("NCT01234567.txt", b"Inclusion Criteria:\n- Adults\n"
+                                                       b"Exclusion Criteria:\n- Asthma\n")
+        response = client.post(url, {"format": "text", "file": upload})
+    assert response.status_code == 400
+    assert "NCT01234567.txt: document NCT01234567_inc: a document with this name already exists" \
+        in response.content.decode()
+    assert sorted(Document.objects.values_list("name", flat=True)) == ["NCT01234567_exc", "NCT01234567_inc"]
 
 
 def test_download_brat_zip_and_jsonl(imported_project, users, client_for, tmp_path):

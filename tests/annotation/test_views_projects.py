@@ -59,6 +59,24 @@ def test_dashboard_counts_and_chart(client_for, users, annotated, django_assert_
     assert "/projects/trial/import/" in manager_html and "/projects/trial/export/" in manager_html
 
 
+def test_dashboard_counts_imported_work_as_unattributed(client_for, users, imported_project):
+    """Imported criteria that are done belong to no user: shown as such, not as "nobody"."""
+    finished = Sentence.objects.filter(project=imported_project, status__in=["done", "reviewed"]).count()
+    assert finished and not Sentence.objects.filter(updated_by__isnull=False).exists()
+    html = client_for(users["annotator"]).get(
+        reverse("project_dashboard", args=["trial"])).content.decode()
+    assert "Nobody has annotated yet" not in html
+    row = html.split("<tr data-unattributed>")[1].split("</tr>")[0]
+    assert "Imported (no user)" in row and f'<td class="num">{finished}</td>' in row
+
+
+def test_dashboard_says_nobody_annotated_only_when_nothing_is_done(client_for, users, project):
+    make_document(project)
+    html = client_for(users["annotator"]).get(
+        reverse("project_dashboard", args=["trial"])).content.decode()
+    assert "Nobody has annotated yet" in html and "data-unattributed" not in html
+
+
 def test_dashboard_htmx_partial_and_non_member(client_for, users, annotated):
     html = client_for(users["annotator"]).get(
         reverse("project_dashboard", args=["trial"]), **HX).content.decode()
@@ -101,3 +119,27 @@ def test_superuser_sees_every_project_as_manager(client_for, make_user, project)
     admin = make_user("root", is_superuser=True, is_staff=True)
     response = client_for(admin).get(reverse("project_dashboard", args=["trial"]))
     assert response.status_code == 200 and "/projects/trial/import/" in response.content.decode()
+
+
+def test_an_annotator_opening_a_manager_page_gets_the_site_403_page(client_for, users, project, settings):
+    settings.DEBUG = False
+    response = client_for(users["annotator"]).get(reverse("corpus_import", args=["trial"]))
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert '<link rel="stylesheet"' in html and 'id="forbidden"' in html  # base.html, not Django's bare page
+    assert "This needs the manager role." in html
+    assert f'href="{reverse("project_dashboard", args=["trial"])}"' in html
+    assert f'href="{reverse("project_list")}"' in html
+
+
+def test_the_annotation_view_header_links_to_the_guidelines(client_for, users, project):
+    project.guidelines = "# Rules\n\nMark conditions."
+    project.save()
+    make_document(project)
+    client = client_for(users["annotator"])
+    sentence = Sentence.objects.get(project=project, index=1)
+    html = client.get(reverse("sentence_annotate", args=["trial", sentence.pk])).content.decode()
+    header = html.split('<nav class="crumbs">')[1].split("</nav>")[0]
+    link = reverse("project_guidelines", args=["trial"])
+    assert f'href="{link}"' in header and ">Guidelines</a>" in header
+    assert "<h1>Rules</h1>" in client.get(link).content.decode()
