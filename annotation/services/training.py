@@ -9,14 +9,12 @@ A worker that dies stops heart-beating; ``training_runs_mark_lost`` then ends it
 """
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import threading
 import time
 import traceback
 import uuid
-from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,9 +26,10 @@ from django.utils import timezone
 
 from annotation.models import ModelVersion, Project, TrainingRun, TrainingRunStatus
 from annotation.selectors.training import (
-    DEFAULT_MODEL_OPTIONS, UNCERTAINTY_STRATEGIES, examples_hash, model_options_get,
-    model_version_active, primary_f1, training_data_split, training_examples,
+    document_trials, model_options_get, model_version_active, primary_f1, training_data_split,
+    training_examples,
 )
+from mlcore.contract import PIPELINE, data_hash, option_errors, snapshot_json
 
 logger = logging.getLogger(__name__)
 
@@ -71,18 +70,12 @@ def send_task(name: str, args: list, task_id: str | None = None) -> None:
 
 
 def model_options_update(*, project: Project, options: dict) -> dict:
-    """Validate and store the project's model options; unknown keys are refused."""
-    unknown = set(options) - set(DEFAULT_MODEL_OPTIONS)
-    if unknown:
-        raise ValueError(f"unknown model options: {', '.join(sorted(unknown))}")
+    """Validate (``mlcore.contract.option_errors``) and store the project's model options;
+    on any error nothing is stored and ``ValueError`` says what is wrong."""
     merged = {**(project.model_options or {}), **options}
-    if merged.get("strategy", "combined") not in UNCERTAINTY_STRATEGIES:
-        raise ValueError(f"unknown uncertainty strategy {merged['strategy']!r}")
-    for key in ("epochs", "batch_size"):
-        if key in merged and int(merged[key]) < 1:
-            raise ValueError(f"{key} must be at least 1")
-    if not 0 < float(merged.get("dev_fraction", 0.2)) < 1:
-        raise ValueError("dev_fraction must be between 0 and 1")
+    errors = option_errors(merged)
+    if errors:
+        raise ValueError("; ".join(errors))
     project.model_options = merged
     project.save(update_fields=["model_options"])
     return model_options_get(project)
@@ -250,7 +243,7 @@ def _train_options(options: dict, project: Project):
     from mlcore.trainer import TrainOptions
 
     wanted = {k: v for k, v in options.items() if v is not None}
-    wanted["mode"] = "joint" if options.get("mode") == "pipeline" else options.get("mode", "joint")
+    wanted["mode"] = "joint" if options.get("mode") == PIPELINE else options.get("mode", "joint")
     wanted["encoder"] = options.get("encoder") or settings.ELIGO_ENCODER or None
     wanted["entity_types"] = list(project.entity_types.values_list("name", flat=True))
     wanted["relation_types"] = list(project.relation_types.values_list("name", flat=True))
@@ -263,7 +256,7 @@ def _train(train, dev, options: dict, project: Project, out_dir: Path, progress)
     from mlcore import trainer
 
     train_options = _train_options(options, project)
-    if options.get("mode") == "pipeline":
+    if options.get("mode") == PIPELINE:
         from mlcore.evaluator import evaluate
         from mlcore.inference import load_model
 
@@ -275,9 +268,9 @@ def _train(train, dev, options: dict, project: Project, out_dir: Path, progress)
 
 
 def _write_snapshot(directory: Path, train, dev) -> None:
+    """``data.json``: the contract's canonical snapshot, whose SHA-256 is the run's data hash."""
     directory.mkdir(parents=True, exist_ok=True)
-    data = {"train": [asdict(e) for e in train], "dev": [asdict(e) for e in dev]}
-    (directory / "data.json").write_text(json.dumps(data))
+    (directory / "data.json").write_text(snapshot_json(train, dev), encoding="utf-8")
 
 
 def training_run_execute(*, run_id: int) -> ModelVersion | None:
@@ -333,20 +326,23 @@ def _train_and_register(run_id: int, started: float, cancelled_exc) -> ModelVers
     run = TrainingRun.objects.select_related("project").get(pk=run_id)
     options = run.options or model_options_get(run.project)
     examples = training_examples(run.project)
+    trials = document_trials(project=run.project)
     train, dev = training_data_split(
-        examples, dev_fraction=float(options["dev_fraction"]), seed=int(options["seed"])
+        examples, trials=trials, dev_fraction=float(options["dev_fraction"]),
+        seed=int(options["seed"]),
     )
     if not train or not dev:
+        documents = {e.document for e in examples}
         raise ValueError(
             "Not enough data: training needs done or reviewed sentences in at least two "
-            f"documents (found {len(examples)} sentences in "
-            f"{len({e.document for e in examples})} documents)."
+            f"trials (found {len(examples)} sentences in {len(documents)} documents of "
+            f"{len({trials.get(d, d) for d in documents})} trials)."
         )
     directory = run_dir(run)
     _write_snapshot(directory, train, dev)
     _append_log(
         run_id, f"snapshot: {len(train)} train / {len(dev)} dev sentences",
-        train_size=len(train), dev_size=len(dev), data_hash=examples_hash(train + dev),
+        train_size=len(train), dev_size=len(dev), data_hash=data_hash(train, dev),
     )
     metrics, device = _train(train, dev, options, run.project, directory / "model",
                              ProgressRecorder(run_id, cancelled_exc))

@@ -91,7 +91,7 @@ def test_failure_records_the_reason_and_leaves_the_active_model(project, sent):
     assert training_run_execute(run_id=run.pk) is None
     run.refresh_from_db()
     assert run.status == TrainingRunStatus.FAILED
-    assert "at least two documents" in run.error and "failed" in run.log
+    assert "at least two trials" in run.error and "failed" in run.log
     assert list(ModelVersion.objects.filter(project=project)) == [active]
     assert ModelVersion.objects.get(pk=active.pk).is_active
 
