@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -11,6 +10,9 @@ from dataclasses import asdict
 from multiprocessing import get_context
 from pathlib import Path
 
+from mlcore.contract import CLI_MODES, NEGATIVES, PIPELINE, POOLINGS, RE_HEADS
+from mlcore.contract import TRAINING_DEFAULTS as DEFAULTS
+from mlcore.contract import split_by_trial, trial_of
 from mlcore.corpus.formats import read_corpus
 from mlcore.corpus.model import Document, FlattenStats, sentence_examples
 
@@ -43,19 +45,16 @@ def read_documents(path: str, fmt: str, limit: int | None = None) -> list[Docume
     return documents
 
 
-def trial_id(document: Document) -> str:
-    """The trial a document belongs to: the NCT id before the first ``_`` (``_inc``/``_exc``)."""
-    return document.name.split("/")[-1].split("_")[0]
+def document_trial(document: Document) -> str:
+    """The trial of a document (:func:`mlcore.contract.trial_of`): ``_inc``/``_exc`` together."""
+    return trial_of(document.name, document.metadata)
 
 
-def split_by_document(documents: list[Document], train_fraction: float, seed: int
-                      ) -> tuple[list[Document], list[Document]]:
-    """Seeded split by trial id: a trial's inclusion and exclusion criteria stay together."""
-    trials = sorted({trial_id(d) for d in documents})
-    random.Random(seed).shuffle(trials)
-    train_trials = set(trials[:round(train_fraction * len(trials))])
-    return ([d for d in documents if trial_id(d) in train_trials],
-            [d for d in documents if trial_id(d) not in train_trials])
+def split_documents(documents: list[Document], train_fraction: float, seed: int
+                    ) -> tuple[list[Document], list[Document]]:
+    """``--split-by-document``: the contract's seeded split by trial (the app's too)."""
+    return split_by_trial(documents, trial=document_trial, train_fraction=train_fraction,
+                          seed=seed)
 
 
 def to_examples(documents: list[Document], stats: FlattenStats | None = None):
@@ -71,7 +70,7 @@ def _datasets(args) -> tuple[list, list]:
     if args.dev:
         return to_examples(documents), to_examples(read_documents(args.dev, args.format))
     if args.split_by_document:
-        train_docs, dev_docs = split_by_document(documents, args.split_by_document, args.seed)
+        train_docs, dev_docs = split_documents(documents, args.split_by_document, args.seed)
         return to_examples(train_docs), to_examples(dev_docs)
     return to_examples(documents), []
 
@@ -86,6 +85,7 @@ def _options(args, **overrides):
         mode=args.mode, re_head=args.re_head, negatives=args.negatives, encoder=args.encoder,
         epochs=args.epochs, batch_size=args.batch_size, max_length=args.max_length, lr=args.lr,
         head_lr=args.head_lr, seed=args.seed, patience=args.patience, device=args.device,
+        label_embedding_dim=args.label_embedding_dim, pooling=args.pooling,
         precision=args.precision, num_threads=args.threads,
         encoder_config=json.loads(args.encoder_config) if args.encoder_config else None,
     )
@@ -105,7 +105,7 @@ def cmd_train(args) -> int:
     from mlcore.trainer import train, train_pipeline
 
     train_examples, dev_examples = _datasets(args)
-    if args.mode == "pipeline":
+    if args.mode == PIPELINE:
         results = train_pipeline(train_examples, dev_examples, _options(args, mode="ner"),
                                  args.out, _print_progress)
         summary = {mode: _result_summary(r) for mode, r in results.items()}
@@ -129,7 +129,7 @@ def cmd_evaluate(args) -> int:
     model = load_model(args.model, device=args.device, precision=args.precision)
     documents = read_documents(args.data, args.format)
     if args.split_by_document:
-        _, documents = split_by_document(documents, args.split_by_document, args.seed)
+        _, documents = split_documents(documents, args.split_by_document, args.seed)
     ignore = [name.strip() for name in args.ignore_types.split(",") if name.strip()]
     metrics = evaluate(model, to_examples(documents), args.batch_size, ignore_types=ignore)
     print(to_markdown(metrics) if args.table else json.dumps(metrics, indent=2))
@@ -189,10 +189,10 @@ def cmd_grid(args) -> int:
     if args.dev:
         train_docs, test_docs = documents, read_documents(args.dev, args.format)
     else:
-        train_docs, test_docs = split_by_document(documents, args.split_by_document, args.seed)
+        train_docs, test_docs = split_documents(documents, args.split_by_document, args.seed)
     fit_docs, stop_docs = train_docs, []
     if args.early_stopping_fraction > 0:
-        fit_docs, stop_docs = split_by_document(train_docs, 1 - args.early_stopping_fraction,
+        fit_docs, stop_docs = split_documents(train_docs, 1 - args.early_stopping_fraction,
                                                 args.seed)
     fit, stop, test = to_examples(fit_docs), to_examples(stop_docs), to_examples(test_docs)
     print(f"train {len(fit)} sentences, early-stopping dev {len(stop)}, test {len(test)}",
@@ -272,29 +272,33 @@ def _add_runtime(parser) -> None:
     parser.add_argument("--device", default="auto", help="auto|cpu|cuda")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
                         help="int8: CPU inference only (evaluate, predict)")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
 
 
 def _add_training(parser, with_mode: bool) -> None:
     parser.add_argument("--train", required=True)
     parser.add_argument("--dev")
-    parser.add_argument("--split-by-document", type=float, default=None)
+    parser.add_argument("--split-by-document", type=float, default=None,
+                        help="train on this share of the trials, hold out the rest")
     parser.add_argument("--format", default="brat", choices=["brat", "jsonl"])
     if with_mode:
-        parser.add_argument("--mode", default="joint", choices=["joint", "ner", "re", "pipeline"])
-        parser.add_argument("--re-head", default="biaffine",
-                            choices=["additive", "biaffine", "biaffine_bilinear_only"])
-        parser.add_argument("--negatives", default="gs", choices=["gs", "incremental"])
+        parser.add_argument("--mode", default=DEFAULTS["mode"], choices=CLI_MODES)
+        parser.add_argument("--re-head", default=DEFAULTS["re_head"], choices=tuple(RE_HEADS))
+        parser.add_argument("--negatives", default=DEFAULTS["negatives"],
+                            choices=tuple(NEGATIVES))
     parser.add_argument("--encoder", default=None, help="name or path (default: packaged MiniLM)")
     parser.add_argument("--encoder-config", default=None,
                         help="JSON BertConfig overrides: train a RANDOMLY initialised encoder of "
                              "that shape with the --encoder tokenizer (tests, smoke runs)")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--max-length", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=2e-5, help="encoder learning rate")
-    parser.add_argument("--head-lr", type=float, default=1e-3)
-    parser.add_argument("--patience", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    parser.add_argument("--max-length", type=int, default=DEFAULTS["max_length"])
+    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="encoder learning rate")
+    parser.add_argument("--head-lr", type=float, default=DEFAULTS["head_lr"])
+    parser.add_argument("--label-embedding-dim", type=int,
+                        default=DEFAULTS["label_embedding_dim"])
+    parser.add_argument("--pooling", default=DEFAULTS["pooling"], choices=tuple(POOLINGS))
+    parser.add_argument("--patience", type=int, default=DEFAULTS["patience"])
+    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--limit-docs", type=int, default=None)
     parser.add_argument("--out", required=True)
@@ -315,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split-by-document", type=float, default=None,
                           help="score only the held-out part of this split of --data (the "
                                "test set of train/grid with the same fraction and --seed)")
-    evaluate.add_argument("--seed", type=int, default=13)
+    evaluate.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     evaluate.add_argument("--ignore-types", default="",
                           help="comma-separated entity types left out of the scores")
     _add_runtime(evaluate)
@@ -333,8 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="share of the training trials held out for early stopping")
     grid.add_argument("--workers", type=int, default=1, help="runs trained in parallel")
     grid.add_argument("--only", nargs="*", help="run names to keep")
-    grid.set_defaults(func=cmd_grid, mode="joint", re_head="biaffine", negatives="gs",
-                      split_by_document=0.8)
+    grid.set_defaults(func=cmd_grid, mode=DEFAULTS["mode"], re_head=DEFAULTS["re_head"],
+                      negatives=DEFAULTS["negatives"], split_by_document=0.8)
     return parser
 
 

@@ -14,7 +14,9 @@ class Batch:
     """Padded tensors for a list of encoded sentences (padding per batch).
 
     ``token_word`` maps every word-piece to its word (-1 for special tokens and padding);
-    ``word_first``/``word_last`` give each word's first/last word-piece.
+    ``word_first``/``word_last`` give each word's first/last word-piece. ``labelled``: the
+    sentences' gold annotations are targets, so the model computes its loss (training, dev
+    loss); False at inference, where given entities are input, not targets.
     """
 
     sentences: list[EncodedSentence]
@@ -26,19 +28,23 @@ class Batch:
     word_last: torch.Tensor
     word_mask: torch.Tensor
     word_labels: torch.Tensor
+    labelled: bool = True
+
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        return {name: value for name, value in vars(self).items()
+                if isinstance(value, torch.Tensor)}
 
     def to(self, device) -> "Batch":
-        moved = {name: getattr(self, name).to(device, non_blocking=True)
-                 for name in self.__dataclass_fields__ if name != "sentences"}
-        return Batch(sentences=self.sentences, **moved)
+        moved = {name: t.to(device, non_blocking=True) for name, t in self._tensors().items()}
+        return Batch(sentences=self.sentences, labelled=self.labelled, **moved)
 
     def pin_memory(self) -> "Batch":
-        pinned = {name: getattr(self, name).pin_memory()
-                  for name in self.__dataclass_fields__ if name != "sentences"}
-        return Batch(sentences=self.sentences, **pinned)
+        pinned = {name: t.pin_memory() for name, t in self._tensors().items()}
+        return Batch(sentences=self.sentences, labelled=self.labelled, **pinned)
 
 
-def collate(sentences: list[EncodedSentence], pad_id: int = 0) -> Batch:
+def collate(sentences: list[EncodedSentence], pad_id: int = 0, *, labelled: bool = True) -> Batch:
+    """Pad ``sentences`` to the longest of them (not to the maximum length)."""
     size = len(sentences)
     max_tokens = max(s.length for s in sentences)
     max_words = max(1, max(len(s.word_first) for s in sentences))
@@ -66,7 +72,7 @@ def collate(sentences: list[EncodedSentence], pad_id: int = 0) -> Batch:
         token_word[b, torch.repeat_interleave(first, spans)
                    + _ranges_within(spans)] = torch.repeat_interleave(torch.arange(w), spans)
     return Batch(sentences, input_ids, attention_mask, token_labels, token_word, word_first,
-                 word_last, word_mask, word_labels)
+                 word_last, word_mask, word_labels, labelled)
 
 
 def _ranges_within(lengths: torch.Tensor) -> torch.Tensor:

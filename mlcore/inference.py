@@ -106,7 +106,8 @@ def _predict_single(trained: TrainedModel, examples, batch_size, gold_entities, 
     runtime = trained.runtime
     with torch.inference_mode(), runtime.autocast():
         for sentences in bucketed_batches(encoded, batch_size, shuffle=False):
-            batch = collate(sentences, trained.tokenizer.pad_token_id or 0).to(runtime.device)
+            batch = collate(sentences, trained.tokenizer.pad_token_id or 0,
+                            labelled=False).to(runtime.device)
             output = trained.model(batch, candidates="gold" if gold_entities else "predicted")
             for s, prediction in zip(sentences, _unpack(trained, batch, output, gold_entities,
                                                         examples, rng)):

@@ -5,7 +5,7 @@ encoder -> :class:`NerHead` -> NER label embedding (concatenated with the encode
 :class:`SpanPooler` -> :class:`PairProjection` (two parallel FC layers: head, tail) ->
 a relation head (:class:`AdditiveRelationHead`, :class:`BiaffineRelationHead`, or
 :class:`LinearRelationHead` for standalone RE). ``loss = ner_loss + re_loss`` (paper eq. 3),
-computed only when labels are present.
+computed whenever the batch carries labels (``Batch.labelled``).
 
 Modes: ``joint`` (everything), ``ner`` (encoder + NER head), ``re`` (encoder + pooling of the
 encoder output over gold entities + head/tail FC + linear softmax classifier).
@@ -18,13 +18,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mlcore.contract import MODEL_MODES as MODES
+from mlcore.contract import POOLINGS, RE_HEADS, TRAINING_DEFAULTS
 from mlcore.data import Batch
 from mlcore.encoding import IGNORE
 from mlcore.sampling import Candidates, build_candidates, decode_bio
-
-MODES = ("joint", "ner", "re")
-RE_HEADS = ("additive", "biaffine", "biaffine_bilinear_only")
-POOLINGS = ("mean", "first")
 
 
 @dataclass
@@ -32,9 +30,9 @@ class ModelConfig:
     num_bio: int
     num_relations: int
     mode: str = "joint"
-    re_head: str = "biaffine"
-    label_embedding_dim: int = 16
-    pooling: str = "mean"
+    re_head: str = TRAINING_DEFAULTS["re_head"]
+    label_embedding_dim: int = TRAINING_DEFAULTS["label_embedding_dim"]
+    pooling: str = TRAINING_DEFAULTS["pooling"]
     ner_hidden: int = 256
     pair_dim: int = 128
     dropout: float = 0.1
@@ -44,9 +42,9 @@ class ModelConfig:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         if self.re_head not in RE_HEADS:
-            raise ValueError(f"re_head must be one of {RE_HEADS}")
+            raise ValueError(f"re_head must be one of {tuple(RE_HEADS)}")
         if self.pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}")
+            raise ValueError(f"pooling must be one of {tuple(POOLINGS)}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -207,19 +205,22 @@ class JointNerReModel(nn.Module):
     def forward(self, batch: Batch, candidates: str = "predicted") -> JointOutput:
         """``candidates``: ``gold`` (gs sampling / RE-gs evaluation; the label embedding sees
         the gold labels), ``incremental`` or ``predicted`` (the label embedding sees the
-        predicted labels). See :mod:`mlcore.sampling`."""
+        predicted labels). See :mod:`mlcore.sampling`.
+
+        The loss is computed whenever the batch is labelled (``Batch.labelled``), whatever
+        the candidates: NER cross-entropy on the gold BIO labels, RE cross-entropy on the
+        candidate pairs' labels."""
         hidden = self.encoder(input_ids=batch.input_ids,
                               attention_mask=batch.attention_mask).last_hidden_state
         hidden = self.dropout(hidden)
         ner_logits = predicted_entities = ner_loss = None
-        has_labels = candidates != "predicted"
         if self.config.has_ner:
             ner_logits = self.ner_head(hidden)
             word_logits = _gather_words(ner_logits, batch.word_first)
             predicted_words = word_logits.argmax(-1)
             if candidates != "gold":
                 predicted_entities = decode_bio(predicted_words, batch.word_mask)
-            if has_labels:
+            if batch.labelled:
                 ner_loss = F.cross_entropy(ner_logits.float().flatten(0, 1),
                                            batch.token_labels.flatten(), ignore_index=IGNORE)
         if not self.config.has_re:

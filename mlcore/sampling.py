@@ -6,7 +6,11 @@
   the NER layer currently predicts; pairs = the gold related pairs plus every ordered pair of
   predicted entities. A predicted pair is ``no_relation`` unless both spans and types match a
   gold related pair (then it IS that pair). Dynamic: it follows the NER predictions.
-- ``predicted``: every predicted entity, every ordered pair, no labels (inference, end-to-end).
+- ``predicted``: every predicted entity, every ordered pair (inference, end-to-end); on a
+  labelled batch a pair is labelled as in ``incremental`` (its gold relation when both spans
+  and types match a gold related pair, else ``no_relation``).
+
+On an unlabelled batch (``Batch.labelled`` False) no kind has pair labels: nothing is a target.
 
 BIO decoding (:func:`decode_bio`): ``B-t`` starts an entity; ``I-t`` continues it when the
 previous word is ``B-t`` or ``I-t`` of the same type; an ``I-t`` without one starts a new
@@ -89,7 +93,7 @@ def incremental_candidates(sentences, predicted: list[list[Entity]], max_predict
     """
     entities, pairs, labels = [], [], []
     for s, guessed in zip(sentences, predicted):
-        gold_related = {(s.entities[h], s.entities[t]): r for h, t, r in s.relations}
+        gold_related = _gold_related(s)
         index: dict[Entity, int] = {}
         for h, t, _ in s.relations:
             index.setdefault(s.entities[h], len(index))
@@ -110,8 +114,22 @@ def incremental_candidates(sentences, predicted: list[list[Entity]], max_predict
     return entities, pairs, labels
 
 
-def predicted_candidates(predicted: list[list[Entity]]):
-    return predicted, [_all_pairs(len(e)) for e in predicted], None
+def _gold_related(sentence) -> dict[tuple[Entity, Entity], int]:
+    """The sentence's gold relations keyed by their (head, tail) entities."""
+    return {(sentence.entities[h], sentence.entities[t]): r for h, t, r in sentence.relations}
+
+
+def predicted_candidates(predicted: list[list[Entity]], sentences=None):
+    """Every ordered pair of predicted entities; labelled against ``sentences``' gold
+    relations when they are given (a pair is its gold relation or ``no_relation``)."""
+    pairs = [_all_pairs(len(e)) for e in predicted]
+    if sentences is None:
+        return predicted, pairs, None
+    labels = []
+    for s, guessed, sentence_pairs in zip(sentences, predicted, pairs):
+        gold_related = _gold_related(s)
+        labels += [gold_related.get((guessed[i], guessed[j]), 0) for i, j in sentence_pairs]
+    return predicted, pairs, labels
 
 
 def to_candidates(sentences, entities, pairs, labels, device) -> Candidates:
@@ -144,7 +162,9 @@ def build_candidates(kind: str, batch, predicted: list[list[Entity]] | None) -> 
     elif kind == "incremental":
         entities, pairs, labels = incremental_candidates(batch.sentences, predicted)
     elif kind == "predicted":
-        entities, pairs, labels = predicted_candidates(predicted)
+        entities, pairs, labels = predicted_candidates(
+            predicted, batch.sentences if batch.labelled else None)
     else:
         raise ValueError(f"unknown candidate kind {kind!r}")
-    return to_candidates(batch.sentences, entities, pairs, labels, batch.input_ids.device)
+    return to_candidates(batch.sentences, entities, pairs, labels if batch.labelled else None,
+                         batch.input_ids.device)

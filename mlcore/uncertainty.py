@@ -21,8 +21,7 @@ import math
 
 import numpy as np
 
-STRATEGIES = ("least_confidence", "margin", "token_entropy", "mnlp", "relation_entropy",
-              "combined", "random")
+from mlcore.contract import UNCERTAINTY_STRATEGIES as STRATEGIES
 _EPS = 1e-12
 
 

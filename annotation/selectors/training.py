@@ -1,11 +1,8 @@
 """Reads for the active-learning loop: model options, training data, runs, versions, charts."""
 from __future__ import annotations
 
-import hashlib
-import json
-import random
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
@@ -14,6 +11,7 @@ from annotation.models import (
     ACTIVE_RUN_STATUSES, Document, Entity, ModelVersion, PredictedEntity, PredictedRelation,
     Project, Relation, Sentence, SentenceStatus, SuggestionStatus, TrainingRun,
 )
+from mlcore.contract import MODEL_OPTION_DEFAULTS, dev_score, split_by_trial, trial_of
 from mlcore.corpus.model import Document as CorpusDocument
 from mlcore.corpus.model import Entity as CorpusEntity
 from mlcore.corpus.model import Fragment, SentenceExample, sentence_examples
@@ -21,31 +19,11 @@ from mlcore.corpus.model import Relation as CorpusRelation
 from mlcore.corpus.model import Sentence as CorpusSentence
 
 TRAINING_STATUSES = (SentenceStatus.DONE, SentenceStatus.REVIEWED)
-UNCERTAINTY_STRATEGIES = (
-    "combined", "least_confidence", "margin", "token_entropy", "mnlp", "relation_entropy", "random",
-)
-# The project's ``model_options`` override these; missing keys take the default.
-DEFAULT_MODEL_OPTIONS = {
-    "mode": "joint",  # joint | pipeline (standalone NER then standalone RE)
-    "re_head": "biaffine",  # additive (re_m1) | biaffine (re_m2) | biaffine_bilinear_only
-    "negatives": "gs",  # gs (gs-based) | incremental
-    "encoder": "",  # empty: settings.ELIGO_ENCODER, else the packaged MiniLM
-    "encoder_config": None,  # a random BERT config instead of weights (tests, smoke runs)
-    "epochs": 20,
-    "batch_size": 32,
-    "lr": 2e-5,
-    "patience": 3,
-    "seed": 13,
-    "num_threads": None,
-    "dev_fraction": 0.2,
-    "strategy": "combined",
-    "auto_activate": True,
-}
 
 
 def model_options_get(project: Project) -> dict:
     """The project's effective model options: defaults, then the project's own values."""
-    options = dict(DEFAULT_MODEL_OPTIONS)
+    options = dict(MODEL_OPTION_DEFAULTS)
     options.update({k: v for k, v in (project.model_options or {}).items() if k in options})
     if not options["encoder"]:
         options["encoder"] = settings.ELIGO_ENCODER
@@ -88,28 +66,29 @@ def training_examples(project: Project, statuses=TRAINING_STATUSES) -> list[Sent
     return examples
 
 
+def document_trials(*, project: Project) -> dict[str, str]:
+    """Each document name of the project -> its trial (``mlcore.contract.trial_of``: the NCT id
+    of its metadata or name, else the document itself)."""
+    documents = Document.objects.filter(project=project).values_list("name", "metadata")
+    return {name: trial_of(name, metadata) for name, metadata in documents}
+
+
 def training_data_split(
-    examples: list[SentenceExample], *, dev_fraction: float, seed: int
+    examples: list[SentenceExample], *, trials: dict[str, str] | None = None,
+    dev_fraction: float, seed: int,
 ) -> tuple[list[SentenceExample], list[SentenceExample]]:
-    """Split by document (no document on both sides), shuffled with ``seed``.
+    """``(train, dev)`` split by trial, as the CLI splits: a trial's documents (its ``_inc``
+    and ``_exc`` criteria) stay on one side. ``trials`` maps document names to trials
+    (:func:`document_trials`); a name it lacks is read by ``trial_of`` alone.
 
-    With two or more documents the dev side gets at least one; with one it stays empty.
+    With two or more trials each side gets at least one; with one the dev side stays empty.
     """
-    names = sorted({e.document for e in examples})
-    random.Random(seed).shuffle(names)
-    n_dev = max(1, round(len(names) * dev_fraction)) if len(names) > 1 else 0
-    dev_names = set(names[:n_dev])
-    train = [e for e in examples if e.document not in dev_names]
-    dev = [e for e in examples if e.document in dev_names]
-    return train, dev
+    trials = trials or {}
 
+    def trial(example: SentenceExample) -> str:
+        return trials.get(example.document) or trial_of(example.document)
 
-def examples_hash(examples: list[SentenceExample]) -> str:
-    """A stable fingerprint of the training data (text, spans, relations, document)."""
-    digest = hashlib.sha256()
-    for example in examples:
-        digest.update(json.dumps(asdict(example), sort_keys=True).encode())
-    return digest.hexdigest()
+    return split_by_trial(examples, trial=trial, train_fraction=1 - dev_fraction, seed=seed)
 
 
 # --- runs and versions -------------------------------------------------------------------
@@ -134,10 +113,9 @@ def model_version_active(project: Project) -> ModelVersion | None:
 
 
 def primary_f1(metrics: dict) -> float:
-    """The number a version is judged by: mean of NER F1 and end-to-end RE F1."""
-    ner = (metrics.get("ner") or {}).get("f1") or 0.0
-    re = (metrics.get("re_end_to_end") or {}).get("f1") or 0.0
-    return (ner + re) / 2
+    """The number a version is judged by: the contract's dev score of the end-to-end task
+    (mean of NER F1 and end-to-end RE F1), whether joint or pipeline."""
+    return dev_score("joint", metrics)
 
 
 # --- the models page: acceptance rates and charts -----------------------------------------

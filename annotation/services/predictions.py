@@ -47,10 +47,12 @@ from annotation.models import (
     SentenceStatus, Source, SuggestionStatus,
 )
 from annotation.selectors.annotations import SentenceAnnotations, sentence_annotations
+from annotation.selectors.training import model_options_get
 from annotation.services.annotations import (
     StaleVersion, annotation_insert, entity_new, normalize_fragments, relation_new,
     sentence_lock, sentence_version_bump,
 )
+from mlcore.contract import selection_score
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +118,7 @@ def predictions_generate(
     version = ModelVersion.objects.select_related("project").get(pk=model_version_id)
     model = inference.load_model(
         version.checkpoint_dir, precision=inference_precision(settings.ELIGO_INFERENCE_PRECISION))
-    strategy = (version.project.model_options or {}).get("strategy") or "combined"
+    strategy = model_options_get(version.project)["strategy"]
     entity_types = {t.name: t for t in version.project.entity_types.all()}
     relation_types = {t.name: t for t in version.project.relation_types.all()}
     pending_ids = list(sentences_to_preannotate(version, sentence_ids).values_list("pk", flat=True))
@@ -170,7 +172,7 @@ def _store_batch(version, sentences, predictions, strategy, entity_types, relati
         values = {k: float(v) for k, v in (prediction.uncertainty or {}).items() if v is not None}
         scores.append(SentenceScore(
             project_id=version.project_id, sentence=sentence, model_version=version, scores=values,
-            score=values.get(strategy, values.get("combined", 0.0)),
+            score=selection_score(values, strategy),
         ))
     PredictedRelation.objects.bulk_create(relations, batch_size=1000)
     SentenceScore.objects.bulk_create(scores, ignore_conflicts=True)

@@ -9,14 +9,12 @@ A worker that dies stops heart-beating; ``training_runs_mark_lost`` then ends it
 """
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import threading
 import time
 import traceback
 import uuid
-from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,9 +26,10 @@ from django.utils import timezone
 
 from annotation.models import ModelVersion, Project, TrainingRun, TrainingRunStatus
 from annotation.selectors.training import (
-    DEFAULT_MODEL_OPTIONS, UNCERTAINTY_STRATEGIES, examples_hash, model_options_get,
-    model_version_active, primary_f1, training_data_split, training_examples,
+    document_trials, model_options_get, model_version_active, primary_f1, training_data_split,
+    training_examples,
 )
+from mlcore.contract import PIPELINE, data_hash, option_errors, snapshot_json
 
 logger = logging.getLogger(__name__)
 
@@ -70,72 +69,14 @@ def send_task(name: str, args: list, task_id: str | None = None) -> None:
 # --- model options ---------------------------------------------------------------------
 
 
-def _choice(*choices):
-    def check(value):
-        if value not in choices:
-            return f"one of {', '.join(map(str, choices))}"
-    return check
-
-
-def _number(low, high, *, integer: bool, open_low: bool = False, nullable: bool = False):
-    """A JSON number in ``[low, high]`` (``(low, high]`` with ``open_low``); booleans are not."""
-    def check(value):
-        if value is None and nullable:
-            return None
-        kinds = (int,) if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kinds) or value != value:
-            return "an integer" if integer else "a number"
-        if value < low or value > high or (open_low and value == low):
-            return f"{'more than' if open_low else 'at least'} {low} and at most {high}"
-    return check
-
-
-def _text(value):
-    if not isinstance(value, str) or len(value) > 500:
-        return "a text of at most 500 characters"
-
-
-def _config(value):
-    if value is not None and not isinstance(value, dict):
-        return "an object or null"
-
-
-def _flag(value):
-    if not isinstance(value, bool):
-        return "true or false"
-
-
-#: what each model option may hold (the page's form offers a subset of these)
-MODEL_OPTION_RULES = {
-    "mode": _choice("joint", "pipeline"),
-    "re_head": _choice("biaffine", "additive", "biaffine_bilinear_only"),
-    "negatives": _choice("gs", "incremental"),
-    "encoder": _text,
-    "encoder_config": _config,
-    "epochs": _number(1, 200, integer=True),
-    "batch_size": _number(1, 512, integer=True),
-    "lr": _number(0, 1, integer=False, open_low=True),
-    "patience": _number(0, 200, integer=True),
-    "seed": _number(0, 2**31 - 1, integer=True),
-    "num_threads": _number(1, 256, integer=True, nullable=True),
-    "dev_fraction": _number(0, 0.9, integer=False, open_low=True),
-    "strategy": _choice(*UNCERTAINTY_STRATEGIES),
-    "auto_activate": _flag,
-}
-
-
 def model_options_update(*, project: Project, options: dict) -> dict:
-    """Validate and store the project's model options; unknown keys and values of the wrong
-    type or out of range are refused (``ValueError`` naming each), so that a stored option
-    never fails a training run later."""
-    unknown = set(options) - set(DEFAULT_MODEL_OPTIONS)
-    if unknown:
-        raise ValueError(f"unknown model options: {', '.join(sorted(unknown))}")
-    wrong = [f"{key} must be {problem}" for key, value in options.items()
-             if (problem := MODEL_OPTION_RULES[key](value))]
-    if wrong:
-        raise ValueError("; ".join(wrong))
-    project.model_options = {**(project.model_options or {}), **options}
+    """Validate (``mlcore.contract.option_errors``) and store the project's model options;
+    on any error nothing is stored and ``ValueError`` says what is wrong."""
+    merged = {**(project.model_options or {}), **options}
+    errors = option_errors(merged)
+    if errors:
+        raise ValueError("; ".join(errors))
+    project.model_options = merged
     project.save(update_fields=["model_options"])
     return model_options_get(project)
 
@@ -307,7 +248,7 @@ def _train_options(options: dict, project: Project):
     from mlcore.trainer import TrainOptions
 
     wanted = {k: v for k, v in options.items() if v is not None}
-    wanted["mode"] = "joint" if options.get("mode") == "pipeline" else options.get("mode", "joint")
+    wanted["mode"] = "joint" if options.get("mode") == PIPELINE else options.get("mode", "joint")
     wanted["encoder"] = options.get("encoder") or settings.ELIGO_ENCODER or None
     wanted["entity_types"] = list(project.entity_types.values_list("name", flat=True))
     wanted["relation_types"] = list(project.relation_types.values_list("name", flat=True))
@@ -320,7 +261,7 @@ def _train(train, dev, options: dict, project: Project, out_dir: Path, progress)
     from mlcore import trainer
 
     train_options = _train_options(options, project)
-    if options.get("mode") == "pipeline":
+    if options.get("mode") == PIPELINE:
         from mlcore.evaluator import evaluate
         from mlcore.inference import load_model
 
@@ -332,9 +273,9 @@ def _train(train, dev, options: dict, project: Project, out_dir: Path, progress)
 
 
 def _write_snapshot(directory: Path, train, dev) -> None:
+    """``data.json``: the contract's canonical snapshot, whose SHA-256 is the run's data hash."""
     directory.mkdir(parents=True, exist_ok=True)
-    data = {"train": [asdict(e) for e in train], "dev": [asdict(e) for e in dev]}
-    (directory / "data.json").write_text(json.dumps(data))
+    (directory / "data.json").write_text(snapshot_json(train, dev), encoding="utf-8")
 
 
 def training_run_execute(*, run_id: int) -> ModelVersion | None:
@@ -390,20 +331,23 @@ def _train_and_register(run_id: int, started: float, cancelled_exc) -> ModelVers
     run = TrainingRun.objects.select_related("project").get(pk=run_id)
     options = run.options or model_options_get(run.project)
     examples = training_examples(run.project)
+    trials = document_trials(project=run.project)
     train, dev = training_data_split(
-        examples, dev_fraction=float(options["dev_fraction"]), seed=int(options["seed"])
+        examples, trials=trials, dev_fraction=float(options["dev_fraction"]),
+        seed=int(options["seed"]),
     )
     if not train or not dev:
+        documents = {e.document for e in examples}
         raise ValueError(
             "Not enough data: training needs done or reviewed sentences in at least two "
-            f"documents (found {len(examples)} sentences in "
-            f"{len({e.document for e in examples})} documents)."
+            f"trials (found {len(examples)} sentences in {len(documents)} documents of "
+            f"{len({trials.get(d, d) for d in documents})} trials)."
         )
     directory = run_dir(run)
     _write_snapshot(directory, train, dev)
     _append_log(
         run_id, f"snapshot: {len(train)} train / {len(dev)} dev sentences",
-        train_size=len(train), dev_size=len(dev), data_hash=examples_hash(train + dev),
+        train_size=len(train), dev_size=len(dev), data_hash=data_hash(train, dev),
     )
     metrics, device = _train(train, dev, options, run.project, directory / "model",
                              ProgressRecorder(run_id, cancelled_exc))

@@ -26,7 +26,7 @@ from annotation.selectors.review import (
     review_document_choices, review_queue, review_queue_count, sentence_suggestions,
 )
 from annotation.selectors.training import (
-    UNCERTAINTY_STRATEGIES, acceptance_by_version, learning_curve, model_options_get,
+    acceptance_by_version, learning_curve, model_options_get,
     model_version_active, model_versions_for_project, per_type_bars, training_run_active,
     training_runs_for_project,
 )
@@ -38,20 +38,31 @@ from annotation.services.training import (
     ModelVersionError, TrainingRunInProgress, model_options_update, model_version_activate,
     model_version_delete, training_run_cancel, training_run_start, training_runs_mark_lost,
 )
+from mlcore import contract
 
 REVIEW_PAGE_SIZE = 50
 
 
+def _bounded(name: str) -> forms.IntegerField:
+    low, high = contract.OPTION_RANGES[name]
+    return forms.IntegerField(min_value=low, max_value=high)
+
+
 class ModelOptionsForm(forms.Form):
-    mode = forms.ChoiceField(choices=[("joint", "joint NER + RE"), ("pipeline", "standalone NER then RE")])
-    re_head = forms.ChoiceField(label="Relation head", choices=[("biaffine", "biaffine (re_m2)"), ("additive", "additive (re_m1)"),
-                                         ("biaffine_bilinear_only", "bilinear only (re_m2)")])
-    negatives = forms.ChoiceField(label="Negative relation examples", choices=[("gs", "gs-based"), ("incremental", "incremental")])
+    """The options a manager sets; names, choices and bounds are ``mlcore.contract``'s."""
+
+    mode = forms.ChoiceField(choices=list(contract.PROJECT_MODES.items()))
+    re_head = forms.ChoiceField(label="Relation head", choices=list(contract.RE_HEADS.items()))
+    negatives = forms.ChoiceField(label="Negative relation examples",
+                                  choices=list(contract.NEGATIVES.items()))
     encoder = forms.CharField(required=False, help_text="name or local folder; empty: the default")
-    epochs = forms.IntegerField(min_value=1, max_value=200)
-    batch_size = forms.IntegerField(min_value=1, max_value=512)
-    strategy = forms.ChoiceField(label="Uncertainty strategy", choices=[(s, s.replace("_", " ")) for s in UNCERTAINTY_STRATEGIES])
-    auto_activate = forms.BooleanField(label="Activate automatically", required=False, help_text="when dev F1 improves")
+    epochs = _bounded("epochs")
+    batch_size = _bounded("batch_size")
+    strategy = forms.ChoiceField(
+        label="Uncertainty strategy",
+        choices=[(s, s.replace("_", " ")) for s in contract.UNCERTAINTY_STRATEGIES])
+    auto_activate = forms.BooleanField(label="Activate automatically", required=False,
+                                       help_text="when dev F1 improves")
 
 
 def _models_url(project) -> str:

@@ -1,19 +1,29 @@
 """Training runs in-process (no worker): start, execute, versions, cancel, failure, lost runs."""
+import hashlib
+import json
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
-from annotation.models import ModelVersion, SentenceStatus, TrainingRun, TrainingRunStatus
-from annotation.selectors.training import model_options_get, training_data_split, training_examples
+from annotation.models import Document, ModelVersion, SentenceStatus, TrainingRun, TrainingRunStatus
+from annotation.selectors.training import (
+    document_trials, model_options_get, training_data_split, training_examples,
+)
 from annotation.services import training as training_service
 from annotation.services.training import (
     ModelVersionError, ProgressRecorder, TrainingRunInProgress, model_options_update,
     model_version_activate, model_version_delete, training_run_cancel, training_run_execute,
     training_run_start, training_runs_mark_lost,
 )
-from tests.annotation.ml_fixtures import build_ml_project, ml_project  # noqa: F401
+from mlcore.checkpoint import read_config
+from mlcore.cli import split_documents
+from mlcore.contract import trial_of
+from mlcore.corpus.model import Document as CorpusDocument
+from tests.annotation.ml_fixtures import (  # noqa: F401
+    TINY_OPTIONS, _sentence_texts, build_ml_project, make_document, ml_project,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -42,6 +52,50 @@ def test_training_examples_are_done_sentences_split_by_document(ml_project):
     assert {e.document for e in train}.isdisjoint({e.document for e in dev})
     assert len(dev) == 8 and len(train) == 24
     assert training_data_split(examples, dev_fraction=0.25, seed=13) == (train, dev)
+
+
+TRIAL_DOCUMENTS = ["NCT00000001_inc", "NCT00000001_exc", "NCT00000002_inc", "NCT00000002_exc",
+                   "NCT00000003_inc", "NCT00000003_exc", "site-4_inc", "site-4_exc", "loose"]
+
+
+def _trial_project(project, dev_fraction=0.4):
+    """Four trials of two documents (the fourth's NCT id only in the metadata) and a document
+    without a trial id."""
+    for number, name in enumerate(TRIAL_DOCUMENTS):
+        make_document(project, name, _sentence_texts(number, 4), SentenceStatus.DONE, True)
+    Document.objects.filter(name__startswith="site-4").update(metadata={"nct_id": "NCT00000004"})
+    project.model_options = {**TINY_OPTIONS, "epochs": 1, "dev_fraction": dev_fraction}
+    project.save(update_fields=["model_options"])
+    return {d.name: trial_of(d.name, d.metadata) for d in Document.objects.filter(project=project)}
+
+
+def test_retrain_snapshot_keeps_a_trials_documents_together_as_the_cli_does(project, sent):
+    trials = _trial_project(project)
+    version = training_run_execute(run_id=training_run_start(project=project).pk)
+    run = version.run
+    data = (training_service.run_dir(run) / "data.json").read_bytes()
+    snapshot = json.loads(data)
+    sides = {side: {e["document"] for e in snapshot[side]} for side in ("train", "dev")}
+    assert sides["train"] | sides["dev"] == set(TRIAL_DOCUMENTS)
+    assert {trials[n] for n in sides["train"]}.isdisjoint({trials[n] for n in sides["dev"]})
+    assert len({trials[n] for n in sides["dev"]}) == 2  # 40 % of 5 trials
+    documents = [CorpusDocument(name=d.name, text=d.text, metadata=d.metadata)
+                 for d in Document.objects.filter(project=project)]
+    _, cli_dev = split_documents(documents, 1 - 0.4, seed=13)
+    assert sides["dev"] == {d.name for d in cli_dev}
+    # one data hash: the snapshot file's, on the run, the version and the checkpoint
+    assert run.data_hash == hashlib.sha256(data).hexdigest() == version.data_hash
+    assert read_config(version.checkpoint_dir)["data_hash"] == run.data_hash
+
+
+def test_every_seed_keeps_a_trials_documents_together(project):
+    trials = _trial_project(project)
+    examples = training_examples(project)
+    for seed in range(12):
+        train, dev = training_data_split(examples, trials=document_trials(project=project),
+                                         dev_fraction=0.4, seed=seed)
+        assert train and dev and len(train) + len(dev) == len(examples)
+        assert {trials[e.document] for e in train}.isdisjoint({trials[e.document] for e in dev})
 
 
 def test_a_second_retrain_is_refused_while_a_run_is_queued(ml_project, users, sent, django_capture_on_commit_callbacks):
@@ -91,7 +145,7 @@ def test_failure_records_the_reason_and_leaves_the_active_model(project, sent):
     assert training_run_execute(run_id=run.pk) is None
     run.refresh_from_db()
     assert run.status == TrainingRunStatus.FAILED
-    assert "at least two documents" in run.error and "failed" in run.log
+    assert "at least two trials" in run.error and "failed" in run.log
     assert list(ModelVersion.objects.filter(project=project)) == [active]
     assert ModelVersion.objects.get(pk=active.pk).is_active
 

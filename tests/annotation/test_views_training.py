@@ -96,3 +96,36 @@ def test_cancel_activate_delete_and_options_over_http(ml_project, users, client_
     assert ml_project.model_options["auto_activate"] is False
     assert ml_project.model_options["encoder_config"]  # untouched by the form
     assert client_for(users["reviewer"]).post("/projects/trial/models/options/", form).status_code == 403
+
+
+def test_the_options_form_offers_the_contracts_choices(ml_project, users, client_for):
+    import re
+
+    from mlcore import contract
+
+    html = client_for(users["manager"]).get("/projects/trial/models/").content.decode()
+
+    def options_of(name):
+        select = re.search(rf'<select name="{name}".*?</select>', html, re.S).group()
+        return re.findall(r'<option value="([^"]*)"', select)
+
+    assert options_of("mode") == list(contract.PROJECT_MODES)
+    assert options_of("re_head") == list(contract.RE_HEADS)
+    assert options_of("negatives") == list(contract.NEGATIVES)
+    assert options_of("strategy") == list(contract.UNCERTAINTY_STRATEGIES)
+    low, high = contract.OPTION_RANGES["epochs"]
+    assert re.search(rf'name="epochs"[^>]*max="{high}"[^>]*min="{low}"|'
+                     rf'name="epochs"[^>]*min="{low}"[^>]*max="{high}"', html)
+
+
+def test_options_outside_the_contract_are_refused_and_change_nothing(ml_project, users, client_for):
+    manager = client_for(users["manager"])
+    before = dict(ml_project.model_options)
+    form = {"mode": "ner", "re_head": "biaffine", "negatives": "gs", "encoder": "",
+            "epochs": 5, "batch_size": 16, "strategy": "margin", "auto_activate": "on"}
+    response = manager.post("/projects/trial/models/options/", form, follow=True)
+    assert response.status_code == 200 and "Model options not saved" in response.content.decode()
+    for bad in ({"mode": "joint", "epochs": 0}, {"mode": "joint", "strategy": "astrology"}):
+        manager.post("/projects/trial/models/options/", {**form, **bad})
+    ml_project.refresh_from_db()
+    assert ml_project.model_options == before

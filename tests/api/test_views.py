@@ -266,6 +266,14 @@ def test_model_activate_and_options(seeded, users, api_for):
                       format="json").json()["options"]["epochs"] == 3
     bad = client.put("/api/projects/trial/model-options/", {"options": {"nonsense": 1}}, format="json")
     assert bad.status_code == 400 and "nonsense" in json.dumps(bad.json())
+    for options, message in (({"mode": "ner"}, "mode must be one of joint, pipeline"),
+                             ({"epochs": "3"}, "epochs must be a whole number"),
+                             ({"pooling": "max", "lr": 0}, "lr must be a number above 0")):
+        bad = client.put("/api/projects/trial/model-options/", {"options": options},
+                         format="json")
+        assert bad.status_code == 400 and message in json.dumps(bad.json()), bad.json()
+    options = client.get("/api/projects/trial/model-options/").json()["options"]
+    assert (options["epochs"], options["mode"], options["pooling"]) == (3, "joint", "mean")
 
 
 @pytest.mark.parametrize("fmt,check", [

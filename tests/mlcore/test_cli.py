@@ -4,7 +4,10 @@ import subprocess
 import sys
 from collections import Counter
 
-from mlcore.cli import main, read_documents, split_by_document, trial_id
+import pytest
+
+from mlcore.cli import build_parser, document_trial, main, read_documents, split_documents
+from mlcore.contract import CLI_MODES, RE_HEADS, TRAINING_DEFAULTS
 from mlcore.corpus.model import Document
 
 from .conftest import TINY_ENCODER
@@ -47,10 +50,33 @@ def write_brat(folder):
 
 def test_split_by_document_keeps_trials_together():
     docs = [Document(name=n, text="") for n in LINES]
-    train, test = split_by_document(docs, 0.5, seed=13)
-    assert {trial_id(d) for d in train}.isdisjoint({trial_id(d) for d in test})
+    train, test = split_documents(docs, 0.5, seed=13)
+    assert {document_trial(d) for d in train}.isdisjoint({document_trial(d) for d in test})
     assert len(train) == 2 and len(test) == 2
-    assert split_by_document(docs, 0.5, seed=13) == (train, test)
+    assert split_documents(docs, 0.5, seed=13) == (train, test)
+
+
+def test_a_trial_named_in_the_metadata_stays_together():
+    docs = [Document(name="site-a_inc", text="", metadata={"nct_id": "NCT00000009"}),
+            Document(name="site-b_exc", text="", metadata={"nct_id": "NCT00000009"}),
+            Document(name="NCT00000009_inc", text=""), Document(name="loose", text="")]
+    train, test = split_documents(docs, 0.5, seed=1)
+    names = {d.name for d in train}, {d.name for d in test}
+    assert {"site-a_inc", "site-b_exc", "NCT00000009_inc"} in names
+    assert ({"loose"} in names) and len(train) + len(test) == 4
+
+
+def test_training_options_take_the_contract_defaults_and_choices(capsys):
+    args = build_parser().parse_args(["train", "--train", "x", "--out", "y"])
+    for name, default in TRAINING_DEFAULTS.items():
+        assert getattr(args, name) == default, name
+    assert set(CLI_MODES) == {"joint", "ner", "re", "pipeline"}
+    for head in RE_HEADS:
+        assert build_parser().parse_args(["train", "--train", "x", "--out", "y",
+                                          "--re-head", head]).re_head == head
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--train", "x", "--out", "y", "--pooling", "max"])
+    assert "--pooling" in capsys.readouterr().err
 
 
 def test_train_evaluate_predict(tmp_path, capsys):
@@ -75,7 +101,7 @@ def test_train_evaluate_predict(tmp_path, capsys):
     assert main(["evaluate", "--model", str(model), "--data", str(data),
                  "--split-by-document", "0.5", "--seed", "13", "--ignore-types", "Drug"]) == 0
     held_out = json.loads(capsys.readouterr().out)
-    _, test_docs = split_by_document(read_documents(str(data), "brat"), 0.5, seed=13)
+    _, test_docs = split_documents(read_documents(str(data), "brat"), 0.5, seed=13)
     expected = Counter(e.type for d in test_docs for e in d.entities if e.type != "Drug")
     assert {name: t["support"] for name, t in held_out["ner"]["per_type"].items()} == expected
 

@@ -21,8 +21,8 @@ def make_model(tokenizer, **config):
     return JointNerReModel(encoder, ModelConfig(**values)).eval()
 
 
-def batch_of(tokenizer, examples=TINY_CORPUS):
-    return collate(encode_examples(examples, tokenizer, LABELS)[0])
+def batch_of(tokenizer, examples=TINY_CORPUS, labelled=True):
+    return collate(encode_examples(examples, tokenizer, LABELS)[0], labelled=labelled)
 
 
 @pytest.mark.parametrize("re_head", ["additive", "biaffine", "biaffine_bilinear_only"])
@@ -37,10 +37,23 @@ def test_joint_shapes_and_losses(tokenizer, re_head):
     assert model.label_embedding.weight.grad is not None
 
 
-def test_no_labels_no_loss(tokenizer):
-    out = make_model(tokenizer)(batch_of(tokenizer), candidates="predicted")
+@pytest.mark.parametrize("candidates", ["gold", "incremental", "predicted"])
+def test_no_labels_no_loss(tokenizer, candidates):
+    out = make_model(tokenizer)(batch_of(tokenizer, labelled=False), candidates=candidates)
     assert out.loss is None and out.ner_loss is None and out.re_loss is None
+    assert out.re_logits is not None
+
+
+def test_labels_give_a_loss_with_predicted_candidates_too(tokenizer):
+    """Transformers style: a labelled batch gets its loss whatever the candidates are."""
+    model = make_model(tokenizer)
+    with torch.no_grad():
+        model.ner_head.out.bias[1] += 100.0  # B- of the first type on every word: many pairs
+    out = model(batch_of(tokenizer), candidates="predicted")
     assert out.predicted_entities is not None and len(out.predicted_entities) == 4
+    assert out.candidates.num_pairs > 0 and out.candidates.pair_labels is not None
+    assert out.ner_loss > 0 and out.re_loss > 0
+    assert torch.isclose(out.loss, out.ner_loss + out.re_loss)
 
 
 def test_padding_does_not_change_outputs(tokenizer):

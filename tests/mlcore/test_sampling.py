@@ -64,3 +64,15 @@ def test_candidate_tensors_point_at_word_pieces(tokenizer):
     first_word = sentences[0].entities[0][0]
     assert cands.ent_first_token[0] == sentences[0].word_first[first_word]
     assert (cands.ent_last_token >= cands.ent_first_token).all()
+
+
+def test_predicted_pairs_of_a_labelled_batch_are_labelled_against_gold(tokenizer):
+    sentences = encoded_corpus(tokenizer)
+    guessed = [list(s.entities) for s in sentences]  # the NER layer found the gold entities
+    labelled = build_candidates("predicted", collate(sentences), guessed)
+    gold = build_candidates("gold", collate(sentences), None)
+    assert labelled.pair_labels.tolist() == gold.pair_labels.tolist()
+    assert sorted(labelled.pair_labels.tolist()).count(0) == 5  # 3 gold relations of 8 pairs
+    unlabelled = build_candidates("predicted", collate(sentences, labelled=False), guessed)
+    assert unlabelled.pair_labels is None
+    assert build_candidates("gold", collate(sentences, labelled=False), None).pair_labels is None

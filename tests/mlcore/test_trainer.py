@@ -3,7 +3,8 @@ import json
 import pytest
 import torch
 
-from mlcore.trainer import Progress, TrainingCancelled, data_hash, train, train_pipeline
+from mlcore.contract import data_hash
+from mlcore.trainer import Progress, TrainingCancelled, train, train_pipeline
 
 from .conftest import TINY_CORPUS, tiny_options
 

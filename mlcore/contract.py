@@ -1,0 +1,189 @@
+"""The ML contract: what the web app, the worker and the CLI agree on, importable without torch.
+
+The web process never loads torch or transformers, yet its forms, services and selectors must
+use the same option names, choices and defaults as the trainer and the CLI. They all read them
+here, as well as the three rules that decide results:
+
+- the split by trial (:func:`trial_of`, :func:`split_by_trial`): the CLI's ``--split-by-document``
+  and the app's train/dev snapshot;
+- the one fingerprint of the training data (:func:`data_hash` of :func:`snapshot_json`), stored
+  as ``data_hash`` in a checkpoint's ``config.json``, on its training run and on its version;
+- the scores things are chosen by: :func:`dev_score` (early stopping and auto-activation pick
+  a model) and :func:`selection_score` (active learning picks the sentences to annotate).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict
+from typing import TypeVar
+
+# --- option names, choices and defaults --------------------------------------------------------
+
+MODEL_MODES = ("joint", "ner", "re")  # what one checkpoint is (``ModelConfig.mode``)
+PIPELINE = "pipeline"  # standalone NER then standalone RE: two checkpoints
+CLI_MODES = (*MODEL_MODES, PIPELINE)
+# value -> label, the default first (the order of a form's choices)
+PROJECT_MODES = {"joint": "joint NER + RE", PIPELINE: "standalone NER then RE"}
+RE_HEADS = {"biaffine": "biaffine (re_m2)", "additive": "additive (re_m1)",
+            "biaffine_bilinear_only": "bilinear only (re_m2)"}
+NEGATIVES = {"gs": "gs-based", "incremental": "incremental"}
+POOLINGS = {"mean": "mean over the entity's word-pieces", "first": "first word-piece"}
+UNCERTAINTY_STRATEGIES = ("combined", "least_confidence", "margin", "token_entropy", "mnlp",
+                          "relation_entropy", "random")
+DEFAULT_STRATEGY = "combined"
+
+# The training hyperparameters (paper, Table 3) of ``TrainOptions`` and the CLI.
+TRAINING_DEFAULTS = {
+    "mode": "joint", "re_head": "biaffine", "negatives": "gs", "epochs": 20, "batch_size": 32,
+    "max_length": 128, "lr": 2e-5, "head_lr": 1e-3, "label_embedding_dim": 16, "pooling": "mean",
+    "patience": 3, "seed": 13,
+}
+
+# A project's model options (``Project.model_options``); a missing key takes its default here.
+MODEL_OPTION_DEFAULTS = {
+    **{name: TRAINING_DEFAULTS[name] for name in (
+        "mode", "re_head", "negatives", "epochs", "batch_size", "lr", "head_lr",
+        "label_embedding_dim", "pooling", "patience", "seed")},
+    "encoder": "",  # empty: the deployment's ELIGO_ENCODER, else the packaged MiniLM
+    "encoder_config": None,  # a random BERT config instead of weights (tests, smoke runs)
+    "num_threads": None,
+    "dev_fraction": 0.2,  # share of the trials held out as the dev set
+    "strategy": DEFAULT_STRATEGY,
+    "auto_activate": True,  # a new version becomes active when its dev score is higher
+}
+
+OPTION_CHOICES = {"mode": tuple(PROJECT_MODES), "re_head": tuple(RE_HEADS),
+                  "negatives": tuple(NEGATIVES), "pooling": tuple(POOLINGS),
+                  "strategy": UNCERTAINTY_STRATEGIES}
+OPTION_RANGES = {"epochs": (1, 200), "batch_size": (1, 512), "label_embedding_dim": (1, 256),
+                 "patience": (1, 1000), "seed": (0, 2**31 - 1), "num_threads": (1, 256)}
+# options that are neither a choice nor a number: what type each must be
+OPTION_TYPES = {"encoder": (str, "a text"), "encoder_config": (dict, "an object or null"),
+                "auto_activate": (bool, "true or false")}
+MAX_ENCODER_LENGTH = 500
+
+
+def option_errors(options: Mapping) -> list[str]:
+    """What is wrong with a set of model options (empty when nothing is); ``None`` is only
+    allowed where the default is ``None`` (it then means "unset")."""
+    unknown = sorted(set(options) - set(MODEL_OPTION_DEFAULTS))
+    errors = [f"unknown model options: {', '.join(unknown)}"] if unknown else []
+    errors += [f"{name} must be set (null is not allowed)" for name, value in options.items()
+               if value is None and name in MODEL_OPTION_DEFAULTS
+               and MODEL_OPTION_DEFAULTS[name] is not None]
+    given = {name: value for name, value in options.items() if value is not None}
+    for name, choices in OPTION_CHOICES.items():
+        if name in given and given[name] not in choices:
+            errors.append(f"{name} must be one of {', '.join(choices)} (got {given[name]!r})")
+    for name, (low, high) in OPTION_RANGES.items():
+        if name in given and not _number_within(given[name], low, high, whole=True):
+            errors.append(f"{name} must be a whole number from {low} to {high}")
+    for name in ("lr", "head_lr"):
+        if name in given and not _number_within(given[name], 0, 1, whole=False):
+            errors.append(f"{name} must be a number above 0 and at most 1")
+    for name, (kind, what) in OPTION_TYPES.items():
+        if name in given and not isinstance(given[name], kind):
+            errors.append(f"{name} must be {what}")
+    if isinstance(given.get("encoder"), str) and len(given["encoder"]) > MAX_ENCODER_LENGTH:
+        errors.append(f"encoder must be a text of at most {MAX_ENCODER_LENGTH} characters")
+    if "dev_fraction" in given and not _number_within(given["dev_fraction"], 0, 1, whole=False,
+                                                      open_high=True):
+        errors.append("dev_fraction must be between 0 and 1")
+    return errors
+
+
+def _number_within(value, low, high, *, whole: bool, open_high: bool = False) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if whole:
+        return value == int(value) and low <= value <= high
+    return low < value < high if open_high else low < value <= high
+
+
+# --- the split by trial -------------------------------------------------------------------------
+
+_NCT_ID = re.compile(r"NCT\d{8}(?!\d)")
+T = TypeVar("T")
+
+
+def trial_of(name: str, metadata: Mapping | None = None) -> str:
+    """The trial a document belongs to, so that a trial's inclusion and exclusion criteria
+    fall on the same side of a split: the metadata's ``nct_id``; else the NCT id the name
+    starts with (Chia's ``NCT00050349_exc``; folders ignored); else the document's own name,
+    a trial of its own."""
+    nct_id = (metadata or {}).get("nct_id")
+    if isinstance(nct_id, str) and nct_id.strip():
+        return nct_id.strip()
+    match = _NCT_ID.match(name.replace("\\", "/").rsplit("/", 1)[-1])
+    return match.group() if match else name
+
+
+def split_by_trial(items: Iterable[T], *, trial: Callable[[T], str], train_fraction: float,
+                   seed: int) -> tuple[list[T], list[T]]:
+    """``(train, held_out)``: a seeded split of ``items`` in which all items of a trial
+    (``trial(item)``) land on the same side, each side in the input order.
+
+    The sorted trials are shuffled with ``random.Random(seed)`` and the first
+    ``round(train_fraction * trials)`` go to training (the CLI's split since the Chia results,
+    kept so they stay reproducible); with two or more trials each side gets at least one, a
+    single trial is all training.
+    """
+    if not 0 < train_fraction < 1:
+        raise ValueError(f"the training fraction must be between 0 and 1 (got {train_fraction})")
+    items = list(items)
+    keys = [trial(item) for item in items]
+    trials = sorted(set(keys))
+    random.Random(seed).shuffle(trials)
+    n_train = min(max(round(train_fraction * len(trials)), 1), max(len(trials) - 1, 1))
+    train_trials = set(trials[:n_train])
+    train = [item for item, key in zip(items, keys) if key in train_trials]
+    held_out = [item for item, key in zip(items, keys) if key not in train_trials]
+    return train, held_out
+
+
+# --- the data hash ------------------------------------------------------------------------------
+
+
+def snapshot_json(train: Sequence, dev: Sequence = ()) -> str:
+    """The training snapshot (train and dev sentence examples, dataclasses) as canonical JSON:
+    sorted keys, no spaces, UTF-8 text. The app writes exactly this as the run's ``data.json``."""
+    data = {"train": [asdict(e) for e in train], "dev": [asdict(e) for e in dev]}
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def data_hash(train: Sequence, dev: Sequence = ()) -> str:
+    """SHA-256 of :func:`snapshot_json`: the one ``data_hash`` (a checkpoint's, a run's and a
+    version's are equal for the same data, and equal the hash of the run's ``data.json``)."""
+    return hashlib.sha256(snapshot_json(train, dev).encode("utf-8")).hexdigest()
+
+
+# --- the scores things are chosen by ------------------------------------------------------------
+
+
+def _f1(metrics: Mapping, key: str) -> float:
+    return float((metrics.get(key) or {}).get("f1") or 0.0)
+
+
+def dev_score(mode: str, metrics: Mapping) -> float:
+    """The dev score a model is chosen by (early stopping; auto-activating a version): NER F1
+    for ``ner``, RE gs F1 for ``re``, else (``joint``, ``pipeline``) the mean of NER F1 and
+    end-to-end RE F1. A missing metric counts 0."""
+    if mode == "ner":
+        return _f1(metrics, "ner")
+    if mode == "re":
+        return _f1(metrics, "re_gs")
+    return (_f1(metrics, "ner") + _f1(metrics, "re_end_to_end")) / 2
+
+
+def selection_score(uncertainty: Mapping, strategy: str) -> float:
+    """A sentence's rank for annotation (higher = asked first): its uncertainty under
+    ``strategy``; under :data:`DEFAULT_STRATEGY` when the prediction lacks that one; 0 without
+    either."""
+    value = uncertainty.get(strategy)
+    if value is None:
+        value = uncertainty.get(DEFAULT_STRATEGY)
+    return 0.0 if value is None else float(value)
