@@ -213,12 +213,15 @@ def test_long_criterion_wraps_and_draws_arcs_between_lines(written, new_page, li
     check_layout(page, relations=len(LONG_RELATIONS))
 
 
-def test_arcs_follow_a_new_relation_after_the_swap(written, new_page, live_server):
+def test_relation_chosen_by_its_label_deleted_and_arcs_laid_out_again(written, new_page, live_server):
     sentence = written[0]
     page = open_criterion(new_page, live_server, sentence, WIDTHS[1])
-    page.locator('#relation-list li[data-relation-id] .x').first.dispatch_event("click")
+    relation = Relation.objects.filter(sentence=sentence, type__name="Has_multiplier").first()
+    page.locator(f'svg.arcs g.arc[data-relation-id="{relation.pk}"] rect').first.click()
+    page.wait_for_selector(f'#relation-list li.is-selected[data-relation-id="{relation.pk}"]')
+    page.locator(f'#relation-list li[data-relation-id="{relation.pk}"] .x').click()
     page.wait_for_function(f"document.querySelectorAll('svg.arcs g.arc').length === {len(DENSE_RELATIONS) - 1}")
-    assert Relation.objects.filter(head__sentence=sentence).count() == len(DENSE_RELATIONS) - 1
+    assert not Relation.objects.filter(pk=relation.pk).exists()
     check_layout(page, relations=len(DENSE_RELATIONS) - 1)
 
 
