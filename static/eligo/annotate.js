@@ -308,19 +308,17 @@
     if (!r) return;
     var svg = r.querySelector("svg.arcs"), wrap = r.querySelector(".ann-text-wrap"), text = textEl();
     svg.querySelectorAll("g").forEach(function (g) { g.remove(); });
-    var links = arcLinks(r);
-    var width = wrap.getBoundingClientRect().width;
-    var lines = visualLines(text);
+    var links = arcLinks(r), lines = visualLines(text), before = wrap.getBoundingClientRect();
     var ends = arcEnds(links, lines);
-    spreadEnds(ends, wrap.getBoundingClientRect().left);
-    var pieces = arcPieces(links, ends, width, labelWidths(svg, links));
+    spreadEnds(ends, before.left);
+    var pieces = arcPieces(links, before.width, labelWidths(svg, links));
     var levels = assignLevels(pieces, lines.length);
     reserveSpace(ends, levels, lines, wrap);
     var box = wrap.getBoundingClientRect();
     svg.setAttribute("width", box.width);
     svg.setAttribute("height", box.height);
     var bases = lineBases(visualLines(text), ends, box);
-    links.forEach(function (link) { renderLink(svg, link, pieces, bases, box); });
+    links.forEach(function (link) { renderLink(svg, link, bases); });
     drawnWidth = box.width;
   }
 
@@ -438,7 +436,7 @@
 
   // The horizontal runs of every link, each on one line; a link between two lines gets a
   // run on each, from its end to the side of the text facing the other end.
-  function arcPieces(links, ends, width, widths) {
+  function arcPieces(links, width, widths) {
     var pieces = [];
     links.forEach(function (link) {
       var head = link.ends[0], tail = link.ends[1], w = link.label ? widths[link.label] : 0;
@@ -508,7 +506,7 @@
 
   function levelY(p, bases) { return bases[p.line] - GAP - LABEL_H / 2 - p.level * LEVEL; }
 
-  function renderLink(svg, link, pieces, bases, box) {
+  function renderLink(svg, link, bases) {
     var g = document.createElementNS(SVG, "g");
     g.setAttribute("class", link.id ? "arc" : "fragment-link");
     if (link.id) g.dataset.relationId = link.id;
@@ -525,7 +523,7 @@
     if (link.id) path.setAttribute("marker-end", "url(#arrow)");
     g.appendChild(path);
     svg.appendChild(g);
-    if (link.id) link.pieces.forEach(function (p) { label(g, link.label, p, levelY(p, bases)); });
+    if (link.id) link.pieces.forEach(function (p) { drawLabel(g, link.label, p, levelY(p, bases)); });
     if (link.id && state.relation === link.id) g.classList.add("is-selected");
   }
 
@@ -539,7 +537,7 @@
       " Q" + x2 + "," + y + " " + x2 + "," + (y + bend) + " L" + x2 + "," + y2);
   }
 
-  function label(g, name, p, y) {
+  function drawLabel(g, name, p, y) {
     var bg = document.createElementNS(SVG, "rect");
     bg.setAttribute("x", p.labelX - p.labelWidth / 2);
     bg.setAttribute("y", y - LABEL_H / 2);

@@ -223,6 +223,8 @@ def test_relation_chosen_by_its_label_deleted_and_arcs_laid_out_again(written, n
     page.wait_for_function(f"document.querySelectorAll('svg.arcs g.arc').length === {len(DENSE_RELATIONS) - 1}")
     assert not Relation.objects.filter(pk=relation.pk).exists()
     check_layout(page, relations=len(DENSE_RELATIONS) - 1)
+    page.locator("#ann-text .chip", has_text="Drug").first.click()
+    assert "Drug “metformin” selected" in page.inner_text("#ann-hint")
 
 
 @pytest.mark.skipif(CHIA is None, reason="the Chia corpus is not there (../shared/data/chia)")
