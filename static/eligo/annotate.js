@@ -294,72 +294,275 @@
     if (nav) { event.preventDefault(); go(nav); }
   });
 
-  // --- relation arcs (SVG over the text, brat-like) ------------------------------------
+  // --- relation arcs: laid out per visual line (brat-like), see docs/annotation-view.md ---
+  // Every arc starts and ends on the top edge of a type label. Arcs whose ends share a line
+  // are stacked in levels above it, shortest lowest, so that no two arcs (label included)
+  // at one level overlap; an arc between two lines is two pieces, each running from its end
+  // to the side of the text. Each line gets exactly the room its levels need.
   var SVG = "http://www.w3.org/2000/svg";
+  var LEVEL = 18, GAP = 3, SIDE = 3, LABEL_PAD = 4, LABEL_H = 15;
+  var drawnWidth = null;
 
   function draw() {
     var r = root();
     if (!r) return;
-    var svg = r.querySelector("svg.arcs"), wrap = r.querySelector(".ann-text-wrap");
+    var svg = r.querySelector("svg.arcs"), wrap = r.querySelector(".ann-text-wrap"), text = textEl();
     svg.querySelectorAll("g").forEach(function (g) { g.remove(); });
+    var links = arcLinks(r), lines = visualLines(text), before = wrap.getBoundingClientRect();
+    var ends = arcEnds(links, lines);
+    spreadEnds(ends, before.left);
+    var pieces = arcPieces(links, before.width, labelWidths(svg, links));
+    var levels = assignLevels(pieces, lines.length);
+    reserveSpace(ends, levels, lines, wrap);
     var box = wrap.getBoundingClientRect();
     svg.setAttribute("width", box.width);
     svg.setAttribute("height", box.height);
-    r.querySelectorAll("#relation-list li[data-relation-id]").forEach(function (li, i) {
-      var head = r.querySelector('.ann-text .chip[data-entity-id="' + li.dataset.head + '"]:not(.cont)');
-      var tail = r.querySelector('.ann-text .chip[data-entity-id="' + li.dataset.tail + '"]:not(.cont)');
-      if (head && tail) arc(svg, box, head, tail, li, i);
+    var bases = lineBases(visualLines(text), ends, box);
+    links.forEach(function (link) { renderLink(svg, link, bases); });
+    drawnWidth = box.width;
+  }
+
+  // Relations whose ends are both in this criterion, and the dashed links between the
+  // fragments of a discontinuous entity.
+  function arcLinks(r) {
+    var links = [];
+    function chip(id) { return r.querySelector('.ann-text .chip[data-entity-id="' + id + '"]:not(.cont)'); }
+    r.querySelectorAll("#relation-list li[data-relation-id]").forEach(function (li) {
+      var head = chip(li.dataset.head), tail = chip(li.dataset.tail);
+      if (head && tail) links.push({ id: li.dataset.relationId, label: li.dataset.type, head: head, tail: tail });
     });
     r.querySelectorAll("#entity-list li.discontinuous").forEach(function (li) {
       var chips = r.querySelectorAll('.ann-text .chip[data-entity-id="' + li.dataset.entityId + '"]');
-      for (var k = 1; k < chips.length; k++) link(svg, box, chips[k - 1], chips[k]);
+      for (var k = 1; k < chips.length; k++) links.push({ id: null, label: "", head: chips[k - 1], tail: chips[k] });
+    });
+    return links;
+  }
+
+  // The visual lines of the text, top to bottom: [{top, bottom}] from the glyph boxes.
+  function visualLines(text) {
+    var rects = [];
+    text.querySelectorAll(".seg").forEach(function (seg) {
+      seg.childNodes.forEach(function (node) {
+        if (node.nodeType !== 3) return;
+        var range = document.createRange();
+        range.selectNodeContents(node);
+        Array.prototype.forEach.call(range.getClientRects(), function (rect) {
+          if (rect.width > 0 && rect.height > 0) rects.push(rect);
+        });
+      });
+    });
+    rects.sort(function (a, b) { return a.top - b.top; });
+    var lines = [];
+    rects.forEach(function (rect) {
+      var line = lines[lines.length - 1], middle = (rect.top + rect.bottom) / 2;
+      if (line && middle > line.top && middle < line.bottom) {
+        line.top = Math.min(line.top, rect.top);
+        line.bottom = Math.max(line.bottom, rect.bottom);
+      } else {
+        lines.push({ top: rect.top, bottom: rect.bottom });
+      }
+    });
+    return lines;
+  }
+
+  function lineOf(lines, rect) {
+    var middle = (rect.top + rect.bottom) / 2, best = 0, distance = Infinity;
+    lines.forEach(function (line, i) {
+      var d = middle < line.top ? line.top - middle : middle > line.bottom ? middle - line.bottom : 0;
+      if (d < distance) { distance = d; best = i; }
+    });
+    return best;
+  }
+
+  // One end per arc end, grouped by type label: {chip: {line, rect, list: [end]}}.
+  function arcEnds(links, lines) {
+    var byChip = new Map();
+    function chipEnd(chip) {
+      if (!byChip.has(chip)) {
+        var rect = chip.getBoundingClientRect();
+        byChip.set(chip, { chip: chip, rect: rect, line: lineOf(lines, rect), list: [] });
+      }
+      return byChip.get(chip);
+    }
+    links.forEach(function (link) {
+      var head = chipEnd(link.head), tail = chipEnd(link.tail);
+      link.ends = [end(head, tail), end(tail, head)];
+    });
+    function end(self, other) {
+      var toward = self.line === other.line ? centre(other.rect)
+        : self.line < other.line ? Infinity : -Infinity;
+      var item = { at: self, toward: toward, x: 0 };
+      self.list.push(item);
+      return item;
+    }
+    return byChip;
+  }
+
+  function centre(rect) { return (rect.left + rect.right) / 2; }
+
+  // Spread the ends on one type label over its width: arcs going left on the left, the
+  // farthest outermost, so that arcs leaving one label do not cross each other.
+  function spreadEnds(ends, left) {
+    ends.forEach(function (group) {
+      var self = centre(group.rect);
+      group.list.sort(function (a, b) {
+        var da = a.toward < self ? 0 : 1, db = b.toward < self ? 0 : 1;
+        if (da !== db) return da - db;
+        return da === 0 ? a.toward - b.toward : b.toward - a.toward;
+      });
+      var n = group.list.length, inner = Math.max(group.rect.width - 6, 0);
+      group.list.forEach(function (item, k) {
+        item.x = group.rect.left - left + 3 + (n === 1 ? inner / 2 : inner * k / (n - 1));
+      });
     });
   }
 
-  function anchor(el, box) {
-    var rect = el.getBoundingClientRect();
-    return { x: rect.left - box.left + rect.width / 2, y: rect.top - box.top };
+  function labelWidths(svg, links) {
+    var widths = {};
+    links.forEach(function (link) {
+      if (!link.label || link.label in widths) return;
+      var probe = document.createElementNS(SVG, "text");
+      probe.setAttribute("class", "arc-label");
+      probe.textContent = link.label;
+      var g = document.createElementNS(SVG, "g");
+      g.setAttribute("class", "arc");
+      g.appendChild(probe);
+      svg.appendChild(g);
+      widths[link.label] = probe.getComputedTextLength() + 2 * LABEL_PAD;
+      g.remove();
+    });
+    return widths;
   }
 
-  function arc(svg, box, headEl, tailEl, li, i) {
-    var a = anchor(headEl, box), b = anchor(tailEl, box);
-    var lift = 14 + Math.min(Math.abs(a.x - b.x) / 14, 14) + (i % 3) * 4;
-    var top = Math.min(a.y, b.y) - lift;
+  // The horizontal runs of every link, each on one line; a link between two lines gets a
+  // run on each, from its end to the side of the text facing the other end.
+  function arcPieces(links, width, widths) {
+    var pieces = [];
+    links.forEach(function (link) {
+      var head = link.ends[0], tail = link.ends[1], w = link.label ? widths[link.label] : 0;
+      if (head.at.line === tail.at.line) {
+        link.pieces = [piece(head.at.line, head.x, tail.x, w, width)];
+      } else {
+        var headEdge = head.at.line < tail.at.line ? width - SIDE : SIDE;
+        link.pieces = [piece(head.at.line, head.x, headEdge, w, width),
+          piece(tail.at.line, width - headEdge, tail.x, w, width)];
+      }
+      pieces.push.apply(pieces, link.pieces);
+    });
+    return pieces;
+  }
+
+  function piece(line, from, to, labelWidth, width) {
+    var lo = Math.min(from, to), hi = Math.max(from, to);
+    var half = labelWidth / 2, middle = Math.min(Math.max((lo + hi) / 2, half + 1), width - half - 1);
+    return {
+      line: line, from: from, to: to, labelWidth: labelWidth, labelX: middle, level: 0,
+      lo: Math.min(lo, middle - half) - 2, hi: Math.max(hi, middle + half) + 2,
+    };
+  }
+
+  // Greedy, shortest first: each run takes the lowest level of its line where it overlaps
+  // no run (label included) already there. Returns the number of levels of each line.
+  function assignLevels(pieces, lineCount) {
+    var taken = [], counts = [];
+    for (var i = 0; i < lineCount; i++) { taken.push([]); counts.push(0); }
+    pieces.slice().sort(function (a, b) { return (a.hi - a.lo) - (b.hi - b.lo); }).forEach(function (p) {
+      var levels = taken[p.line], level = 0;
+      while ((levels[level] || []).some(function (q) { return q.lo < p.hi && p.lo < q.hi; })) level++;
+      (levels[level] = levels[level] || []).push(p);
+      p.level = level;
+      counts[p.line] = Math.max(counts[p.line], level + 1);
+    });
+    return counts;
+  }
+
+  // Room above each line for its levels: the first type label of a text segment carries a
+  // zero-width spacer (CSS ::before) rising from the label's bottom by --arc-space; it only
+  // grows the line box where the line's own leading is too small. (Only the first: a spacer
+  // between two labels of one word would let the line break there.) The depth of the underlines of the
+  // line above is added so that no label lands on them.
+  function reserveSpace(ends, counts, lines, wrap) {
+    var depth = (Number(getComputedStyle(wrap).getPropertyValue("--layers")) || 0) * 5;
+    wrap.querySelectorAll(".ann-text .chip").forEach(function (chip) { chip.style.removeProperty("--arc-space"); });
+    ends.forEach(function (group) {
+      var levels = counts[group.line];
+      if (!levels) return;
+      var above = Math.max(0, group.rect.top - lines[group.line].top);
+      var space = group.rect.height + above + depth + GAP + levels * LEVEL + 2;
+      group.chip.parentNode.querySelector(".chip").style.setProperty("--arc-space", space + "px");
+    });
+  }
+
+  // After the room is made: the y (in the SVG) of the top of each line's type labels and text.
+  function lineBases(lines, ends, box) {
+    var bases = lines.map(function (line) { return line.top - box.top; });
+    ends.forEach(function (group) {
+      group.rect = group.chip.getBoundingClientRect();
+      group.top = group.rect.top - box.top;
+      bases[group.line] = Math.min(bases[group.line] === undefined ? Infinity : bases[group.line], group.top);
+    });
+    return bases;
+  }
+
+  function levelY(p, bases) { return bases[p.line] - GAP - LABEL_H / 2 - p.level * LEVEL; }
+
+  function renderLink(svg, link, bases) {
     var g = document.createElementNS(SVG, "g");
-    g.setAttribute("class", "arc");
-    g.dataset.relationId = li.dataset.relationId;
-    var path = document.createElementNS(SVG, "path");
-    path.setAttribute("d", "M" + a.x + "," + a.y + " C" + a.x + "," + top + " " + b.x + "," + top + " " + b.x + "," + (b.y - 1));
-    path.setAttribute("marker-end", "url(#arrow)");
+    g.setAttribute("class", link.id ? "arc" : "fragment-link");
+    if (link.id) g.dataset.relationId = link.id;
+    var path = document.createElementNS(SVG, "path"), head = link.ends[0], tail = link.ends[1];
+    var d;
+    if (link.pieces.length === 1) {
+      d = run(head.x, head.at.top, tail.x, tail.at.top - 1, levelY(link.pieces[0], bases));
+    } else {
+      var one = link.pieces[0], two = link.pieces[1];
+      d = run(head.x, head.at.top, one.to, null, levelY(one, bases)) +
+        " " + run(two.from, null, tail.x, tail.at.top - 1, levelY(two, bases));
+    }
+    path.setAttribute("d", d);
+    if (link.id) path.setAttribute("marker-end", "url(#arrow)");
     g.appendChild(path);
-    var text = document.createElementNS(SVG, "text");
-    text.setAttribute("x", (a.x + b.x) / 2);
-    text.setAttribute("y", (a.y + b.y) / 8 + 0.75 * top + 3);
-    text.setAttribute("text-anchor", "middle");
-    text.textContent = li.dataset.type;
-    g.appendChild(text);
     svg.appendChild(g);
-    var bb = text.getBBox();
+    if (link.id) link.pieces.forEach(function (p) { drawLabel(g, link.label, p, levelY(p, bases)); });
+    if (link.id && state.relation === link.id) g.classList.add("is-selected");
+  }
+
+  // A path up from (x1, y1) to height y, across, and down to (x2, y2); a null y leaves
+  // that side open (the run of an arc that goes on on another line starts or ends there).
+  function run(x1, y1, x2, y2, y) {
+    var dir = x2 >= x1 ? 1 : -1, bend = Math.min(4, Math.abs(x2 - x1) / 2);
+    var d = y1 === null ? "M" + x1 + "," + y : "M" + x1 + "," + y1 + " L" + x1 + "," + (y + bend) +
+      " Q" + x1 + "," + y + " " + (x1 + dir * bend) + "," + y;
+    return d + (y2 === null ? " L" + x2 + "," + y : " L" + (x2 - dir * bend) + "," + y +
+      " Q" + x2 + "," + y + " " + x2 + "," + (y + bend) + " L" + x2 + "," + y2);
+  }
+
+  function drawLabel(g, name, p, y) {
     var bg = document.createElementNS(SVG, "rect");
-    bg.setAttribute("x", bb.x - 3); bg.setAttribute("y", bb.y - 1);
-    bg.setAttribute("width", bb.width + 6); bg.setAttribute("height", bb.height + 2);
+    bg.setAttribute("x", p.labelX - p.labelWidth / 2);
+    bg.setAttribute("y", y - LABEL_H / 2);
+    bg.setAttribute("width", p.labelWidth);
+    bg.setAttribute("height", LABEL_H);
     bg.setAttribute("rx", 3);
-    g.insertBefore(bg, text);
-    if (state.relation === li.dataset.relationId) g.classList.add("is-selected");
+    g.appendChild(bg);
+    var text = document.createElementNS(SVG, "text");
+    text.setAttribute("class", "arc-label");
+    text.setAttribute("x", p.labelX);
+    text.setAttribute("y", y);
+    text.textContent = name;
+    g.appendChild(text);
   }
 
-  function link(svg, box, fromEl, toEl) {
-    var a = anchor(fromEl, box), b = anchor(toEl, box);
-    var g = document.createElementNS(SVG, "g");
-    g.setAttribute("class", "fragment-link");
-    var path = document.createElementNS(SVG, "path");
-    var top = Math.min(a.y, b.y) - 8;
-    path.setAttribute("d", "M" + a.x + "," + a.y + " C" + a.x + "," + top + " " + b.x + "," + top + " " + b.x + "," + b.y);
-    g.appendChild(path);
-    svg.appendChild(g);
+  // Redraw when the text's width changes (window, panels, a scrollbar appearing), not when
+  // only its height does: the room made for the arcs changes the height.
+  function redrawOnWidth() {
+    var wrap = root() && root().querySelector(".ann-text-wrap");
+    if (wrap && wrap.getBoundingClientRect().width !== drawnWidth) draw();
   }
+  if (window.ResizeObserver) new ResizeObserver(redrawOnWidth).observe(document.documentElement);
+  if (document.fonts) document.fonts.ready.then(draw);
 
-  window.addEventListener("resize", draw);
+  window.addEventListener("resize", redrawOnWidth);
   document.addEventListener("eligo:theme", draw);
   document.addEventListener("DOMContentLoaded", function () { draw(); hint(); });
   if (document.readyState !== "loading") { draw(); hint(); }
