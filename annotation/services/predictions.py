@@ -51,10 +51,10 @@ from annotation.services.annotations import (
     StaleVersion, annotation_insert, entity_new, normalize_fragments, relation_new,
     sentence_lock, sentence_version_bump,
 )
+from annotation.services.tasks import PREANNOTATE, task_enqueue
 
 logger = logging.getLogger(__name__)
 
-PREANNOTATE_TASK = "worker.tasks.preannotate"
 HUMAN_DONE = (SentenceStatus.DONE, SentenceStatus.REVIEWED)
 
 
@@ -82,15 +82,9 @@ def predictions_refresh_for_sentences(*, sentence_ids: Iterable[int]) -> bool:
     queued = False
     for version in ModelVersion.objects.filter(project_id__in=project_ids, is_active=True):
         own = list(Sentence.objects.filter(pk__in=ids, project_id=version.project_id).values_list("pk", flat=True))
-        transaction.on_commit(lambda v=version.pk, s=own: _send(PREANNOTATE_TASK, [v, s]))
+        task_enqueue(name=PREANNOTATE, args=[version.pk, own])
         queued = True
     return queued
-
-
-def _send(name: str, args: list) -> None:
-    from webapp.celery import app
-
-    app.send_task(name, args=args)
 
 
 def sentences_to_preannotate(version: ModelVersion, sentence_ids: list[int] | None = None):

@@ -31,11 +31,10 @@ from annotation.selectors.training import (
     DEFAULT_MODEL_OPTIONS, UNCERTAINTY_STRATEGIES, examples_hash, model_options_get,
     model_version_active, primary_f1, training_data_split, training_examples,
 )
+from annotation.services.tasks import PREANNOTATE, TRAIN_MODEL, task_enqueue
 
 logger = logging.getLogger(__name__)
 
-TRAIN_TASK = "worker.tasks.train_model"
-PREANNOTATE_TASK = "worker.tasks.preannotate"
 PROGRESS_WRITE_INTERVAL_S = 0.5  # at most two progress writes a second
 LOG_LINE_INTERVAL_S = 10.0
 
@@ -58,13 +57,6 @@ def heartbeat_interval_s() -> float:
 
 def stale_after_default() -> timedelta:
     return timedelta(seconds=float(getattr(settings, "ELIGO_TRAINING_STALE_AFTER_S", 60.0)))
-
-
-def send_task(name: str, args: list, task_id: str | None = None) -> None:
-    """Enqueue by name (routing by ``CELERY_TASK_ROUTES``); web code never imports torch."""
-    from webapp.celery import app
-
-    app.send_task(name, args=args, task_id=task_id)
 
 
 # --- model options ---------------------------------------------------------------------
@@ -106,7 +98,7 @@ def training_run_start(*, project: Project, user=None) -> TrainingRun:
                 project=project, started_by=user, options=model_options_get(project),
                 celery_task_id=task_id,
             )
-            transaction.on_commit(lambda: send_task(TRAIN_TASK, [run.pk], task_id=task_id))
+            task_enqueue(name=TRAIN_MODEL, args=[run.pk], task_id=task_id)
     except IntegrityError:
         existing = TrainingRun.objects.filter(
             project=project, status__in=[TrainingRunStatus.QUEUED, TrainingRunStatus.RUNNING]
@@ -390,7 +382,7 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
             pk=version.pk
         ).update(is_active=False)
         ModelVersion.objects.filter(pk=version.pk).update(is_active=True, activated_at=timezone.now())
-        transaction.on_commit(lambda: send_task(PREANNOTATE_TASK, [version.pk, None]))
+        task_enqueue(name=PREANNOTATE, args=[version.pk, None])
     version.refresh_from_db()
     return version
 
