@@ -26,20 +26,8 @@ from annotation.api.filters import (
 )
 from annotation.api.permissions import IsStaff, ProjectScopedMixin
 from annotation.models import (
-    AuditAction,
-    AuditEvent,
-    Document,
-    Entity,
-    ImportJob,
-    ModelVersion,
-    PredictedEntity,
-    PredictedRelation,
-    Relation,
-    Role,
-    Sentence,
-    SentenceStatus,
-    SuggestionStatus,
-    TrainingRun,
+    AuditAction, AuditEvent, Document, Entity, ImportJob, ModelVersion, PredictedEntity,
+    PredictedRelation, Relation, Role, Sentence, SentenceStatus, SuggestionStatus, TrainingRun,
 )
 from annotation.selectors.annotations import sentence_get, sentence_relations
 from annotation.selectors.audit import audit_events_for_project
@@ -268,10 +256,17 @@ class SentenceViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         return Response(s.SentenceSerializer(sentence).data)
 
 
+EXPECTED_VERSION_PARAM = OpenApiParameter("expected_version", int, required=True,
+                                          description="The sentence version you read (409 when stale).")
+
+
 class _SentenceChildMixin(ProjectScopedMixin):
-    """Entities and relations of one sentence: ``/sentences/<sentence_id>/...``."""
+    """Entities and relations of one sentence: ``/sentences/<sentence_id>/...``; deleting one
+    calls ``delete_service`` with the object's id as ``delete_id``."""
 
     lookup_url_kwarg = "pk"
+    delete_service = None
+    delete_id = ""
 
     def sentence(self) -> Sentence:
         if not hasattr(self, "_sentence"):
@@ -281,14 +276,19 @@ class _SentenceChildMixin(ProjectScopedMixin):
     def _expected_version(self, request) -> int:
         return query_validated(ExpectedVersionFilter, request.query_params)["expected_version"]
 
-
-EXPECTED_VERSION_PARAM = OpenApiParameter("expected_version", int, required=True,
-                                          description="The sentence version you read (409 when stale).")
+    @extend_schema(parameters=[EXPECTED_VERSION_PARAM], responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        target = self.get_object()
+        type(self).delete_service(sentence=self.sentence(), user=request.user,
+                                  expected_version=self._expected_version(request),
+                                  **{self.delete_id: target.pk})
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class EntityViewSet(_SentenceChildMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                     viewsets.GenericViewSet):
     serializer_class = s.EntitySerializer
+    delete_service, delete_id = staticmethod(annotation_services.entity_delete), "entity_id"
 
     def get_queryset(self):
         if _is_fake(self):
@@ -312,18 +312,11 @@ class EntityViewSet(_SentenceChildMixin, mixins.ListModelMixin, mixins.RetrieveM
             expected_version=data["expected_version"])
         return Response(s.EntitySerializer(entity).data)
 
-    @extend_schema(parameters=[EXPECTED_VERSION_PARAM], responses={204: None})
-    def destroy(self, request, *args, **kwargs):
-        entity = self.get_object()
-        annotation_services.entity_delete(sentence=self.sentence(), user=request.user,
-                                          entity_id=entity.pk,
-                                          expected_version=self._expected_version(request))
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
 
 class RelationViewSet(_SentenceChildMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                       viewsets.GenericViewSet):
     serializer_class = s.RelationSerializer
+    delete_service, delete_id = staticmethod(annotation_services.relation_delete), "relation_id"
 
     def get_queryset(self):
         if _is_fake(self):
@@ -338,14 +331,6 @@ class RelationViewSet(_SentenceChildMixin, mixins.ListModelMixin, mixins.Retriev
             sentence=self.sentence(), user=request.user, type=data["type"], head_id=data["head"],
             tail_id=data["tail"], expected_version=data["expected_version"])
         return Response(s.RelationSerializer(relation).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(parameters=[EXPECTED_VERSION_PARAM], responses={204: None})
-    def destroy(self, request, *args, **kwargs):
-        relation = self.get_object()
-        annotation_services.relation_delete(sentence=self.sentence(), user=request.user,
-                                            relation_id=relation.pk,
-                                            expected_version=self._expected_version(request))
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- model suggestions -------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def import_job_progress(*, job: ImportJob) -> dict:
 def _reported_documents(job_id: int) -> int:
     from webapp.celery import app
 
-    result = app.AsyncResult(import_task_id(job_id))
+    result = app.AsyncResult(import_task_id(job_id=job_id))
     try:
         info = result.info if result.state == "PROGRESS" else None
     except Exception:  # noqa: BLE001 - an unreachable result backend only costs the progress bar

@@ -36,6 +36,12 @@ def project_schema(*, project: Project) -> Schema:
     )
 
 
+def project_get(*, name: str) -> Project | None:
+    """The project called ``name``, if any: for the management commands, which act with every
+    right (pages and the API look projects up for a user: ``annotation.access``)."""
+    return Project.objects.filter(name=name).first()
+
+
 def projects_for_user(*, user) -> QuerySet[Project]:
     """The projects the user may open (every project for a superuser), by name."""
     if not getattr(user, "is_authenticated", False):

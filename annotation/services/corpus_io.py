@@ -652,7 +652,7 @@ def _sentence_index(sentences, starts: list[int], offset: int) -> int | None:
 
 def corpus_export(*, project: Project, out, fmt: str, statuses=None) -> dict:
     """Write the project's documents to ``out`` in ``fmt``; returns the writer's statistics."""
-    documents = documents_as_dataclasses(project, statuses=statuses)
+    documents = documents_as_dataclasses(project=project, statuses=statuses)
     return write_corpus(documents, out, fmt, schema=project_schema(project=project))
 
 

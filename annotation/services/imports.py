@@ -30,7 +30,7 @@ UNEXPECTED_ERROR = "The import failed on an unexpected server error (logged); no
 SAMPLE_DOCUMENTS = 10
 
 
-def import_task_id(job_id: int) -> str:
+def import_task_id(*, job_id: int) -> str:
     """The Celery task id of a job's import: fixed, so progress can be looked up by job."""
     return f"eligo-import-{job_id}"
 
@@ -57,7 +57,7 @@ def import_job_create(*, project: Project, user, upload, fmt: str) -> ImportJob:
 
 def import_job_enqueue(*, job: ImportJob) -> None:
     """Queue the job's import for a worker, once the job row is committed."""
-    task_enqueue(name=IMPORT_CORPUS, args=[job.pk], task_id=import_task_id(job.pk))
+    task_enqueue(name=IMPORT_CORPUS, args=[job.pk], task_id=import_task_id(job_id=job.pk))
 
 
 def import_job_run(*, job_id: int, progress=None) -> ImportJob:

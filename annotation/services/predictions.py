@@ -87,7 +87,7 @@ def predictions_refresh_for_sentences(*, sentence_ids: Iterable[int]) -> bool:
     return queued
 
 
-def sentences_to_preannotate(version: ModelVersion, sentence_ids: list[int] | None = None):
+def sentences_to_preannotate(*, version: ModelVersion, sentence_ids: list[int] | None = None):
     """Sentences of the version's project not yet done/reviewed and not yet scored by it."""
     sentences = Sentence.objects.filter(project_id=version.project_id).exclude(status__in=HUMAN_DONE)
     if sentence_ids is not None:
@@ -113,7 +113,8 @@ def predictions_generate(
     strategy = (version.project.model_options or {}).get("strategy") or "combined"
     entity_types = {t.name: t for t in version.project.entity_types.all()}
     relation_types = {t.name: t for t in version.project.relation_types.all()}
-    pending_ids = list(sentences_to_preannotate(version, sentence_ids).values_list("pk", flat=True))
+    pending = sentences_to_preannotate(version=version, sentence_ids=sentence_ids)
+    pending_ids = list(pending.values_list("pk", flat=True))
     done = 0
     for offset in range(0, len(pending_ids), batch_size):
         batch = list(Sentence.objects.filter(pk__in=pending_ids[offset:offset + batch_size])

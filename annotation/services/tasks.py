@@ -13,7 +13,7 @@ PREANNOTATE = "worker.tasks.preannotate"
 IMPORT_CORPUS = "worker.tasks.import_corpus"
 
 
-def task_send(name: str, args: list, task_id: str | None = None) -> None:
+def task_send(*, name: str, args: list, task_id: str | None = None) -> None:
     """Send the task ``name`` now (tests replace this to run or record tasks)."""
     from webapp.celery import app
 
@@ -23,4 +23,4 @@ def task_send(name: str, args: list, task_id: str | None = None) -> None:
 def task_enqueue(*, name: str, args: list, task_id: str | None = None) -> None:
     """Send the task ``name`` with ``args`` once the current transaction commits (at once
     outside a transaction)."""
-    transaction.on_commit(lambda: task_send(name, args, task_id=task_id))
+    transaction.on_commit(lambda: task_send(name=name, args=args, task_id=task_id))

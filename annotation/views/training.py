@@ -103,11 +103,16 @@ def model_options_save(request, name):
     return redirect(_models_url(project))
 
 
+def _managed_version(request, name, number) -> tuple:
+    """The project and its model version ``number``, for a manager (else 403/404)."""
+    project, _ = project_for_user(user=request.user, name=name, min_role=Role.MANAGER)
+    return project, get_object_or_404(ModelVersion, project=project, number=number)
+
+
 @login_required
 @require_POST
 def model_version_activate_view(request, name, number):
-    project, _ = project_for_user(user=request.user, name=name, min_role=Role.MANAGER)
-    version = get_object_or_404(ModelVersion, project=project, number=number)
+    project, version = _managed_version(request, name, number)
     model_version_activate(version=version)
     messages.success(request, f"Model v{number} is active; its suggestions are being computed.")
     return redirect(_models_url(project))
@@ -116,8 +121,7 @@ def model_version_activate_view(request, name, number):
 @login_required
 @require_POST
 def model_version_delete_view(request, name, number):
-    project, _ = project_for_user(user=request.user, name=name, min_role=Role.MANAGER)
-    version = get_object_or_404(ModelVersion, project=project, number=number)
+    project, version = _managed_version(request, name, number)
     try:
         model_version_delete(version=version)
         messages.success(request, f"Model v{number} deleted.")

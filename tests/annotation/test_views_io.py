@@ -178,11 +178,11 @@ def test_a_running_job_shows_the_workers_progress(project, users, client_for, se
     _queued_page_upload(client, settings, tmp_path)
     job = ImportJob.objects.get()
     ImportJob.objects.filter(pk=job.pk).update(status="running")
-    app.backend.store_result(import_task_id(job.pk), {"documents": 2}, "PROGRESS")
+    app.backend.store_result(import_task_id(job_id=job.pk), {"documents": 2}, "PROGRESS")
     try:
         body = client.get(reverse("import_job", args=["trial", job.pk]), HTTP_HX_REQUEST="true").content.decode()
     finally:
-        app.backend.forget(import_task_id(job.pk))
+        app.backend.forget(import_task_id(job_id=job.pk))
     assert "Importing" in body and "2 of about 3 documents" in body and 'aria-valuenow="67"' in body
 
 
