@@ -46,23 +46,8 @@ from django.utils import timezone
 
 from annotation.audit import audit_record
 from annotation.models import (
-    Attribute,
-    AuditAction,
-    Document,
-    Entity,
-    EntityType,
-    Event,
-    EventArgument,
-    Group,
-    GroupMember,
-    ModelVersion,
-    Normalization,
-    Note,
-    Project,
-    Relation,
-    RelationType,
-    Sentence,
-    SentenceStatus,
+    Attribute, AuditAction, Document, Entity, EntityType, Event, EventArgument, Group, GroupMember,
+    ModelVersion, Normalization, Note, Project, Relation, RelationType, Sentence, SentenceStatus,
     Source,
 )
 from annotation.selectors.annotations import relation_type_rows
