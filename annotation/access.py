@@ -1,17 +1,24 @@
-"""Who may do what in a project: the order of the roles and the rules more than one caller needs.
+"""Who may do what in a project: the order of the roles and every role rule, once.
 
-They live here, once, so that pages, the API and the services agree. A rule that a service
-enforces itself (deciding a model suggestion) is the same function the page calls to decide
-what to show and the API to decide what to allow: no caller can skip it.
+Pages, the API permission classes and the services all ask here, so that they agree: a
+project or sentence is looked up *for a user* by :func:`project_for_user` /
+:func:`sentence_for_user` (404 for a non-member, so a project's existence is not revealed;
+``PermissionDenied``, a 403, for a member below the role; superusers act as managers), and a
+rule a service owns (deciding a model suggestion, marking a sentence reviewed) is enforced by
+the service itself with :func:`role_require`, so no caller can skip it.
 """
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
+from django.http import Http404
 
-from annotation.models import ROLE_RANK, Membership, Role
+from annotation.models import ROLE_RANK, Membership, Project, Role, Sentence
 
 #: the least role that may accept or reject a model suggestion
 SUGGESTION_DECIDER = Role.REVIEWER
+#: the least role that may mark a sentence reviewed
+SENTENCE_REVIEWER = Role.REVIEWER
 
 
 def role_at_least(role, minimum) -> bool:
@@ -19,7 +26,14 @@ def role_at_least(role, minimum) -> bool:
     return role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role(minimum)]
 
 
-def project_role(user, project_id: int) -> Role | None:
+def role_require(*, role, minimum, doing: str = "This") -> None:
+    """Raise ``PermissionDenied`` ("<doing> needs the <minimum> role.") unless ``role`` ranks
+    at least ``minimum``."""
+    if not role_at_least(role, minimum):
+        raise PermissionDenied(f"{doing} needs the {Role(minimum).label.lower()} role.")
+
+
+def project_role(*, user, project_id: int) -> Role | None:
     """The user's role on the project (one query); superusers act as managers everywhere,
     anonymous users and non-members have none."""
     if not getattr(user, "is_authenticated", False):
@@ -31,14 +45,67 @@ def project_role(user, project_id: int) -> Role | None:
     return Role.MANAGER if user.is_superuser else None
 
 
+def project_for_user(*, user, name: str, min_role: str = Role.ANNOTATOR) -> tuple[Project, Role]:
+    """The project called ``name`` and the user's role in it, in one query for a member.
+
+    Raises Http404 when there is no such project or the user is not a member, and
+    ``PermissionDenied`` when the member's role is below ``min_role``.
+    """
+    if not getattr(user, "is_authenticated", False):
+        raise Http404("No such project.")
+    membership = (Membership.objects.select_related("project")
+                  .filter(user_id=user.pk, project__name=str(name)).first())
+    if membership is not None:
+        project, role = membership.project, Role(membership.role)
+    elif user.is_superuser and (project := Project.objects.filter(name=str(name)).first()):
+        role = Role.MANAGER
+    else:
+        raise Http404("No such project.")
+    role_require(role=role, minimum=min_role)
+    return project, role
+
+
+def sentence_for_user(*, user, name: str, sentence_id: int,
+                      min_role: str = Role.ANNOTATOR) -> tuple[Sentence, Role]:
+    """The sentence of project ``name`` with its project, document and last editor, and the
+    user's role in the project: one query (joined through the membership) for what
+    :func:`project_for_user` and a sentence lookup would read in two. Same rules as
+    :func:`project_for_user`; a sentence of another project is a 404 as well.
+    """
+    if not getattr(user, "is_authenticated", False):
+        raise Http404("No such sentence in this project.")
+    sentences = Sentence.objects.select_related("project", "document", "updated_by").filter(
+        pk=sentence_id, project__name=str(name))
+    try:
+        sentence = sentences.filter(project__memberships__user_id=user.pk).annotate(
+            role=F("project__memberships__role")).get()
+    except Sentence.DoesNotExist:
+        sentence = sentences.first() if user.is_superuser else None
+        if sentence is None:
+            raise Http404("No such sentence in this project.") from None
+        sentence.role = Role.MANAGER
+    role = Role(sentence.role)
+    role_require(role=role, minimum=min_role)
+    return sentence, role
+
+
 def may_decide_suggestions(role) -> bool:
     """Whether a member of ``role`` may accept or reject model suggestions."""
     return role_at_least(role, SUGGESTION_DECIDER)
 
 
+def may_review(role) -> bool:
+    """Whether a member of ``role`` may mark a sentence reviewed."""
+    return role_at_least(role, SENTENCE_REVIEWER)
+
+
 def suggestion_decide_authorize(*, user, project_id: int) -> None:
     """Raise ``PermissionDenied`` unless ``user`` may decide the project's suggestions."""
-    if not may_decide_suggestions(project_role(user, project_id)):
-        raise PermissionDenied(
-            f"Accepting or rejecting model suggestions needs the {SUGGESTION_DECIDER.label.lower()} "
-            "role.")
+    role_require(role=project_role(user=user, project_id=project_id), minimum=SUGGESTION_DECIDER,
+                 doing="Accepting or rejecting model suggestions")
+
+
+def sentence_review_authorize(*, user, project_id: int) -> None:
+    """Raise ``PermissionDenied`` unless ``user`` may mark the project's sentences reviewed."""
+    role_require(role=project_role(user=user, project_id=project_id), minimum=SENTENCE_REVIEWER,
+                 doing="Marking a sentence reviewed")

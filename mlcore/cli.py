@@ -13,7 +13,7 @@ from pathlib import Path
 from mlcore.contract import CLI_MODES, NEGATIVES, PIPELINE, POOLINGS, RE_HEADS
 from mlcore.contract import TRAINING_DEFAULTS as DEFAULTS
 from mlcore.contract import split_by_trial, trial_of
-from mlcore.corpus.formats import read_corpus
+from mlcore.corpus.formats import ANNOTATED_FORMATS, read_corpus
 from mlcore.corpus.model import Document, FlattenStats, sentence_examples
 
 GRID = [
@@ -280,7 +280,7 @@ def _add_training(parser, with_mode: bool) -> None:
     parser.add_argument("--dev")
     parser.add_argument("--split-by-document", type=float, default=None,
                         help="train on this share of the trials, hold out the rest")
-    parser.add_argument("--format", default="brat", choices=["brat", "jsonl"])
+    parser.add_argument("--format", default="brat", choices=ANNOTATED_FORMATS)
     if with_mode:
         parser.add_argument("--mode", default=DEFAULTS["mode"], choices=CLI_MODES)
         parser.add_argument("--re-head", default=DEFAULTS["re_head"], choices=tuple(RE_HEADS))
@@ -314,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="score a model; prints one JSON object")
     evaluate.add_argument("--model", required=True)
     evaluate.add_argument("--data", required=True)
-    evaluate.add_argument("--format", default="brat", choices=["brat", "jsonl"])
+    evaluate.add_argument("--format", default="brat", choices=ANNOTATED_FORMATS)
     evaluate.add_argument("--table", action="store_true", help="Markdown instead of JSON")
     evaluate.add_argument("--split-by-document", type=float, default=None,
                           help="score only the held-out part of this split of --data (the "
@@ -327,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict = sub.add_parser("predict", help="JSONL of per-sentence predictions + uncertainty")
     predict.add_argument("--model", required=True)
     predict.add_argument("--data", required=True)
-    predict.add_argument("--format", default="brat", choices=["brat", "jsonl"])
+    predict.add_argument("--format", default="brat", choices=ANNOTATED_FORMATS)
     predict.add_argument("--out", required=True)
     _add_runtime(predict)
     predict.set_defaults(func=cmd_predict)

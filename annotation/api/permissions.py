@@ -1,7 +1,7 @@
 """Object-level access for the project-scoped API: non-members get 404, low roles 403.
 
 Every project-scoped view declares ``min_roles`` (action or HTTP method -> role); the
-project is resolved once per request by ``project_for_user``, which raises Http404
+project is resolved once per request by ``annotation.access.project_for_user``, which raises Http404
 for a non-member (the project's existence is not revealed) and PermissionDenied for a
 member below the role. Objects are then looked up *inside* that project only, so an id
 from another project is a 404 as well.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from rest_framework.permissions import BasePermission
 
+from annotation.access import project_for_user
 from annotation.audit import acting_user_set
 from annotation.models import Role
-from annotation.selectors.annotations import project_for_user
 
 
 class ProjectRole(BasePermission):
@@ -21,7 +21,6 @@ class ProjectRole(BasePermission):
     def has_permission(self, request, view) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
-        # one query for project + role; same rules as selectors.projects.project_get_for_user
         view.project, view.role = project_for_user(user=request.user, name=view.kwargs["project"],
                                                    min_role=view.min_role(request))
         acting_user_set(request.user)

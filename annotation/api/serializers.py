@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from annotation.access import project_role
 from annotation.models import (
     AuditEvent,
     Document,
@@ -22,11 +23,8 @@ from annotation.models import (
     SentenceStatus,
     TrainingRun,
 )
-from annotation.selectors.projects import user_role
 from mlcore.corpus import model as dc
-
-IMPORT_FORMATS = ("brat", "jsonl", "text", "ctgov")
-EXPORT_FORMATS = ("brat", "jsonl", "conll")
+from mlcore.corpus.formats import READ_FORMATS, format_choices
 
 
 # --- projects, schema, members ---------------------------------------------------------------
@@ -92,7 +90,7 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     def get_role(self, project) -> str | None:
         request = self.context.get("request")
-        role = user_role(request.user, project) if request else None
+        role = project_role(user=request.user, project_id=project.pk) if request else None
         return str(role) if role else None
 
 
@@ -325,7 +323,7 @@ class ModelOptionsSerializer(serializers.Serializer):
 
 
 class ImportUploadSerializer(serializers.Serializer):
-    format = serializers.ChoiceField(choices=IMPORT_FORMATS)
+    format = serializers.ChoiceField(choices=format_choices(READ_FORMATS))
     file = serializers.FileField(allow_empty_file=False, use_url=False)
 
 

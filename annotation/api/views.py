@@ -8,8 +8,6 @@ from __future__ import annotations
 
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, OuterRef, Subquery
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -20,10 +18,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 
-from annotation.access import SUGGESTION_DECIDER, role_at_least
+from annotation.access import SUGGESTION_DECIDER
 from annotation.api import serializers as s
+from annotation.api.filters import (
+    AuditEventFilter, DocumentFilter, ExpectedVersionFilter, ExportFilter, PredictionFilter,
+    SentenceFilter, query_validated,
+)
 from annotation.api.permissions import IsStaff, ProjectScopedMixin
-from annotation.audit import audit_record
 from annotation.models import (
     AuditAction,
     AuditEvent,
@@ -38,17 +39,23 @@ from annotation.models import (
     Relation,
     Role,
     Sentence,
-    SentenceScore,
     SentenceStatus,
+    SuggestionStatus,
     TrainingRun,
 )
 from annotation.selectors.annotations import sentence_get, sentence_relations
-from annotation.selectors.projects import projects_for_user
-from annotation.selectors.training import model_options_get
+from annotation.selectors.audit import audit_events_for_project
+from annotation.selectors.documents import (
+    SENTENCE_ORDERINGS, documents_for_project, sentences_for_project,
+)
+from annotation.selectors.imports import import_jobs_for_project
+from annotation.selectors.projects import project_members, projects_for_user
+from annotation.selectors.review import predictions_for_project
+from annotation.selectors.training import model_options_get, model_versions_for_project
 from annotation.services import annotations as annotation_services
 from annotation.services import predictions as prediction_services
 from annotation.services import training as training_services
-from annotation.services.corpus_io import corpus_export_file
+from annotation.services.corpus_io import corpus_export_download
 from annotation.services.documents import document_rename
 from annotation.services.imports import import_job_create
 from annotation.services.projects import (
@@ -57,21 +64,6 @@ from annotation.services.projects import (
     project_create,
     project_schema_apply,
 )
-
-EXPORT_CONTENT_TYPES = {"brat": ("application/zip", ".zip"),
-                        "jsonl": ("application/x-ndjson", ".jsonl"),
-                        "conll": ("text/plain; charset=utf-8", ".conll")}
-
-
-def _int_param(request, name: str) -> int | None:
-    """An optional positive integer query parameter; a malformed one is a 400, not a 500."""
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    if not raw.isdigit() or len(raw) > 18:
-        raise drf_serializers.ValidationError({name: "Expected a positive integer."})
-    return int(raw)
-
 
 def _validated(serializer_class, data, **kwargs):
     serializer = serializer_class(data=data, **kwargs)
@@ -110,7 +102,7 @@ class ProjectViewSet(viewsets.GenericViewSet):
     serializer_class = s.ProjectSerializer
 
     def get_queryset(self):
-        return projects_for_user(self.request.user)
+        return projects_for_user(user=self.request.user)
 
     def get_permissions(self):
         if self.action == "create":
@@ -165,7 +157,7 @@ class MemberViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if _is_fake(self):
             return get_user_model().objects.none()
-        return self.project.memberships.select_related("user").order_by("user__username")
+        return project_members(project=self.project)
 
     def list(self, request, project):
         page = self.paginate_queryset(self.get_queryset())
@@ -219,20 +211,9 @@ class DocumentViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrieve
     def get_queryset(self):
         if _is_fake(self):
             return Document.objects.none()
-        documents = Document.objects.filter(project=self.project).annotate(
-            sentence_count=Count("sentences"))
-        name = self.request.query_params.get("name")
-        if name:
-            documents = documents.filter(name__icontains=name)
-        if self.action == "list":
-            documents = documents.defer("text")
-        return documents.order_by("name")
-
-
-ORDERINGS = {"index": ("document__name", "index"), "-index": ("-document__name", "-index"),
-             "uncertainty": (F("uncertainty").asc(nulls_last=True), "id"),
-             "-uncertainty": (F("uncertainty").desc(nulls_last=True), "id"),
-             "updated": ("updated_at", "id"), "-updated": ("-updated_at", "id")}
+        filters = query_validated(DocumentFilter, self.request.query_params)
+        return documents_for_project(project=self.project, name=filters.get("name", ""),
+                                     with_text=self.action != "list")
 
 
 class SentenceViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -255,35 +236,18 @@ class SentenceViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrieve
     @extend_schema(parameters=[
         OpenApiParameter("status", str, enum=SentenceStatus.values),
         OpenApiParameter("text", str), OpenApiParameter("document", int),
-        OpenApiParameter("ordering", str, enum=list(ORDERINGS))])
+        OpenApiParameter("ordering", str, enum=list(SENTENCE_ORDERINGS))])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
         if _is_fake(self):
             return Sentence.objects.none()
-        sentences = Sentence.objects.filter(project=self.project).select_related(
-            "document", "updated_by").defer("document__text")
-        # the active model's score, in the same query (null without an active model or score)
-        score = SentenceScore.objects.filter(sentence=OuterRef("pk"), model_version__is_active=True)
-        sentences = sentences.annotate(uncertainty=Subquery(score.values("score")[:1]))
-        return self._filtered(sentences)
-
-    def _filtered(self, sentences):
-        params = self.request.query_params
-        if params.get("status"):
-            if params["status"] not in SentenceStatus.values:
-                raise drf_serializers.ValidationError({"status": "Unknown status."})
-            sentences = sentences.filter(status=params["status"])
-        if params.get("text"):
-            sentences = sentences.filter(text__icontains=params["text"])
-        document = _int_param(self.request, "document")
-        if document is not None:
-            sentences = sentences.filter(document_id=document)
-        ordering = params.get("ordering") or "index"
-        if ordering not in ORDERINGS:
-            raise drf_serializers.ValidationError({"ordering": f"One of {', '.join(ORDERINGS)}."})
-        return sentences.order_by(*ORDERINGS[ordering])
+        filters = query_validated(SentenceFilter, self.request.query_params)
+        return sentences_for_project(project=self.project, status=filters.get("status", ""),
+                                     text=filters.get("text", ""),
+                                     document_id=filters.get("document"),
+                                     ordering=filters.get("ordering") or "index")
 
     def retrieve(self, request, *args, **kwargs):
         sentence = self.get_object()
@@ -298,8 +262,6 @@ class SentenceViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrieve
     def set_status(self, request, *args, **kwargs):
         """Set the status (``reviewed`` needs the reviewer role); 409 on a stale version."""
         data = _validated(s.SentenceStatusSerializer, request.data)
-        if data["status"] == SentenceStatus.REVIEWED and not role_at_least(self.role, Role.REVIEWER):
-            raise PermissionDenied("Marking a sentence reviewed needs the reviewer role.")
         sentence = sentence_get(project=self.project, sentence_id=kwargs["sentence_id"])
         annotation_services.sentence_set_status(sentence=sentence, user=request.user,
                                                 status=data["status"],
@@ -319,10 +281,17 @@ def _events_of(sentence: Sentence):
         "arguments").order_by("pk")
 
 
+EXPECTED_VERSION_PARAM = OpenApiParameter("expected_version", int, required=True,
+                                          description="The sentence version you read (409 when stale).")
+
+
 class _SentenceChildMixin(ProjectScopedMixin):
-    """Entities and relations of one sentence: ``/sentences/<sentence_id>/...``."""
+    """Entities and relations of one sentence: ``/sentences/<sentence_id>/...``; deleting one
+    calls ``delete_service`` with the object's id as ``delete_id``."""
 
     lookup_url_kwarg = "pk"
+    delete_service = None
+    delete_id = ""
 
     def sentence(self) -> Sentence:
         if not hasattr(self, "_sentence"):
@@ -330,20 +299,21 @@ class _SentenceChildMixin(ProjectScopedMixin):
         return self._sentence
 
     def _expected_version(self, request) -> int:
-        version = _int_param(request, "expected_version")
-        if version is None:
-            raise drf_serializers.ValidationError(
-                {"expected_version": "Pass ?expected_version=<the sentence version you read>."})
-        return version
+        return query_validated(ExpectedVersionFilter, request.query_params)["expected_version"]
 
-
-EXPECTED_VERSION_PARAM = OpenApiParameter("expected_version", int, required=True,
-                                          description="The sentence version you read (409 when stale).")
+    @extend_schema(parameters=[EXPECTED_VERSION_PARAM], responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        target = self.get_object()
+        type(self).delete_service(sentence=self.sentence(), user=request.user,
+                                  expected_version=self._expected_version(request),
+                                  **{self.delete_id: target.pk})
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class EntityViewSet(_SentenceChildMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                     viewsets.GenericViewSet):
     serializer_class = s.EntitySerializer
+    delete_service, delete_id = staticmethod(annotation_services.entity_delete), "entity_id"
 
     def get_queryset(self):
         if _is_fake(self):
@@ -367,18 +337,11 @@ class EntityViewSet(_SentenceChildMixin, mixins.ListModelMixin, mixins.RetrieveM
             expected_version=data["expected_version"])
         return Response(s.EntitySerializer(entity).data)
 
-    @extend_schema(parameters=[EXPECTED_VERSION_PARAM], responses={204: None})
-    def destroy(self, request, *args, **kwargs):
-        entity = self.get_object()
-        annotation_services.entity_delete(sentence=self.sentence(), user=request.user,
-                                          entity_id=entity.pk,
-                                          expected_version=self._expected_version(request))
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
 
 class RelationViewSet(_SentenceChildMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                       viewsets.GenericViewSet):
     serializer_class = s.RelationSerializer
+    delete_service, delete_id = staticmethod(annotation_services.relation_delete), "relation_id"
 
     def get_queryset(self):
         if _is_fake(self):
@@ -393,14 +356,6 @@ class RelationViewSet(_SentenceChildMixin, mixins.ListModelMixin, mixins.Retriev
             sentence=self.sentence(), user=request.user, type=data["type"], head_id=data["head"],
             tail_id=data["tail"], expected_version=data["expected_version"])
         return Response(s.RelationSerializer(relation).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(parameters=[EXPECTED_VERSION_PARAM], responses={204: None})
-    def destroy(self, request, *args, **kwargs):
-        relation = self.get_object()
-        annotation_services.relation_delete(sentence=self.sentence(), user=request.user,
-                                            relation_id=relation.pk,
-                                            expected_version=self._expected_version(request))
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class NormalizationViewSet(_SentenceChildMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -465,25 +420,18 @@ class _PredictionViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retri
     min_roles = {"accept": SUGGESTION_DECIDER, "reject": SUGGESTION_DECIDER, "*": Role.ANNOTATOR}
 
     @extend_schema(parameters=[OpenApiParameter("sentence", int), OpenApiParameter("model_version", int),
-                               OpenApiParameter("status", str, enum=["pending", "accepted", "rejected"])])
+                               OpenApiParameter("status", str, enum=SuggestionStatus.values)])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
         if _is_fake(self):
             return self.model.objects.none()
-        predictions = self.model.objects.filter(sentence__project=self.project).select_related(
-            "type", "model_version")
-        sentence = _int_param(self.request, "sentence")
-        if sentence is not None:
-            predictions = predictions.filter(sentence_id=sentence)
-        number = _int_param(self.request, "model_version")
-        if number is not None:
-            predictions = predictions.filter(model_version__number=number)
-        wanted = self.request.query_params.get("status")
-        if wanted:
-            predictions = predictions.filter(status=wanted)
-        return predictions.order_by("sentence_id", "id")
+        filters = query_validated(PredictionFilter, self.request.query_params)
+        return predictions_for_project(model=self.model, project=self.project,
+                                       sentence_id=filters.get("sentence"),
+                                       model_version_number=filters.get("model_version"),
+                                       status=filters.get("status", ""))
 
     def _decide(self, request, service):
         prediction = self.get_object()
@@ -532,7 +480,7 @@ class ModelVersionViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retr
     def get_queryset(self):
         if _is_fake(self):
             return ModelVersion.objects.none()
-        return ModelVersion.objects.filter(project=self.project).select_related("started_by")
+        return model_versions_for_project(project=self.project)
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
@@ -608,7 +556,7 @@ class ImportJobViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retriev
     def get_queryset(self):
         if _is_fake(self):
             return ImportJob.objects.none()
-        return ImportJob.objects.filter(project=self.project).select_related("user")
+        return import_jobs_for_project(project=self.project)
 
     @extend_schema(request={"multipart/form-data": s.ImportUploadSerializer},
                    responses={201: s.ImportJobSerializer, 202: s.ImportJobSerializer})
@@ -633,17 +581,13 @@ class ExportView(ProjectScopedMixin, viewsets.GenericViewSet):
     @extend_schema(parameters=[OpenApiParameter("status", str, many=True, enum=SentenceStatus.values)],
                    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def retrieve(self, request, project, fmt):
-        if fmt not in EXPORT_CONTENT_TYPES:
-            raise drf_serializers.ValidationError({"format": f"One of {', '.join(EXPORT_CONTENT_TYPES)}."})
-        statuses = request.query_params.getlist("status")
-        if set(statuses) - set(SentenceStatus.values):
-            raise drf_serializers.ValidationError({"status": "Unknown status."})
-        content_type, suffix = EXPORT_CONTENT_TYPES[fmt]
-        download = corpus_export_file(project=self.project, fmt=fmt, statuses=statuses or None)
-        audit_record(project=self.project, user=request.user, action=AuditAction.EXPORTED,
-                     object_type="corpus", payload={"format": fmt, "statuses": statuses})
-        return FileResponse(download, as_attachment=True, content_type=content_type,
-                            filename=f"{self.project.name}-{fmt}{suffix}")
+        params = request.query_params.copy()
+        params["format"] = fmt
+        filters = query_validated(ExportFilter, params)
+        download = corpus_export_download(project=self.project, fmt=filters["format"],
+                                          statuses=filters["status"], user=request.user)
+        return FileResponse(download.file, as_attachment=True, content_type=download.content_type,
+                            filename=download.filename)
 
 
 class AuditEventViewSet(ProjectScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -653,20 +597,15 @@ class AuditEventViewSet(ProjectScopedMixin, mixins.ListModelMixin, viewsets.Gene
     min_roles = {"*": Role.MANAGER}
 
     @extend_schema(parameters=[OpenApiParameter("sentence", int), OpenApiParameter("user", str),
-                               OpenApiParameter("action", str)])
+                               OpenApiParameter("action", str, enum=AuditAction.values)])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
         if _is_fake(self):
             return AuditEvent.objects.none()
-        events = AuditEvent.objects.filter(project=self.project).select_related("user")
-        sentence = _int_param(self.request, "sentence")
-        if sentence is not None:
-            events = events.filter(sentence_id=sentence)
-        if self.request.query_params.get("user"):
-            events = events.filter(user__username=self.request.query_params["user"])
-        if self.request.query_params.get("action"):
-            events = events.filter(action=self.request.query_params["action"])
-        return events
+        filters = query_validated(AuditEventFilter, self.request.query_params)
+        return audit_events_for_project(project=self.project, sentence_id=filters.get("sentence"),
+                                        username=filters.get("user", ""),
+                                        action=filters.get("action", ""))
 

@@ -1,4 +1,6 @@
-"""Reads behind the annotation view: one sentence, its annotations and its neighbours.
+"""Reads behind the annotation view: one sentence, its annotations, its neighbours and the
+project's types as plain rows (access: ``annotation.access``; how a sentence is drawn:
+``annotation.selectors.layout``).
 
 Every function issues a small, constant number of queries, whatever the project
 size: the view must answer an annotation action in well under 50 ms on a
@@ -8,22 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import F
 from django.http import Http404
 
-from annotation.access import role_at_least
 from annotation.models import (
     Entity,
     EntityType,
     Event,
-    Membership,
     Normalization,
     Project,
     Relation,
     RelationType,
-    Role,
     Sentence,
     SentenceStatus,
 )
@@ -31,49 +28,6 @@ from annotation.rows import row_of
 
 OPEN_STATUSES = (SentenceStatus.NEW, SentenceStatus.IN_PROGRESS)
 CONTEXT_WIDTH = 2
-
-
-def project_for_user(*, user, name: str, min_role: str = Role.ANNOTATOR) -> tuple[Project, str]:
-    """The project called ``name`` and the user's role in it, in one query.
-
-    Same rules as ``selectors.projects.project_get_for_user`` (non-members get a 404,
-    so a project's existence is not revealed; members below ``min_role`` a 403;
-    superusers act as managers) but it also returns the role, which every page
-    here needs, without extra queries on the annotation hot path.
-    """
-    membership = (
-        Membership.objects.select_related("project")
-        .filter(user_id=user.pk, project__name=name)
-        .first()
-    )
-    if membership is not None:
-        project, role = membership.project, membership.role
-    elif user.is_superuser and (project := Project.objects.filter(name=name).first()):
-        project, role = project, Role.MANAGER
-    else:
-        raise Http404("No such project.")
-    if not role_at_least(role, min_role):
-        raise PermissionDenied(f"This needs the {min_role} role.")
-    return project, role
-
-
-def sentence_for_user(*, user, name: str, sentence_id: int) -> tuple[Sentence, str]:
-    """The sentence of project ``name`` with its project, document and last editor, and the
-    user's role in the project: one query (joined through the membership) for what
-    ``project_for_user`` + ``sentence_get`` read in two. Any member may annotate;
-    non-members get a 404, superusers act as managers.
-    """
-    sentences = Sentence.objects.select_related("project", "document", "updated_by").filter(
-        pk=sentence_id, project__name=name)
-    try:
-        sentence = sentences.filter(project__memberships__user_id=user.pk).annotate(
-            role=F("project__memberships__role")).get()
-    except Sentence.DoesNotExist:
-        sentence = sentences.first() if user.is_superuser else None
-        if sentence is None:
-            raise Http404("No such sentence in this project.") from None
-        sentence.role = Role.MANAGER
-    return sentence, sentence.role
 
 
 def sentence_get(*, project: Project, sentence_id: int) -> Sentence:
@@ -244,7 +198,7 @@ class RelationTypeRow:
         return " ".join(map(str, sorted(self.tail_ids)))
 
 
-def project_schema(*, project: Project) -> tuple[list[EntityTypeRow], list[RelationTypeRow]]:
+def project_type_rows(*, project: Project) -> tuple[list[EntityTypeRow], list[RelationTypeRow]]:
     """The project's types as plain rows (two light queries, no model instances)."""
     entity_types = [
         EntityTypeRow(*row) for row in EntityType.objects.filter(project_id=project.pk)
@@ -335,119 +289,3 @@ def first_open_sentence(*, project: Project, document_id: int | None = None):
     order = ("document_id", "index")
     return (base.filter(status__in=OPEN_STATUSES).order_by(*order).only("id").first()
             or base.order_by(*order).only("id").first())
-
-
-# --- render model -----------------------------------------------------------------------
-
-
-@dataclass
-class Mark:
-    """One entity as drawn: its layer (0 = innermost underline) and its fragments."""
-
-    entity: Entity
-    layer: int
-    fragments: list[list[int]]
-    text: str
-    normalizations: list = field(default_factory=list)
-
-
-@dataclass
-class Segment:
-    start: int
-    end: int
-    text: str
-    marks: list[Mark] = field(default_factory=list)
-    labels: list[Mark] = field(default_factory=list)
-    continuations: list[Mark] = field(default_factory=list)
-
-    @property
-    def entity_ids(self) -> str:
-        return " ".join(str(m.entity.pk) for m in self.marks)
-
-
-def _overlaps(a: list[list[int]], b: list[list[int]]) -> bool:
-    return any(s1 < e2 and s2 < e1 for s1, e1 in a for s2, e2 in b)
-
-
-def _assign_layers(sentence: Sentence, entities: list[Entity]) -> list[Mark]:
-    """Give overlapping entities distinct underline layers, shortest (innermost) lowest."""
-    marks: list[Mark] = []
-    ordered = sorted(entities, key=lambda e: (e.end - e.start, e.start, e.pk))
-    for entity in ordered:
-        fragments = [
-            [max(s, sentence.start), min(e, sentence.end)]
-            for s, e in entity.fragments if s < sentence.end and e > sentence.start
-        ]
-        taken = {m.layer for m in marks if _overlaps(m.fragments, fragments)}
-        layer = next(i for i in range(len(marks) + 1) if i not in taken)
-        joined = " … ".join(sentence.text[s - sentence.start:e - sentence.start]
-                            for s, e in fragments)
-        marks.append(Mark(entity=entity, layer=layer, fragments=fragments, text=joined))
-    return sorted(marks, key=lambda m: (m.entity.start, -m.entity.end, m.entity.pk))
-
-
-def sentence_segments(sentence: Sentence, marks: list[Mark]) -> list[Segment]:
-    """Cut the sentence text at every fragment boundary; each piece knows what covers it."""
-    cuts = {sentence.start, sentence.end}
-    for mark in marks:
-        for s, e in mark.fragments:
-            cuts.update((s, e))
-    points = sorted(cuts)
-    segments = []
-    for a, b in zip(points, points[1:]):
-        seg = Segment(start=a, end=b, text=sentence.text[a - sentence.start:b - sentence.start])
-        for mark in marks:
-            for i, (s, e) in enumerate(mark.fragments):
-                if s <= a and b <= e:
-                    seg.marks.append(mark)
-                if s == a:
-                    (seg.labels if i == 0 else seg.continuations).append(mark)
-        seg.marks.sort(key=lambda m: m.layer)
-        segments.append(seg)
-    return segments
-
-
-@dataclass
-class SentenceView:
-    sentence: Sentence
-    marks: list[Mark]
-    segments: list[Segment]
-    relations: list[Relation]
-    entity_types: list[EntityType]
-    relation_types: list[RelationType]
-    max_layer: int
-    relation_rows: list[dict] = field(default_factory=list)
-    events: list[dict] = field(default_factory=list)
-
-
-def sentence_view(*, sentence: Sentence, annotations: SentenceAnnotations | None = None,
-                  with_schema: bool = True) -> SentenceView:
-    """Everything the sentence fragment template needs: no query given the ``annotations``
-    (else 2), 2 more with the schema.
-
-    Without the schema the type palettes are left out: after an action the page keeps
-    the ones it has (``hx-preserve``), since actions never change the schema.
-    """
-    annotations = annotations or sentence_annotations(sentence=sentence)
-    entities, relations = annotations.entities, annotations.relations
-    entity_types, relation_types = project_schema(project=sentence.project) if with_schema else ([], [])
-    marks = _assign_layers(sentence, entities)
-    by_id = {m.entity.pk: m for m in marks}
-    rows = [
-        {"relation": r, "head": _mark_label(by_id, r.head_id), "tail": _mark_label(by_id, r.tail_id)}
-        for r in relations
-    ]
-    for normalization in annotations.normalizations:
-        if normalization.entity_id in by_id:
-            by_id[normalization.entity_id].normalizations.append(normalization)
-    return SentenceView(
-        sentence=sentence, marks=marks, segments=sentence_segments(sentence, marks),
-        relations=relations, entity_types=entity_types, relation_types=relation_types,
-        max_layer=max((m.layer for m in marks), default=-1), relation_rows=rows,
-        events=sentence_events(sentence=sentence),
-    )
-
-
-def _mark_label(by_id: dict, entity_id: int) -> str:
-    mark = by_id.get(entity_id)
-    return mark.text if mark else f"(entity {entity_id}, other criterion)"

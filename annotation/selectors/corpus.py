@@ -23,7 +23,7 @@ CHUNK_DOCUMENTS = 200
 
 
 def documents_as_dataclasses(
-    project: Project, statuses: Iterable[str] | None = None, chunk_size: int = CHUNK_DOCUMENTS
+    *, project: Project, statuses: Iterable[str] | None = None, chunk_size: int = CHUNK_DOCUMENTS
 ) -> Iterator[dc.Document]:
     """Stream the project's documents (by name) with their annotations as dataclasses.
 

@@ -48,7 +48,7 @@ class Bar:
     width: float
 
 
-def bar_chart(rows: list[tuple[str, int, str]], *, width: int = 320, row: int = 22) -> dict:
+def bar_chart(*, rows: list[tuple[str, int, str]], width: int = 320, row: int = 22) -> dict:
     """Geometry of a horizontal SVG bar chart of ``(label, count, colour)`` rows."""
     top = max((count for _, count, _ in rows), default=0) or 1
     bars = [
@@ -96,8 +96,8 @@ def project_dashboard(*, project: Project) -> dict:
         "finished": sum(by_status.get(s, 0) for s in FINISHED),
         "per_annotator": [row for row in per_annotator if row is not unattributed],
         "unattributed": unattributed,
-        "entity_chart": bar_chart([(t.name, t.n, t.color) for t in entity_types]),
-        "relation_chart": bar_chart([(t.name, t.n, "#7a8699") for t in relation_types]),
+        "entity_chart": bar_chart(rows=[(t.name, t.n, t.color) for t in entity_types]),
+        "relation_chart": bar_chart(rows=[(t.name, t.n, "#7a8699") for t in relation_types]),
         "members": list(members),
         "n_documents": n_documents,
     }

@@ -1,10 +1,16 @@
-"""Reads for import jobs: a project's job, and the progress of a running one."""
+"""Reads for import jobs: a project's jobs, one job, and the progress of a running one."""
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from annotation.models import ImportJob, ImportJobStatus, Project
 from annotation.services.imports import import_task_id
+
+
+def import_jobs_for_project(*, project: Project) -> QuerySet[ImportJob]:
+    """The project's import jobs with their users (the model's order: newest first)."""
+    return ImportJob.objects.filter(project=project).select_related("user")
 
 
 def import_job_get(*, project: Project, job_id: int) -> ImportJob:
@@ -12,7 +18,7 @@ def import_job_get(*, project: Project, job_id: int) -> ImportJob:
     return get_object_or_404(ImportJob.objects.select_related("user"), project=project, pk=job_id)
 
 
-def import_job_progress(job: ImportJob) -> dict:
+def import_job_progress(*, job: ImportJob) -> dict:
     """``{"documents": done, "expected": total or None, "percent": 0-100 or None}``.
 
     A running job's count comes from the Celery result backend, where the worker task
@@ -32,7 +38,7 @@ def import_job_progress(job: ImportJob) -> dict:
 def _reported_documents(job_id: int) -> int:
     from webapp.celery import app
 
-    result = app.AsyncResult(import_task_id(job_id))
+    result = app.AsyncResult(import_task_id(job_id=job_id))
     try:
         info = result.info if result.state == "PROGRESS" else None
     except Exception:  # noqa: BLE001 - an unreachable result backend only costs the progress bar
@@ -40,7 +46,7 @@ def _reported_documents(job_id: int) -> int:
     return int(info.get("documents", 0)) if isinstance(info, dict) else 0
 
 
-def import_report_kinds(report: dict) -> list[dict]:
+def import_report_kinds(*, report: dict) -> list[dict]:
     """A stored report's quirks as rows ``{"kind", "label", "count", "examples"}``, most first."""
     quirks = (report or {}).get("quirks") or {}
     if not isinstance(quirks, dict):

@@ -94,7 +94,8 @@ class SentenceSuggestions:
         return bool(self.pending_entities or self.pending_relations)
 
 
-def sentence_suggestions(sentence: Sentence, model_version: ModelVersion | None = None) -> SentenceSuggestions:
+def sentence_suggestions(*, sentence: Sentence,
+                         model_version: ModelVersion | None = None) -> SentenceSuggestions:
     """The suggestions of the (active) model version for ``sentence``, with their texts."""
     model_version = model_version or model_version_active(sentence.project)
     result = SentenceSuggestions(sentence=sentence, model_version=model_version)
@@ -114,3 +115,20 @@ def sentence_suggestions(sentence: Sentence, model_version: ModelVersion | None 
         relation.head_prediction, relation.tail_prediction = by_id[relation.head_id], by_id[relation.tail_id]
     result.score = SentenceScore.objects.filter(sentence=sentence, model_version=model_version).first()
     return result
+
+
+def predictions_for_project(*, model, project: Project, sentence_id: int | None = None,
+                            model_version_number: int | None = None,
+                            status: str = "") -> QuerySet:
+    """The project's suggestions of kind ``model`` (``PredictedEntity`` or
+    ``PredictedRelation``) with their type and model version, by sentence, filtered by
+    sentence, model version number and decision status when given."""
+    predictions = model.objects.filter(sentence__project=project).select_related(
+        "type", "model_version")
+    if sentence_id is not None:
+        predictions = predictions.filter(sentence_id=sentence_id)
+    if model_version_number is not None:
+        predictions = predictions.filter(model_version__number=model_version_number)
+    if status:
+        predictions = predictions.filter(status=status)
+    return predictions.order_by("sentence_id", "id")

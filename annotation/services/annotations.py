@@ -31,6 +31,7 @@ from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from annotation.access import sentence_review_authorize
 from annotation.audit import audit_annotations, audit_record
 from annotation.models import (
     AuditAction,
@@ -470,9 +471,11 @@ def normalization_delete(*, sentence: Sentence, user, normalization_id, expected
 @_atomic
 def sentence_set_status(*, sentence: Sentence, user, status: str, expected_version: int,
                         annotations: SentenceAnnotations | None = None) -> Sentence:
-    """Set the status; who may set ``reviewed`` is the caller's (view's) business."""
+    """Set the status; ``reviewed`` needs the reviewer role (``PermissionDenied`` otherwise)."""
     if status not in SentenceStatus.values:
         raise ValidationError("Unknown status.")
+    if status == SentenceStatus.REVIEWED:
+        sentence_review_authorize(user=user, project_id=sentence.project_id)
     sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version,
                           status=status)
     return sentence

@@ -36,6 +36,7 @@ import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Iterable
+from typing import BinaryIO
 from dataclasses import dataclass, field, replace as dataclass_replace
 from itertools import islice
 from pathlib import Path
@@ -44,23 +45,10 @@ from django.core.exceptions import ValidationError
 from django.db import DataError, connection, transaction
 from django.utils import timezone
 
+from annotation.audit import audit_record
 from annotation.models import (
-    Attribute,
-    Document,
-    Entity,
-    EntityType,
-    Event,
-    EventArgument,
-    Group,
-    GroupMember,
-    ModelVersion,
-    Normalization,
-    Note,
-    Project,
-    Relation,
-    RelationType,
-    Sentence,
-    SentenceStatus,
+    Attribute, AuditAction, Document, Entity, EntityType, Event, EventArgument, Group, GroupMember,
+    ModelVersion, Normalization, Note, Project, Relation, RelationType, Sentence, SentenceStatus,
     Source,
 )
 from annotation.selectors.annotations import relation_type_rows
@@ -71,7 +59,7 @@ from annotation.services.predictions import predictions_refresh_for_sentences
 from annotation.services.projects import project_schema_apply
 from mlcore.corpus import model as dc
 from mlcore.corpus.errors import KIND_LABELS, CorpusFormatError, ReadIssue
-from mlcore.corpus.formats import read_corpus, write_corpus
+from mlcore.corpus.formats import FORMATS, read_corpus, write_corpus
 from mlcore.corpus.names import document_name_problem
 
 BATCH_DOCUMENTS = 100
@@ -676,8 +664,28 @@ def _sentence_index(sentences, starts: list[int], offset: int) -> int | None:
 
 def corpus_export(*, project: Project, out, fmt: str, statuses=None) -> dict:
     """Write the project's documents to ``out`` in ``fmt``; returns the writer's statistics."""
-    documents = documents_as_dataclasses(project, statuses=statuses)
-    return write_corpus(documents, out, fmt, schema=project_schema(project))
+    documents = documents_as_dataclasses(project=project, statuses=statuses)
+    return write_corpus(documents, out, fmt, schema=project_schema(project=project))
+
+
+@dataclass(frozen=True)
+class CorpusDownload:
+    """An export ready to send: an open temporary file, its file name and content type."""
+
+    file: BinaryIO
+    filename: str
+    content_type: str
+
+
+def corpus_export_download(*, project: Project, fmt: str, statuses=None, user=None) -> CorpusDownload:
+    """The export for the export page and the API alike: the file of :func:`corpus_export_file`
+    named and typed by the format registry, recorded as an ``EXPORTED`` audit event."""
+    spec = FORMATS[fmt]
+    download = corpus_export_file(project=project, fmt=fmt, statuses=statuses or None)
+    audit_record(project=project, user=user, action=AuditAction.EXPORTED, object_type="corpus",
+                 payload={"format": fmt, "statuses": list(statuses or [])})
+    return CorpusDownload(file=download, filename=f"{project.name}-{fmt}{spec.suffix}",
+                          content_type=spec.content_type)
 
 
 def corpus_export_file(*, project: Project, fmt: str, statuses=None):

@@ -18,16 +18,8 @@ from django.db import connection
 from django.db.models import Case, Q, Value, When
 
 from annotation.models import (
-    Attribute,
-    Entity,
-    Event,
-    EventArgument,
-    GroupMember,
-    Normalization,
-    Note,
-    PredictedEntity,
-    PredictedRelation,
-    Relation,
+    Attribute, Entity, Event, EventArgument, GroupMember, Normalization, Note, PredictedEntity,
+    PredictedRelation, Relation,
 )
 from annotation.rows import instance_of, row_of, rows_insert
 

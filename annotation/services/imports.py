@@ -16,22 +16,21 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from annotation.audit import acting_user, audit_record
 from annotation.models import AuditAction, Document, ImportJob, ImportJobStatus, Project
 from annotation.security import upload_check, upload_save
 from annotation.services.corpus_io import CorpusImportError, corpus_import
+from annotation.services.tasks import IMPORT_CORPUS, task_enqueue
+from mlcore.corpus.formats import FORMATS
 
 logger = logging.getLogger(__name__)
-IMPORT_TASK = "worker.tasks.import_corpus"
-SUFFIXES = {"brat": ".zip", "jsonl": ".jsonl", "text": ".txt", "ctgov": ".json"}
 UNEXPECTED_ERROR = "The import failed on an unexpected server error (logged); nothing was imported."
 SAMPLE_DOCUMENTS = 10
 
 
-def import_task_id(job_id: int) -> str:
+def import_task_id(*, job_id: int) -> str:
     """The Celery task id of a job's import: fixed, so progress can be looked up by job."""
     return f"eligo-import-{job_id}"
 
@@ -41,7 +40,7 @@ def import_job_create(*, project: Project, user, upload, fmt: str) -> ImportJob:
 
     Raises ``UploadRejected`` (nothing recorded, nothing left on disk) for a refused file.
     """
-    path = upload_save(upload, suffix=SUFFIXES[fmt])
+    path = upload_save(upload, suffix=FORMATS[fmt].suffix)
     try:
         upload_check(path, fmt, display_name=upload.name)
     except BaseException:
@@ -58,10 +57,7 @@ def import_job_create(*, project: Project, user, upload, fmt: str) -> ImportJob:
 
 def import_job_enqueue(*, job: ImportJob) -> None:
     """Queue the job's import for a worker, once the job row is committed."""
-    from webapp.celery import app
-
-    transaction.on_commit(
-        lambda: app.send_task(IMPORT_TASK, args=[job.pk], task_id=import_task_id(job.pk)))
+    task_enqueue(name=IMPORT_CORPUS, args=[job.pk], task_id=import_task_id(job_id=job.pk))
 
 
 def import_job_run(*, job_id: int, progress=None) -> ImportJob:

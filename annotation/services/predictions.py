@@ -53,10 +53,10 @@ from annotation.services.annotations import (
     sentence_lock, sentence_version_bump,
 )
 from mlcore.contract import selection_score
+from annotation.services.tasks import PREANNOTATE, task_enqueue
 
 logger = logging.getLogger(__name__)
 
-PREANNOTATE_TASK = "worker.tasks.preannotate"
 HUMAN_DONE = (SentenceStatus.DONE, SentenceStatus.REVIEWED)
 
 
@@ -84,18 +84,12 @@ def predictions_refresh_for_sentences(*, sentence_ids: Iterable[int]) -> bool:
     queued = False
     for version in ModelVersion.objects.filter(project_id__in=project_ids, is_active=True):
         own = list(Sentence.objects.filter(pk__in=ids, project_id=version.project_id).values_list("pk", flat=True))
-        transaction.on_commit(lambda v=version.pk, s=own: _send(PREANNOTATE_TASK, [v, s]))
+        task_enqueue(name=PREANNOTATE, args=[version.pk, own])
         queued = True
     return queued
 
 
-def _send(name: str, args: list) -> None:
-    from webapp.celery import app
-
-    app.send_task(name, args=args)
-
-
-def sentences_to_preannotate(version: ModelVersion, sentence_ids: list[int] | None = None):
+def sentences_to_preannotate(*, version: ModelVersion, sentence_ids: list[int] | None = None):
     """Sentences of the version's project not yet done/reviewed and not yet scored by it."""
     sentences = Sentence.objects.filter(project_id=version.project_id).exclude(status__in=HUMAN_DONE)
     if sentence_ids is not None:
@@ -121,7 +115,8 @@ def predictions_generate(
     strategy = model_options_get(version.project)["strategy"]
     entity_types = {t.name: t for t in version.project.entity_types.all()}
     relation_types = {t.name: t for t in version.project.relation_types.all()}
-    pending_ids = list(sentences_to_preannotate(version, sentence_ids).values_list("pk", flat=True))
+    pending = sentences_to_preannotate(version=version, sentence_ids=sentence_ids)
+    pending_ids = list(pending.values_list("pk", flat=True))
     done = 0
     for offset in range(0, len(pending_ids), batch_size):
         batch = list(Sentence.objects.filter(pk__in=pending_ids[offset:offset + batch_size])

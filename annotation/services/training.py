@@ -30,11 +30,10 @@ from annotation.selectors.training import (
     training_examples,
 )
 from mlcore.contract import PIPELINE, data_hash, option_errors, snapshot_json
+from annotation.services.tasks import PREANNOTATE, TRAIN_MODEL, task_enqueue
 
 logger = logging.getLogger(__name__)
 
-TRAIN_TASK = "worker.tasks.train_model"
-PREANNOTATE_TASK = "worker.tasks.preannotate"
 PROGRESS_WRITE_INTERVAL_S = 0.5  # at most two progress writes a second
 LOG_LINE_INTERVAL_S = 10.0
 
@@ -57,13 +56,6 @@ def heartbeat_interval_s() -> float:
 
 def stale_after_default() -> timedelta:
     return timedelta(seconds=float(getattr(settings, "ELIGO_TRAINING_STALE_AFTER_S", 60.0)))
-
-
-def send_task(name: str, args: list, task_id: str | None = None) -> None:
-    """Enqueue by name (routing by ``CELERY_TASK_ROUTES``); web code never imports torch."""
-    from webapp.celery import app
-
-    app.send_task(name, args=args, task_id=task_id)
 
 
 # --- model options ---------------------------------------------------------------------
@@ -99,7 +91,7 @@ def training_run_start(*, project: Project, user=None) -> TrainingRun:
                 project=project, started_by=user, options=model_options_get(project),
                 celery_task_id=task_id,
             )
-            transaction.on_commit(lambda: send_task(TRAIN_TASK, [run.pk], task_id=task_id))
+            task_enqueue(name=TRAIN_MODEL, args=[run.pk], task_id=task_id)
     except IntegrityError:
         existing = TrainingRun.objects.filter(
             project=project, status__in=[TrainingRunStatus.QUEUED, TrainingRunStatus.RUNNING]
@@ -391,7 +383,7 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
             pk=version.pk
         ).update(is_active=False)
         ModelVersion.objects.filter(pk=version.pk).update(is_active=True, activated_at=timezone.now())
-        transaction.on_commit(lambda: send_task(PREANNOTATE_TASK, [version.pk, None]))
+        task_enqueue(name=PREANNOTATE, args=[version.pk, None])
     version.refresh_from_db()
     return version
 

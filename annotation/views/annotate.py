@@ -10,26 +10,24 @@ from dataclasses import dataclass
 from typing import Callable
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation import forms
-from annotation.access import role_at_least
-from annotation.models import Normalization, Role, SentenceStatus
+from annotation.access import may_review, project_for_user, sentence_for_user
+from annotation.models import Normalization
 from annotation.selectors.annotations import (
     first_open_sentence,
-    project_for_user,
     sentence_annotations,
     sentence_context,
-    sentence_for_user,
     sentence_neighbour,
     sentence_snapshot,
-    sentence_view,
     undo_step,
 )
+from annotation.selectors.layout import sentence_view
 from annotation.services import annotations as services
 from annotation.services.dependents import Dependents
 
@@ -46,7 +44,7 @@ def _fragment_context(*, role, sentence, annotations=None, message="", level="in
     return {
         "project": sentence.project,
         "role": role,
-        "can_review": role_at_least(role, Role.REVIEWER),
+        "can_review": may_review(role),
         "view": sentence_view(sentence=sentence, annotations=annotations, with_schema=not partial),
         "partial": partial,
         "message": message,
@@ -197,9 +195,6 @@ def sentence_action(request, name, sentence_id, action):
         errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
         return _respond(request, role, sentence, message=errors, level="error", status=422)
     data = form.cleaned_data
-    if action == "status" and data["status"] == SentenceStatus.REVIEWED and not role_at_least(
-            role, Role.REVIEWER):
-        raise PermissionDenied("Only reviewers and managers can mark a sentence reviewed.")
     if data["version"] != sentence.version:
         return _stale_response(request, role, sentence)
     annotations = sentence_annotations(sentence=sentence)

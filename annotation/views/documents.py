@@ -5,9 +5,10 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
+from annotation.access import project_for_user
 from annotation.forms import DocumentFilterForm
 from annotation.models import Document, EntityType
-from annotation.selectors.annotations import first_open_sentence, project_for_user
+from annotation.selectors.annotations import first_open_sentence
 from annotation.selectors.dashboard import document_list
 
 PAGE_SIZE = 25

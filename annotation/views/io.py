@@ -11,28 +11,17 @@ from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_GET, require_http_methods
 
+from annotation.access import project_for_user
 from annotation.models import Role, SentenceStatus
 from annotation.security import UploadRejected
 from annotation.selectors.imports import import_job_get, import_job_progress, import_report_kinds
-from annotation.selectors.projects import project_get_for_user
-from annotation.services.corpus_io import corpus_export_file
+from annotation.services.corpus_io import corpus_export_download
 from annotation.services.imports import import_job_create
-
-IMPORT_FORMATS = {
-    "brat": "brat standoff (.zip of .txt/.ann pairs)",
-    "jsonl": "Eligo JSONL",
-    "text": "Plain text, one criterion per line or an eligibility section",
-    "ctgov": "ClinicalTrials.gov API v2 study JSON",
-}
-EXPORT_FORMATS = {
-    "brat": ("brat standoff (.zip)", ".zip", "application/zip"),
-    "jsonl": ("Eligo JSONL (lossless)", ".jsonl", "application/x-ndjson"),
-    "conll": ("CoNLL BIO (flattened)", ".conll", "text/plain; charset=utf-8"),
-}
+from mlcore.corpus.formats import READ_FORMATS, WRITE_FORMATS, format_choices
 
 
 class ImportForm(forms.Form):
-    format = forms.ChoiceField(choices=list(IMPORT_FORMATS.items()))
+    format = forms.ChoiceField(choices=format_choices(READ_FORMATS))
     file = forms.FileField()
 
     def clean_file(self):
@@ -53,7 +42,7 @@ class ImportForm(forms.Form):
 
 
 class ExportForm(forms.Form):
-    format = forms.ChoiceField(choices=[(k, label) for k, (label, *_) in EXPORT_FORMATS.items()])
+    format = forms.ChoiceField(choices=format_choices(WRITE_FORMATS))
     statuses = forms.MultipleChoiceField(
         choices=SentenceStatus.choices, required=False, widget=forms.CheckboxSelectMultiple,
         help_text="Keep only the annotations of sentences with these statuses (none ticked: all).",
@@ -68,7 +57,7 @@ JOB_STATUS_CODES = {"succeeded": 200, "failed": 400, "queued": 202, "running": 2
 def corpus_import_view(request, name):
     """The upload form; a valid upload becomes an import job (``annotation.services.imports``)
     shown below the form: finished when small, else queued for a worker and polled."""
-    project = project_get_for_user(request.user, name, min_role=Role.MANAGER)
+    project, _ = project_for_user(user=request.user, name=name, min_role=Role.MANAGER)
     form = ImportForm(request.POST or None, request.FILES or None)
     job = error = None
     status = 200
@@ -89,7 +78,7 @@ def corpus_import_view(request, name):
 @require_GET
 def import_job_view(request, name, job_id):
     """One import job: the htmx-polled status partial, or the import page showing it."""
-    project = project_get_for_user(request.user, name, min_role=Role.MANAGER)
+    project, _ = project_for_user(user=request.user, name=name, min_role=Role.MANAGER)
     job = import_job_get(project=project, job_id=job_id)
     context = {"project": project, **_job_context(job)}
     if request.htmx:
@@ -100,22 +89,19 @@ def import_job_view(request, name, job_id):
 def _job_context(job) -> dict:
     if job is None:
         return {"job": None}
-    return {"job": job, "progress": import_job_progress(job), "report": job.report,
-            "kinds": import_report_kinds(job.report)}
+    return {"job": job, "progress": import_job_progress(job=job), "report": job.report,
+            "kinds": import_report_kinds(report=job.report)}
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def corpus_export_view(request, name):
-    project = project_get_for_user(request.user, name, min_role=Role.MANAGER)
+    project, _ = project_for_user(user=request.user, name=name, min_role=Role.MANAGER)
     form = ExportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        fmt = form.cleaned_data["format"]
-        _, suffix, content_type = EXPORT_FORMATS[fmt]
-        download = corpus_export_file(
-            project=project, fmt=fmt, statuses=form.cleaned_data["statuses"] or None
-        )
-        return FileResponse(download, as_attachment=True, filename=f"{project.name}-{fmt}{suffix}",
-                            content_type=content_type)
+        download = corpus_export_download(project=project, fmt=form.cleaned_data["format"],
+                                          statuses=form.cleaned_data["statuses"], user=request.user)
+        return FileResponse(download.file, as_attachment=True, filename=download.filename,
+                            content_type=download.content_type)
     return render(request, "annotation/io/export.html", {"project": project, "form": form},
                   status=400 if request.method == "POST" else 200)

@@ -5,10 +5,9 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from annotation.access import role_at_least
+from annotation.access import project_for_user, role_at_least
 from annotation.forms import GuidelinesForm
 from annotation.models import Role
-from annotation.selectors.annotations import project_for_user
 from annotation.selectors.dashboard import project_dashboard, projects_with_progress
 
 

@@ -1,6 +1,6 @@
 """Model versions, training runs (progress, log, cancel), the review queue and suggestions.
 
-Thin views: access via ``project_get_for_user``, work in ``services.training`` /
+Thin views: access via ``annotation.access.project_for_user``, work in ``services.training`` /
 ``services.predictions``, reads in ``selectors.training`` / ``selectors.review``.
 """
 from __future__ import annotations
@@ -17,11 +17,10 @@ from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation.access import may_decide_suggestions, project_role, role_at_least
+from annotation.access import may_decide_suggestions, project_for_user, project_role, role_at_least
 from annotation.models import (
     ModelVersion, PredictedEntity, PredictedRelation, Role, Sentence, SentenceStatus, TrainingRun,
 )
-from annotation.selectors.projects import project_get_for_user
 from annotation.selectors.review import (
     review_document_choices, review_queue, review_queue_count, sentence_suggestions,
 )
@@ -75,7 +74,7 @@ def _models_url(project) -> str:
 RUN_FINISHED_EVENT = "eligo:run-finished"
 
 
-def _versions_context(request, project) -> dict:
+def _versions_context(project, role) -> dict:
     """The versions table's context: versions (with their acceptance), the active one."""
     versions = list(model_versions_for_project(project))
     acceptance = acceptance_by_version(versions)
@@ -83,15 +82,15 @@ def _versions_context(request, project) -> dict:
         version.acceptance = acceptance[version.pk]
     return {"project": project, "versions": versions,
             "active": next((v for v in versions if v.is_active), None),
-            "is_manager": _is_manager(request.user, project)}
+            "is_manager": role == Role.MANAGER}
 
 
 @login_required
 @require_GET
 def models_page(request, name):
-    project = project_get_for_user(request.user, name)
+    project, role = project_for_user(user=request.user, name=name)
     training_runs_mark_lost(project=project)
-    context = _versions_context(request, project)
+    context = _versions_context(project, role)
     versions, active = context["versions"], context["active"]
     shown = active or (versions[0] if versions else None)
     options = model_options_get(project)
@@ -102,7 +101,7 @@ def models_page(request, name):
         "ner_bars": per_type_bars(shown.dev_metrics, "ner") if shown else None,
         "re_bars": per_type_bars(shown.dev_metrics, "re_end_to_end") if shown else None,
         "options_form": ModelOptionsForm(initial=options),
-        "can_train": _can_train(request.user, project),
+        "can_train": _can_train(role),
     }
     return render(request, "annotation/models/models.html", context)
 
@@ -111,27 +110,19 @@ def models_page(request, name):
 @require_GET
 def model_versions_partial(request, name):
     """The versions table alone: reloaded by htmx when a run finishes (``RUN_FINISHED_EVENT``)."""
-    project = project_get_for_user(request.user, name)
-    return render(request, "annotation/models/_versions.html", _versions_context(request, project))
+    project, role = project_for_user(user=request.user, name=name)
+    return render(request, "annotation/models/_versions.html", _versions_context(project, role))
 
 
-def _has_role(user, project, role) -> bool:
-    return role_at_least(project_role(user, project.pk), role)
-
-
-def _is_manager(user, project) -> bool:
-    return _has_role(user, project, Role.MANAGER)
-
-
-def _can_train(user, project) -> bool:
+def _can_train(role) -> bool:
     """Reviewers and managers may start and cancel training runs."""
-    return _has_role(user, project, Role.REVIEWER)
+    return role_at_least(role, Role.REVIEWER)
 
 
 @login_required
 @require_POST
 def model_options_save(request, name):
-    project = project_get_for_user(request.user, name, min_role=Role.MANAGER)
+    project, _ = project_for_user(user=request.user, name=name, min_role=Role.MANAGER)
     form = ModelOptionsForm(request.POST)
     if form.is_valid():
         model_options_update(project=project, options=form.cleaned_data)
@@ -141,11 +132,16 @@ def model_options_save(request, name):
     return redirect(_models_url(project))
 
 
+def _managed_version(request, name, number) -> tuple:
+    """The project and its model version ``number``, for a manager (else 403/404)."""
+    project, _ = project_for_user(user=request.user, name=name, min_role=Role.MANAGER)
+    return project, get_object_or_404(ModelVersion, project=project, number=number)
+
+
 @login_required
 @require_POST
 def model_version_activate_view(request, name, number):
-    project = project_get_for_user(request.user, name, min_role=Role.MANAGER)
-    version = get_object_or_404(ModelVersion, project=project, number=number)
+    project, version = _managed_version(request, name, number)
     model_version_activate(version=version)
     messages.success(request, f"Model v{number} is active; its suggestions are being computed.")
     return redirect(_models_url(project))
@@ -154,8 +150,7 @@ def model_version_activate_view(request, name, number):
 @login_required
 @require_POST
 def model_version_delete_view(request, name, number):
-    project = project_get_for_user(request.user, name, min_role=Role.MANAGER)
-    version = get_object_or_404(ModelVersion, project=project, number=number)
+    project, version = _managed_version(request, name, number)
     try:
         model_version_delete(version=version)
         messages.success(request, f"Model v{number} deleted.")
@@ -170,7 +165,7 @@ def model_version_delete_view(request, name, number):
 @login_required
 @require_POST
 def training_run_start_view(request, name):
-    project = project_get_for_user(request.user, name, min_role=Role.REVIEWER)
+    project, role = project_for_user(user=request.user, name=name, min_role=Role.REVIEWER)
     try:
         run = training_run_start(project=project, user=request.user)
         messages.success(request, f"Training run {run.pk} queued.")
@@ -180,15 +175,15 @@ def training_run_start_view(request, name):
         messages.error(request, f"Retrain refused: {exc}")
         status = 409
     if request.htmx and run is not None:
-        return _progress_response(request, project, run, status=status)
+        return _progress_response(request, project, run, role, status=status)
     return redirect(_models_url(project))
 
 
-def _progress_response(request, project, run, status=200):
+def _progress_response(request, project, run, role, status=200):
     """The run's progress partial; once the run has ended it also tells the page (an htmx
     event) to reload what the run changed, such as the versions table."""
     response = render(request, "annotation/models/_run_progress.html",
-                      {"project": project, "run": run, "can_train": _can_train(request.user, project)},
+                      {"project": project, "run": run, "can_train": _can_train(role)},
                       status=status)
     if not run.is_active:
         response["HX-Trigger"] = RUN_FINISHED_EVENT
@@ -199,16 +194,16 @@ def _progress_response(request, project, run, status=200):
 @require_GET
 def training_run_progress(request, name, run_id):
     """The htmx-polled progress partial; reading it also detects runs whose worker died."""
-    project = project_get_for_user(request.user, name)
+    project, role = project_for_user(user=request.user, name=name)
     training_runs_mark_lost(project=project)
     run = get_object_or_404(TrainingRun.objects.defer("log"), project=project, pk=run_id)
-    return _progress_response(request, project, run)
+    return _progress_response(request, project, run, role)
 
 
 @login_required
 @require_GET
 def training_run_log(request, name, run_id):
-    project = project_get_for_user(request.user, name)
+    project, _ = project_for_user(user=request.user, name=name)
     run = get_object_or_404(TrainingRun, project=project, pk=run_id)
     text = run.log + (f"\nerror: {run.error}\n" if run.error else "")
     return HttpResponse(text, content_type="text/plain; charset=utf-8")
@@ -217,10 +212,10 @@ def training_run_log(request, name, run_id):
 @login_required
 @require_POST
 def training_run_cancel_view(request, name, run_id):
-    project = project_get_for_user(request.user, name, min_role=Role.REVIEWER)
+    project, role = project_for_user(user=request.user, name=name, min_role=Role.REVIEWER)
     run = training_run_cancel(run=get_object_or_404(TrainingRun, project=project, pk=run_id))
     if request.htmx:
-        return _progress_response(request, project, run)
+        return _progress_response(request, project, run, role)
     messages.info(request, f"Training run {run.pk}: cancel requested.")
     return redirect(_models_url(project))
 
@@ -243,7 +238,7 @@ class CountedPaginator(Paginator):
 @login_required
 @require_GET
 def review_queue_page(request, name):
-    project = project_get_for_user(request.user, name)
+    project, _ = project_for_user(user=request.user, name=name)
     status = request.GET.get("status") or ""
     status = status if status in SentenceStatus.values else ""
     document = request.GET.get("document") or ""
@@ -271,8 +266,8 @@ def _sentence(project, sentence_id) -> Sentence:
 
 def _suggestions_response(request, project, sentence, status=200, error=""):
     sentence.refresh_from_db(fields=["version", "status"])
-    context = {"project": project, "s": sentence_suggestions(sentence), "error": error,
-               "can_decide": may_decide_suggestions(project_role(request.user, project.pk))}
+    context = {"project": project, "s": sentence_suggestions(sentence=sentence), "error": error,
+               "can_decide": may_decide_suggestions(project_role(user=request.user, project_id=project.pk))}
     response = render(request, "annotation/models/_suggestions.html", context, status=status)
     if status == 200 and request.method == "POST":
         # lets the annotation view reload the human annotations the action created
@@ -283,7 +278,7 @@ def _suggestions_response(request, project, sentence, status=200, error=""):
 @login_required
 @require_GET
 def sentence_suggestions_view(request, name, sentence_id):
-    project = project_get_for_user(request.user, name)
+    project, _ = project_for_user(user=request.user, name=name)
     return _suggestions_response(request, project, _sentence(project, sentence_id))
 
 
@@ -304,7 +299,7 @@ ACTIONS = {
 @require_POST
 def suggestion_decide(request, name, sentence_id, kind, pk, action):
     """Accept or reject one entity or relation suggestion; returns the re-rendered partial."""
-    project = project_get_for_user(request.user, name)
+    project, _ = project_for_user(user=request.user, name=name)
     sentence = _sentence(project, sentence_id)
     if (kind, action) not in ACTIONS:
         return HttpResponse(status=404)
@@ -318,7 +313,7 @@ def suggestion_decide(request, name, sentence_id, kind, pk, action):
 @require_POST
 def suggestions_accept_all_view(request, name, sentence_id):
     """Accept every pending suggestion, or with ``threshold`` the entities at or above it."""
-    project = project_get_for_user(request.user, name)
+    project, _ = project_for_user(user=request.user, name=name)
     sentence = _sentence(project, sentence_id)
     version = model_version_active(project)
     if version is None:

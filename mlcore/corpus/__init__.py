@@ -5,7 +5,10 @@ Framework-free: nothing here imports Django. Start with :func:`read_corpus` /
 """
 from .compare import document_signature, signature_differences
 from .errors import CorpusFormatError, ReadIssue
-from .formats import READ_FORMATS, WRITE_FORMATS, ReadResult, read_corpus, write_corpus
+from .formats import (
+    ANNOTATED_FORMATS, FORMATS, READ_FORMATS, WRITE_FORMATS, Format, ReadResult, format_choices,
+    read_corpus, write_corpus,
+)
 from .model import (
     Attribute,
     Document,
@@ -26,7 +29,8 @@ from .model import (
 )
 
 __all__ = [
-    "READ_FORMATS", "WRITE_FORMATS", "Attribute", "CorpusFormatError", "Document", "Entity",
+    "ANNOTATED_FORMATS", "FORMATS", "READ_FORMATS", "WRITE_FORMATS", "Attribute", "Format",
+    "format_choices", "CorpusFormatError", "Document", "Entity",
     "EntityType", "FlattenStats", "Fragment", "Group", "Note", "ReadIssue", "ReadResult", "Relation",
     "RelationType", "Schema", "Sentence", "SentenceExample", "Span", "document_signature",
     "flatten_entities", "read_corpus", "sentence_examples", "signature_differences", "write_corpus",

@@ -29,8 +29,46 @@ from .model import Document, Schema
 from .names import document_file_name
 from .text import read_text
 
-READ_FORMATS = ("brat", "jsonl", "text", "ctgov")
-WRITE_FORMATS = ("brat", "jsonl", "conll")
+
+
+@dataclass(frozen=True)
+class Format:
+    """One corpus format as every reader of the registry needs it: the import and export
+    pages, the API, the management commands and ``python -m mlcore``.
+
+    ``suffix`` is the single-file form (brat, a folder on disk, travels as a ``.zip``);
+    ``annotated``: reading it yields annotations (training and evaluation data).
+    """
+
+    name: str
+    label: str
+    suffix: str
+    content_type: str
+    can_import: bool = False
+    can_export: bool = False
+    annotated: bool = False
+
+
+#: every format, in the order the pages list them
+FORMATS = {f.name: f for f in (
+    Format("brat", "brat standoff (.zip of .txt/.ann pairs)", ".zip",
+           "application/zip", can_import=True, can_export=True, annotated=True),
+    Format("jsonl", "Eligo JSONL (lossless)", ".jsonl", "application/x-ndjson",
+           can_import=True, can_export=True, annotated=True),
+    Format("conll", "CoNLL BIO (flattened)", ".conll", "text/plain; charset=utf-8", can_export=True),
+    Format("text", "Plain text, one criterion per line or an eligibility section", ".txt",
+           "text/plain; charset=utf-8", can_import=True),
+    Format("ctgov", "ClinicalTrials.gov API v2 study JSON", ".json", "application/json",
+           can_import=True),
+)}
+READ_FORMATS = tuple(name for name, f in FORMATS.items() if f.can_import)
+WRITE_FORMATS = tuple(name for name, f in FORMATS.items() if f.can_export)
+ANNOTATED_FORMATS = tuple(name for name, f in FORMATS.items() if f.can_import and f.annotated)
+
+
+def format_choices(names: Iterable[str]) -> list[tuple[str, str]]:
+    """``(name, label)`` pairs of these formats, for a form's or serializer's choices."""
+    return [(name, FORMATS[name].label) for name in names]
 
 
 @dataclass

@@ -5,8 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from annotation.services import tasks as tasks_service
 from annotation.models import ModelVersion, Sentence, SentenceScore, TrainingRun, TrainingRunStatus
-from annotation.services import training as training_service
 from annotation.services.training import training_run_execute
 from tests.annotation.ml_fixtures import build_ml_project, make_version, ml_project  # noqa: F401
 
@@ -18,11 +18,11 @@ def inline_worker(monkeypatch):
         if name == "worker.tasks.train_model":
             training_run_execute(run_id=args[0])
 
-    monkeypatch.setattr(training_service, "send_task", send)
+    monkeypatch.setattr(tasks_service, "task_send", send)
 
 
 def test_retrain_without_wait_prints_the_queued_run(ml_project, monkeypatch):
-    monkeypatch.setattr(training_service, "send_task", lambda *a, **k: None)
+    monkeypatch.setattr(tasks_service, "task_send", lambda *a, **k: None)
     out = StringIO()
     call_command("retrain", "--project", "trial", stdout=out)
     run = TrainingRun.objects.get()

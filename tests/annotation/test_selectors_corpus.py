@@ -12,7 +12,7 @@ from mlcore.corpus.model import Sentence as Sent
 
 
 def test_documents_come_by_name_with_renumbered_ids_in_offset_order(imported_project):
-    documents = list(documents_as_dataclasses(imported_project))
+    documents = list(documents_as_dataclasses(project=imported_project))
     assert [d.name for d in documents] == ["doc_a", "doc_b", "doc_c"]
     doc_a = documents[0]
     assert [e.id for e in doc_a.entities] == [f"T{i}" for i in range(1, 10)]
@@ -25,13 +25,13 @@ def test_documents_come_by_name_with_renumbered_ids_in_offset_order(imported_pro
 
 
 def test_chunking_does_not_change_the_result(imported_project):
-    whole = list(documents_as_dataclasses(imported_project))
-    assert list(documents_as_dataclasses(imported_project, chunk_size=1)) == whole
+    whole = list(documents_as_dataclasses(project=imported_project))
+    assert list(documents_as_dataclasses(project=imported_project, chunk_size=1)) == whole
 
 
 def test_status_filter_keeps_sentences_and_text(imported_project):
     Sentence.objects.filter(document__name="doc_b", index=0).update(status=SentenceStatus.REVIEWED)
-    documents = {d.name: d for d in documents_as_dataclasses(imported_project, statuses=["reviewed"])}
+    documents = {d.name: d for d in documents_as_dataclasses(project=imported_project, statuses=["reviewed"])}
     assert [e.type for e in documents["doc_b"].entities] == ["Measurement", "Value"]
     assert len(documents["doc_b"].relations) == 1 and documents["doc_b"].groups == []
     assert len(documents["doc_a"].sentences) == 3 and documents["doc_a"].entities == []
@@ -50,6 +50,6 @@ def _many(count: int):
 def test_export_queries_do_not_grow_with_documents(project, django_assert_max_num_queries):
     corpus_import_documents(project=project, documents=_many(60))
     with django_assert_max_num_queries(13):  # the types, the ids, twelve for the one chunk
-        documents = list(documents_as_dataclasses(project, chunk_size=100))
+        documents = list(documents_as_dataclasses(project=project, chunk_size=100))
     assert len(documents) == 60 and sum(len(d.relations) for d in documents) == 60
     assert documents[5].notes[0].target == "R1" and documents[5].groups[0].members == ("T1", "T3")

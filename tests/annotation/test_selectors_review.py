@@ -65,6 +65,6 @@ def test_sentence_suggestions_carry_their_text(ml_project):
     version = make_version(ml_project)
     sentence = Sentence.objects.filter(text__startswith="No ", status=SentenceStatus.NEW).first()
     suggest(version, sentence, "No", "Negation")
-    suggestions = sentence_suggestions(sentence)
+    suggestions = sentence_suggestions(sentence=sentence)
     assert [e.text for e in suggestions.entities] == ["No"]
     assert suggestions.has_pending and suggestions.model_version == version

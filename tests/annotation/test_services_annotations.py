@@ -224,3 +224,15 @@ def test_undo_of_a_create_also_removes_a_relation_made_to_it_from_another_senten
                     step=undo_step(before=before, after=annotations), expected_version=2)
     assert not Relation.objects.exists()
     assert list(Entity.objects.all()) == [drug]
+
+
+def test_only_reviewers_set_reviewed_whoever_calls(sentence, users):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied, match="needs the reviewer role"):
+        svc.sentence_set_status(sentence=sentence, user=users["annotator"], status="reviewed",
+                                expected_version=1)
+    assert Sentence.objects.get(pk=sentence.pk).status == SentenceStatus.NEW
+    svc.sentence_set_status(sentence=sentence, user=users["reviewer"], status="reviewed",
+                            expected_version=1)
+    assert Sentence.objects.get(pk=sentence.pk).status == SentenceStatus.REVIEWED

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from annotation.services import tasks as tasks_service
 from annotation.models import (
     Attribute,
     Document,
@@ -161,11 +162,10 @@ def test_import_of_a_missing_path_names_it(project, tmp_path):
 def test_import_into_a_project_with_an_active_model_queues_suggestions(
     project, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from annotation.services import predictions
     from tests.annotation.ml_fixtures import make_version
 
     sent = []
-    monkeypatch.setattr(predictions, "_send", lambda name, args: sent.append((name, args)))
+    monkeypatch.setattr(tasks_service, "task_send", lambda name, args, task_id=None: sent.append((name, args)))
     version = make_version(project, number=1, active=True)
     with django_capture_on_commit_callbacks(execute=True):
         corpus_import(project=project, path=BRAT, fmt="brat")
@@ -174,9 +174,7 @@ def test_import_into_a_project_with_an_active_model_queues_suggestions(
 
 
 def test_import_without_an_active_model_queues_nothing(project, monkeypatch):
-    from annotation.services import predictions
-
     sent = []
-    monkeypatch.setattr(predictions, "_send", lambda name, args: sent.append((name, args)))
+    monkeypatch.setattr(tasks_service, "task_send", lambda name, args, task_id=None: sent.append((name, args)))
     corpus_import(project=project, path=BRAT, fmt="brat")
     assert Sentence.objects.filter(project=project).exists() and sent == []

@@ -2,11 +2,11 @@
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from annotation.services import tasks as tasks_service
 from annotation.models import (
     Entity, PredictedEntity, PredictedRelation, Relation, Sentence, SentenceScore, SentenceStatus,
     Source, SuggestionStatus,
 )
-from annotation.services import predictions as predictions_service
 from annotation.services.predictions import (
     SentenceVersionConflict, SuggestionError, predicted_entity_accept, predicted_entity_reject,
     predicted_relation_accept, predicted_relation_reject, predictions_accept_all,
@@ -100,7 +100,7 @@ def test_the_strategy_option_picks_the_ranking_score(ml_project, stub_inference)
 
 def test_refresh_hook_queues_the_active_model_for_new_sentences(ml_project, monkeypatch, django_capture_on_commit_callbacks):
     sent = []
-    monkeypatch.setattr(predictions_service, "_send", lambda name, args: sent.append((name, args)))
+    monkeypatch.setattr(tasks_service, "task_send", lambda name, args, task_id=None: sent.append((name, args)))
     ids = list(Sentence.objects.filter(status=SentenceStatus.NEW).values_list("pk", flat=True))
     assert predictions_refresh_for_sentences(sentence_ids=ids) is False  # no active model
     version = make_version(ml_project)

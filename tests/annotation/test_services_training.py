@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from annotation.services import tasks as tasks_service
 from annotation.models import Document, ModelVersion, SentenceStatus, TrainingRun, TrainingRunStatus
 from annotation.selectors.training import (
     document_trials, model_options_get, training_data_split, training_examples,
@@ -37,7 +38,7 @@ def quiet_heartbeat(settings):
 def sent(monkeypatch):
     """Tasks the services enqueue, captured instead of sent."""
     calls = []
-    monkeypatch.setattr(training_service, "send_task", lambda name, args, task_id=None: calls.append((name, args)))
+    monkeypatch.setattr(tasks_service, "task_send", lambda name, args, task_id=None: calls.append((name, args)))
     return calls
 
 

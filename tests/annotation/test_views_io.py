@@ -192,11 +192,11 @@ def test_a_running_job_shows_the_workers_progress(project, users, client_for, se
     _queued_page_upload(client, settings, tmp_path)
     job = ImportJob.objects.get()
     ImportJob.objects.filter(pk=job.pk).update(status="running")
-    app.backend.store_result(import_task_id(job.pk), {"documents": 2}, "PROGRESS")
+    app.backend.store_result(import_task_id(job_id=job.pk), {"documents": 2}, "PROGRESS")
     try:
         body = client.get(reverse("import_job", args=["trial", job.pk]), HTTP_HX_REQUEST="true").content.decode()
     finally:
-        app.backend.forget(import_task_id(job.pk))
+        app.backend.forget(import_task_id(job_id=job.pk))
     assert "Importing" in body and "2 of about 3 documents" in body and 'aria-valuenow="67"' in body
 
 
@@ -246,3 +246,25 @@ def test_the_page_import_runs_on_a_real_worker(project, users, settings, celery_
     else:
         raise AssertionError(celery_worker_process.output())
     assert Entity.objects.filter(document__project=project).count() == 16
+
+
+def test_page_export_is_audited_like_the_api(imported_project, users, client_for):
+    from annotation.models import AuditEvent
+
+    response = client_for(users["manager"]).post(reverse("corpus_export", args=["trial"]),
+                                                 {"format": "conll", "statuses": ["done"]})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/plain")
+    event = AuditEvent.objects.get(action="exported")
+    assert (event.user, event.payload) == (users["manager"], {"format": "conll", "statuses": ["done"]})
+
+
+def test_page_format_choices_come_from_the_registry(imported_project, users, client_for):
+    from mlcore.corpus.formats import FORMATS
+
+    client = client_for(users["manager"])
+    imports = client.get(reverse("corpus_import", args=["trial"])).content.decode()
+    exports = client.get(reverse("corpus_export", args=["trial"])).content.decode()
+    for name, spec in FORMATS.items():
+        assert (f'value="{name}"' in imports) == spec.can_import
+        assert (f'value="{name}"' in exports) == spec.can_export
+        assert spec.label in (imports if spec.can_import else exports)

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from annotation.models import TrainingRun, TrainingRunStatus
-from annotation.services import training as training_service
+from annotation.services import tasks as tasks_service
 from annotation.services.training import training_run_execute
 from tests.annotation.ml_fixtures import early_stopping, make_version, ml_project  # noqa: F401
 
@@ -15,7 +15,7 @@ HX = {"HTTP_HX_REQUEST": "true"}
 @pytest.fixture(autouse=True)
 def sent(monkeypatch):
     calls = []
-    monkeypatch.setattr(training_service, "send_task", lambda name, args, task_id=None: calls.append((name, args)))
+    monkeypatch.setattr(tasks_service, "task_send", lambda name, args, task_id=None: calls.append((name, args)))
     return calls
 
 

@@ -4,15 +4,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from annotation.services import tasks as tasks_service
 from annotation.models import ModelVersion, PredictedEntity, SuggestionStatus, TrainingRun, TrainingRunStatus
-from annotation.services import training as training_service
 from tests.annotation.ml_fixtures import make_version, ml_project, suggest  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
 def sent(monkeypatch):
     calls = []
-    monkeypatch.setattr(training_service, "send_task", lambda name, args, task_id=None: calls.append((name, args)))
+    monkeypatch.setattr(tasks_service, "task_send", lambda name, args, task_id=None: calls.append((name, args)))
     return calls
 
 

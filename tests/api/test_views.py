@@ -401,3 +401,33 @@ def test_ctgov_study_import_through_the_api_stores_unescaped_criteria(seeded, us
     texts = [r["text"] for r in rows.json()["results"]]
     assert len(texts) == 29 and texts[25] == "BMI <18 or >35 kg/m2."
     assert not any("\\" in text or "Criteria:" in text for text in texts)
+
+
+@pytest.mark.parametrize("path, field", [
+    ("sentences/?status=bogus", "status"),
+    ("sentences/?document=abc", "document"),
+    ("sentences/?document=99999999999999999999", "document"),
+    ("sentences/?ordering=sideways", "ordering"),
+    ("predicted-entities/?status=maybe", "status"),
+    ("predicted-entities/?model_version=-1", "model_version"),
+    ("audit/?action=exploded", "action"),
+    ("audit/?sentence=1.5", "sentence"),
+    ("export/jsonl/?status=bogus", "status"),
+    ("export/pdf/", "format"),
+])
+def test_bad_filters_are_400_naming_the_parameter(seeded, users, api_for, path, field):
+    response = api_for(users["manager"]).get(f"/api/projects/trial/{path}")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and field in error["details"]
+
+
+def test_filters_narrow_the_lists(seeded, users, api_for):
+    client = api_for(users["manager"])
+    everything = client.get("/api/projects/trial/predicted-entities/").json()["results"]
+    assert everything
+    first = everything[0]
+    same = client.get(f"/api/projects/trial/predicted-entities/?sentence={first['sentence']}"
+                      "&status=pending").json()["results"]
+    assert same and all(p["sentence"] == first["sentence"] for p in same)
+    assert client.get("/api/projects/trial/predicted-entities/?status=rejected").json()["results"] == []

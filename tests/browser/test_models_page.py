@@ -4,7 +4,7 @@ charts fit their cards."""
 import pytest
 from playwright.sync_api import expect
 
-from annotation.services import training as training_service
+from annotation.services import tasks as tasks_service
 from annotation.services.training import training_run_execute, training_run_start
 from tests.annotation.conftest import SMALL_SCHEMA
 from tests.annotation.ml_fixtures import build_ml_project, early_stopping  # noqa: F401
@@ -38,7 +38,7 @@ def ml_trial(transactional_db, monkeypatch):
 
     from annotation.services.projects import membership_set, project_create
 
-    monkeypatch.setattr(training_service, "send_task", lambda name, args, task_id=None: None)
+    monkeypatch.setattr(tasks_service, "task_send", lambda name, args, task_id=None: None)
     project = project_create(name="trial", title="Trial project", schema=SMALL_SCHEMA)
     membership_set(project=project, user=get_user_model().objects.create_user("mia", password=PASSWORD),
                    role="manager")

@@ -1,7 +1,8 @@
 """``manage.py export_corpus --project NAME --format FMT --out PATH [--status done,reviewed]``."""
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.models import Project, SentenceStatus
+from annotation.models import SentenceStatus
+from annotation.selectors.projects import project_get
 from annotation.services.corpus_io import corpus_export
 from mlcore.corpus.formats import WRITE_FORMATS
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, project, fmt, out, status, **options):
-        target = Project.objects.filter(name=project).first()
+        target = project_get(name=project)
         if target is None:
             raise CommandError(f"no project named {project!r}")
         statuses = [s.strip() for s in status.split(",") if s.strip()] or None

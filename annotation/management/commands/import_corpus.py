@@ -2,7 +2,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from annotation.models import Project
+from annotation.selectors.projects import project_get
 from annotation.services.corpus_io import CorpusImportError, corpus_import
 from annotation.services.projects import project_create
 from mlcore.corpus.formats import READ_FORMATS
@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, path, project, fmt, quirks, **options):
         try:
             with transaction.atomic():
-                target = Project.objects.filter(name=project).first()
+                target = project_get(name=project)
                 if target is None:
                     # an empty schema: the file's schema and the types in the data are added
                     target = project_create(name=project, schema=Schema())

@@ -4,7 +4,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.models import Project, TrainingRun, TrainingRunStatus
+from annotation.models import TrainingRun, TrainingRunStatus
+from annotation.selectors.projects import project_get
 from annotation.services.training import TrainingRunInProgress, training_run_start, training_runs_mark_lost
 
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--poll", type=float, default=1.0, help="seconds between checks")
 
     def handle(self, *args, project, wait, timeout, poll, **options):
-        project_obj = Project.objects.filter(name=project).first()
+        project_obj = project_get(name=project)
         if project_obj is None:
             raise CommandError(f"No project named {project!r}.")
         try:

@@ -3,7 +3,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.models import Project
+from annotation.selectors.projects import project_get
 from annotation.selectors.review import review_queue
 from annotation.selectors.training import model_version_active
 
@@ -17,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--status", default=None, help="only sentences with this status")
 
     def handle(self, *args, project, limit, status, **options):
-        project_obj = Project.objects.filter(name=project).first()
+        project_obj = project_get(name=project)
         if project_obj is None:
             raise CommandError(f"No project named {project!r}.")
         if model_version_active(project_obj) is None:

@@ -1,0 +1,130 @@
+"""How a sentence is drawn: its entities as underline layers, its text cut into segments at
+every fragment boundary, and everything the sentence fragment template needs.
+
+Pure arithmetic over what ``annotation.selectors.annotations`` read: no query of its own
+besides the type palettes (``with_schema``) and the sentence's events.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from annotation.models import Entity, EntityType, Relation, RelationType, Sentence
+from annotation.selectors.annotations import (
+    SentenceAnnotations,
+    project_type_rows,
+    sentence_annotations,
+    sentence_events,
+)
+
+
+@dataclass
+class Mark:
+    """One entity as drawn: its layer (0 = innermost underline) and its fragments."""
+
+    entity: Entity
+    layer: int
+    fragments: list[list[int]]
+    text: str
+    normalizations: list = field(default_factory=list)
+
+
+@dataclass
+class Segment:
+    start: int
+    end: int
+    text: str
+    marks: list[Mark] = field(default_factory=list)
+    labels: list[Mark] = field(default_factory=list)
+    continuations: list[Mark] = field(default_factory=list)
+
+    @property
+    def entity_ids(self) -> str:
+        return " ".join(str(m.entity.pk) for m in self.marks)
+
+
+def _overlaps(a: list[list[int]], b: list[list[int]]) -> bool:
+    return any(s1 < e2 and s2 < e1 for s1, e1 in a for s2, e2 in b)
+
+
+def _assign_layers(*, sentence: Sentence, entities: list[Entity]) -> list[Mark]:
+    """Give overlapping entities distinct underline layers, shortest (innermost) lowest."""
+    marks: list[Mark] = []
+    ordered = sorted(entities, key=lambda e: (e.end - e.start, e.start, e.pk))
+    for entity in ordered:
+        fragments = [
+            [max(s, sentence.start), min(e, sentence.end)]
+            for s, e in entity.fragments if s < sentence.end and e > sentence.start
+        ]
+        taken = {m.layer for m in marks if _overlaps(m.fragments, fragments)}
+        layer = next(i for i in range(len(marks) + 1) if i not in taken)
+        joined = " … ".join(sentence.text[s - sentence.start:e - sentence.start]
+                            for s, e in fragments)
+        marks.append(Mark(entity=entity, layer=layer, fragments=fragments, text=joined))
+    return sorted(marks, key=lambda m: (m.entity.start, -m.entity.end, m.entity.pk))
+
+
+def sentence_segments(*, sentence: Sentence, marks: list[Mark]) -> list[Segment]:
+    """Cut the sentence text at every fragment boundary; each piece knows what covers it."""
+    cuts = {sentence.start, sentence.end}
+    for mark in marks:
+        for s, e in mark.fragments:
+            cuts.update((s, e))
+    points = sorted(cuts)
+    segments = []
+    for a, b in zip(points, points[1:]):
+        seg = Segment(start=a, end=b, text=sentence.text[a - sentence.start:b - sentence.start])
+        for mark in marks:
+            for i, (s, e) in enumerate(mark.fragments):
+                if s <= a and b <= e:
+                    seg.marks.append(mark)
+                if s == a:
+                    (seg.labels if i == 0 else seg.continuations).append(mark)
+        seg.marks.sort(key=lambda m: m.layer)
+        segments.append(seg)
+    return segments
+
+
+@dataclass
+class SentenceView:
+    sentence: Sentence
+    marks: list[Mark]
+    segments: list[Segment]
+    relations: list[Relation]
+    entity_types: list[EntityType]
+    relation_types: list[RelationType]
+    max_layer: int
+    relation_rows: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+
+
+def sentence_view(*, sentence: Sentence, annotations: SentenceAnnotations | None = None,
+                  with_schema: bool = True) -> SentenceView:
+    """Everything the sentence fragment template needs: no query given the ``annotations``
+    (else 2), 2 more with the schema.
+
+    Without the schema the type palettes are left out: after an action the page keeps
+    the ones it has (``hx-preserve``), since actions never change the schema.
+    """
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    entities, relations = annotations.entities, annotations.relations
+    entity_types, relation_types = project_type_rows(project=sentence.project) if with_schema else ([], [])
+    marks = _assign_layers(sentence=sentence, entities=entities)
+    by_id = {m.entity.pk: m for m in marks}
+    rows = [
+        {"relation": r, "head": _mark_label(by_id, r.head_id), "tail": _mark_label(by_id, r.tail_id)}
+        for r in relations
+    ]
+    for normalization in annotations.normalizations:
+        if normalization.entity_id in by_id:
+            by_id[normalization.entity_id].normalizations.append(normalization)
+    return SentenceView(
+        sentence=sentence, marks=marks, segments=sentence_segments(sentence=sentence, marks=marks),
+        relations=relations, entity_types=entity_types, relation_types=relation_types,
+        max_layer=max((m.layer for m in marks), default=-1), relation_rows=rows,
+        events=sentence_events(sentence=sentence),
+    )
+
+
+def _mark_label(by_id: dict, entity_id: int) -> str:
+    mark = by_id.get(entity_id)
+    return mark.text if mark else f"(entity {entity_id}, other criterion)"

@@ -1,0 +1,104 @@
+"""The role rules of ``annotation.access``: lookups for a user (404 / 403), the role order,
+and the rules the services enforce themselves."""
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from annotation.access import (
+    project_for_user,
+    project_role,
+    role_at_least,
+    sentence_for_user,
+    sentence_review_authorize,
+    suggestion_decide_authorize,
+)
+from annotation.models import Document, Role, Sentence
+from annotation.services.projects import project_create
+from mlcore.corpus.model import Schema
+
+
+@pytest.fixture
+def sentence(project):
+    document = Document.objects.create(project=project, name="d1", text="No diabetes.")
+    return Sentence.objects.create(project=project, document=document, index=0, start=0, end=12,
+                                   text="No diabetes.")
+
+
+def test_role_order():
+    assert role_at_least(Role.MANAGER, Role.REVIEWER) and role_at_least("reviewer", "reviewer")
+    assert not role_at_least(Role.ANNOTATOR, Role.REVIEWER)
+    assert not role_at_least(None, Role.ANNOTATOR)
+
+
+def test_project_role(project, users, make_user):
+    assert project_role(user=users["reviewer"], project_id=project.pk) == Role.REVIEWER
+    assert project_role(user=users["outsider"], project_id=project.pk) is None
+    root = make_user("root", is_superuser=True)
+    assert project_role(user=root, project_id=project.pk) == Role.MANAGER
+
+
+@pytest.mark.parametrize("username, min_role, outcome", [
+    ("outsider", Role.ANNOTATOR, Http404),
+    ("annotator", Role.MANAGER, PermissionDenied),
+    ("reviewer", Role.MANAGER, PermissionDenied),
+    ("annotator", Role.ANNOTATOR, Role.ANNOTATOR),
+    ("reviewer", Role.REVIEWER, Role.REVIEWER),
+    ("manager", Role.MANAGER, Role.MANAGER),
+])
+def test_project_for_user(project, users, username, min_role, outcome):
+    if isinstance(outcome, type):
+        with pytest.raises(outcome):
+            project_for_user(user=users[username], name="trial", min_role=min_role)
+    else:
+        assert project_for_user(user=users[username], name="trial", min_role=min_role) == (
+            project, outcome)
+
+
+def test_project_for_user_message_names_the_role(project, users):
+    with pytest.raises(PermissionDenied, match="needs the manager role"):
+        project_for_user(user=users["annotator"], name="trial", min_role=Role.MANAGER)
+
+
+def test_project_for_user_superuser_acts_as_manager(project, make_user):
+    root = make_user("root", is_superuser=True)
+    assert project_for_user(user=root, name="trial", min_role=Role.MANAGER) == (project, Role.MANAGER)
+
+
+def test_project_for_user_missing_project_or_anonymous_is_404(users, project):
+    from django.contrib.auth.models import AnonymousUser
+
+    with pytest.raises(Http404):
+        project_for_user(user=users["manager"], name="nope")
+    with pytest.raises(Http404):
+        project_for_user(user=AnonymousUser(), name="trial")
+
+
+def test_sentence_for_user(project, users, sentence, make_user, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        found, role = sentence_for_user(user=users["annotator"], name="trial", sentence_id=sentence.pk)
+        assert (found.document.name, found.project.name) == ("d1", "trial")
+    assert (found, role) == (sentence, Role.ANNOTATOR)
+    root = make_user("root", is_superuser=True)
+    assert sentence_for_user(user=root, name="trial", sentence_id=sentence.pk)[1] == Role.MANAGER
+    with pytest.raises(Http404):
+        sentence_for_user(user=users["outsider"], name="trial", sentence_id=sentence.pk)
+    with pytest.raises(PermissionDenied):
+        sentence_for_user(user=users["annotator"], name="trial", sentence_id=sentence.pk,
+                          min_role=Role.REVIEWER)
+
+
+def test_sentence_of_another_project_is_404(project, users, sentence):
+    other = project_create(name="other", schema=Schema())
+    from annotation.services.projects import membership_set
+
+    membership_set(project=other, user=users["manager"], role=Role.MANAGER)
+    with pytest.raises(Http404):
+        sentence_for_user(user=users["manager"], name="other", sentence_id=sentence.pk)
+
+
+@pytest.mark.parametrize("rule", [sentence_review_authorize, suggestion_decide_authorize])
+def test_service_rules_need_a_reviewer(project, users, rule):
+    rule(user=users["reviewer"], project_id=project.pk)
+    rule(user=users["manager"], project_id=project.pk)
+    with pytest.raises(PermissionDenied, match="needs the reviewer role"):
+        rule(user=users["annotator"], project_id=project.pk)
