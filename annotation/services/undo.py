@@ -85,7 +85,9 @@ def _merged(rows: list[dict], more: list[dict]) -> list[dict]:
 def step_apply(*, sentence: Sentence, user, step: dict,
                expected_version: int) -> tuple[dict, SentenceAnnotations]:
     """Apply an undo (or redo) step: remove what the action created, put back the rows it
-    changed or deleted, and its status before. Returns the step that reverses this one and
+    changed or deleted, and its status before. Audited like the action: its entities,
+    relations and the attributes, notes, normalizations and group members it touched
+    directly (not those that only came back with their entity or relation). Returns the step that reverses this one and
     the sentence's annotations as they are now (read again, for the page).
 
     Rows come back under their old ids with their provenance and timestamps, so older
@@ -106,9 +108,19 @@ def step_apply(*, sentence: Sentence, user, step: dict,
                 if current.relation(row["id"]) is None]
     rows_insert(Relation, [row_of(r) for r in restored])
     dependents = dict(step.get("dependents", {}))
-    _extras_restore(rows={kind: dependents.pop(kind, []) for kind in EXTRA_KINDS})
+    extras = {kind: dependents.pop(kind, []) for kind in EXTRA_KINDS}
+    _extras_restore(rows=extras, present={kind: {row["id"] for row in before[kind]}
+                                          for kind in EXTRA_KINDS})
     restored += dependents_restore(rows=dependents)
-    audit_annotations(project_id=sentence.project_id, user=user,
+    events += [(AuditAction.DELETED, instance_of(_MODELS[kind], row))
+               for kind, rows in taken.items() for row in rows]
+    back = ({("entity", row["id"]) for row in step["entities"]}
+            | {("relation", row["id"]) for row in step["relations"]})
+    events += [(AuditAction.CHANGED if any(r["id"] == row["id"] for r in before[kind])
+                 else AuditAction.CREATED, instance_of(_MODELS[kind], row))
+               for kind, rows in extras.items() for row in rows
+               if not back & {("entity", row.get("entity_id")), ("relation", row.get("relation_id"))}]
+    audit_annotations(project_id=sentence.project_id, user=user, sentence_id=sentence.pk,
                       events=[*events, *((AuditAction.CREATED, r) for r in restored)])
     after = sentence_annotations(sentence=sentence)
     for kind, rows in taken.items():
@@ -145,13 +157,14 @@ def _merged_objects(objs: list, more: list) -> list:
     return objs + [obj for obj in more if obj.pk not in seen]
 
 
-def _extras_restore(*, rows: dict[str, list]) -> None:
-    """Put back extra rows as they were: rows still there (changed since) are replaced; groups
-    go in before their members."""
+def _extras_restore(*, rows: dict[str, list], present: dict[str, set]) -> None:
+    """Put back extra rows as they were: rows still ``present`` (changed since) are replaced;
+    groups go in before their members."""
     for kind in ("group_members", *(k for k in EXTRA_KINDS if k != "group_members")):
-        if rows.get(kind):
+        replaced = [row["id"] for row in rows.get(kind, []) if row["id"] in present[kind]]
+        if replaced:
             model = _MODELS[kind]
-            model.objects.filter(pk__in=[row["id"] for row in rows[kind]])._raw_delete(model.objects.db)
+            model.objects.filter(pk__in=replaced)._raw_delete(model.objects.db)
     for kind in ("groups", *(k for k in EXTRA_KINDS if k != "groups")):
         rows_insert(_MODELS[kind], rows.get(kind, []))
 
