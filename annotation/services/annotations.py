@@ -477,6 +477,32 @@ def _extra_audit(sentence: Sentence, user, action: str, obj, **payload) -> None:
                  sentence=sentence, payload=payload)
 
 
+def _extra_change(*, sentence: Sentence, user, annotations: SentenceAnnotations, kind: str, obj,
+                  field: str, value, expected_version: int, **payload):
+    """Set one column of an attribute or note; ``annotations`` gets a changed copy (the
+    original stays as it was, for the undo step)."""
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
+    model = type(obj)
+    fields = [f.attname for f in model._meta.concrete_fields]
+    updated = model.from_db(None, fields, [getattr(obj, name) for name in fields])
+    setattr(updated, field, value)
+    updated.updated_at = timezone.now()
+    model.objects.filter(pk=obj.pk).update(**{field: value, "updated_at": updated.updated_at})
+    _extra_audit(sentence, user, AuditAction.CHANGED, updated, **payload, **{field: value})
+    rows = getattr(annotations, kind)
+    rows[rows.index(obj)] = updated
+    return updated
+
+
+def _extra_delete(*, sentence: Sentence, user, annotations: SentenceAnnotations, kind: str, obj,
+                  expected_version: int, **payload):
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
+    type(obj).objects.filter(pk=obj.pk)._raw_delete(type(obj).objects.db)
+    _extra_audit(sentence, user, AuditAction.DELETED, obj, **payload)
+    getattr(annotations, kind).remove(obj)
+    return obj
+
+
 def _target(*, annotations: SentenceAnnotations, entity_id=None, relation_id=None):
     """The entity or relation of the sentence an attribute or note goes on (exactly one)."""
     if (entity_id is None) == (relation_id is None):
@@ -540,14 +566,9 @@ def attribute_update(*, sentence: Sentence, user, attribute_id, value: str, expe
     _attribute_check(sentence=sentence, target=target, name=attribute.name, value=value)
     if value == attribute.value:
         raise ValidationError(f"{attribute.name} is already {value}.")
-    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
-    updated = Attribute.from_db(None, [f.attname for f in Attribute._meta.concrete_fields],
-                                [getattr(attribute, f.attname) for f in Attribute._meta.concrete_fields])
-    updated.value, updated.updated_at = value, timezone.now()
-    Attribute.objects.filter(pk=attribute.pk).update(value=value, updated_at=updated.updated_at)
-    _extra_audit(sentence, user, AuditAction.CHANGED, updated, name=updated.name, value=value)
-    annotations.attributes[annotations.attributes.index(attribute)] = updated
-    return updated
+    return _extra_change(sentence=sentence, user=user, annotations=annotations, kind="attributes",
+                         obj=attribute, field="value", value=value,
+                         expected_version=expected_version, name=attribute.name)
 
 
 @_atomic
@@ -557,12 +578,9 @@ def attribute_delete(*, sentence: Sentence, user, attribute_id, expected_version
     attribute = annotations.attribute(attribute_id)
     if attribute is None:
         raise ValidationError("That attribute is not on an annotation of this sentence.")
-    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
-    Attribute.objects.filter(pk=attribute.pk)._raw_delete(Attribute.objects.db)
-    _extra_audit(sentence, user, AuditAction.DELETED, attribute, name=attribute.name,
-                 value=attribute.value)
-    annotations.attributes.remove(attribute)
-    return attribute
+    return _extra_delete(sentence=sentence, user=user, annotations=annotations, kind="attributes",
+                         obj=attribute, expected_version=expected_version, name=attribute.name,
+                         value=attribute.value)
 
 
 def _note_text(text: str) -> str:
@@ -602,14 +620,8 @@ def note_update(*, sentence: Sentence, user, note_id, text: str, expected_versio
     text = _note_text(text)
     if text == note.text:
         raise ValidationError("The note already says that.")
-    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
-    updated = Note.from_db(None, [f.attname for f in Note._meta.concrete_fields],
-                           [getattr(note, f.attname) for f in Note._meta.concrete_fields])
-    updated.text, updated.updated_at = text, timezone.now()
-    Note.objects.filter(pk=note.pk).update(text=text, updated_at=updated.updated_at)
-    _extra_audit(sentence, user, AuditAction.CHANGED, updated, text=text)
-    annotations.notes[annotations.notes.index(note)] = updated
-    return updated
+    return _extra_change(sentence=sentence, user=user, annotations=annotations, kind="notes",
+                         obj=note, field="text", value=text, expected_version=expected_version)
 
 
 @_atomic
@@ -619,11 +631,8 @@ def note_delete(*, sentence: Sentence, user, note_id, expected_version: int,
     note = annotations.note(note_id)
     if note is None:
         raise ValidationError("That note is not on an annotation of this sentence.")
-    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
-    Note.objects.filter(pk=note.pk)._raw_delete(Note.objects.db)
-    _extra_audit(sentence, user, AuditAction.DELETED, note, text=note.text)
-    annotations.notes.remove(note)
-    return note
+    return _extra_delete(sentence=sentence, user=user, annotations=annotations, kind="notes",
+                         obj=note, expected_version=expected_version, text=note.text)
 
 
 @_atomic
