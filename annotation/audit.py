@@ -101,17 +101,29 @@ def audit_record(*, project, user, action: str, obj=None, payload: dict | None =
     )
 
 
-def audit_annotations(*, project_id: int, user,
-                      events: list[tuple[str, Entity | Relation]]) -> None:
-    """Store ``(action, entity or relation)`` events in one INSERT, with the same payloads as
-    the signal receivers write; ``user`` made them all."""
+def audit_annotations(*, project_id: int, user, events: list[tuple[str, object]],
+                      sentence_id: int | None = None) -> None:
+    """Store ``(action, annotation)`` events in one INSERT, with the same payloads as the
+    signal receivers write; ``user`` made them all. Annotations without a sentence of their
+    own (attributes, notes, normalizations, groups) are recorded under ``sentence_id``."""
     if events:
         AuditEvent.objects.bulk_create([
             AuditEvent(project_id=project_id, user=_user_or_none(user), action=action,
                        object_type=type(obj).__name__.lower(), object_id=obj.pk,
-                       sentence_id=obj.sentence_id, payload=PAYLOADS[type(obj)](obj))
+                       sentence_id=getattr(obj, "sentence_id", None) or sentence_id,
+                       payload=_payload(obj))
             for action, obj in events
         ])
+
+
+def _payload(obj) -> dict:
+    """An entity's or relation's payload; for what hangs on them, their own columns."""
+    if type(obj) in PAYLOADS:
+        return PAYLOADS[type(obj)](obj)
+    skip = {"id", "created_at", "updated_at", "created_by_id", "source_detail"}
+    return {f.attname.removesuffix("_id"): getattr(obj, f.attname)
+            for f in obj._meta.concrete_fields
+            if f.attname not in skip and getattr(obj, f.attname) not in (None, "")}
 
 
 def _project_id(document_id: int, instance=None) -> int | None:

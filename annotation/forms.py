@@ -60,6 +60,76 @@ class NormalizationDeleteForm(_VersionedForm):
     normalization = forms.IntegerField()
 
 
+class _TargetForm(_VersionedForm):
+    """An attribute or a note goes on one entity or one relation of the sentence."""
+
+    entity = forms.IntegerField(required=False)
+    relation = forms.IntegerField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("entity") is None) == (data.get("relation") is None):
+            raise forms.ValidationError("Give either an entity or a relation.")
+        return data
+
+
+class AttributeCreateForm(_TargetForm):
+    """``attribute`` is ``Name`` (a flag) or ``Name=Value``; the schema is checked by the service."""
+
+    attribute = forms.CharField(max_length=301)
+
+    def clean(self):
+        data = super().clean()
+        name, _, value = data.get("attribute", "").partition("=")
+        data["name"], data["value"] = name.strip(), value.strip()
+        return data
+
+
+class AttributeUpdateForm(_VersionedForm):
+    attribute = forms.IntegerField()
+    value = forms.CharField(max_length=200)
+
+
+class AttributeDeleteForm(_VersionedForm):
+    attribute = forms.IntegerField()
+
+
+class NoteCreateForm(_TargetForm):
+    text = forms.CharField(max_length=4000)
+
+
+class NoteUpdateForm(_VersionedForm):
+    note = forms.IntegerField()
+    text = forms.CharField(max_length=4000)
+
+
+class NoteDeleteForm(_VersionedForm):
+    note = forms.IntegerField()
+
+
+class GroupAddForm(_VersionedForm):
+    """Into an existing group of the sentence (``group``) or a new one of a type (``type``)."""
+
+    entity = forms.IntegerField()
+    group = forms.IntegerField(required=False)
+    type = forms.CharField(max_length=100, required=False)
+
+    def clean(self):
+        data = super().clean()
+        choice = self.data.get("into", "")
+        if choice.startswith("group:") and choice[6:].isdigit():
+            data["group"] = int(choice[6:])
+        elif choice.startswith("new:"):
+            data["type"] = choice[4:]
+        if data.get("group") is None and not data.get("type"):
+            raise forms.ValidationError("Choose a group, or a type for a new one.")
+        return data
+
+
+class GroupRemoveForm(_VersionedForm):
+    member = forms.IntegerField()
+
+
 class StatusForm(_VersionedForm):
     status = forms.ChoiceField(choices=SentenceStatus.choices)
     advance = forms.BooleanField(required=False)

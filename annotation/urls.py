@@ -24,6 +24,8 @@ urlpatterns = [
          annotate.sentence_step, name="sentence_step"),
     path("projects/<slug:name>/sentences/<int:sentence_id>/undo/", annotate.sentence_undo,
          name="sentence_undo"),
+    path("projects/<slug:name>/sentences/<int:sentence_id>/redo/", annotate.sentence_redo,
+         name="sentence_redo"),
     path("projects/<slug:name>/sentences/<int:sentence_id>/do/<slug:action>/",
          annotate.sentence_action, name="sentence_action"),
     # --- active-learning loop: model versions, training runs, review queue, suggestions ---

@@ -8,23 +8,27 @@ size: the view must answer an annotation action in well under 50 ms on a
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from django.db import connection
 from django.http import Http404
 
 from annotation.models import (
+    Attribute,
     Entity,
     EntityType,
     Event,
+    Group,
+    GroupMember,
     Normalization,
+    Note,
     Project,
     Relation,
     RelationType,
     Sentence,
     SentenceStatus,
 )
-from annotation.rows import row_of
 
 OPEN_STATUSES = (SentenceStatus.NEW, SentenceStatus.IN_PROGRESS)
 CONTEXT_WIDTH = 2
@@ -51,7 +55,9 @@ def sentence_relations(*, sentence: Sentence) -> list[Relation]:
 
 @dataclass
 class SentenceAnnotations:
-    """A sentence's entities and relations (each with its type), as read once per request.
+    """A sentence's entities and relations (each with its type) and what hangs on them
+    (normalizations, attributes, notes, OR-group memberships and their groups), as read once
+    per request.
 
     The annotation services check an action against these instead of reading them again,
     and keep them in step with what they write, so that the view renders the result without
@@ -63,12 +69,16 @@ class SentenceAnnotations:
     entities: list[Entity]
     relations: list[Relation]
     normalizations: list[Normalization] = field(default_factory=list)
+    attributes: list[Attribute] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    group_members: list[GroupMember] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
 
     def entity(self, entity_id) -> Entity | None:
-        return next((e for e in self.entities if str(e.pk) == str(entity_id)), None)
+        return _find(self.entities, entity_id)
 
     def relation(self, relation_id) -> Relation | None:
-        return next((r for r in self.relations if str(r.pk) == str(relation_id)), None)
+        return _find(self.relations, relation_id)
 
     def identical_entity(self, type_id, fragments, exclude_id=None) -> Entity | None:
         """The entity of this type over exactly these (normalised) fragments, if any."""
@@ -80,17 +90,118 @@ class SentenceAnnotations:
                      if (r.type_id, r.head_id, r.tail_id) == (type_id, head_id, tail_id)), None)
 
     def normalization(self, normalization_id) -> Normalization | None:
-        return next((n for n in self.normalizations if str(n.pk) == str(normalization_id)), None)
+        return _find(self.normalizations, normalization_id)
+
+    def attribute(self, attribute_id) -> Attribute | None:
+        return _find(self.attributes, attribute_id)
+
+    def note(self, note_id) -> Note | None:
+        return _find(self.notes, note_id)
+
+    def group_member(self, member_id) -> GroupMember | None:
+        return _find(self.group_members, member_id)
+
+    def group(self, group_id) -> Group | None:
+        return _find(self.groups, group_id)
+
+    def extras_forget(self, *, entity_ids=(), relation_ids=()) -> None:
+        """Drop what hung on deleted entities and relations (the delete took it along)."""
+        entity_ids, relation_ids = set(entity_ids), set(relation_ids)
+        for kind in ("normalizations", "attributes", "notes", "group_members"):
+            setattr(self, kind, [obj for obj in getattr(self, kind)
+                                 if obj.entity_id not in entity_ids
+                                 and getattr(obj, "relation_id", None) not in relation_ids])
+
+
+def _find(rows: list, pk):
+    return next((row for row in rows if str(row.pk) == str(pk)), None)
 
 
 def sentence_annotations(*, sentence: Sentence) -> SentenceAnnotations:
-    """The sentence's entities and relations with their types, and the normalizations of its
-    entities (three queries)."""
-    return SentenceAnnotations(
-        entities=sentence_entities(sentence=sentence),
-        relations=sentence_relations(sentence=sentence),
-        normalizations=list(Normalization.objects.filter(entity__sentence_id=sentence.pk)),
-    )
+    """The sentence's entities and relations with their types, and what hangs on them
+    (three queries)."""
+    entities = sentence_entities(sentence=sentence)
+    relations = sentence_relations(sentence=sentence)
+    return SentenceAnnotations(entities=entities, relations=relations,
+                               **sentence_extras(sentence=sentence))
+
+
+# kind, model, what it hangs on: "entity" (entities of the sentence), "both" (its entities or
+# relations), "groups" (the groups its entities are members of)
+EXTRAS = (
+    ("normalizations", Normalization, "entity"),
+    ("attributes", Attribute, "both"),
+    ("notes", Note, "both"),
+    ("group_members", GroupMember, "entity"),
+    ("groups", Group, "groups"),
+)
+
+
+def _slot(field) -> str:
+    internal = field.get_internal_type()
+    if internal == "DateTimeField":
+        return "time"
+    return "text" if internal in ("CharField", "TextField") else "number"
+
+
+@functools.cache
+def _extras_layout() -> tuple[str, int, dict]:
+    """One ``UNION ALL`` over the extra tables, its number of parameters, and for each model
+    its fields in the order of the columns. Each row is its kind, then its columns in slots by
+    kind of value (numbers, texts, times; NULL where a table has fewer), so that every
+    branch has the same column types on SQLite and PostgreSQL."""
+    slots = {"number": 0, "text": 0, "time": 0}
+    for _, model, _ in EXTRAS:
+        for kind in slots:
+            slots[kind] = max(slots[kind], sum(_slot(f) == kind for f in model._meta.concrete_fields))
+    entities = f"SELECT id FROM {Entity._meta.db_table} WHERE sentence_id = %s"
+    relations = f"SELECT id FROM {Relation._meta.db_table} WHERE sentence_id = %s"
+    members = f"SELECT group_id FROM {GroupMember._meta.db_table} WHERE entity_id IN ({entities})"
+    where = {"entity": (f"entity_id IN ({entities})", 1),
+             "both": (f"entity_id IN ({entities}) OR relation_id IN ({relations})", 2),
+             "groups": (f"id IN ({members})", 1)}
+    branches, params, fields = [], 0, {}
+    for index, (_, model, target) in enumerate(EXTRAS):
+        columns, ordered = [], []
+        for kind, width in slots.items():
+            mine = [f for f in model._meta.concrete_fields if _slot(f) == kind]
+            columns += [connection.ops.quote_name(f.column) for f in mine] + ["NULL"] * (width - len(mine))
+            ordered += mine + [None] * (width - len(mine))
+        condition, count = where[target]
+        branches.append(f"SELECT {index}, {', '.join(columns)} FROM {model._meta.db_table} "
+                        f"WHERE {condition}")
+        params += count
+        fields[model] = ordered
+    return " UNION ALL ".join(branches) + " ORDER BY 1, 2", params, fields
+
+
+def _extra_instance(model, fields: list, values) -> object:
+    """A model instance from one row of the extras query, converted as the ORM would."""
+    row = {}
+    for f, value in zip(fields, values):
+        if f is None:
+            continue
+        column = f.get_col(model._meta.db_table)
+        for convert in connection.ops.get_db_converters(column) + f.get_db_converters(connection):
+            value = convert(value, column, connection)
+        row[f.attname] = value
+    concrete = model._meta.concrete_fields
+    return model.from_db(connection.alias, [f.attname for f in concrete],
+                         [row[f.attname] for f in concrete])
+
+
+def sentence_extras(*, sentence: Sentence) -> dict[str, list]:
+    """What hangs on the sentence's entities and relations, by kind (see ``EXTRAS``), as model
+    instances: one query, where the ORM would take one per table."""
+    sql, count, fields = _extras_layout()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sentence.pk] * count)
+        rows = cursor.fetchall()
+    found: dict[str, list] = {kind: [] for kind, _, _ in EXTRAS}
+    for index, *values in rows:
+        kind, model, _ = EXTRAS[index]
+        found[kind].append(_extra_instance(model, fields[model], values))
+    return found
 
 
 def sentence_events(*, sentence: Sentence) -> list[dict]:
@@ -111,42 +222,6 @@ def sentence_events(*, sentence: Sentence) -> list[dict]:
 def _span_text(sentence: Sentence, entity: Entity) -> str:
     start, end = entity.start - sentence.start, entity.end - sentence.start
     return sentence.text[start:end] if 0 <= start and end <= len(sentence.text) else f"entity {entity.pk}"
-
-
-UNDO_FORMAT = 2
-
-
-def sentence_snapshot(*, sentence: Sentence,
-                      annotations: SentenceAnnotations | None = None) -> dict:
-    """A JSON-able copy of the sentence's status and of its entities' and relations' rows
-    (every column, provenance and timestamps included); no query when given the
-    ``annotations`` already read. Taken before an action, for :func:`undo_step`."""
-    annotations = annotations or sentence_annotations(sentence=sentence)
-    return {
-        "status": sentence.status,
-        "entities": sorted((row_of(e) for e in annotations.entities), key=lambda row: row["id"]),
-        "relations": sorted((row_of(r) for r in annotations.relations), key=lambda row: row["id"]),
-    }
-
-
-def undo_step(*, before: dict, after: SentenceAnnotations) -> dict:
-    """What undoing an action takes, from the snapshot before it and the annotations after it:
-    the status before, the rows it changed or deleted as they were, the ids it created.
-
-    Only the difference is kept: the session holds up to 30 steps for each of 20 sentences
-    and is decoded and encoded on every action, so whole snapshots there cost several
-    milliseconds of CPU per request.
-    """
-    def changes(rows: list[dict], now: list) -> tuple[list[dict], list[int]]:
-        current = {obj.pk: row_of(obj) for obj in now}
-        old = {row["id"] for row in rows}
-        return [row for row in rows if current.get(row["id"]) != row], sorted(set(current) - old)
-
-    entities, created_entities = changes(before["entities"], after.entities)
-    relations, created_relations = changes(before["relations"], after.relations)
-    return {"format": UNDO_FORMAT, "status": before["status"], "entities": entities,
-            "relations": relations, "created_entities": created_entities,
-            "created_relations": created_relations}
 
 
 def relations_refusing_type(*, entity: Entity, type_id: int) -> list[Relation]:
@@ -289,3 +364,28 @@ def first_open_sentence(*, project: Project, document_id: int | None = None):
     order = ("document_id", "index")
     return (base.filter(status__in=OPEN_STATUSES).order_by(*order).only("id").first()
             or base.order_by(*order).only("id").first())
+
+
+def attribute_targets(project: Project, name: str) -> set[str]:
+    """What attribute ``name`` may be put on, from brat's ``Arg:`` (``Project.attribute_args``):
+    entity and relation type names, ``<ENTITY>`` (any entity, also when no ``Arg:`` is given),
+    ``<RELATION>``, ``<EVENT>``."""
+    arg = project.attribute_args.get(name) or "<ENTITY>"
+    return {part.strip() for part in arg.split("|") if part.strip()}
+
+
+def attribute_allowed(project: Project, name: str, *, type_name: str, is_relation: bool) -> bool:
+    targets = attribute_targets(project, name)
+    return type_name in targets or ("<RELATION>" if is_relation else "<ENTITY>") in targets
+
+
+def attribute_options(project: Project, *, type_name: str, is_relation: bool) -> list[dict]:
+    """The attributes (and values) that an entity or relation of ``type_name`` may get, each as
+    ``{"choice": "Name" or "Name=Value", "name", "value"}``."""
+    options = []
+    for name in project.attribute_types:
+        if attribute_allowed(project, name, type_name=type_name, is_relation=is_relation):
+            values = project.attribute_values.get(name) or [""]
+            options += [{"choice": f"{name}={value}" if value else name, "name": name,
+                         "value": value} for value in values]
+    return options

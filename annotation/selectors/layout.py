@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from annotation.models import Entity, EntityType, Relation, RelationType, Sentence
+from annotation.models import Entity, EntityType, Project, Relation, RelationType, Sentence
 from annotation.selectors.annotations import (
     SentenceAnnotations,
+    attribute_options,
     project_type_rows,
     sentence_annotations,
     sentence_events,
@@ -26,6 +27,10 @@ class Mark:
     fragments: list[list[int]]
     text: str
     normalizations: list = field(default_factory=list)
+    attributes: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    groups: list = field(default_factory=list)
+    attribute_options: list = field(default_factory=list)
 
 
 @dataclass
@@ -95,6 +100,8 @@ class SentenceView:
     max_layer: int
     relation_rows: list[dict] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
+    groups: list[dict] = field(default_factory=list)
+    group_types: list[str] = field(default_factory=list)
 
 
 def sentence_view(*, sentence: Sentence, annotations: SentenceAnnotations | None = None,
@@ -114,15 +121,49 @@ def sentence_view(*, sentence: Sentence, annotations: SentenceAnnotations | None
         {"relation": r, "head": _mark_label(by_id, r.head_id), "tail": _mark_label(by_id, r.tail_id)}
         for r in relations
     ]
-    for normalization in annotations.normalizations:
-        if normalization.entity_id in by_id:
-            by_id[normalization.entity_id].normalizations.append(normalization)
+    groups = _attach_extras(sentence.project, annotations, by_id, rows)
     return SentenceView(
         sentence=sentence, marks=marks, segments=sentence_segments(sentence=sentence, marks=marks),
         relations=relations, entity_types=entity_types, relation_types=relation_types,
         max_layer=max((m.layer for m in marks), default=-1), relation_rows=rows,
-        events=sentence_events(sentence=sentence),
+        events=sentence_events(sentence=sentence), groups=groups,
+        group_types=list(sentence.project.group_types),
     )
+
+
+def _attach_extras(project: Project, annotations: SentenceAnnotations, by_id: dict,
+                   rows: list[dict]) -> list[dict]:
+    """Hang normalizations, attributes, notes and groups on the marks and relation rows they
+    belong to; return the groups of the sentence numbered in order, with their members."""
+    for row in rows:
+        relation = row["relation"]
+        row["attributes"] = [a for a in annotations.attributes if a.relation_id == relation.pk]
+        row["notes"] = [n for n in annotations.notes if n.relation_id == relation.pk]
+        row["attribute_options"] = attribute_options(project, type_name=relation.type.name,
+                                                     is_relation=True)
+    for mark in by_id.values():
+        mark.attribute_options = attribute_options(project, type_name=mark.entity.type.name,
+                                                   is_relation=False)
+    for kind in ("normalizations", "attributes", "notes"):
+        for obj in getattr(annotations, kind):
+            if obj.entity_id in by_id:
+                getattr(by_id[obj.entity_id], kind).append(obj)
+    values = project.attribute_values
+    for holder in [*by_id.values(), *rows]:
+        attributes = holder.attributes if isinstance(holder, Mark) else holder["attributes"]
+        attributes[:] = [{"attribute": a, "values": values.get(a.name) or []} for a in attributes]
+    groups = []
+    for number, group in enumerate(annotations.groups, start=1):
+        members = [m for m in annotations.group_members if m.group_id == group.pk]
+        if not members:
+            continue
+        groups.append({"group": group, "number": number, "members": [
+            {"member": m, "text": _mark_label(by_id, m.entity_id)} for m in members]})
+        for member in members:
+            if member.entity_id in by_id:
+                by_id[member.entity_id].groups.append({"group": group, "number": number,
+                                                       "member": member})
+    return groups
 
 
 def _mark_label(by_id: dict, entity_id: int) -> str:

@@ -13,11 +13,8 @@ rows are written with ``bulk_create``, ``QuerySet.update`` and raw deletes (no p
 signals, no delete collector; see ``services.dependents``), and the audit events of an
 action are stored with one INSERT (``audit.audit_annotations``).
 
-Undo works on steps: the caller takes
-:func:`annotation.selectors.annotations.sentence_snapshot` before an action and turns it
-into an ``undo_step`` after it (what changed; for a delete, plus the ``Dependents`` it
-returns), and keeps it with the version the action produced; :func:`action_undo` puts the
-rows back as they were if the sentence is still at that version (nobody changed it since).
+Undo and redo (``services.undo``) work on what an action changed in the
+``SentenceAnnotations`` it was given; a delete also returns the ``Dependents`` it took along.
 """
 from __future__ import annotations
 
@@ -34,27 +31,30 @@ from django.utils import timezone
 from annotation.access import sentence_review_authorize
 from annotation.audit import audit_annotations, audit_record
 from annotation.models import (
+    Attribute,
     AuditAction,
     Entity,
     EntityType,
+    Group,
+    GroupMember,
     Normalization,
+    Note,
     Relation,
     RelationType,
     Sentence,
     SentenceStatus,
     Source,
 )
-from annotation.rows import instance_of, row_of, rows_insert
 from annotation.selectors.annotations import (
-    UNDO_FORMAT,
     RelationTypeRow,
     SentenceAnnotations,
+    attribute_allowed,
     relation_type_rows,
     relation_types_allowed,
     relations_refusing_type,
     sentence_annotations,
 )
-from annotation.services.dependents import Dependents, annotations_delete, dependents_restore
+from annotation.services.dependents import Dependents, annotations_delete
 
 _GAP = re.compile(r"\s*")
 _in_action = contextvars.ContextVar("eligo_action_transaction", default=False)
@@ -311,6 +311,7 @@ def entity_delete(*, sentence: Sentence, user, entity_id, expected_version: int,
            (AuditAction.DELETED, entity))
     annotations.entities.remove(entity)
     annotations.relations[:] = [r for r in annotations.relations if r not in relations]
+    annotations.extras_forget(entity_ids=[entity.pk], relation_ids=[r.pk for r in relations])
     return dependents
 
 
@@ -399,6 +400,7 @@ def relation_delete(*, sentence: Sentence, user, relation_id, expected_version: 
     dependents = annotations_delete(entities=[], relations=[relation])
     _audit(sentence, user, (AuditAction.DELETED, relation))
     annotations.relations.remove(relation)
+    annotations.extras_forget(relation_ids=[relation.pk])
     return dependents
 
 
@@ -453,19 +455,18 @@ def normalization_create(*, sentence: Sentence, user, entity_id, resource: str, 
 
 @_atomic
 def normalization_delete(*, sentence: Sentence, user, normalization_id, expected_version: int,
-                         annotations: SentenceAnnotations | None = None) -> Dependents:
-    """Delete one normalization of the sentence's entities; returns it as a dependent row, which
-    is how undo puts it back (see ``services.dependents``)."""
+                         annotations: SentenceAnnotations | None = None) -> Normalization:
+    """Delete one normalization of the sentence's entities (undo finds it gone from
+    ``annotations`` and puts it back)."""
     annotations = annotations or sentence_annotations(sentence=sentence)
     normalization = annotations.normalization(normalization_id)
     if normalization is None:
         raise ValidationError("That normalization is not on an entity of this sentence.")
     sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
-    row = row_of(normalization)
     Normalization.objects.filter(pk=normalization.pk)._raw_delete(Normalization.objects.db)
     _normalization_audit(sentence, user, AuditAction.DELETED, normalization)
     annotations.normalizations.remove(normalization)
-    return Dependents(rows={"normalizations": [row]})
+    return normalization
 
 
 @_atomic
@@ -481,61 +482,219 @@ def sentence_set_status(*, sentence: Sentence, user, status: str, expected_versi
     return sentence
 
 
+# --- attributes, notes and OR groups (brat A, # and * lines) ------------------------------
+
+def _extra_audit(sentence: Sentence, user, action: str, obj, **payload) -> None:
+    audit_record(project=sentence.project_id, user=user, action=action, obj=obj,
+                 sentence=sentence, payload=payload)
+
+
+def _extra_change(*, sentence: Sentence, user, annotations: SentenceAnnotations, kind: str, obj,
+                  field: str, value, expected_version: int, **payload):
+    """Set one column of an attribute or note; ``annotations`` gets a changed copy (the
+    original stays as it was, for the undo step)."""
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
+    model = type(obj)
+    fields = [f.attname for f in model._meta.concrete_fields]
+    updated = model.from_db(None, fields, [getattr(obj, name) for name in fields])
+    setattr(updated, field, value)
+    updated.updated_at = timezone.now()
+    model.objects.filter(pk=obj.pk).update(**{field: value, "updated_at": updated.updated_at})
+    _extra_audit(sentence, user, AuditAction.CHANGED, updated, **payload, **{field: value})
+    rows = getattr(annotations, kind)
+    rows[rows.index(obj)] = updated
+    return updated
+
+
+def _extra_delete(*, sentence: Sentence, user, annotations: SentenceAnnotations, kind: str, obj,
+                  expected_version: int, **payload):
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
+    type(obj).objects.filter(pk=obj.pk)._raw_delete(type(obj).objects.db)
+    _extra_audit(sentence, user, AuditAction.DELETED, obj, **payload)
+    getattr(annotations, kind).remove(obj)
+    return obj
+
+
+def _target(*, annotations: SentenceAnnotations, entity_id=None, relation_id=None):
+    """The entity or relation of the sentence an attribute or note goes on (exactly one)."""
+    if (entity_id is None) == (relation_id is None):
+        raise ValidationError("Give either an entity or a relation.")
+    if entity_id is not None:
+        return _sentence_entity(annotations=annotations, entity_id=entity_id)
+    relation = annotations.relation(relation_id)
+    if relation is None:
+        raise ValidationError("That relation is not in this sentence.")
+    return relation
+
+
+def _attribute_check(*, sentence: Sentence, target, name: str, value: str) -> None:
+    """The project's schema rule for an attribute: a declared name, allowed on this kind and
+    type of annotation (brat ``Arg:``), and one of its values (a valued attribute) or none
+    (a flag)."""
+    project = sentence.project
+    if name not in project.attribute_types:
+        raise ValidationError(f"{name} is not an attribute of this project.")
+    is_relation = isinstance(target, Relation)
+    if not attribute_allowed(project, name, type_name=target.type.name, is_relation=is_relation):
+        raise ValidationError(f"{name} cannot be put on a {target.type.name}.")
+    values = project.attribute_values.get(name) or []
+    if values and value not in values:
+        raise ValidationError(f"{name} takes one of: {', '.join(values)}.")
+    if not values and value:
+        raise ValidationError(f"{name} is a flag: it takes no value.")
+
+
 @_atomic
-def action_undo(*, sentence: Sentence, user, step: dict, expected_version: int) -> Sentence:
-    """Undo one action: remove what it created, put back the rows it changed or deleted, and
-    what a delete took with them (``step["dependents"]``), and its status before (``step``:
-    see ``selectors.annotations.undo_step``).
-
-    Rows come back under their old ids with their provenance and timestamps, so older
-    steps on the undo stack stay valid and an undone delete leaves no trace but the version
-    and the audit trail. Only this sentence's annotations are touched.
-    """
-    if step.get("format") != UNDO_FORMAT:
-        raise ValidationError("This undo step was recorded by an older version of Eligo.")
-    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version,
-                          status=step["status"])
-    current = sentence_annotations(sentence=sentence)
-    if step.get("created_normalizations"):
-        Normalization.objects.filter(pk__in=step["created_normalizations"],
-                                     entity__sentence_id=sentence.pk)._raw_delete(Normalization.objects.db)
-    events = _remove_created(current=current, step=step)
-    events += _restore_entities(current=current, wanted=step["entities"])
-    restored = [instance_of(Relation, row) for row in step["relations"]
-                if current.relation(row["id"]) is None]
-    rows_insert(Relation, [row_of(r) for r in restored])
-    restored += dependents_restore(rows=step.get("dependents", {}))
-    _audit(sentence, user, *events, *((AuditAction.CREATED, r) for r in restored))
-    return sentence
+def attribute_create(*, sentence: Sentence, user, name: str, value: str = "", entity_id=None,
+                     relation_id=None, expected_version: int,
+                     annotations: SentenceAnnotations | None = None) -> Attribute:
+    """Put attribute ``name`` (with ``value`` if it is a valued one) on an entity or relation."""
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    target = _target(annotations=annotations, entity_id=entity_id, relation_id=relation_id)
+    _attribute_check(sentence=sentence, target=target, name=name, value=value)
+    on = "entity_id" if isinstance(target, Entity) else "relation_id"
+    if any(a.name == name and getattr(a, on) == target.pk for a in annotations.attributes):
+        raise ValidationError(f"It already has {name}: change or delete that one.")
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
+    attribute = Attribute(document_id=sentence.document_id, name=name, value=value,
+                          source=Source.HUMAN, created_by=user, **{on: target.pk})
+    Attribute.objects.bulk_create([attribute])
+    _extra_audit(sentence, user, AuditAction.CREATED, attribute, name=name, value=value,
+                 **{on[:-3]: target.pk})
+    annotations.attributes.append(attribute)
+    return attribute
 
 
-def _remove_created(*, current: SentenceAnnotations, step: dict) -> list:
-    """Delete the entities and relations the action created (with what hangs on them)."""
-    entities = [e for e in current.entities if e.pk in step["created_entities"]]
-    gone = {e.pk for e in entities}
-    relations = [r for r in current.relations
-                 if r.pk in step["created_relations"] or gone & {r.head_id, r.tail_id}]
-    if not entities and not relations:
-        return []
-    removed = annotations_delete(entities=entities, relations=relations)
-    current.entities[:] = [e for e in current.entities if e.pk not in gone]
-    current.relations[:] = [r for r in current.relations if r not in removed.relations]
-    return ([(AuditAction.DELETED, r) for r in removed.relations]
-            + [(AuditAction.DELETED, e) for e in entities])
+@_atomic
+def attribute_update(*, sentence: Sentence, user, attribute_id, value: str, expected_version: int,
+                     annotations: SentenceAnnotations | None = None) -> Attribute:
+    """Change the value of a valued attribute."""
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    attribute = annotations.attribute(attribute_id)
+    if attribute is None:
+        raise ValidationError("That attribute is not on an annotation of this sentence.")
+    target = _target(annotations=annotations, entity_id=attribute.entity_id,
+                     relation_id=attribute.relation_id)
+    _attribute_check(sentence=sentence, target=target, name=attribute.name, value=value)
+    if value == attribute.value:
+        raise ValidationError(f"{attribute.name} is already {value}.")
+    return _extra_change(sentence=sentence, user=user, annotations=annotations, kind="attributes",
+                         obj=attribute, field="value", value=value,
+                         expected_version=expected_version, name=attribute.name)
 
 
-def _restore_entities(*, current: SentenceAnnotations, wanted: list[dict]) -> list:
-    """Insert the missing entities, put back the changed ones; their audit events."""
-    missing, events = [], []
-    for row in wanted:
-        entity = current.entity(row["id"])
-        if entity is None:
-            missing.append(row)
-            events.append((AuditAction.CREATED, instance_of(Entity, row)))
-        elif row_of(entity) != row:
-            fields = {k: v for k, v in vars(instance_of(Entity, row)).items()
-                      if k in row and k != "id"}
-            Entity.objects.filter(pk=entity.pk).update(**fields)
-            events.append((AuditAction.CHANGED, instance_of(Entity, row)))
-    rows_insert(Entity, missing)
-    return events
+@_atomic
+def attribute_delete(*, sentence: Sentence, user, attribute_id, expected_version: int,
+                     annotations: SentenceAnnotations | None = None) -> Attribute:
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    attribute = annotations.attribute(attribute_id)
+    if attribute is None:
+        raise ValidationError("That attribute is not on an annotation of this sentence.")
+    return _extra_delete(sentence=sentence, user=user, annotations=annotations, kind="attributes",
+                         obj=attribute, expected_version=expected_version, name=attribute.name,
+                         value=attribute.value)
+
+
+def _note_text(text: str) -> str:
+    """brat keeps a note on one line: blanks (newlines included) become single spaces."""
+    text = " ".join(text.split())
+    if not text:
+        raise ValidationError("Write the note first.")
+    if len(text) > 2000:
+        raise ValidationError("A note holds at most 2,000 characters.")
+    return text
+
+
+@_atomic
+def note_create(*, sentence: Sentence, user, text: str, entity_id=None, relation_id=None,
+                expected_version: int, annotations: SentenceAnnotations | None = None) -> Note:
+    """An annotator's note (brat ``#``, AnnotatorNotes) on an entity or relation."""
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    target = _target(annotations=annotations, entity_id=entity_id, relation_id=relation_id)
+    text = _note_text(text)
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
+    on = "entity_id" if isinstance(target, Entity) else "relation_id"
+    note = Note(document_id=sentence.document_id, text=text, source=Source.HUMAN, created_by=user,
+                **{on: target.pk})
+    Note.objects.bulk_create([note])
+    _extra_audit(sentence, user, AuditAction.CREATED, note, text=text, **{on[:-3]: target.pk})
+    annotations.notes.append(note)
+    return note
+
+
+@_atomic
+def note_update(*, sentence: Sentence, user, note_id, text: str, expected_version: int,
+                annotations: SentenceAnnotations | None = None) -> Note:
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    note = annotations.note(note_id)
+    if note is None:
+        raise ValidationError("That note is not on an annotation of this sentence.")
+    text = _note_text(text)
+    if text == note.text:
+        raise ValidationError("The note already says that.")
+    return _extra_change(sentence=sentence, user=user, annotations=annotations, kind="notes",
+                         obj=note, field="text", value=text, expected_version=expected_version)
+
+
+@_atomic
+def note_delete(*, sentence: Sentence, user, note_id, expected_version: int,
+                annotations: SentenceAnnotations | None = None) -> Note:
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    note = annotations.note(note_id)
+    if note is None:
+        raise ValidationError("That note is not on an annotation of this sentence.")
+    return _extra_delete(sentence=sentence, user=user, annotations=annotations, kind="notes",
+                         obj=note, expected_version=expected_version, text=note.text)
+
+
+@_atomic
+def group_member_add(*, sentence: Sentence, user, entity_id, group_id=None, type: str = "",
+                     expected_version: int,
+                     annotations: SentenceAnnotations | None = None) -> GroupMember:
+    """Put an entity into one of the sentence's OR groups (``group_id``), or into a new group
+    of ``type`` (one of the project's group types); a new group starts with this member."""
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    entity = _sentence_entity(annotations=annotations, entity_id=entity_id)
+    group = None
+    if group_id is not None:
+        group = annotations.group(group_id)
+        if group is None:
+            raise ValidationError("That group is not in this sentence.")
+        if any(m.group_id == group.pk and m.entity_id == entity.pk for m in annotations.group_members):
+            raise ValidationError("The entity is already in that group.")
+    elif type not in sentence.project.group_types:
+        raise ValidationError("Unknown group type for this project.")
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
+    if group is None:
+        group = Group(document_id=sentence.document_id, type=type, source=Source.HUMAN,
+                      created_by=user)
+        Group.objects.bulk_create([group])
+        annotations.groups.append(group)
+    position = max((m.position + 1 for m in annotations.group_members if m.group_id == group.pk),
+                   default=0)
+    member = GroupMember(group=group, entity=entity, position=position)
+    GroupMember.objects.bulk_create([member])
+    _extra_audit(sentence, user, AuditAction.CREATED, member, group=group.pk, type=group.type,
+                 entity=entity.pk)
+    annotations.group_members.append(member)
+    return member
+
+
+@_atomic
+def group_member_remove(*, sentence: Sentence, user, member_id, expected_version: int,
+                        annotations: SentenceAnnotations | None = None) -> GroupMember:
+    """Take an entity out of its OR group; a group left without members goes too."""
+    annotations = annotations or sentence_annotations(sentence=sentence)
+    member = annotations.group_member(member_id)
+    if member is None:
+        raise ValidationError("That group member is not an entity of this sentence.")
+    sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
+    GroupMember.objects.filter(pk=member.pk)._raw_delete(GroupMember.objects.db)
+    group = annotations.group(member.group_id)
+    _extra_audit(sentence, user, AuditAction.DELETED, member, group=member.group_id,
+                 type=group.type if group else "", entity=member.entity_id)
+    annotations.group_members.remove(member)
+    if not GroupMember.objects.filter(group_id=member.group_id).exists():
+        Group.objects.filter(pk=member.group_id)._raw_delete(Group.objects.db)
+        annotations.groups = [g for g in annotations.groups if g.pk != member.group_id]
+    return member

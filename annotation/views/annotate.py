@@ -6,6 +6,7 @@ refused as invalid, 409 when the sentence changed since the page was rendered
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,21 +19,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotation import forms
 from annotation.access import may_review, project_for_user, sentence_for_user
-from annotation.models import Normalization
 from annotation.selectors.annotations import (
     first_open_sentence,
     sentence_annotations,
     sentence_context,
     sentence_neighbour,
-    sentence_snapshot,
-    undo_step,
 )
 from annotation.selectors.layout import sentence_view
 from annotation.services import annotations as services
+from annotation.services import undo
 from annotation.services.dependents import Dependents
-
-UNDO_DEPTH = 30
-UNDO_SENTENCES = 20
 
 
 def _fragment_context(*, role, sentence, annotations=None, message="", level="info", request=None,
@@ -40,7 +36,6 @@ def _fragment_context(*, role, sentence, annotations=None, message="", level="in
     """``partial``: an action's answer, which leaves out what the page already shows and
     keeps (the neighbouring criteria and the type palettes, marked ``hx-preserve``)."""
     before, after = ([], []) if partial else sentence_context(sentence=sentence)
-    stack = request.session.get("undo", {}).get(str(sentence.pk), []) if request else []
     return {
         "project": sentence.project,
         "role": role,
@@ -49,7 +44,8 @@ def _fragment_context(*, role, sentence, annotations=None, message="", level="in
         "partial": partial,
         "message": message,
         "level": level,
-        "undo_label": stack[-1]["label"] if stack and stack[-1]["version"] == sentence.version else "",
+        "undo_json": json.dumps(undo.undo_labels(session=request.session, sentence=sentence)
+                                if request else {}),
         "suggestions": [],
         "before": before,
         "after": after,
@@ -152,18 +148,53 @@ ACTIONS = {
             sentence=s, user=u, normalization_id=d["normalization"], expected_version=v,
             annotations=a),
         lambda d: "delete normalization"),
+    "attribute-create": Action(
+        forms.AttributeCreateForm,
+        lambda s, u, d, v, a: services.attribute_create(
+            sentence=s, user=u, name=d["name"], value=d["value"], entity_id=d["entity"],
+            relation_id=d["relation"], expected_version=v, annotations=a),
+        lambda d: "add attribute"),
+    "attribute-update": Action(
+        forms.AttributeUpdateForm,
+        lambda s, u, d, v, a: services.attribute_update(
+            sentence=s, user=u, attribute_id=d["attribute"], value=d["value"],
+            expected_version=v, annotations=a),
+        lambda d: "change attribute"),
+    "attribute-delete": Action(
+        forms.AttributeDeleteForm,
+        lambda s, u, d, v, a: services.attribute_delete(
+            sentence=s, user=u, attribute_id=d["attribute"], expected_version=v, annotations=a),
+        lambda d: "delete attribute"),
+    "note-create": Action(
+        forms.NoteCreateForm,
+        lambda s, u, d, v, a: services.note_create(
+            sentence=s, user=u, text=d["text"], entity_id=d["entity"], relation_id=d["relation"],
+            expected_version=v, annotations=a),
+        lambda d: "add note"),
+    "note-update": Action(
+        forms.NoteUpdateForm,
+        lambda s, u, d, v, a: services.note_update(
+            sentence=s, user=u, note_id=d["note"], text=d["text"], expected_version=v,
+            annotations=a),
+        lambda d: "edit note"),
+    "note-delete": Action(
+        forms.NoteDeleteForm,
+        lambda s, u, d, v, a: services.note_delete(
+            sentence=s, user=u, note_id=d["note"], expected_version=v, annotations=a),
+        lambda d: "delete note"),
+    "group-add": Action(
+        forms.GroupAddForm,
+        lambda s, u, d, v, a: services.group_member_add(
+            sentence=s, user=u, entity_id=d["entity"], group_id=d["group"], type=d["type"],
+            expected_version=v, annotations=a),
+        lambda d: "add to group"),
+    "group-remove": Action(
+        forms.GroupRemoveForm,
+        lambda s, u, d, v, a: services.group_member_remove(
+            sentence=s, user=u, member_id=d["member"], expected_version=v, annotations=a),
+        lambda d: "remove from group"),
     "status": Action(forms.StatusForm, _set_status, lambda d: f"mark {d['status']}"),
 }
-
-
-def _push_undo(session, sentence, entry: dict) -> None:
-    stacks = session.get("undo", {})
-    key = str(sentence.pk)
-    stack = stacks.pop(key, [])[-(UNDO_DEPTH - 1):] + [entry]
-    stacks[key] = stack
-    while len(stacks) > UNDO_SENTENCES:
-        stacks.pop(next(iter(stacks)))
-    session["undo"] = stacks
 
 
 def _respond(request, role, sentence, *, annotations=None, message="", level="info", status=200):
@@ -198,18 +229,15 @@ def sentence_action(request, name, sentence_id, action):
     if data["version"] != sentence.version:
         return _stale_response(request, role, sentence)
     annotations = sentence_annotations(sentence=sentence)
-    before = sentence_snapshot(sentence=sentence, annotations=annotations)
+    before = undo.sentence_snapshot(sentence=sentence, annotations=annotations)
     try:
         with services.action_transaction():
             outcome = action_spec.perform(sentence, request.user, data, data["version"],
                                           annotations)
-            step = undo_step(before=before, after=annotations)
-            if isinstance(outcome, Dependents):
-                step["dependents"] = outcome.rows
-            elif isinstance(outcome, Normalization):
-                step["created_normalizations"] = [outcome.pk]
-            _push_undo(request.session, sentence, {"version": sentence.version, "step": step,
-                                                   "label": action_spec.label(data)})
+            step = undo.undo_step(before=before, after=annotations, dependents=(
+                outcome.rows if isinstance(outcome, Dependents) else None))
+            undo.undo_record(session=request.session, tab=undo.undo_tab(request),
+                             sentence=sentence, step=step, label=action_spec.label(data))
             request.session.save_in_transaction()
     except services.StaleVersion:
         return _stale_response(request, role, sentence)
@@ -233,7 +261,18 @@ def _next_address(sentence) -> str:
 @login_required
 @require_POST
 def sentence_undo(request, name, sentence_id):
-    """Undo this user's last action on the sentence, if nobody changed it since."""
+    """Undo this tab's last action on the sentence, if nobody changed it since."""
+    return _undo_or_redo(request, name, sentence_id, "undo")
+
+
+@login_required
+@require_POST
+def sentence_redo(request, name, sentence_id):
+    """Redo what this tab undid last on the sentence, if nobody changed it since."""
+    return _undo_or_redo(request, name, sentence_id, "redo")
+
+
+def _undo_or_redo(request, name, sentence_id, direction: str):
     sentence, role = sentence_for_user(user=request.user, name=name, sentence_id=sentence_id)
     form = forms.UndoForm(request.POST)
     if not form.is_valid():
@@ -242,34 +281,34 @@ def sentence_undo(request, name, sentence_id):
     version = form.cleaned_data["version"]
     if version != sentence.version:
         return _stale_response(request, role, sentence)
-    stacks = request.session.get("undo", {})
-    stack = stacks.get(str(sentence.pk), [])
-    if not stack:
-        return _respond(request, role, sentence, message="Nothing to undo.", level="error",
-                        status=422)
-    if stack[-1]["version"] != version:
-        return _drop_undo(request, role, sentence,
-                          "Cannot undo: the sentence was changed by someone else since.")
-    entry = stack[-1]
+    tab = undo.undo_tab(request)
+    entry = undo.undo_entry(session=request.session, tab=tab, sentence_id=sentence.pk,
+                            direction=direction)
+    if entry is None:
+        return _respond(request, role, sentence, message=f"Nothing to {direction}.",
+                        level="error", status=422)
+    if entry["version"] != version:
+        return _drop_undo(request, role, sentence, tab,
+                          f"Cannot {direction}: the sentence was changed by someone else since "
+                          "(or by you in another tab).")
     try:
         with services.action_transaction():
-            services.action_undo(sentence=sentence, user=request.user, step=entry.get("step", {}),
-                                 expected_version=version)
-            stack.pop()
-            if stack:
-                stack[-1]["version"] = sentence.version
-            request.session["undo"] = stacks
+            reverse, annotations = undo.step_apply(sentence=sentence, user=request.user,
+                                                   step=entry.get("step", {}),
+                                                   expected_version=version)
+            undo.undo_moved(session=request.session, tab=tab, sentence=sentence,
+                            direction=direction, reverse=reverse)
             request.session.save_in_transaction()
     except services.StaleVersion:
         return _stale_response(request, role, sentence)
     except ValidationError as exc:
-        return _drop_undo(request, role, sentence, " ".join(exc.messages))
-    return _respond(request, role, sentence, message=f"Undone: {entry['label']}.")
+        return _drop_undo(request, role, sentence, tab, " ".join(exc.messages))
+    done = "Undone" if direction == "undo" else "Redone"
+    return _respond(request, role, sentence, annotations=annotations,
+                    message=f"{done}: {entry['label']}.")
 
 
-def _drop_undo(request, role, sentence, message: str):
-    """Forget the sentence's undo stack (it no longer applies) and say why."""
-    stacks = request.session.get("undo", {})
-    stacks.pop(str(sentence.pk), None)
-    request.session["undo"] = stacks
+def _drop_undo(request, role, sentence, tab: str, message: str):
+    """Forget this tab's stacks of the sentence (they no longer apply) and say why."""
+    undo.undo_forget(session=request.session, tab=tab, sentence_id=sentence.pk)
     return _respond(request, role, sentence, level="error", status=422, message=message)

@@ -42,8 +42,36 @@
   // fragment appearing and the selection state being cleared (afterSettle comes ~20 ms later).
   // Only swaps of the sentence itself (not e.g. the lazily loaded suggestions) reset it.
   document.addEventListener("htmx:afterSwap", function (event) {
-    if (event.target && event.target.id === "sentence") { reset(); draw(); }
+    if (event.target && event.target.id === "sentence") { reset(); draw(); syncUndo(); resumeCaret(); }
   });
+
+  // --- per-tab undo: each tab keeps its id in sessionStorage and sends it with every request --
+  var TAB = (function () {
+    try {
+      var id = sessionStorage.getItem("eligo-tab");
+      if (!id) {
+        id = "t" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+        sessionStorage.setItem("eligo-tab", id);
+      }
+      return id;
+    } catch (e) { return ""; }
+  })();
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (TAB) event.detail.headers["X-Eligo-Tab"] = TAB;
+  });
+
+  // The page lists, per tab, what can be undone and redone on this criterion; show ours.
+  function syncUndo() {
+    var r = root();
+    if (!r) return;
+    var labels = JSON.parse(r.dataset.undo || "{}")[TAB] || ["", ""];
+    [["undo", labels[0], "Ctrl+Z"], ["redo", labels[1], "Ctrl+Shift+Z or Ctrl+Y"]].forEach(function (b) {
+      var button = r.querySelector('[data-act="' + b[0] + '"]');
+      if (!button) return;
+      button.disabled = !b[1];
+      button.title = (b[1] ? b[0].charAt(0).toUpperCase() + b[0].slice(1) + " " + b[1] : "Nothing to " + b[0]) + " (" + b[2] + ")";
+    });
+  }
 
   // --- offsets: DOM selection <-> document character offsets ---------------------------
   function offsetAt(node, offset) {
@@ -204,6 +232,7 @@
   }
 
   function undo() { post(root().dataset.undoUrl, {}); }
+  function redo() { post(root().dataset.redoUrl, {}); }
   function setStatus(status, advance) { act("status", { status: status, advance: advance ? "on" : "" }); }
   function go(which) { window.location.href = root().dataset[which + "Url"]; }
 
@@ -211,7 +240,12 @@
     var dialog = document.getElementById("help");
     if (!dialog) return;
     var open = force === undefined ? !dialog.open : force;
-    if (open && !dialog.open) dialog.showModal();
+    if (open && !dialog.open) {
+      dialog.showModal();
+      // showModal focuses the Close button at the bottom, which scrolls the dialog down
+      dialog.querySelector("h2").focus({ preventScroll: true });
+      dialog.scrollTop = 0;
+    }
     if (!open && dialog.open) dialog.close();
   }
 
@@ -226,6 +260,7 @@
       return;
     }
     state.selected = state.tail = state.relation = null;
+    caret = null;
     paint();
     showSelection(span);
   });
@@ -239,6 +274,7 @@
     if (typeBtn) return applyEntityType(typeBtn.dataset.typeId);
     var relBtn = target.closest(".rel-btn");
     if (relBtn) return applyRelationType(relBtn.dataset.relationTypeId);
+    if (target.closest("form, details")) return;
     var relation = target.closest("[data-relation-id]");
     if (relation) { state.selected = state.tail = null; state.relation = relation.dataset.relationId; return paint(); }
     if (!window.getSelection().isCollapsed) return;
@@ -252,7 +288,13 @@
   function onButton(button, event) {
     var what = button.dataset.act;
     if (what === "undo") undo();
-    else if (what === "done") setStatus("done", true);
+    else if (what === "redo") redo();
+    else if (what === "done") requestDone();
+    else if (what === "done-confirmed") setStatus("done", true);
+    else if (what === "done-cancel") confirmDone(false);
+    else if (what === "delete-attribute") act("attribute-delete", { attribute: button.closest("[data-attribute-id]").dataset.attributeId });
+    else if (what === "delete-note") act("note-delete", { note: button.closest("[data-note-id]").dataset.noteId });
+    else if (what === "remove-member") act("group-remove", { member: button.closest("[data-member-id]").dataset.memberId });
     else if (what === "reviewed") setStatus("reviewed", false);
     else if (what === "help") toggleHelp(true);
     else if (what === "delete-entity") act("entity-delete", { entity: button.closest("li").dataset.entityId });
@@ -269,6 +311,83 @@
     mark(id, "is-hover");
   });
 
+  // --- Done: asks first when the criterion has no annotation ---------------------------------
+  function requestDone() {
+    if (Number(root().dataset.entityCount) > 0) return setStatus("done", true);
+    confirmDone(true);
+  }
+  function confirmDone(show) {
+    var box = document.getElementById("done-confirm");
+    if (!box) return;
+    box.hidden = !show;
+    if (show) box.querySelector('[data-act="done-confirmed"]').focus();
+  }
+  function confirming() { var box = document.getElementById("done-confirm"); return box && !box.hidden; }
+
+  // Enter, Space and the like belong to links, buttons and form fields when they have focus.
+  function interactive(el) {
+    return !!(el && el.closest && el.closest("a[href], button, input, select, textarea, summary, [contenteditable]"));
+  }
+
+  // --- keyboard span selection: a word caret in the focused text -----------------------------
+  // ←/→ move over words, Shift+←/→ extend the selection, a type key annotates it.
+  var TOKEN = /[\p{L}\p{N}]+|\S/gu;
+  var caret = null;     // {anchor, focus}: token indices
+  var resume = null;    // after a keyboard annotation: refocus the text at this document offset
+
+  function tokens() {
+    var text = root().dataset.text, found = [], m;
+    TOKEN.lastIndex = 0;
+    while ((m = TOKEN.exec(text))) found.push([m.index, m.index + m[0].length]);
+    return found;
+  }
+  function inText() { return textEl() && document.activeElement === textEl(); }
+  function selectionInText() {
+    var selection = window.getSelection();
+    return textEl() && selection.rangeCount && !selection.isCollapsed &&
+      selection.getRangeAt(0).intersectsNode(textEl());
+  }
+  function caretFromSelection(list) {
+    var span = selectedSpan();
+    if (!span) return null;
+    var base = Number(textEl().dataset.start), first = -1, last = -1;
+    list.forEach(function (t, i) {
+      if (t[0] + base < span[1] && t[1] + base > span[0]) { if (first < 0) first = i; last = i; }
+    });
+    return first < 0 ? null : { anchor: first, focus: last };
+  }
+  function moveCaret(step, extend) {
+    var list = tokens();
+    if (!list.length) return;
+    if (!caret || !selectionInText()) caret = caretFromSelection(list);
+    if (!caret) {
+      var i = step > 0 ? 0 : list.length - 1;
+      caret = { anchor: i, focus: i };
+    } else if (extend) {
+      caret.focus = Math.max(0, Math.min(list.length - 1, caret.focus + step));
+    } else {
+      var next = Math.max(0, Math.min(list.length - 1, (step > 0 ? Math.max(caret.anchor, caret.focus) : Math.min(caret.anchor, caret.focus)) + step));
+      caret = { anchor: next, focus: next };
+    }
+    showCaret(list);
+  }
+  function showCaret(list) {
+    var base = Number(textEl().dataset.start);
+    var a = list[Math.min(caret.anchor, caret.focus)], b = list[Math.max(caret.anchor, caret.focus)];
+    state.selected = state.tail = state.relation = null;
+    paint();
+    showSelection([base + a[0], base + b[1]]);
+  }
+  function resumeCaret() {
+    caret = null;
+    if (resume === null || !textEl()) return;
+    var at = resume - Number(textEl().dataset.start), list = tokens();
+    resume = null;
+    textEl().focus({ preventScroll: true });
+    var i = list.findIndex(function (t) { return t[0] >= at; });
+    if (i >= 0) { caret = { anchor: i, focus: i }; showCaret(list); }
+  }
+
   document.addEventListener("keydown", function (event) {
     if (!root()) return;
     var tag = event.target.tagName;
@@ -276,23 +395,48 @@
     var key = event.key;
     if (key === "?") { event.preventDefault(); return toggleHelp(); }
     if (document.getElementById("help").open) return;
+    if ((event.ctrlKey || event.metaKey) && (key.toLowerCase() === "y" || (event.shiftKey && key.toLowerCase() === "z"))) {
+      event.preventDefault(); return redo();
+    }
     if ((event.ctrlKey || event.metaKey) && key.toLowerCase() === "z") { event.preventDefault(); return undo(); }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (key === "Escape") { window.getSelection().removeAllRanges(); return reset(); }
+    if (key === "Escape") { confirmDone(false); caret = null; window.getSelection().removeAllRanges(); return reset(); }
+    if (key === "Enter" || key === " ") {
+      if (interactive(event.target)) return;
+      if (key === " ") return;
+      event.preventDefault();
+      return confirming() ? setStatus("done", true) : requestDone();
+    }
     if (key === "Delete" || key === "Backspace") { event.preventDefault(); return deleteSelected(); }
-    if (key === "Enter") { event.preventDefault(); return setStatus("done", true); }
-    if (key === "ArrowRight") { event.preventDefault(); return go(event.shiftKey ? "skip" : "next"); }
-    if (key === "ArrowLeft") { event.preventDefault(); return go("previous"); }
+    if (key === "ArrowRight" || key === "ArrowLeft") {
+      var step = key === "ArrowRight" ? 1 : -1;
+      event.preventDefault();
+      if (inText() || (event.shiftKey && selectionInText())) return moveCaret(step, event.shiftKey);
+      if (event.shiftKey) return;
+      return go(step > 0 ? "next" : "previous");
+    }
     if (key.length !== 1) return;
     if (state.selected && state.tail) {
       var rel = relationTypeByKey(key);
       if (rel) { event.preventDefault(); return applyRelationType(rel.dataset.relationTypeId); }
     }
     var type = entityTypeByKey(key);
-    if (type) { event.preventDefault(); return applyEntityType(type.dataset.typeId); }
+    if (type) {
+      event.preventDefault();
+      if (caret && inText() && selectedSpan()) resume = selectedSpan()[1];
+      return applyEntityType(type.dataset.typeId);
+    }
     var nav = { j: "next", k: "previous", s: "skip" }[key];
     if (nav) { event.preventDefault(); go(nav); }
   });
+
+  // the toolbar and the side panel stick below the top bar, whatever its height
+  function stickyOffsets() {
+    var bar = document.querySelector(".topbar"), toolbar = document.querySelector(".ann-toolbar");
+    var style = document.documentElement.style;
+    if (bar) style.setProperty("--topbar-h", bar.offsetHeight + "px");
+    if (toolbar) style.setProperty("--toolbar-h", toolbar.offsetHeight + "px");
+  }
 
   // --- relation arcs: laid out per visual line (brat-like), see docs/annotation-view.md ---
   // Every arc starts and ends on the top edge of a type label. Arcs whose ends share a line
@@ -562,8 +706,8 @@
   if (window.ResizeObserver) new ResizeObserver(redrawOnWidth).observe(document.documentElement);
   if (document.fonts) document.fonts.ready.then(draw);
 
-  window.addEventListener("resize", redrawOnWidth);
+  window.addEventListener("resize", function () { redrawOnWidth(); stickyOffsets(); });
   document.addEventListener("eligo:theme", draw);
-  document.addEventListener("DOMContentLoaded", function () { draw(); hint(); });
-  if (document.readyState !== "loading") { draw(); hint(); }
+  document.addEventListener("DOMContentLoaded", function () { draw(); hint(); syncUndo(); stickyOffsets(); });
+  if (document.readyState !== "loading") { draw(); hint(); syncUndo(); stickyOffsets(); }
 })();

@@ -3,7 +3,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from annotation.models import Entity, EntityType, Relation, RelationType, Sentence, SentenceStatus
-from annotation.selectors.annotations import sentence_annotations, sentence_snapshot, undo_step
+from annotation.selectors.annotations import sentence_annotations
+from annotation.services.undo import sentence_snapshot, step_apply, undo_step
 from annotation.services import annotations as svc
 from tests.browser.scenario import make_document, span
 
@@ -162,14 +163,19 @@ def test_undo_restores_snapshot_with_same_ids(project, users, types):
                                    entity_id=condition.pk, expected_version=sentence.version,
                                    annotations=annotations)
     assert not Relation.objects.exists()
-    step = {**undo_step(before=before, after=annotations), "dependents": dependents.rows}
+    step = undo_step(before=before, after=annotations, dependents=dependents.rows)
     assert (len(step["entities"]), len(step["relations"]), step["created_entities"]) == (1, 1, [])
-    svc.action_undo(sentence=sentence, user=users["annotator"], step=step,
-                    expected_version=sentence.version)
-    assert sentence_snapshot(sentence=sentence) == before
+    reverse, _ = step_apply(sentence=sentence, user=users["annotator"], step=step,
+                            expected_version=sentence.version)
+    now = sentence_annotations(sentence=sentence)
+    assert sentence_snapshot(sentence=sentence, annotations=now) == before
     assert Relation.objects.get().pk == relation.pk
     with pytest.raises(svc.StaleVersion):
-        svc.action_undo(sentence=sentence, user=users["annotator"], step=step, expected_version=1)
+        step_apply(sentence=sentence, user=users["annotator"], step=step, expected_version=1)
+    # the reverse step deletes them again: redo
+    step_apply(sentence=sentence, user=users["annotator"], step=reverse,
+               expected_version=sentence.version)
+    assert not Relation.objects.exists() and list(Entity.objects.all()) == [negation]
 
 
 def _references(model) -> set[tuple[str, str, str]]:
@@ -220,8 +226,8 @@ def test_undo_of_a_create_also_removes_a_relation_made_to_it_from_another_senten
     drug = create(first, users["reviewer"], types["Drug"], "metformin")
     Relation.objects.create(document=first.document, sentence=first, head=drug, tail=target,
                             type=RelationType.objects.get(project=project))
-    svc.action_undo(sentence=second, user=users["annotator"],
-                    step=undo_step(before=before, after=annotations), expected_version=2)
+    step_apply(sentence=second, user=users["annotator"],
+               step=undo_step(before=before, after=annotations), expected_version=2)
     assert not Relation.objects.exists()
     assert list(Entity.objects.all()) == [drug]
 

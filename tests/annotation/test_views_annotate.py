@@ -353,11 +353,11 @@ def test_undo_step_from_before_an_upgrade_is_refused_and_dropped(
     client = client_for(users["annotator"])
     create(client, sentence, types["Condition"], "heart failure", 1)
     session = client.session
-    session["undo"] = {str(sentence.pk): [{"version": 2, "label": "create entity", "snapshot": {
-        "status": "new", "entities": [], "relations": []}}]}
+    session["undo_tabs"] = {f"/{sentence.pk}": {"undo": [{"version": 2, "label": "create entity", "step": {
+        "format": 2, "status": "new", "entities": [], "relations": []}}], "redo": []}}
     session.save()
     response = client.post(url(sentence, "undo"), {"version": 2}, **HX)
     assert response.status_code == 422
     assert "recorded by an older version of Eligo" in response.content.decode()
     assert Entity.objects.count() == 1 and Sentence.objects.get(pk=sentence.pk).version == 2
-    assert client.session["undo"] == {}
+    assert client.session["undo_tabs"] == {}
