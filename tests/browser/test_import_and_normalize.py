@@ -49,7 +49,7 @@ def test_a_queued_import_shows_its_progress_then_its_report(scenario, new_page, 
 
     # the worker has taken it and reports one document of two (what the task's update_state does)
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJobStatus.RUNNING)
-    app.backend.store_result(import_task_id(job.pk), {"documents": 1}, "PROGRESS")
+    app.backend.store_result(import_task_id(job_id=job.pk), {"documents": 1}, "PROGRESS")
     expect(running).to_contain_text("Importing")
     expect(bar).to_have_attribute("aria-valuenow", "50")
     expect(running).to_contain_text("1 of about 2 documents")
