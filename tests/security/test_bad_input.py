@@ -16,17 +16,11 @@ from tests.api.conftest import (  # noqa: F401  (fixtures)
     _fresh_cache, api_for, client_for, imported_project, make_user, project, users,
 )
 
+from tests.security.test_uploads import _zip
+
 IMPORTS = "/api/projects/trial/imports/"
 PAGE = "/projects/trial/import/"
 DEEP = "[" * 100_000 + "]" * 100_000
-
-
-def _zip(members: dict, compression=zipfile.ZIP_DEFLATED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def _bad_crc_zip() -> bytes:
