@@ -1,24 +1,12 @@
 """Normalizations (brat ``N``) as part of an entity, added and deleted through the API with the
 annotation view's services; brat events read-only. Data: brat's own news tutorial."""
-import io
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotation.models import AuditEvent, Entity, Event, Normalization, Project, Sentence
-from annotation.services.projects import membership_set
-from tests.annotation.test_services_corpus_io_brat import REAL
-
-
-@pytest.fixture
-def news(db, users):
-    call_command("import_corpus", "--project", "news", "--format", "brat",
-                 str(REAL / "brat-tutorial-news"), stdout=io.StringIO())
-    project = Project.objects.get(name="news")
-    membership_set(project=project, user=users["annotator"], role="annotator")
-    return project
+from annotation.models import AuditEvent, Entity, Event, Normalization, Sentence
+from tests.annotation.test_views_annotate_brat import news  # noqa: F401  (fixture)
 
 
 def _url(sentence, *rest) -> str:
