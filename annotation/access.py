@@ -19,6 +19,8 @@ from annotation.models import ROLE_RANK, Membership, Project, Role, Sentence
 SUGGESTION_DECIDER = Role.REVIEWER
 #: the least role that may mark a sentence reviewed
 SENTENCE_REVIEWER = Role.REVIEWER
+#: the least role that may read the inter-annotator agreement (it shows everyone's work)
+AGREEMENT_READER = Role.REVIEWER
 
 
 def role_at_least(role, minimum) -> bool:

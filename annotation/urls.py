@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import annotate, documents, health, projects
+from .views import agreement, annotate, documents, health, projects
 from .views import training as training_views
 from .views import io as io_views
 
@@ -28,6 +28,10 @@ urlpatterns = [
          name="sentence_redo"),
     path("projects/<slug:name>/sentences/<int:sentence_id>/do/<slug:action>/",
          annotate.sentence_action, name="sentence_action"),
+    # --- inter-annotator agreement and curation (reviewers, managers) ---
+    path("projects/<slug:name>/agreement/", agreement.agreement_page, name="agreement"),
+    path("projects/<slug:name>/agreement/sentences/<int:sentence_id>/", agreement.agreement_criterion,
+         name="agreement_criterion"),
     # --- active-learning loop: model versions, training runs, review queue, suggestions ---
     path("projects/<slug:name>/models/", training_views.models_page, name="model_versions"),
     path("projects/<slug:name>/models/versions/", training_views.model_versions_partial,

@@ -72,5 +72,6 @@ urlpatterns = [
     path(f"{P}/imports/", views.ImportJobViewSet.as_view(LIST_CREATE), name="api-imports"),
     path(f"{P}/imports/<int:job_id>/", views.ImportJobViewSet.as_view(DETAIL), name="api-import"),
     path(f"{P}/export/<slug:fmt>/", views.ExportView.as_view(DETAIL), name="api-export"),
+    path(f"{P}/agreement/", views.AgreementView.as_view(DETAIL), name="api-agreement"),
     path(f"{P}/audit/", views.AuditEventViewSet.as_view(LIST), name="api-audit"),
 ]

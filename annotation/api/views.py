@@ -18,7 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 
-from annotation.access import SUGGESTION_DECIDER
+from annotation.access import AGREEMENT_READER, SUGGESTION_DECIDER
 from annotation.api import serializers as s
 from annotation.api.filters import (
     AuditEventFilter, DocumentFilter, ExpectedVersionFilter, ExportFilter, PredictionFilter,
@@ -43,6 +43,7 @@ from annotation.models import (
     SuggestionStatus,
     TrainingRun,
 )
+from annotation.selectors.agreement import agreement_report
 from annotation.selectors.annotations import sentence_get, sentence_relations
 from annotation.selectors.audit import audit_events_for_project
 from annotation.selectors.documents import (
@@ -609,3 +610,14 @@ class AuditEventViewSet(ProjectScopedMixin, mixins.ListModelMixin, viewsets.Gene
                                         username=filters.get("user", ""),
                                         action=filters.get("action", ""))
 
+
+
+class AgreementView(ProjectScopedMixin, viewsets.GenericViewSet):
+    """Inter-annotator agreement between the annotators' layers (reviewers and managers): the
+    same report as ``manage.py agreement --json``; rules in docs/agreement.md."""
+
+    min_roles = {"*": AGREEMENT_READER}
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def retrieve(self, request, project):
+        return Response(agreement_report(project=self.project))
