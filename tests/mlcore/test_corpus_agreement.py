@@ -60,6 +60,9 @@ def test_pair_figures():
     assert pair["relations"]["by_type"]["OR"]["strict_f1"] == 1.0
     assert pair["relations"]["by_type"]["Has_value"]["strict_f1"] == 0.0
     assert pair["kappa"] == round(float(KAPPA_AB), 4)
+    # Condition on words "type 2 diabetes" against "diabetes": po = 11/13, pe = 123/169
+    assert pair["kappa_by_type"]["Condition"] == round(20 / 46, 4)
+    assert pair["kappa_by_type"]["Value"] == 1.0  # the nested Value, invisible to the labels
     assert pair["criteria"] == [
         {"document": "NCT1_inc", "sentence": 0, "entities": 2, "relations": 2},
         {"document": "NCT1_inc", "sentence": 1, "entities": 3, "relations": 0},
