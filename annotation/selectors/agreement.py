@@ -2,29 +2,17 @@
 and the two sides of one criterion (rules of the figures: ``mlcore.corpus.agreement``)."""
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-from django.db.models import Q
-
 from annotation.models import Assignment, Entity, Project, Sentence
 from annotation.selectors.corpus import documents_as_dataclasses
+from annotation.selectors.layers import layer_annotators
 from mlcore.corpus import agreement
 from mlcore.corpus import model as dc
-
-
-def layer_annotators(*, project: Project) -> list:
-    """The users with a layer in ``project``: assigned a document or owning an annotation."""
-    users = get_user_model().objects.filter(
-        Q(pk__in=Assignment.objects.filter(document__project=project).values("annotator_id"))
-        | Q(pk__in=Entity.objects.filter(project=project, annotator__isnull=False)
-            .values("annotator_id"))
-    )
-    return list(users.order_by("username"))
 
 
 def _layer_document_ids(*, project: Project, annotator) -> set[int]:
     """The documents of an annotator's layer: assigned to them, or holding one of their entities."""
     assigned = Assignment.objects.filter(document__project=project, annotator=annotator)
-    annotated = Entity.objects.filter(project=project, annotator=annotator)
+    annotated = Entity.objects.filter(document__project=project, annotator=annotator)
     return (set(assigned.values_list("document_id", flat=True))
             | set(annotated.values_list("document_id", flat=True).distinct()))
 

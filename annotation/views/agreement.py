@@ -7,8 +7,9 @@ from django.views.decorators.http import require_GET
 from annotation.access import AGREEMENT_READER, project_for_user
 from annotation.models import Sentence
 from annotation.selectors.agreement import (
-    agreement_matrix, agreement_report, criterion_sides, layer_annotators, report_pair,
+    agreement_matrix, agreement_report, criterion_sides, report_pair,
 )
+from annotation.selectors.layers import layer_annotators
 
 
 def _chosen_pair(request, annotators) -> tuple[list, str]:
