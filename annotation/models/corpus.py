@@ -156,6 +156,12 @@ class Sentence(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    #: Not a column: the layer this instance was read in, an annotator's id or ``None`` (the
+    #: shared or curated layer). ``selectors.layers.sentence_in_layer`` sets it and puts that
+    #: layer's ``status`` and ``version`` (a ``SentenceLayer``) on the instance; the annotation
+    #: selectors and services then read and write that layer only. Such an instance is never
+    #: ``save()``d (the services write with ``UPDATE``s).
+    layer = None
 
     class Meta:
         ordering = ["document_id", "index"]

@@ -49,12 +49,17 @@ def is_independent(project: Project) -> bool:
     return project.annotation_mode == AnnotationMode.INDEPENDENT
 
 
-def sentence_layer_get(*, sentence: Sentence, layer: int | None) -> SentenceLayer | None:
-    """The annotator's status/version row of the sentence (``None`` for the shared layer or
-    before the annotator's first write there)."""
-    if layer is None:
-        return None
-    return SentenceLayer.objects.filter(sentence_id=sentence.pk, annotator_id=layer).first()
+def sentence_in_layer(*, sentence: Sentence, layer: int | None) -> Sentence:
+    """``sentence`` as seen in ``layer`` (``Sentence.layer``): in an annotator's layer its
+    ``status`` and ``version`` become that annotator's (``SentenceLayer``; new at version 1
+    before their first write). One query for a layer, none for the shared one."""
+    sentence.layer = layer
+    if layer is not None:
+        row = (SentenceLayer.objects.filter(sentence_id=sentence.pk, annotator_id=layer)
+               .values_list("status", "version").first())
+        sentence.status, sentence.version = row or (SentenceStatus.NEW, 1)
+        sentence.updated_by = None  # the shared layer's last editor, not this layer's
+    return sentence
 
 
 def sentences_for_annotator(*, project: Project, user, sentences: QuerySet | None = None) -> QuerySet:
