@@ -158,3 +158,24 @@ class DocumentFilterForm(forms.Form):
             (str(t.pk), t.name) for t in entity_types]
         self.fields["annotator"].choices = [("", "Any annotator")] + [
             (str(u.pk), u.username) for u in annotators]
+
+
+CURATION_ACTIONS = ("take-entity", "take-all", "merge-agreed", "drop-entity", "finish")
+
+
+class CurationActionForm(_VersionedForm):
+    """One curation action; ``annotator`` names whose version is taken, ``target`` the
+    annotator's entity (take-entity) or the curated entity (drop-entity)."""
+
+    action = forms.ChoiceField(choices=[(a, a) for a in CURATION_ACTIONS])
+    annotator = forms.CharField(max_length=150, required=False)
+    target = forms.IntegerField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action in ("take-entity", "take-all") and not data.get("annotator"):
+            self.add_error("annotator", "Name the annotator whose version to take.")
+        if action in ("take-entity", "drop-entity") and data.get("target") is None:
+            self.add_error("target", "Name the entity.")
+        return data
