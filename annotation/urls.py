@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import agreement, annotate, documents, health, projects
+from .views import agreement, annotate, curation, documents, health, projects
 from .views import training as training_views
 from .views import io as io_views
 
@@ -32,6 +32,11 @@ urlpatterns = [
     path("projects/<slug:name>/agreement/", agreement.agreement_page, name="agreement"),
     path("projects/<slug:name>/agreement/sentences/<int:sentence_id>/", agreement.agreement_criterion,
          name="agreement_criterion"),
+    path("projects/<slug:name>/curate/", curation.curation_next, name="curation_next"),
+    path("projects/<slug:name>/curate/sentences/<int:sentence_id>/", curation.curation_page,
+         name="curation_page"),
+    path("projects/<slug:name>/curate/sentences/<int:sentence_id>/do/", curation.curation_action,
+         name="curation_action"),
     # --- active-learning loop: model versions, training runs, review queue, suggestions ---
     path("projects/<slug:name>/models/", training_views.models_page, name="model_versions"),
     path("projects/<slug:name>/models/versions/", training_views.model_versions_partial,

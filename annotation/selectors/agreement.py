@@ -27,7 +27,7 @@ def annotator_layers(*, project: Project, annotators=None,
         if document_id is not None:
             ids &= {document_id}
         layers[user.username] = {doc.name: doc for doc in documents_as_dataclasses(
-            project=project, annotator=user, document_ids=ids)}
+            project=project, layer=user.pk, document_ids=ids)}
     return layers
 
 

@@ -20,13 +20,11 @@ from annotation.models import (
 from mlcore.corpus import model as dc
 
 CHUNK_DOCUMENTS = 200
-#: ``annotator`` value of :func:`documents_as_dataclasses` reading every layer at once
-ALL_LAYERS = "all"
 
 
 def documents_as_dataclasses(
     *, project: Project, statuses: Iterable[str] | None = None, chunk_size: int = CHUNK_DOCUMENTS,
-    annotator=ALL_LAYERS, document_ids: Iterable[int] | None = None,
+    layer: int | None = None, document_ids: Iterable[int] | None = None,
 ) -> Iterator[dc.Document]:
     """Stream the project's documents (by name) with their annotations as dataclasses.
 
@@ -35,8 +33,8 @@ def documents_as_dataclasses(
     ``N``, ``#`` in creation order. With ``statuses``, only annotations of sentences having one of those
     statuses are kept (see ``annotation.services.corpus_io`` for the exact rule); the text
     and the sentences are always whole, and ``metadata["sentence_status"]`` lists every
-    sentence's status. ``annotator`` picks one layer: a user's, or None for the shared
-    (curated) layer; ``document_ids`` restricts the documents.
+    sentence's status. ``layer`` picks the annotations: the shared (curated) layer by
+    default, or that annotator's own layer; ``document_ids`` restricts the documents.
     """
     statuses = set(statuses) if statuses else None
     entity_types = dict(project.entity_types.values_list("pk", "name"))
@@ -48,8 +46,7 @@ def documents_as_dataclasses(
     if document_ids is not None:
         documents = documents.filter(pk__in=list(document_ids))
     ids = list(documents.values_list("pk", flat=True))
-    layer = {} if annotator == ALL_LAYERS else {
-        "annotator_id": getattr(annotator, "pk", None)}
+    layer = {"annotator_id": layer}
     for i in range(0, len(ids), chunk_size):
         chunk = ids[i:i + chunk_size]
         yield from _chunk(chunk, statuses, entity_types, relation_types, role_names, layer)

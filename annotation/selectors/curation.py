@@ -14,7 +14,7 @@ from collections import Counter
 from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q
 
-from annotation.models import Assignment, Entity, Project, Sentence, SentenceLayer, SentenceStatus
+from annotation.models import Entity, Project, Sentence, SentenceLayer, SentenceStatus
 from annotation.selectors.annotations import sentence_entities, sentence_relations
 from annotation.selectors.layers import sentence_in_layer
 from mlcore.corpus import agreement
@@ -63,35 +63,48 @@ def _mark(key, curated: set, agreed: set) -> str:
     return "taken" if key in curated else "agreed" if key in agreed else "differs"
 
 
+def _entity_rows(text: str, entities, marks) -> list[dict]:
+    return [{"pk": e.pk, "type": e.type.name, "color": e.type.color, "mark": mark,
+             "text": " … ".join(text[start:end] for start, end in e.fragments)}
+            for e, mark in zip(entities, marks)]
+
+
+def _relation_rows(entity_rows: list[dict], relations, marks) -> list[dict]:
+    texts = {row["pk"]: row["text"] for row in entity_rows}
+    return [{"pk": r.pk, "type": r.type.name, "mark": mark, "head": texts.get(r.head_id, "?"),
+             "tail": texts.get(r.tail_id, "?")} for r, mark in zip(relations, marks)]
+
+
+def _layer_rows(sentence: Sentence, entities, relations, entity_marks, relation_marks) -> dict:
+    rows = _entity_rows(sentence.document.text, entities, entity_marks)
+    return {"entities": rows, "relations": _relation_rows(rows, relations, relation_marks)}
+
+
 def sentence_curation(*, sentence: Sentence) -> dict:
-    """The curated layer of the criterion and each annotator's column, marked (module doc);
-    ``agreed_missing`` counts agreed annotations the curated layer lacks yet, ``agreed`` lists
-    the first annotator's agreed entity and relation ids (what "merge agreed" takes)."""
+    """The curated layer of the criterion and each annotator's column, marked (module doc).
+    ``agreed`` lists the first annotator's agreed entity and relation ids that the curated
+    layer lacks yet (what "merge agreed" takes), ``agreed_missing`` how many."""
     annotators = criterion_annotators(sentence=sentence)
-    curated_rows = criterion_layer(sentence=sentence, annotator_id=None)
-    curated_doc = layer_as_document(sentence, *curated_rows)
-    layers = [(user, criterion_layer(sentence=sentence, annotator_id=user.pk)) for user in annotators]
-    docs = [layer_as_document(sentence, *rows) for _, rows in layers]
-    keys = [_keys(doc) for doc in docs]
-    curated_entities, curated_relations = (set(k.values()) for k in _keys(curated_doc))
-    agreed_entities = _shared_by_all([k[0] for k in keys]) if len(keys) > 1 else set()
-    agreed_relations = _shared_by_all([k[1] for k in keys]) if len(keys) > 1 else set()
-    columns = []
-    for (user, (entities, relations)), (entity_keys, relation_keys) in zip(layers, keys):
-        columns.append({
-            "annotator": user, "status": _layer_status(sentence, user),
-            "entities": [(e, _mark(entity_keys[str(e.pk)], curated_entities, agreed_entities))
-                         for e in entities],
-            "relations": [(r, _mark(relation_keys.get(str(r.pk)), curated_relations,
-                                    agreed_relations)) for r in relations],
-        })
-    missing = [(kind, row) for column in columns[:1] for kind in ("entities", "relations")
-               for row, mark in column[kind] if mark == "agreed"]
-    return {"annotators": annotators, "columns": columns,
-            "curated": {"entities": curated_rows[0], "relations": curated_rows[1]},
-            "agreed_missing": len(missing),
-            "agreed": {kind: [row.pk for k, row in missing if k == kind]
-                       for kind in ("entities", "relations")}}
+    curated_entities, curated_relations = criterion_layer(sentence=sentence, annotator_id=None)
+    curated_keys = [set(k.values()) for k in _keys(
+        layer_as_document(sentence, curated_entities, curated_relations))]
+    layers = [criterion_layer(sentence=sentence, annotator_id=user.pk) for user in annotators]
+    keys = [_keys(layer_as_document(sentence, *rows)) for rows in layers]
+    agreed = [_shared_by_all([k[kind] for k in keys]) if len(keys) > 1 else set() for kind in (0, 1)]
+    columns, missing = [], {"entities": [], "relations": []}
+    for user, (entities, relations), (entity_keys, relation_keys) in zip(annotators, layers, keys):
+        entity_marks = [_mark(entity_keys[str(e.pk)], curated_keys[0], agreed[0]) for e in entities]
+        relation_marks = [_mark(relation_keys.get(str(r.pk)), curated_keys[1], agreed[1])
+                          for r in relations]
+        columns.append({"annotator": user, "status": _layer_status(sentence, user),
+                        **_layer_rows(sentence, entities, relations, entity_marks, relation_marks)})
+        if len(columns) == 1:
+            missing = {"entities": [e.pk for e, m in zip(entities, entity_marks) if m == "agreed"],
+                       "relations": [r.pk for r, m in zip(relations, relation_marks) if m == "agreed"]}
+    curated = _layer_rows(sentence, curated_entities, curated_relations,
+                          ["curated"] * len(curated_entities), ["curated"] * len(curated_relations))
+    return {"annotators": annotators, "columns": columns, "curated": curated, "agreed": missing,
+            "agreed_missing": len(missing["entities"]) + len(missing["relations"])}
 
 
 def _layer_status(sentence: Sentence, user) -> str:
