@@ -35,24 +35,35 @@ def layer_write(*, document: Document, annotator, layer) -> None:
     Assignment.objects.create(document=document, annotator=annotator)
 
 
-@pytest.fixture
-def agreement_project(users, make_user):
-    """Project ``iaa`` (independent): ``alice``/``bob`` annotators with layers A and B,
-    ``reviewer``, ``manager`` and ``annotator`` of ``users`` as members."""
+def agreement_project_create(*, members: dict, password: str):
+    """Project ``iaa`` (independent) with ``members`` (user -> role) and the annotators
+    ``alice`` and ``bob`` (``password``) holding layers A and B of the fixture document."""
+    from django.contrib.auth import get_user_model
+
     from annotation.services.projects import membership_set, project_create
 
     project = project_create(name="iaa", schema=AGREEMENT_SCHEMA)
     project.annotation_mode = "independent"
     project.save(update_fields=["annotation_mode"])
-    for name, role in (("manager", Role.MANAGER), ("reviewer", Role.REVIEWER),
-                       ("annotator", Role.ANNOTATOR)):
-        membership_set(project=project, user=users[name], role=role)
+    for user, role in members.items():
+        membership_set(project=project, user=user, role=role)
     document = Document.objects.create(project=project, name=ANN_A.name, text=ANN_A.text)
     for index, s in enumerate(ANN_A.sentences):
         Sentence.objects.create(project=project, document=document, index=index, start=s.start,
                                 end=s.end, text=ANN_A.text[s.start:s.end])
     for name, layer in (("alice", ANN_A), ("bob", ANN_B)):
-        user = make_user(name)
+        user = get_user_model().objects.create_user(username=name, password=password)
         membership_set(project=project, user=user, role=Role.ANNOTATOR)
         layer_write(document=document, annotator=user, layer=layer)
     return project
+
+
+@pytest.fixture
+def agreement_project(users):
+    """:func:`agreement_project_create` with ``manager``, ``reviewer`` and ``annotator`` of
+    ``users`` as members."""
+    from tests.annotation.conftest import PASSWORD
+
+    return agreement_project_create(password=PASSWORD, members={
+        users["manager"]: Role.MANAGER, users["reviewer"]: Role.REVIEWER,
+        users["annotator"]: Role.ANNOTATOR})
