@@ -662,9 +662,10 @@ def _sentence_index(sentences, starts: list[int], offset: int) -> int | None:
     return i + 1 if i + 1 < len(sentences) else len(sentences) - 1
 
 
-def corpus_export(*, project: Project, out, fmt: str, statuses=None) -> dict:
-    """Write the project's documents to ``out`` in ``fmt``; returns the writer's statistics."""
-    documents = documents_as_dataclasses(project=project, statuses=statuses)
+def corpus_export(*, project: Project, out, fmt: str, statuses=None, layer: int | None = None) -> dict:
+    """Write the project's documents to ``out`` in ``fmt``; returns the writer's statistics.
+    ``layer``: the shared (curated) layer by default, or that annotator's own."""
+    documents = documents_as_dataclasses(project=project, statuses=statuses, layer=layer)
     return write_corpus(documents, out, fmt, schema=project_schema(project=project))
 
 
@@ -677,18 +678,23 @@ class CorpusDownload:
     content_type: str
 
 
-def corpus_export_download(*, project: Project, fmt: str, statuses=None, user=None) -> CorpusDownload:
+def corpus_export_download(*, project: Project, fmt: str, statuses=None, user=None,
+                           layer=None) -> CorpusDownload:
     """The export for the export page and the API alike: the file of :func:`corpus_export_file`
-    named and typed by the format registry, recorded as an ``EXPORTED`` audit event."""
+    named and typed by the format registry, recorded as an ``EXPORTED`` audit event.
+    ``layer``: a user whose own layer is exported (default: the shared or curated layer)."""
     spec = FORMATS[fmt]
-    download = corpus_export_file(project=project, fmt=fmt, statuses=statuses or None)
+    download = corpus_export_file(project=project, fmt=fmt, statuses=statuses or None,
+                                  layer=getattr(layer, "pk", None))
+    layer_payload = {"layer": layer.username} if layer is not None else {}
     audit_record(project=project, user=user, action=AuditAction.EXPORTED, object_type="corpus",
-                 payload={"format": fmt, "statuses": list(statuses or [])})
-    return CorpusDownload(file=download, filename=f"{project.name}-{fmt}{spec.suffix}",
+                 payload={"format": fmt, "statuses": list(statuses or []), **layer_payload})
+    suffix = f"-{layer.username}" if layer is not None else ""
+    return CorpusDownload(file=download, filename=f"{project.name}{suffix}-{fmt}{spec.suffix}",
                           content_type=spec.content_type)
 
 
-def corpus_export_file(*, project: Project, fmt: str, statuses=None):
+def corpus_export_file(*, project: Project, fmt: str, statuses=None, layer: int | None = None):
     """The export as an open anonymous temporary file, ready to stream (brat is zipped).
 
     The file is deleted when closed (a ``FileResponse`` closes it after sending).
@@ -696,7 +702,7 @@ def corpus_export_file(*, project: Project, fmt: str, statuses=None):
     download = tempfile.TemporaryFile()
     with tempfile.TemporaryDirectory(prefix="eligo-export-") as workdir:
         out = Path(workdir) / ("brat" if fmt == "brat" else f"corpus.{fmt}")
-        corpus_export(project=project, out=out, fmt=fmt, statuses=statuses)
+        corpus_export(project=project, out=out, fmt=fmt, statuses=statuses, layer=layer)
         if fmt == "brat":
             with zipfile.ZipFile(download, "w", zipfile.ZIP_DEFLATED) as archive:
                 for item in sorted(out.rglob("*")):
