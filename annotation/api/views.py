@@ -574,7 +574,7 @@ class ImportJobViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retriev
     def create(self, request, *args, **kwargs):
         data = _validated(s.ImportUploadSerializer, request.data)
         job = import_job_create(project=self.project, user=request.user, upload=data["file"],
-                                fmt=data["format"])
+                                fmt=data["format"], annotator=data.get("annotator"))
         body = self.get_serializer(job).data
         if job.status == "failed":
             return Response({"error": {"code": "import_failed", "message": job.error,
