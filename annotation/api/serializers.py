@@ -325,15 +325,19 @@ class ModelOptionsSerializer(serializers.Serializer):
 class ImportUploadSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=format_choices(READ_FORMATS))
     file = serializers.FileField(allow_empty_file=False, use_url=False)
+    annotator = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.all(), required=False,
+        allow_null=True, help_text="import into this user's own layer (independent mode)")
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
     user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    annotator = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = ImportJob
         fields = ["id", "format", "file_name", "size", "status", "report", "error", "user",
-                  "created_at", "finished_at"]
+                  "annotator", "created_at", "finished_at"]
 
 
 class AuditEventSerializer(serializers.ModelSerializer):

@@ -15,6 +15,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import mixins, serializers as drf_serializers, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 
@@ -50,6 +51,7 @@ from annotation.selectors.documents import (
     SENTENCE_ORDERINGS, documents_for_project, sentences_for_project,
 )
 from annotation.selectors.imports import import_jobs_for_project
+from annotation.selectors.layers import layer_annotator_get, layer_for, sentence_in_layer
 from annotation.selectors.projects import project_members, projects_for_user
 from annotation.selectors.review import predictions_for_project
 from annotation.selectors.training import model_options_get, model_versions_for_project
@@ -251,7 +253,7 @@ class SentenceViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrieve
                                      ordering=filters.get("ordering") or "index")
 
     def retrieve(self, request, *args, **kwargs):
-        sentence = self.get_object()
+        sentence = _in_users_layer(self, self.get_object())
         data = s.SentenceSerializer(sentence).data
         data["entities"] = s.EntitySerializer(_entities_of(sentence), many=True).data
         data["relations"] = s.RelationSerializer(sentence_relations(sentence=sentence), many=True).data
@@ -263,23 +265,30 @@ class SentenceViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrieve
     def set_status(self, request, *args, **kwargs):
         """Set the status (``reviewed`` needs the reviewer role); 409 on a stale version."""
         data = _validated(s.SentenceStatusSerializer, request.data)
-        sentence = sentence_get(project=self.project, sentence_id=kwargs["sentence_id"])
+        sentence = _in_users_layer(self, sentence_get(project=self.project,
+                                                      sentence_id=kwargs["sentence_id"]))
         annotation_services.sentence_set_status(sentence=sentence, user=request.user,
                                                 status=data["status"],
                                                 expected_version=data["expected_version"])
         sentence.refresh_from_db()
-        return Response(s.SentenceSerializer(sentence).data)
+        return Response(s.SentenceSerializer(_in_users_layer(self, sentence)).data)
+
+
+def _in_users_layer(view, sentence: Sentence) -> Sentence:
+    """The sentence in the layer the requesting user edits (``selectors.layers.layer_for``)."""
+    return sentence_in_layer(sentence=sentence, layer=layer_for(
+        project=view.project, user=view.request.user, role=view.role))
 
 
 def _entities_of(sentence: Sentence):
-    return Entity.objects.filter(sentence=sentence).select_related("type", "created_by").prefetch_related(
-        "normalizations__created_by")
+    return Entity.objects.filter(sentence=sentence, annotator_id=sentence.layer).select_related(
+        "type", "created_by").prefetch_related("normalizations__created_by")
 
 
 def _events_of(sentence: Sentence):
     """The events triggered in the sentence, with their arguments in file order."""
-    return Event.objects.filter(trigger__sentence=sentence).select_related("created_by").prefetch_related(
-        "arguments").order_by("pk")
+    return Event.objects.filter(trigger__sentence=sentence, annotator_id=sentence.layer).select_related(
+        "created_by").prefetch_related("arguments").order_by("pk")
 
 
 EXPECTED_VERSION_PARAM = OpenApiParameter("expected_version", int, required=True,
@@ -296,7 +305,8 @@ class _SentenceChildMixin(ProjectScopedMixin):
 
     def sentence(self) -> Sentence:
         if not hasattr(self, "_sentence"):
-            self._sentence = sentence_get(project=self.project, sentence_id=self.kwargs["sentence_id"])
+            self._sentence = _in_users_layer(self, sentence_get(
+                project=self.project, sentence_id=self.kwargs["sentence_id"]))
         return self._sentence
 
     def _expected_version(self, request) -> int:
@@ -367,7 +377,8 @@ class NormalizationViewSet(_SentenceChildMixin, mixins.ListModelMixin, mixins.Re
     serializer_class = s.NormalizationSerializer
 
     def entity(self) -> Entity:
-        return get_object_or_404(Entity, sentence=self.sentence(), pk=self.kwargs["entity_id"])
+        return get_object_or_404(Entity, sentence=self.sentence(), annotator_id=self.sentence().layer,
+                                 pk=self.kwargs["entity_id"])
 
     def get_queryset(self):
         if _is_fake(self):
@@ -564,7 +575,7 @@ class ImportJobViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retriev
     def create(self, request, *args, **kwargs):
         data = _validated(s.ImportUploadSerializer, request.data)
         job = import_job_create(project=self.project, user=request.user, upload=data["file"],
-                                fmt=data["format"])
+                                fmt=data["format"], annotator=data.get("annotator"))
         body = self.get_serializer(job).data
         if job.status == "failed":
             return Response({"error": {"code": "import_failed", "message": job.error,
@@ -575,18 +586,25 @@ class ImportJobViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retriev
 
 class ExportView(ProjectScopedMixin, viewsets.GenericViewSet):
     """Download the corpus as ``brat`` (.zip), ``jsonl`` or ``conll``; ``?status=done&status=reviewed``
-    keeps only the annotations of sentences with those statuses."""
+    keeps only the annotations of sentences with those statuses; ``?layer=<username>`` exports
+    that annotator's own layer instead of the curated (shared) one."""
 
     min_roles = {"*": Role.MANAGER}
 
-    @extend_schema(parameters=[OpenApiParameter("status", str, many=True, enum=SentenceStatus.values)],
+    @extend_schema(parameters=[OpenApiParameter("status", str, many=True, enum=SentenceStatus.values),
+                               OpenApiParameter("layer", str)],
                    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def retrieve(self, request, project, fmt):
         params = request.query_params.copy()
         params["format"] = fmt
         filters = query_validated(ExportFilter, params)
+        layer = None
+        if filters["layer"]:
+            layer = layer_annotator_get(project=self.project, username=filters["layer"])
+            if layer is None:
+                raise ValidationError({"layer": [f"{filters['layer']} has no layer in this project."]})
         download = corpus_export_download(project=self.project, fmt=filters["format"],
-                                          statuses=filters["status"], user=request.user)
+                                          statuses=filters["status"], user=request.user, layer=layer)
         return FileResponse(download.file, as_attachment=True, content_type=download.content_type,
                             filename=download.filename)
 
