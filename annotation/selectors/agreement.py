@@ -39,7 +39,8 @@ def agreement_report(*, project: Project) -> dict:
         project=project).values_list("pk", "document__name", "index")}
     for pair in report["pairs"]:
         for criterion in pair["criteria"]:
-            criterion["sentence_id"] = sentence_ids.get((criterion["document"], criterion["sentence"]))
+            criterion["sentence_id"] = sentence_ids.get(
+                (criterion["document"], criterion["sentence"]))
     return report
 
 

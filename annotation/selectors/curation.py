@@ -90,7 +90,8 @@ def sentence_curation(*, sentence: Sentence) -> dict:
         layer_as_document(sentence, curated_entities, curated_relations))]
     layers = [criterion_layer(sentence=sentence, annotator_id=user.pk) for user in annotators]
     keys = [_keys(layer_as_document(sentence, *rows)) for rows in layers]
-    agreed = [_shared_by_all([k[kind] for k in keys]) if len(keys) > 1 else set() for kind in (0, 1)]
+    agreed = [_shared_by_all([k[kind] for k in keys]) if len(keys) > 1 else set()
+              for kind in (0, 1)]
     columns, missing = [], {"entities": [], "relations": []}
     for user, (entities, relations), (entity_keys, relation_keys) in zip(annotators, layers, keys):
         entity_marks = [_mark(entity_keys[str(e.pk)], curated_keys[0], agreed[0]) for e in entities]
@@ -99,8 +100,9 @@ def sentence_curation(*, sentence: Sentence) -> dict:
         columns.append({"annotator": user, "status": _layer_status(sentence, user),
                         **_layer_rows(sentence, entities, relations, entity_marks, relation_marks)})
         if len(columns) == 1:
-            missing = {"entities": [e.pk for e, m in zip(entities, entity_marks) if m == "agreed"],
-                       "relations": [r.pk for r, m in zip(relations, relation_marks) if m == "agreed"]}
+            missing = {
+                "entities": [e.pk for e, m in zip(entities, entity_marks) if m == "agreed"],
+                "relations": [r.pk for r, m in zip(relations, relation_marks) if m == "agreed"]}
     curated = _layer_rows(sentence, curated_entities, curated_relations,
                           ["curated"] * len(curated_entities), ["curated"] * len(curated_relations))
     return {"annotators": annotators, "columns": columns, "curated": curated, "agreed": missing,

@@ -33,7 +33,8 @@ def _picked(rows: list, ids, what: str, annotator) -> list:
     wanted = {int(i) for i in ids}
     picked = [row for row in rows if row.pk in wanted]
     if len(picked) != len(wanted):
-        raise ValidationError(f"That {what} is not in {annotator.username}'s version of this criterion.")
+        raise ValidationError(
+            f"That {what} is not in {annotator.username}'s version of this criterion.")
     return picked
 
 

@@ -1,4 +1,5 @@
-"""Inter-annotator agreement pages: the matrix and per-type tables, and one criterion's drill-down."""
+"""Inter-annotator agreement pages: the matrix and per-type tables, and the drill-down to
+one criterion."""
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render

@@ -50,7 +50,8 @@ def curation_next(request, name):
 
 
 def _annotator(sentence, username: str):
-    user = next((u for u in criterion_annotators(sentence=sentence) if u.username == username), None)
+    user = next((u for u in criterion_annotators(sentence=sentence) if u.username == username),
+                None)
     if user is None:
         raise ValidationError(f"{username} has no version of this criterion.")
     return user
@@ -95,8 +96,8 @@ def curation_action(request, name, sentence_id):
             f"Not saved: the criterion changed meanwhile (now version {fresh.version}); "
             "you are looking at the current one."))
     except ValidationError as exc:
-        return _render(request, _sentence(request, name, sentence_id), message=" ".join(exc.messages),
-                       level="error", status=422, partial=True)
+        return _render(request, _sentence(request, name, sentence_id), level="error",
+                       message=" ".join(exc.messages), status=422, partial=True)
     response = _render(request, sentence, partial=True)
     if form.cleaned_data["action"] == "finish" and request.POST.get("advance"):
         response["HX-Redirect"] = reverse("curation_next", args=[name])

@@ -108,15 +108,23 @@ def relaxed_matches(left: list[Entity], right: list[Entity]) -> list[tuple[int, 
     """One-to-one greedy matching of same-type entities sharing characters (see module doc).
 
     Returns ``(index in left, index in right)`` pairs."""
+    def spans(entities):
+        by_type: dict[str, list] = {}
+        for i, e in enumerate(entities):
+            by_type.setdefault(e.type, []).append((e.start, e.end, fragment_key(e), i, e))
+        return by_type
+
+    right_by_type = spans(right)
     candidates = []
-    for i, a in enumerate(left):
-        for j, b in enumerate(right):
-            if a.type != b.type or a.end <= b.start or b.end <= a.start:
-                continue
-            shared = _shared_characters(a, b)
-            if shared:
-                exact = fragment_key(a) == fragment_key(b)
-                candidates.append((not exact, -shared, a.start, b.start, i, j))
+    for type_, lefts in spans(left).items():
+        rights = right_by_type.get(type_, ())
+        for a_start, a_end, a_key, i, a in lefts:
+            for b_start, b_end, b_key, j, b in rights:
+                if a_end <= b_start or b_end <= a_start:
+                    continue
+                shared = _shared_characters(a, b)
+                if shared:
+                    candidates.append((a_key != b_key, -shared, a_start, b_start, i, j))
     candidates.sort()
     used_left, used_right, pairs = set(), set(), []
     for *_, i, j in candidates:
@@ -153,7 +161,8 @@ def word_spans(document: Document) -> list[tuple[int, int]]:
 
 
 def word_labels(document: Document, words: list[tuple[int, int]]) -> tuple[list[str], list[set]]:
-    """Per word: the longest overlapping entity's type (or ``O``) and the set of types overlapping it."""
+    """Per word: the type of the longest entity overlapping it (or ``O``), and the set of the
+    types of every entity overlapping it."""
     labels = [OUTSIDE] * len(words)
     types: list[set] = [set() for _ in words]
     starts = [start for start, _ in words]
@@ -175,9 +184,16 @@ def _count_words(tallies: PairTallies, a: Document, b: Document) -> None:
     labels_a, types_a = word_labels(a, words)
     labels_b, types_b = word_labels(b, words)
     tallies.words.update(zip(labels_a, labels_b))
-    for type_ in set().union(*types_a, *types_b):
-        tallies.words_by_type.setdefault(type_, Counter()).update(
-            (type_ in ta, type_ in tb) for ta, tb in zip(types_a, types_b))
+    marked = Counter()
+    for ta, tb in zip(types_a, types_b):
+        for type_ in ta | tb:
+            marked[type_, type_ in ta, type_ in tb] += 1
+    for type_ in {t for t, _, _ in marked}:
+        counts = tallies.words_by_type.setdefault(type_, Counter())
+        for a_has, b_has in ((True, True), (True, False), (False, True)):
+            counts[a_has, b_has] += marked[type_, a_has, b_has]
+        counts[False, False] += len(words) - sum(marked[type_, x, y] for x, y in
+                                                 ((True, True), (True, False), (False, True)))
 
 
 def _sentence_of(document: Document, offset: int) -> int:
@@ -337,7 +353,8 @@ def _sides(entities: list[Entity], marks: list[str]) -> list[tuple[Entity, str]]
     return sorted(zip(entities, marks), key=lambda pair: (pair[0].start, pair[0].end))
 
 
-def _relation_marks(own: Document, other: Document, entity_ids: set[str]) -> list[tuple[Relation, str]]:
+def _relation_marks(own: Document, other: Document,
+                    entity_ids: set[str]) -> list[tuple[Relation, str]]:
     keys, spare = relation_keys(own), Counter(relation_keys(other).values())
     marked = []
     for relation in own.relations:

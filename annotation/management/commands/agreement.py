@@ -17,7 +17,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--project", required=True)
-        parser.add_argument("--json", dest="as_json", action="store_true", help="print the whole report as JSON")
+        parser.add_argument("--json", dest="as_json", action="store_true",
+                            help="print the whole report as JSON")
 
     def handle(self, *args, project, as_json: bool = False, **options):
         project_obj = project_get(name=project)
@@ -29,7 +30,8 @@ class Command(BaseCommand):
             return
         if len(report["annotators"]) < 2:
             raise CommandError("Agreement needs at least two annotators' layers in the project.")
-        self.stdout.write("pair\tdocuments\tentity strict F1\tentity relaxed F1\trelation F1\tkappa")
+        self.stdout.write("pair\tdocuments\tentity strict F1\tentity relaxed F1\t"
+                          "relation F1\tkappa")
         for row in [{"annotators": ["overall"], **report}, *report["pairs"]]:
             self.stdout.write("\t".join([
                 " / ".join(row["annotators"]), str(row["documents"]),
