@@ -77,6 +77,7 @@ ENDPOINTS = [
     ("import-upload", "post", "/api/projects/{project}/imports/", "UPLOAD", Role.MANAGER, {201}),
     ("export", "get", "/api/projects/{project}/export/jsonl/", None, Role.MANAGER, {200}),
     ("audit", "get", "/api/projects/{project}/audit/", None, Role.MANAGER, {200}),
+    ("agreement", "get", "/api/projects/{project}/agreement/", None, Role.REVIEWER, {200}),
 ]
 RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.MANAGER: 3}
 JSONL = (b'{"eligo": 1, "schema": {"entity_types": [], "relation_types": []}}\n'
