@@ -82,8 +82,8 @@ def main() -> None:
     report = agreement_report(project=project)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     pair = report["pairs"][0]
-    print(f"agreement report: {seconds:.1f} s ({cpu:.1f} s CPU in this process, the rest is "
-          f"the database and waiting) for {pair['documents']} documents, "
+    print(f"agreement report: {seconds:.1f} s ({cpu:.1f} s CPU time of this process, SQLite "
+          f"included when it is the database) for {pair['documents']} documents, "
           f"{pair['entities']['count']} entities, {pair['relations']['count']} relations "
           f"(target < 60 s)")
     print(f"  entity strict F1 {report['entities']['strict_f1']}, relaxed F1 "
