@@ -44,7 +44,7 @@ from annotation.models import (
     SuggestionStatus,
     TrainingRun,
 )
-from annotation.selectors.agreement import agreement_report
+from annotation.selectors.agreement import agreement_report_cached
 from annotation.selectors.annotations import sentence_get, sentence_relations
 from annotation.selectors.audit import audit_events_for_project
 from annotation.selectors.documents import (
@@ -638,4 +638,4 @@ class AgreementView(ProjectScopedMixin, viewsets.GenericViewSet):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def retrieve(self, request, project):
-        return Response(agreement_report(project=self.project))
+        return Response(agreement_report_cached(project=self.project))

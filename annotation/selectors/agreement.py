@@ -2,7 +2,12 @@
 and the two sides of one criterion (rules of the figures: ``mlcore.corpus.agreement``)."""
 from __future__ import annotations
 
-from annotation.models import Assignment, Entity, Project, Sentence
+import hashlib
+
+from django.core.cache import cache
+from django.db.models import Count, Max, Sum
+
+from annotation.models import Assignment, Entity, Project, Relation, Sentence, SentenceLayer
 from annotation.selectors.corpus import documents_as_dataclasses
 from annotation.selectors.layers import layer_annotators
 from mlcore.corpus import agreement
@@ -41,6 +46,33 @@ def agreement_report(*, project: Project) -> dict:
         for criterion in pair["criteria"]:
             criterion["sentence_id"] = sentence_ids.get(
                 (criterion["document"], criterion["sentence"]))
+    return report
+
+
+REPORT_CACHE_SECONDS = 3600
+
+
+def layers_fingerprint(*, project: Project) -> tuple:
+    """What changes whenever an annotator's layer does (four aggregate queries): every write in
+    a layer moves its ``SentenceLayer`` version (undo too), imports and assignments add rows."""
+    layers = SentenceLayer.objects.filter(sentence__project=project).aggregate(
+        n=Count("id"), versions=Sum("version"), last=Max("updated_at"))
+    assignments = Assignment.objects.filter(document__project=project).aggregate(
+        n=Count("id"), last=Max("created_at"))
+    return (project.pk, project.created_at.isoformat(), *layers.values(), *assignments.values(),
+            Entity.objects.filter(document__project=project, annotator__isnull=False).count(),
+            Relation.objects.filter(document__project=project, annotator__isnull=False).count())
+
+
+def agreement_report_cached(*, project: Project) -> dict:
+    """:func:`agreement_report`, kept in the cache until a layer changes (the page and the API:
+    on Chia the report takes seconds; the command always computes it afresh)."""
+    fingerprint = repr(layers_fingerprint(project=project)).encode()
+    key = "agreement:" + hashlib.sha256(fingerprint).hexdigest()
+    report = cache.get(key)
+    if report is None:
+        report = agreement_report(project=project)
+        cache.set(key, report, REPORT_CACHE_SECONDS)
     return report
 
 

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 from annotation.access import AGREEMENT_READER, project_for_user
 from annotation.models import Sentence
 from annotation.selectors.agreement import (
-    agreement_matrix, agreement_report, criterion_sides, report_pair,
+    agreement_matrix, agreement_report_cached, criterion_sides, report_pair,
 )
 from annotation.selectors.layers import layer_annotators
 
@@ -29,7 +29,7 @@ def _chosen_pair(request, annotators) -> tuple[list, str]:
 @require_GET
 def agreement_page(request, name):
     project, _ = project_for_user(user=request.user, name=name, min_role=AGREEMENT_READER)
-    report = agreement_report(project=project)
+    report = agreement_report_cached(project=project)
     pair = None
     if len(report["annotators"]) >= 2:
         users, error = _chosen_pair(request, layer_annotators(project=project))

@@ -97,3 +97,17 @@ def test_drill_down_marks_both_sides(agreement_project, users, client_for):
     assert 'data-mark="only" data-entity="Temporal:prior"' in bob
     assert 'data-mark="overlap" data-entity="Procedure:metformin therapy"' in bob
     assert 'data-mark="agreed" data-relation="OR"' in alice
+
+
+def test_the_cached_report_follows_an_edit_in_a_layer(agreement_project, users, client_for):
+    from annotation.selectors.layers import sentence_in_layer
+    from annotation.services.annotations import entity_delete
+
+    url = "/api/projects/iaa/agreement/"
+    client = client_for(users["reviewer"])
+    assert client.get(url).json()["entities"]["strict_f1"] == STRICT
+    temporal = Entity.objects.get(annotator__username="bob", type__name="Temporal")
+    sentence = sentence_in_layer(sentence=temporal.sentence, layer=temporal.annotator_id)
+    entity_delete(sentence=sentence, user=temporal.annotator, entity_id=temporal.pk,
+                  expected_version=sentence.version)
+    assert client.get(url).json()["entities"]["strict_f1"] == round(8 / 12, 4)
