@@ -13,6 +13,10 @@ from annotation.selectors.agreement import (
 from annotation.selectors.layers import layer_annotators
 
 
+#: disagreeing criteria listed on the page (the API and the command list them all)
+CRITERIA_SHOWN = 500
+
+
 def _chosen_pair(request, annotators) -> tuple[list, str]:
     """The two annotators named by ``?pair=a,b`` (none given: the first two), or an error."""
     by_name = {user.username: user for user in annotators}
@@ -37,7 +41,8 @@ def agreement_page(request, name):
             return HttpResponseBadRequest(error)
         pair = report_pair(report, users[0].username, users[1].username)
     return render(request, "annotation/agreement.html", {
-        "project": project, "report": report, "matrix": agreement_matrix(report), "pair": pair})
+        "project": project, "report": report, "matrix": agreement_matrix(report), "pair": pair,
+        "criteria_shown": pair["criteria"][:CRITERIA_SHOWN] if pair else []})
 
 
 @login_required
