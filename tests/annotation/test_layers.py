@@ -213,3 +213,33 @@ def test_export_writes_one_annotators_layer(independent, client_for, users, cond
     assert response.status_code == 400 and "nobody has no layer" in response.content.decode()
     page = api.post(reverse("corpus_export", args=["trial"]), {"format": "jsonl", "layer": "annotator"})
     assert page.status_code == 200 and page["Content-Disposition"].count("trial-annotator-jsonl")
+
+
+def test_the_api_sets_the_mode_and_assigns(project, users, make_user):
+    from rest_framework.test import APIClient
+
+    make_document(project)
+    document = project.documents.get()
+    bob = make_user("bob")
+    membership_set(project=project, user=bob, role="annotator")
+    api = APIClient()
+    api.force_authenticate(users["manager"])
+    base = f"/api/projects/{project.name}"
+    response = api.put(f"{base}/annotation-mode/", {"annotation_mode": "independent",
+                                                     "annotators_per_document": 2}, format="json")
+    assert response.json() == {"annotation_mode": "independent", "annotators_per_document": 2}
+    response = api.put(f"{base}/annotation-mode/", {"annotation_mode": "solo"}, format="json")
+    assert response.status_code == 400 and "annotation_mode" in response.json()["error"]["details"]
+    assert api.post(f"{base}/assignments/auto/", {}, format="json").json() == {"created": 2}
+    listed = api.get(f"{base}/assignments/").json()["results"]
+    assert [(a["document_name"], a["annotator"]) for a in listed] == [
+        ("NCT00000001_inc", "annotator"), ("NCT00000001_inc", "bob")]
+    assert api.delete(f"{base}/assignments/{document.pk}/bob/").status_code == 204
+    response = api.delete(f"{base}/assignments/{document.pk}/bob/")
+    assert response.status_code == 400 and "is not assigned to bob" in str(response.json()["error"])
+    response = api.post(f"{base}/assignments/", {"document": document.pk, "annotator": "annotator"},
+                        format="json")
+    assert response.status_code == 400 and "already assigned" in str(response.json()["error"])
+    response = api.post(f"{base}/assignments/", {"document": document.pk, "annotator": "bob"},
+                        format="json")
+    assert response.status_code == 201 and response.json()["assigned_by"] == "manager"
