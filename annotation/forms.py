@@ -160,6 +160,41 @@ class DocumentFilterForm(forms.Form):
             (str(u.pk), u.username) for u in annotators]
 
 
+# --- annotation layers: mode and assignments (managers) ----------------------------------
+
+class AnnotationModeForm(forms.Form):
+    annotation_mode = forms.ChoiceField(choices=Project._meta.get_field("annotation_mode").choices,
+                                        label="Mode")
+    annotators_per_document = forms.IntegerField(min_value=1, max_value=10,
+                                                 label="Annotators per document (k)")
+
+
+class AssignmentForm(forms.Form):
+    """One document to (or from) one annotator, among the project's."""
+
+    document = forms.ModelChoiceField(queryset=None)
+    annotator = forms.ModelChoiceField(queryset=None, to_field_name="username")
+
+    def __init__(self, *args, documents, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["document"].queryset = documents
+        self.fields["annotator"].queryset = members
+
+
+class AssignmentAutoForm(forms.Form):
+    """Balanced assignment: ``k`` of the chosen annotators for every document."""
+
+    annotators = forms.ModelMultipleChoiceField(queryset=None, to_field_name="username",
+                                                widget=forms.CheckboxSelectMultiple)
+    k = forms.IntegerField(min_value=1, max_value=10, label="Annotators per document (k)")
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["annotators"].queryset = members
+
+
+# --- curation (reviewers) ------------------------------------------------------------------
+
 CURATION_ACTIONS = ("take-entity", "take-all", "merge-agreed", "drop-entity", "finish")
 
 

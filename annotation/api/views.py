@@ -19,7 +19,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 
-from annotation.access import AGREEMENT_READER, SUGGESTION_DECIDER
+from annotation.access import AGREEMENT_READER, ASSIGNER, SUGGESTION_DECIDER
 from annotation.api import serializers as s
 from annotation.api.filters import (
     AuditEventFilter, DocumentFilter, ExpectedVersionFilter, ExportFilter, PredictionFilter,
@@ -27,6 +27,7 @@ from annotation.api.filters import (
 )
 from annotation.api.permissions import IsStaff, ProjectScopedMixin
 from annotation.models import (
+    Assignment,
     AuditAction,
     AuditEvent,
     Document,
@@ -51,16 +52,24 @@ from annotation.selectors.documents import (
     SENTENCE_ORDERINGS, documents_for_project, sentences_for_project,
 )
 from annotation.selectors.imports import import_jobs_for_project
-from annotation.selectors.layers import layer_annotator_get, layer_for, sentence_in_layer
+from annotation.selectors.layers import (
+    layer_annotator_get,
+    layer_for,
+    project_annotator_users,
+    project_assignments,
+    sentence_in_layer,
+)
 from annotation.selectors.projects import project_members, projects_for_user
 from annotation.selectors.review import predictions_for_project
 from annotation.selectors.training import model_options_get, model_versions_for_project
 from annotation.services import annotations as annotation_services
+from annotation.services import layers as layer_services
 from annotation.services import predictions as prediction_services
 from annotation.services import training as training_services
 from annotation.services.corpus_io import corpus_export_download
 from annotation.services.documents import document_rename
 from annotation.services.imports import import_job_create
+from annotation.services.layers import project_mode_update
 from annotation.services.projects import (
     membership_remove,
     membership_set,
@@ -189,6 +198,75 @@ class MemberViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
     def _member(self, username: str):
         return get_object_or_404(get_user_model(), username=username,
                                  memberships__project=self.project)
+
+
+# --- annotation layers: mode and assignments ---------------------------------------------------
+
+
+class AnnotationModeView(ProjectScopedMixin, viewsets.GenericViewSet):
+    """The project's annotation mode (``shared`` or ``independent``) and annotators per
+    document; managers change them."""
+
+    serializer_class = s.AnnotationModeSerializer
+    min_roles = {"update": Role.MANAGER, "*": Role.ANNOTATOR}
+
+    def _body(self):
+        return {"annotation_mode": self.project.annotation_mode,
+                "annotators_per_document": self.project.annotators_per_document}
+
+    def retrieve(self, request, project):
+        return Response(self._body())
+
+    def update(self, request, project):
+        data = _validated(s.AnnotationModeSerializer, request.data)
+        project_mode_update(project=self.project, mode=data["annotation_mode"],
+                            annotators_per_document=data.get("annotators_per_document"))
+        return Response(self._body())
+
+
+class AssignmentViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
+    """Which annotator annotates which document in their own layer (managers)."""
+
+    serializer_class = s.AssignmentSerializer
+    min_roles = {"*": ASSIGNER}
+
+    def get_queryset(self):
+        if _is_fake(self):
+            return Assignment.objects.none()
+        return project_assignments(project=self.project)
+
+    def list(self, request, project):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.AssignmentSerializer(page, many=True).data)
+
+    @extend_schema(request=s.AssignmentCreateSerializer, responses={201: s.AssignmentSerializer})
+    def create(self, request, project):
+        data = _validated(s.AssignmentCreateSerializer, request.data)
+        assignment = layer_services.assignment_create(
+            project=self.project, document=self._document(data["document"]),
+            annotator=data["annotator"], assigned_by=request.user)
+        return Response(s.AssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, project, document_id, username):
+        annotator = get_object_or_404(get_user_model(), username=username)
+        layer_services.assignment_delete(project=self.project, document=self._document(document_id),
+                                         annotator=annotator)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=s.AssignmentAutoSerializer,
+                   responses=inline_serializer("AssignmentsMade", {"created": drf_serializers.IntegerField()}))
+    def auto(self, request, project):
+        """Balanced automatic assignment: every document gets ``k`` of ``annotators``."""
+        data = _validated(s.AssignmentAutoSerializer, request.data)
+        annotators = data.get("annotators") or list(project_annotator_users(project=self.project))
+        created = layer_services.assignment_auto(
+            project=self.project, annotators=annotators,
+            k=data.get("k") or self.project.annotators_per_document, assigned_by=request.user)
+        return Response({"created": created})
+
+    def _document(self, document_id) -> Document:
+        return get_object_or_404(Document, pk=document_id, project=self.project)
 
 
 # --- documents and sentences -------------------------------------------------------------------

@@ -7,6 +7,8 @@ which is what trains the model and what exports by default. Role rules: ``annota
 """
 from __future__ import annotations
 
+from collections import defaultdict
+
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 
@@ -14,15 +16,16 @@ from annotation.access import annotates_own_layer
 from annotation.models import (
     AnnotationMode,
     Assignment,
-    Document,
     Entity,
     Project,
+    Role,
     Sentence,
     SentenceLayer,
     SentenceStatus,
 )
 
 User = get_user_model()
+FINISHED = (SentenceStatus.DONE, SentenceStatus.REVIEWED)
 
 
 def layer_for(*, project: Project, user, role) -> int | None:
@@ -67,8 +70,7 @@ def sentences_for_annotator(*, project: Project, user, sentences: QuerySet | Non
     their own layer: in documents assigned to them and not yet done there (no layer row, or one
     still new or in progress). For "Annotate next" in independent mode; order is the caller's."""
     sentences = Sentence.objects.filter(project=project) if sentences is None else sentences
-    finished = SentenceLayer.objects.filter(
-        annotator=user, status__in=(SentenceStatus.DONE, SentenceStatus.REVIEWED))
+    finished = SentenceLayer.objects.filter(annotator=user, status__in=FINISHED)
     return sentences.filter(document__assignments__annotator=user).exclude(
         pk__in=finished.values("sentence_id"))
 
@@ -76,9 +78,34 @@ def sentences_for_annotator(*, project: Project, user, sentences: QuerySet | Non
 def project_assignments(*, project: Project) -> QuerySet[Assignment]:
     """The project's assignments with documents and annotators, by document name."""
     return (Assignment.objects.filter(document__project=project)
-            .select_related("document", "annotator").order_by("document__name", "annotator__username"))
+            .select_related("document", "annotator", "assigned_by")
+            .order_by("document__name", "annotator__username"))
 
 
-def documents_assignment_counts(*, project: Project) -> QuerySet[Document]:
-    """The project's documents, each with ``assigned`` (how many annotators it has)."""
-    return project.documents.annotate(assigned=Count("assignments")).order_by("name")
+def project_member_users(*, project: Project) -> QuerySet:
+    """The project's members as users, by user name (whom documents can be assigned to)."""
+    return User.objects.filter(memberships__project=project).order_by("username")
+
+
+def project_annotator_users(*, project: Project) -> QuerySet:
+    """The members with the annotator role, by user name (the default for balanced assignment)."""
+    return User.objects.filter(memberships__project=project,
+                               memberships__role=Role.ANNOTATOR).order_by("username")
+
+
+def assignment_table(*, project: Project) -> list[dict]:
+    """Each document of the project (by name, with ``n_sentences``) and its annotators with
+    how many of its sentences each has finished in their layer:
+    ``{"document", "annotators": [{"user", "finished"}]}``; three queries."""
+    finished = {(document_id, annotator_id): n for document_id, annotator_id, n in
+                SentenceLayer.objects.filter(sentence__project=project, status__in=FINISHED)
+                .values("sentence__document_id", "annotator_id").annotate(n=Count("id"))
+                .values_list("sentence__document_id", "annotator_id", "n")}
+    by_document = defaultdict(list)
+    for assignment in (Assignment.objects.filter(document__project=project)
+                       .select_related("annotator").order_by("annotator__username")):
+        by_document[assignment.document_id].append({
+            "user": assignment.annotator,
+            "finished": finished.get((assignment.document_id, assignment.annotator_id), 0)})
+    documents = project.documents.annotate(n_sentences=Count("sentences")).only("id", "name")
+    return [{"document": d, "annotators": by_document[d.pk]} for d in documents.order_by("name")]
