@@ -133,3 +133,10 @@ def may_curate(role) -> bool:
 def may_assign(role) -> bool:
     """Whether a member of ``role`` may assign documents to annotators."""
     return role_at_least(role, ASSIGNER)
+
+
+def curation_authorize(*, user, project_id: int) -> None:
+    """Raise ``PermissionDenied`` unless ``user`` may curate the project (write its curated
+    layer from the annotators' versions)."""
+    role_require(role=project_role(user=user, project_id=project_id), minimum=CURATOR,
+                 doing="Curating")

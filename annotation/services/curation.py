@@ -8,9 +8,9 @@ in the curated layer, under its optimistic lock; a take is one version step.
 """
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 
-from annotation.access import may_curate, project_role
+from annotation.access import curation_authorize
 from annotation.models import Sentence, Source
 from annotation.selectors.annotations import SentenceAnnotations, sentence_annotations
 from annotation.selectors.curation import criterion_layer
@@ -18,12 +18,6 @@ from annotation.services.annotations import (
     _atomic, annotation_insert, entity_new, relation_new, sentence_version_bump,
 )
 from annotation.services.dependents import annotations_delete
-
-
-def curation_authorize(*, user, sentence: Sentence) -> None:
-    """Raise ``PermissionDenied`` unless ``user`` may curate the sentence's project."""
-    if not may_curate(project_role(user=user, project_id=sentence.project_id)):
-        raise PermissionDenied("Curating needs the reviewer role.")
 
 
 def _picked(rows: list, ids, what: str, annotator) -> list:
@@ -50,7 +44,7 @@ def curation_take(*, sentence: Sentence, user, annotator, expected_version: int,
     only those); ``replace`` first clears the criterion's curated annotations (taking one
     annotator's whole version). Identical curated rows are kept, not doubled. Returns how many
     rows were written. ``sentence`` must be read in the curated layer (``layer`` None)."""
-    curation_authorize(user=user, sentence=sentence)
+    curation_authorize(user=user, project_id=sentence.project_id)
     if sentence.layer is not None:
         raise ValidationError("Curation writes the curated layer only.")
     entities, relations = criterion_layer(sentence=sentence, annotator_id=annotator.pk)

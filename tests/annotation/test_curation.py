@@ -121,3 +121,19 @@ def test_dashboard_progress_and_next(agreement_project, curator):
     assert 'data-curation="ready">1<' in html
     response = curator.get("/projects/iaa/curate/")
     assert response.url == f"/projects/iaa/curate/sentences/{_sentence(agreement_project, 1).pk}/"
+
+
+def test_the_take_service_refuses_a_non_curator_and_an_annotators_layer(agreement_project, users):
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from annotation.selectors.layers import sentence_in_layer
+    from annotation.services.curation import curation_take
+
+    sentence = _sentence(agreement_project, 1)
+    bob = _bob_entity(sentence, "Procedure").annotator
+    with pytest.raises(PermissionDenied, match="Curating needs the reviewer role"):
+        curation_take(sentence=sentence, user=users["annotator"], annotator=bob, expected_version=1)
+    in_layer = sentence_in_layer(sentence=sentence, layer=bob.pk)
+    with pytest.raises(ValidationError, match="curated layer only"):
+        curation_take(sentence=in_layer, user=users["reviewer"], annotator=bob, expected_version=1)
+    assert _curated(sentence) == set()
