@@ -19,11 +19,12 @@ def iaa(transactional_db):
     return agreement_project_create(password=PASSWORD, members={reviewer: "reviewer"})
 
 
-def test_drill_down_from_the_matrix(iaa, new_page, live_server):
+def test_drill_down_from_the_matrix(iaa, new_page, live_server, artifacts):
     page = new_page("rita")
     page.goto(f"{live_server.url}/projects/iaa/agreement/")
     expect(page.locator('#agreement-overall [data-figure="entities.strict_f1"]')).to_have_text("0.615")
     page.locator('#agreement-matrix td[data-pair="alice,bob"] a').first.click()
+    page.screenshot(path=artifacts / "agreement.png", full_page=True)
     expect(page.locator("#agreement-pair")).to_have_attribute("data-pair", "alice,bob")
     page.locator("#agreement-criteria a", has_text="#2").click()
     bob = page.locator('[data-annotator="bob"]')
@@ -32,7 +33,7 @@ def test_drill_down_from_the_matrix(iaa, new_page, live_server):
         "data-mark", "overlap")
 
 
-def test_curate_a_criterion_with_the_keyboard(iaa, new_page, live_server, tmp_path):
+def test_curate_a_criterion_with_the_keyboard(iaa, new_page, live_server, tmp_path, artifacts):
     sentence = Sentence.objects.get(project=iaa, index=1)
     page = new_page("rita")
     page.goto(f"{live_server.url}/projects/iaa/curate/sentences/{sentence.pk}/")
@@ -48,6 +49,7 @@ def test_curate_a_criterion_with_the_keyboard(iaa, new_page, live_server, tmp_pa
     expect(rows.nth(target)).to_have_class("ag-mark-differs focused")
     page.keyboard.press("t")
     expect(curated).to_have_count(3)
+    page.screenshot(path=artifacts / "curation.png", full_page=True)
     page.keyboard.press("c")
     expect(page.locator("[data-curated-status]")).to_have_attribute("data-curated-status", "reviewed")
     sentence.refresh_from_db()
