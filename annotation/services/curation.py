@@ -11,7 +11,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from annotation.access import curation_authorize
-from annotation.models import Sentence, Source
+from annotation.audit import audit_annotations
+from annotation.models import AuditAction, Sentence, Source
 from annotation.selectors.annotations import SentenceAnnotations, sentence_annotations
 from annotation.selectors.curation import criterion_layer
 from annotation.services.annotations import (
@@ -36,6 +37,35 @@ def _curated_twin(annotations: SentenceAnnotations, entity):
     return annotations.identical_entity(entity.type_id, entity.fragments)
 
 
+def _curated_clear(*, sentence: Sentence, user, annotations: SentenceAnnotations) -> None:
+    """Delete the criterion's curated entities and relations (what hangs on them goes along),
+    audited like a delete in the annotation view."""
+    dependents = annotations_delete(entities=annotations.entities, relations=annotations.relations)
+    audit_annotations(project_id=sentence.project_id, user=user, events=[
+        (AuditAction.DELETED, row) for row in (*dependents.relations, *annotations.entities)])
+    annotations.entities.clear()
+    annotations.relations.clear()
+
+
+def _take_relations(*, sentence: Sentence, user, annotations: SentenceAnnotations, entities,
+                    relations, detail: str) -> int:
+    """Copy the ``relations`` whose two ends have a curated twin and that are not curated yet."""
+    twins = {e.pk: _curated_twin(annotations, e) for e in entities}
+    written = 0
+    for relation in relations:
+        head, tail = twins.get(relation.head_id), twins.get(relation.tail_id)
+        if head is None or tail is None or annotations.identical_relation(
+                relation.type_id, head.pk, tail.pk) is not None:
+            continue
+        annotation_insert(sentence=sentence, user=user, annotations=annotations,
+                          annotation=relation_new(sentence=sentence, annotations=annotations,
+                                                  user=user, type=relation.type_id, head_id=head.pk,
+                                                  tail_id=tail.pk, source=Source.HUMAN,
+                                                  source_detail=detail))
+        written += 1
+    return written
+
+
 @_atomic
 def curation_take(*, sentence: Sentence, user, annotator, expected_version: int,
                   entity_ids=None, relation_ids=None, replace: bool = False) -> int:
@@ -53,9 +83,7 @@ def curation_take(*, sentence: Sentence, user, annotator, expected_version: int,
     annotations = sentence_annotations(sentence=sentence)
     sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
     if replace:
-        annotations_delete(entities=annotations.entities, relations=annotations.relations)
-        annotations.entities.clear()
-        annotations.relations.clear()
+        _curated_clear(sentence=sentence, user=user, annotations=annotations)
     detail = f"curated from {annotator.username}"[:100]
     written = 0
     for entity in taken:
@@ -66,16 +94,5 @@ def curation_take(*, sentence: Sentence, user, annotator, expected_version: int,
                                                     fragments=entity.fragments,
                                                     source=Source.HUMAN, source_detail=detail))
             written += 1
-    twins = {e.pk: _curated_twin(annotations, e) for e in entities}
-    for relation in relations:
-        head, tail = twins.get(relation.head_id), twins.get(relation.tail_id)
-        if head is None or tail is None or annotations.identical_relation(
-                relation.type_id, head.pk, tail.pk) is not None:
-            continue
-        annotation_insert(sentence=sentence, user=user, annotations=annotations,
-                          annotation=relation_new(sentence=sentence, annotations=annotations,
-                                                  user=user, type=relation.type_id, head_id=head.pk,
-                                                  tail_id=tail.pk, source=Source.HUMAN,
-                                                  source_detail=detail))
-        written += 1
-    return written
+    return written + _take_relations(sentence=sentence, user=user, annotations=annotations,
+                                     entities=entities, relations=relations, detail=detail)

@@ -5,7 +5,9 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 
-from annotation.models import Entity, Relation, Sentence, SentenceLayer, SentenceStatus
+from annotation.models import (
+    AuditAction, AuditEvent, Entity, Relation, Sentence, SentenceLayer, SentenceStatus,
+)
 from annotation.selectors.training import training_examples
 from annotation.services.corpus_io import corpus_export
 from mlcore.corpus.model import Span
@@ -82,6 +84,9 @@ def test_take_a_whole_version_replaces_the_curated_criterion_with_its_relations(
                                   ("Value", "2")}
     [relation] = Relation.objects.filter(sentence=sentence, annotator__isnull=True)
     assert (relation.type.name, relation.head.end - relation.head.start) == ("Has_value", 15)
+    deleted = AuditEvent.objects.filter(project=agreement_project, action=AuditAction.DELETED)
+    assert sorted(deleted.values_list("object_type", flat=True)) == [
+        "entity", "entity", "entity", "relation"]  # bob's version, replaced
 
 
 def test_taking_an_entity_brings_its_relations_when_both_ends_are_curated(agreement_project, curator):
