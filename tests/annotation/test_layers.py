@@ -119,6 +119,12 @@ def test_annotate_next_serves_own_assigned_unfinished_criteria(independent, clie
     mine = sentences_for_annotator(project=project, user=independent["alice"])
     assert set(mine.values_list("document__name", flat=True)) == {"NCT00000001_inc"}
     assert first not in mine
+    # opening a document: her first unfinished criterion there; one not assigned to her, none
+    second = Sentence.objects.get(document=first.document, index=1)
+    assert alice.get(reverse("document_open", args=["trial", first.document_id]))["Location"] == url(second)
+    other = project.documents.get(name="NCT00000002_inc")
+    assert alice.get(reverse("document_open", args=["trial", other.pk]))["Location"] == reverse(
+        "document_list", args=["trial"])
     # an annotator with no assignment gets nothing to annotate
     carol = make_user("carol")
     membership_set(project=project, user=carol, role="annotator")
