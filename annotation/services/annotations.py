@@ -64,11 +64,12 @@ _in_action = contextvars.ContextVar("eligo_action_transaction", default=False)
 class StaleVersion(Exception):
     """The sentence changed since the client read it."""
 
-    def __init__(self, sentence_id: int, expected: int | None):
+    def __init__(self, sentence_id: int, expected: int | None, layer: int | None = None):
         super().__init__(f"Sentence {sentence_id} was changed by someone else meanwhile "
                          f"(it is no longer at version {expected}); reload it.")
         self.sentence_id = sentence_id
         self.expected = expected
+        self.layer = layer  # the annotator whose own layer it is (None: the shared layer)
 
 
 def sentence_version_bump(*, sentence: Sentence, user, expected_version: int | None,
@@ -110,7 +111,7 @@ def _layer_version_bump(*, sentence: Sentence, expected_version: int | None,
             sentence_id=sentence.pk, annotator_id=sentence.layer,
             defaults={"version": 2, "status": status or SentenceStatus.IN_PROGRESS})
         if not made or expected_version not in (None, 1):
-            raise StaleVersion(sentence.pk, expected_version)
+            raise StaleVersion(sentence.pk, expected_version, layer=sentence.layer)
     _follow(sentence, expected_version, status)
 
 

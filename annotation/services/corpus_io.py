@@ -240,7 +240,7 @@ def corpus_import_documents(
         if progress is not None:
             progress(report.documents)
     report.document_ids = writer.document_ids
-    _queue_suggestions(project, writer.document_ids)
+    _queue_suggestions(project, writer.created_ids)
     return report
 
 
@@ -263,6 +263,7 @@ class _BatchWriter:
         self.seen: set[str] = set()
         self.targets: dict[str, tuple[int, str]] = {}
         self.document_ids: list[int] = []
+        self.created_ids: list[int] = []  # without the documents a layer import annotates in place
         self.entity_types = dict(project.entity_types.values_list("name", "pk"))
         self.relation_types = dict(project.relation_types.values_list("name", "pk"))
         self.relation_rules = {r.name: r for r in relation_type_rows(project_id=project.pk)}
@@ -274,11 +275,13 @@ class _BatchWriter:
         self._ensure_types(batch)
         self.now = connection.ops.adapt_datetimefield_value(timezone.now())
         new = [d for d in batch if d.name not in self.targets]
-        made = iter(_insert(
+        created = _insert(
             Document, ("project", "name", "text", "metadata", "created_at"),
             [(self.project.pk, d.name, d.text, _json(Document, "metadata", _stored_metadata(d)), self.now)
              for d in new],
-        ))
+        )
+        self.created_ids.extend(created)
+        made = iter(created)
         document_ids = [self.targets[d.name][0] if d.name in self.targets else next(made)
                         for d in batch]
         self.document_ids.extend(document_ids)

@@ -119,6 +119,12 @@ def test_annotate_next_serves_own_assigned_unfinished_criteria(independent, clie
     mine = sentences_for_annotator(project=project, user=independent["alice"])
     assert set(mine.values_list("document__name", flat=True)) == {"NCT00000001_inc"}
     assert first not in mine
+    # opening a document: her first unfinished criterion there; one not assigned to her, none
+    second = Sentence.objects.get(document=first.document, index=1)
+    assert alice.get(reverse("document_open", args=["trial", first.document_id]))["Location"] == url(second)
+    other = project.documents.get(name="NCT00000002_inc")
+    assert alice.get(reverse("document_open", args=["trial", other.pk]))["Location"] == reverse(
+        "document_list", args=["trial"])
     # an annotator with no assignment gets nothing to annotate
     carol = make_user("carol")
     membership_set(project=project, user=carol, role="annotator")
@@ -243,3 +249,24 @@ def test_the_api_sets_the_mode_and_assigns(project, users, make_user):
     response = api.post(f"{base}/assignments/", {"document": document.pk, "annotator": "bob"},
                         format="json")
     assert response.status_code == 201 and response.json()["assigned_by"] == "manager"
+
+
+def test_the_api_reads_and_writes_the_annotators_own_layer(independent, condition):
+    from rest_framework.test import APIClient
+
+    sentence = independent["sentence"]
+    base = f"/api/projects/trial/sentences/{sentence.pk}/"
+    alice, bob = APIClient(), APIClient()
+    alice.force_authenticate(independent["alice"])
+    bob.force_authenticate(independent["bob"])
+    body = {"type": condition.pk, "fragments": [span(sentence, "heart failure")], "expected_version": 1}
+    assert alice.post(base + "entities/", body, format="json").status_code == 201
+    assert alice.get(base).json()["version"] == 2
+    assert bob.get(base).json()["entities"] == [] and bob.get(base).json()["version"] == 1
+    response = alice.post(base + "entities/", {**body, "fragments": [span(sentence, "renal")]},
+                          format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["details"]["current_version"] == 2
+    response = alice.post(base + "status/", {"status": "done", "expected_version": 2}, format="json")
+    assert response.json()["status"] == "done" and response.json()["version"] == 3
+    assert bob.get(base).json()["status"] == "new"
