@@ -10,7 +10,7 @@ from dataclasses import asdict
 from multiprocessing import get_context
 from pathlib import Path
 
-from mlcore.contract import CLI_MODES, NEGATIVES, PIPELINE, POOLINGS, RE_HEADS
+from mlcore.contract import CLI_MODES, ENTITY_LAYERS, NEGATIVES, PIPELINE, POOLINGS, RE_HEADS
 from mlcore.contract import TRAINING_DEFAULTS as DEFAULTS
 from mlcore.contract import split_by_trial, trial_of
 from mlcore.corpus.formats import ANNOTATED_FORMATS, read_corpus
@@ -57,22 +57,33 @@ def split_documents(documents: list[Document], train_fraction: float, seed: int
                           seed=seed)
 
 
-def to_examples(documents: list[Document], stats: FlattenStats | None = None):
-    """Sentence examples by the shared flattening rule; blank sentences are skipped."""
+def to_examples(documents: list[Document], stats: FlattenStats | None = None, *,
+                flat: bool = True):
+    """Sentence examples by the shared flattening rule (``flat=False``: every entity, for
+    the span layer; :func:`mlcore.corpus.model.sentence_examples`); blank sentences are
+    skipped."""
     examples = []
     for document in documents:
-        examples += [e for e in sentence_examples(document, stats) if e.text.strip()]
+        examples += [e for e in sentence_examples(document, stats, flat=flat) if e.text.strip()]
     return examples
 
 
 def _datasets(args) -> tuple[list, list]:
     documents = read_documents(args.train, args.format, args.limit_docs)
+    flat = args.entity_layer == "bio"
     if args.dev:
-        return to_examples(documents), to_examples(read_documents(args.dev, args.format))
+        return (to_examples(documents, flat=flat),
+                to_examples(read_documents(args.dev, args.format), flat=flat))
     if args.split_by_document:
         train_docs, dev_docs = split_documents(documents, args.split_by_document, args.seed)
-        return to_examples(train_docs), to_examples(dev_docs)
-    return to_examples(documents), []
+        return to_examples(train_docs, flat=flat), to_examples(dev_docs, flat=flat)
+    return to_examples(documents, flat=flat), []
+
+
+def _flat_for(model) -> bool:
+    """Whether a loaded model's examples are flattened: all but the span layer's."""
+    single = getattr(model, "ner", model)
+    return single.model.config.entity_layer == "bio"
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -87,6 +98,7 @@ def _options(args, **overrides):
         head_lr=args.head_lr, seed=args.seed, patience=args.patience, device=args.device,
         label_embedding_dim=args.label_embedding_dim, pooling=args.pooling,
         precision=args.precision, num_threads=args.threads,
+        entity_layer=args.entity_layer, max_span_width=args.max_span_width,
         encoder_config=json.loads(args.encoder_config) if args.encoder_config else None,
     )
     values.update(overrides)
@@ -131,7 +143,8 @@ def cmd_evaluate(args) -> int:
     if args.split_by_document:
         _, documents = split_documents(documents, args.split_by_document, args.seed)
     ignore = [name.strip() for name in args.ignore_types.split(",") if name.strip()]
-    metrics = evaluate(model, to_examples(documents), args.batch_size, ignore_types=ignore)
+    metrics = evaluate(model, to_examples(documents, flat=_flat_for(model)), args.batch_size,
+                       ignore_types=ignore)
     print(to_markdown(metrics) if args.table else json.dumps(metrics, indent=2))
     return 0
 
@@ -140,8 +153,8 @@ def cmd_predict(args) -> int:
     from mlcore.inference import load_model, predict
 
     model = load_model(args.model, device=args.device, precision=args.precision)
-    predictions = predict(model, to_examples(read_documents(args.data, args.format)),
-                          args.batch_size)
+    examples = to_examples(read_documents(args.data, args.format), flat=_flat_for(model))
+    predictions = predict(model, examples, args.batch_size)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as handle:
@@ -194,7 +207,8 @@ def cmd_grid(args) -> int:
     if args.early_stopping_fraction > 0:
         fit_docs, stop_docs = split_documents(train_docs, 1 - args.early_stopping_fraction,
                                                 args.seed)
-    fit, stop, test = to_examples(fit_docs), to_examples(stop_docs), to_examples(test_docs)
+    flat = args.entity_layer == "bio"
+    fit, stop, test = (to_examples(docs, flat=flat) for docs in (fit_docs, stop_docs, test_docs))
     print(f"train {len(fit)} sentences, early-stopping dev {len(stop)}, test {len(test)}",
           file=sys.stderr, flush=True)
     by_name = {r[0]: r for r in GRID}
@@ -297,6 +311,12 @@ def _add_training(parser, with_mode: bool) -> None:
     parser.add_argument("--label-embedding-dim", type=int,
                         default=DEFAULTS["label_embedding_dim"])
     parser.add_argument("--pooling", default=DEFAULTS["pooling"], choices=tuple(POOLINGS))
+    parser.add_argument("--entity-layer", default=DEFAULTS["entity_layer"],
+                        choices=tuple(ENTITY_LAYERS),
+                        help="bio: the paper's tagger (flat entities); span: nested, "
+                             "overlapping and discontinuous entities")
+    parser.add_argument("--max-span-width", type=int, default=DEFAULTS["max_span_width"],
+                        help="span layer: widest entity fragment, in words")
     parser.add_argument("--patience", type=int, default=DEFAULTS["patience"])
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")

@@ -43,15 +43,20 @@ def score_sets(gold: list[set], predicted: list[set], type_of) -> dict:
     return {"precision": precision, "recall": recall, "f1": f1, "per_type": per_type}
 
 
+def _entity_key(span) -> tuple:
+    """(start, end, type, fragments): a discontinuous entity matches only with all its
+    fragments; a contiguous one has the one piece ``(start, end)``."""
+    return span.start, span.end, span.type, span.pieces
+
+
 def _entity_set(spans) -> set:
-    return {(s.start, s.end, s.type) for s in spans}
+    return {_entity_key(s) for s in spans}
 
 
 def _relation_set(spans, relations) -> set:
     out = set()
     for head, tail, rel_type in relations:
-        h, t = spans[head], spans[tail]
-        out.add(((h.start, h.end, h.type), (t.start, t.end, t.type), rel_type))
+        out.add((_entity_key(spans[head]), _entity_key(spans[tail]), rel_type))
     return out
 
 
