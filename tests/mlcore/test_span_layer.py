@@ -85,3 +85,90 @@ def test_predictions_carry_fragments(span_model_dir):
     assert fragments == [[(0, 6), (19, 25)], [(11, 25)]]
     assert prediction.to_dict()["entities"][0]["fragments"]
     assert 0 <= prediction.uncertainty["combined"] <= 1
+
+
+def test_encoding_keeps_overlaps_and_links_fragments(tokenizer):
+    examples = corpus()
+    labels = labels_of(examples)
+    encoded, stats = encode_examples(examples, tokenizer, labels, entity_layer="span")
+    breast = encoded[0]  # words: Breast and ovarian cancer
+    condition = labels.entity_id("Condition")
+    assert breast.entities == [(0, 0, condition), (3, 3, condition), (2, 3, condition)]
+    assert breast.relations == [(0, 1, labels.relation_id(FRAGMENT_RELATION))]
+    assert breast.entity_spans == [0, 0, 1]  # both fragments stand for the first span
+    assert stats.dropped_overlap == 0 and stats.entities_kept == stats.entities_in == 13
+    assert set(breast.word_labels) == {0}  # the BIO targets stay O
+    flat, flat_stats = encode_examples(examples, tokenizer, labels)
+    assert flat_stats.dropped_overlap > 0 and not flat[0].relations
+
+
+def test_same_words_with_another_type_is_dropped(tokenizer):
+    text = "Hepatitis B"
+    examples = [SentenceExample(text, [Span(0, 11, "Condition"), Span(0, 11, "Drug")])]
+    encoded, stats = encode_examples(examples, tokenizer, labels_of(examples), entity_layer="span")
+    assert len(encoded[0].entities) == 1 and stats.dropped_overlap == 1
+
+
+def test_span_grid_sampling_and_decoding():
+    word_mask = torch.tensor([[True, True, True], [True, False, False]])
+    grid = span_grid(word_mask, max_width=2)
+    assert grid.sum() == 5 + 1  # 3 + 2 spans, and 1
+    sentence = type("S", (), {"entities": [(1, 2, 0), (0, 2, 1)]})()  # the second is too wide
+    gold = gold_span_labels([sentence, type("S", (), {"entities": []})()], grid)
+    assert gold.sum() == 1 and gold[0, 1, 1] == 1
+    torch.manual_seed(0)
+    chosen = sample_spans(grid, gold, negatives=2)
+    assert chosen[0, 1, 1] and chosen[0].sum() == 3 and chosen[1].sum() == 1
+    assert not (chosen & ~grid).any()
+    spans = SpanSet.from_grid(grid)
+    labels = torch.zeros(len(spans.batch), dtype=torch.long)
+    labels[[0, 1, 5]] = torch.tensor([2, 1, 1])
+    assert decode_spans(labels, spans, 2) == [[(0, 0, 1), (0, 1, 0)], [(0, 0, 0)]]
+
+
+def _entity(start, end, type_="Condition", prob=0.9):
+    return PredictedEntity(start, end, type_, prob)
+
+
+def test_join_fragments_follows_chains_and_moves_relations():
+    # 0 Breast, 1 ovarian cancer, 2 cancer, 3 a drug; Breast -> cancer is a fragment link
+    prediction = SentencePrediction("", [_entity(0, 6), _entity(11, 25), _entity(19, 25),
+                                         _entity(30, 40, "Drug", 0.5)], [
+        PredictedRelation(0, 2, FRAGMENT_RELATION, 0.8),
+        PredictedRelation(3, 2, "Treats", 0.6), PredictedRelation(3, 0, "Treats", 0.7),
+        PredictedRelation(2, 0, FRAGMENT_RELATION, 0.9),  # backwards: not a link
+    ])
+    join_fragments(prediction)
+    assert [(e.start, e.end, e.fragments) for e in prediction.entities] == [
+        (0, 25, [(0, 6), (19, 25)]), (11, 25, [(11, 25)]), (30, 40, [(30, 40)])]
+    assert prediction.entities[0].prob == pytest.approx(0.9)
+    assert [(r.head, r.tail, r.type, r.prob) for r in prediction.relations] == [
+        (2, 0, "Treats", 0.7)]
+
+
+def test_a_shared_fragment_joins_both_chains():
+    prediction = SentencePrediction("", [_entity(0, 6), _entity(11, 18), _entity(19, 25)], [
+        PredictedRelation(0, 2, FRAGMENT_RELATION, 0.8),
+        PredictedRelation(1, 2, FRAGMENT_RELATION, 0.8)])
+    join_fragments(prediction)
+    assert [e.fragments for e in prediction.entities] == [[(0, 6), (19, 25)],
+                                                          [(11, 18), (19, 25)]]
+    assert prediction.relations == []
+
+
+def test_unflattened_sentence_examples_keep_every_entity():
+    from mlcore.corpus.model import Document, Entity, FlattenStats, Fragment, Sentence
+    from mlcore.corpus.model import sentence_examples
+
+    text = "Intro.\nBreast and ovarian cancer"
+    document = Document("d", text, [Sentence(0, 6), Sentence(7, len(text))], [
+        Entity("T1", "Condition", (Fragment(26, 32), Fragment(7, 13))),
+        Entity("T2", "Condition", (Fragment(18, 32),)),
+        Entity("T3", "Condition", (Fragment(26, 32),))])
+    stats = FlattenStats()
+    (_, example) = sentence_examples(document, stats, flat=False)
+    assert example.spans == [Span(0, 25, "Condition", ((0, 6), (19, 25))),
+                             Span(11, 25, "Condition"), Span(19, 25, "Condition")]
+    assert stats.entities_kept == 3
+    (_, flat) = sentence_examples(document)
+    assert flat.spans == [Span(0, 25, "Condition")]
