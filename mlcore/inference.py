@@ -24,7 +24,7 @@ from mlcore.corpus.model import SentenceExample, Span
 from mlcore.data import bucketed_batches, collate
 from mlcore.encoding import as_examples, encode_examples, words_to_span
 from mlcore.models import _gather_words
-from mlcore.uncertainty import sentence_scores
+from mlcore.uncertainty import sentence_scores, span_sentence_scores
 
 PIPELINE_FILE = "pipeline.json"
 
@@ -165,11 +165,11 @@ def _unpack(trained, batch, output, gold_entities, examples, rng):
             position = list(range(len(sentence_entities)))
             ents = _predicted_entities(s, sentence_entities, probs_b,
                                        None if span_probs is None else span_probs[b], labels)
+        uncertainty = (sentence_scores(probs_b, rel_probs, rng) if span_probs is None
+                       else span_sentence_scores(span_probs[b], rel_probs, n_words, rng))
         yield SentencePrediction(
             text=s.text, entities=ents,
-            relations=_relations(pairs, rel_probs, position, labels),
-            uncertainty=sentence_scores(probs_b if span_probs is None else span_probs[b],
-                                        rel_probs, rng),
+            relations=_relations(pairs, rel_probs, position, labels), uncertainty=uncertainty,
             document=example.document, offset=example.offset,
         )
 
