@@ -123,7 +123,10 @@ def test_span_grid_sampling_and_decoding():
     spans = SpanSet.from_grid(grid)
     labels = torch.zeros(len(spans.batch), dtype=torch.long)
     labels[[0, 1, 5]] = torch.tensor([2, 1, 1])
-    assert decode_spans(labels, spans, 2) == [[(0, 0, 1), (0, 1, 0)], [(0, 0, 0)]]
+    logits = torch.nn.functional.one_hot(labels, 3).float() * 5
+    logits[1, 1] = 7.0  # the more probable of sentence 0's two entities
+    assert decode_spans(logits, spans, 2) == [[(0, 0, 1), (0, 1, 0)], [(0, 0, 0)]]
+    assert decode_spans(logits, spans, 2, limit=1) == [[(0, 1, 0)], [(0, 0, 0)]]
 
 
 def _entity(start, end, type_="Condition", prob=0.9):
