@@ -146,7 +146,7 @@ def cmd_evaluate(args) -> int:
     from mlcore.inference import load_model
 
     model = load_model(args.model, device=args.device, precision=args.precision)
-    documents = read_documents(args.data, args.format)
+    documents = read_documents(args.data, args.format, args.limit_docs)
     if args.split_by_document:
         _, documents = split_documents(documents, args.split_by_document, args.seed)
     ignore = [name.strip() for name in args.ignore_types.split(",") if name.strip()]
@@ -362,6 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="score only the held-out part of this split of --data (the "
                                "test set of train/grid with the same fraction and --seed)")
     evaluate.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    evaluate.add_argument("--limit-docs", type=int, default=None,
+                          help="read only the first N documents (as train/grid do)")
     evaluate.add_argument("--ignore-types", default="",
                           help="comma-separated entity types left out of the scores")
     evaluate.add_argument("--gold", type=gold_names, default=list(DEFAULT_GOLDS),
