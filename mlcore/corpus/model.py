@@ -279,36 +279,41 @@ class FlattenStats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
+def longest_first(extents: list[tuple[int, int]]) -> list[int]:
+    """Indices of the ``(start, end)`` extents a flat set keeps, in the order taken: longest
+    first (ties: earlier start, then list order), an extent overlapping one already taken is
+    dropped, so the outermost of a nest survives. The flattening rule of
+    :func:`flatten_entities`, also applied to predictions by the ``chia11`` gold."""
+    order = sorted(range(len(extents)),
+                   key=lambda i: (-(extents[i][1] - extents[i][0]), extents[i][0], i))
+    taken: list[int] = []
+    for i in order:
+        start, end = extents[i]
+        if not any(start < extents[t][1] and extents[t][0] < end for t in taken):
+            taken.append(i)
+    return taken
+
+
 def flatten_entities(entities: list[Entity], stats: FlattenStats | None = None) -> dict[str, Span]:
     """Reduce possibly nested, overlapping, discontinuous entities to a flat span set.
 
     The one rule shared by the CoNLL export and the model's BIO encoding:
     1. a discontinuous entity becomes its extent (first fragment start to last
        fragment end), counted in ``discontinuous_merged``;
-    2. spans are taken longest first (ties: earlier start, then entity order) and a
-       span overlapping one already taken is dropped (``dropped_overlap``), so the
-       outermost entity of a nest survives.
+    2. spans are taken longest first (:func:`longest_first`) and a span overlapping one
+       already taken is dropped (``dropped_overlap``).
     Returns the kept spans by entity id, in document offsets.
     """
     stats = stats if stats is not None else FlattenStats()
-    order = sorted(
-        range(len(entities)),
-        key=lambda i: (-(entities[i].end - entities[i].start), entities[i].start, i),
-    )
-    taken: list[tuple[int, int]] = []
+    taken = longest_first([(e.start, e.end) for e in entities])
+    stats.entities_in += len(entities)
+    stats.dropped_overlap += len(entities) - len(taken)
+    stats.entities_kept += len(taken)
     kept: dict[str, Span] = {}
-    for i in order:
+    for i in taken:
         entity = entities[i]
-        stats.entities_in += 1
-        start, end = entity.start, entity.end
-        if any(start < t_end and t_start < end for t_start, t_end in taken):
-            stats.dropped_overlap += 1
-            continue
-        if len(entity.fragments) > 1:
-            stats.discontinuous_merged += 1
-        taken.append((start, end))
-        kept[entity.id] = Span(start, end, entity.type)
-        stats.entities_kept += 1
+        stats.discontinuous_merged += int(len(entity.fragments) > 1)
+        kept[entity.id] = Span(entity.start, entity.end, entity.type)
     return kept
 
 

@@ -92,11 +92,22 @@ def test_train_evaluate_predict(tmp_path, capsys):
 
     assert main(["evaluate", "--model", str(model), "--data", str(data)]) == 0
     metrics = json.loads(capsys.readouterr().out)
-    assert set(metrics) == {"ner", "re_gs", "re_end_to_end"}
+    assert set(metrics) == {"gold", "ner", "re_gs", "re_end_to_end", "flattened", "gold_stats"}
+    assert metrics["gold"] == "original" and metrics["flattened"]["gold"] == "flattened"
     assert metrics["ner"]["f1"] > 0.5 and set(metrics["ner"]["per_type"]) >= {"Condition", "Drug"}
+    assert metrics["gold_stats"]["entities_in"] == sum(
+        len(d.entities) for d in read_documents(str(data), "brat"))
+
+    assert main(["evaluate", "--model", str(model), "--data", str(data), "--gold", "chia11"]) == 0
+    chia11 = json.loads(capsys.readouterr().out)
+    assert chia11["gold"] == "chia11" and chia11["re_gs"] is None and "flattened" not in chia11
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--model", str(model), "--data", str(data), "--gold", "nested"])
+    assert "unknown gold nested" in capsys.readouterr().err
 
     assert main(["evaluate", "--model", str(model), "--data", str(data), "--table"]) == 0
-    assert "| re_end_to_end |" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert "| re_end_to_end |" in table and "Scored against the **flattened** gold" in table
 
     assert main(["evaluate", "--model", str(model), "--data", str(data),
                  "--split-by-document", "0.5", "--seed", "13", "--ignore-types", "Drug"]) == 0
