@@ -228,6 +228,7 @@ def test_span_inference_scores_every_span_and_padding_changes_nothing(tokenizer)
     assert alone.loss is None
 
 
+@pytest.mark.slow
 def test_the_standalone_pipeline_joins_fragments_too(tmp_path):
     from mlcore.trainer import train_pipeline
 
