@@ -33,11 +33,14 @@ def model_options_get(project: Project) -> dict:
 # --- the training data snapshot --------------------------------------------------------
 
 
-def training_examples(project: Project, statuses=TRAINING_STATUSES) -> list[SentenceExample]:
+def training_examples(project: Project, statuses=TRAINING_STATUSES, *,
+                      flat: bool = True) -> list[SentenceExample]:
     """The model examples of the project's sentences with ``statuses`` (done and reviewed).
 
     Only those sentences, their entities (attached by first fragment) and the relations
-    between them are read, from the shared (curated) layer; flattening follows ``mlcore.corpus.sentence_examples``.
+    between them are read, from the shared (curated) layer; flattening follows
+    ``mlcore.corpus.sentence_examples`` (``flat`` False: every entity kept, for the span
+    entity layer).
     """
     sentences = list(
         Sentence.objects.filter(project=project, status__in=statuses)
@@ -64,7 +67,7 @@ def training_examples(project: Project, statuses=TRAINING_STATUSES) -> list[Sent
         )
     examples = []
     for document in sorted(corpus.values(), key=lambda d: d.name):
-        examples += sentence_examples(document)
+        examples += sentence_examples(document, flat=flat)
     return examples
 
 
