@@ -46,7 +46,10 @@ TRAINING_DEFAULTS = {
     "mode": "joint", "re_head": "biaffine", "negatives": "gs", "epochs": 20, "batch_size": 32,
     "max_length": 128, "lr": 2e-5, "head_lr": 1e-3, "label_embedding_dim": 16, "pooling": "mean",
     "patience": 3, "seed": 13, "entity_layer": "bio", "max_span_width": 10,
+    "min_steps": 0,  # the paper's fixed epochs; projects use APP_MIN_STEPS (docs/mlcore.md)
 }
+# the app's small-data recipe (Retrain and bench/al_simulation.py): at least this many steps
+APP_MIN_STEPS = 150
 
 # A project's model options (``Project.model_options``); a missing key takes its default here.
 MODEL_OPTION_DEFAULTS = {
@@ -54,6 +57,8 @@ MODEL_OPTION_DEFAULTS = {
         "mode", "re_head", "negatives", "epochs", "batch_size", "lr", "head_lr",
         "label_embedding_dim", "pooling", "patience", "seed", "entity_layer",
         "max_span_width")},
+    "min_steps": APP_MIN_STEPS,
+    "warm_start": True,  # start from the active version (shrink-and-perturb) when it exists
     "encoder": "",  # empty: the deployment's ELIGO_ENCODER, else the packaged MiniLM
     "encoder_config": None,  # a random BERT config instead of weights (tests, smoke runs)
     "num_threads": None,
@@ -68,10 +73,11 @@ OPTION_CHOICES = {"mode": tuple(PROJECT_MODES), "re_head": tuple(RE_HEADS),
                   "strategy": UNCERTAINTY_STRATEGIES}
 OPTION_RANGES = {"epochs": (1, 200), "batch_size": (1, 512), "label_embedding_dim": (1, 256),
                  "patience": (1, 1000), "seed": (0, 2**31 - 1), "num_threads": (1, 256),
-                 "max_span_width": (1, 64)}
+                 "max_span_width": (1, 64), "min_steps": (0, 100000)}
 # options that are neither a choice nor a number: what type each must be
 OPTION_TYPES = {"encoder": (str, "a text"), "encoder_config": (dict, "an object or null"),
-                "auto_activate": (bool, "true or false")}
+                "auto_activate": (bool, "true or false"),
+                "warm_start": (bool, "true or false")}
 MAX_ENCODER_LENGTH = 500
 
 
