@@ -90,7 +90,7 @@ def train_options(args, seed: int, labels: tuple, warm: Path | None):
               if k in known and k not in ("encoder", "warm_start") and v is not None}
     recipe.update(entity_types=labels[0], relation_types=labels[1], seed=seed, device="cpu",
                   precision="fp32", num_threads=args.threads,
-                  warm_start=str(warm) if warm else None)
+                  warm_start=str(warm) if warm and MODEL_OPTION_DEFAULTS["warm_start"] else None)
     if args.quick:
         recipe.update(encoder_config=TINY, lr=5e-3, min_steps=4, epochs=2, batch_size=8)
     return TrainOptions(**recipe)

@@ -46,10 +46,13 @@ TRAINING_DEFAULTS = {
     "mode": "joint", "re_head": "biaffine", "negatives": "gs", "epochs": 20, "batch_size": 32,
     "max_length": 128, "lr": 2e-5, "head_lr": 1e-3, "label_embedding_dim": 16, "pooling": "mean",
     "patience": 3, "seed": 13, "entity_layer": "bio", "max_span_width": 10,
-    "min_steps": 0,  # the paper's fixed epochs; projects use APP_MIN_STEPS (docs/mlcore.md)
+    "min_steps": 0,  # the paper's fixed epochs; projects use APP_RECIPE (docs/mlcore.md)
 }
-# the app's small-data recipe (Retrain and bench/al_simulation.py): at least this many steps
-APP_MIN_STEPS = 150
+# The app's recipe for little data (Retrain and bench/al_simulation.py; docs/benchmarks.md,
+# "Retrain on the demo project"): small batches at a higher rate, at least ``min_steps``
+# steps, early stopping on the dev split, a warm start from the active version.
+APP_RECIPE = {"batch_size": 8, "lr": 1e-4, "epochs": 4, "patience": 2, "min_steps": 40,
+              "warm_start": True}
 
 # A project's model options (``Project.model_options``); a missing key takes its default here.
 MODEL_OPTION_DEFAULTS = {
@@ -57,8 +60,7 @@ MODEL_OPTION_DEFAULTS = {
         "mode", "re_head", "negatives", "epochs", "batch_size", "lr", "head_lr",
         "label_embedding_dim", "pooling", "patience", "seed", "entity_layer",
         "max_span_width")},
-    "min_steps": APP_MIN_STEPS,
-    "warm_start": True,  # start from the active version (shrink-and-perturb) when it exists
+    **APP_RECIPE,
     "encoder": "",  # empty: the deployment's ELIGO_ENCODER, else the packaged MiniLM
     "encoder_config": None,  # a random BERT config instead of weights (tests, smoke runs)
     "num_threads": None,
