@@ -106,6 +106,7 @@ def _options(args, **overrides):
         label_embedding_dim=args.label_embedding_dim, pooling=args.pooling,
         precision=args.precision, num_threads=args.threads,
         entity_layer=args.entity_layer, max_span_width=args.max_span_width,
+        min_steps=args.min_steps,
         encoder_config=json.loads(args.encoder_config) if args.encoder_config else None,
     )
     values.update(overrides)
@@ -340,6 +341,9 @@ def _add_training(parser, with_mode: bool) -> None:
     parser.add_argument("--max-span-width", type=int, default=DEFAULTS["max_span_width"],
                         help="span layer: widest entity fragment, in words")
     parser.add_argument("--patience", type=int, default=DEFAULTS["patience"])
+    parser.add_argument("--min-steps", type=int, default=DEFAULTS["min_steps"],
+                        help="at least this many steps (more epochs on little data); "
+                             "0: the paper's fixed epochs")
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--limit-docs", type=int, default=None)

@@ -46,7 +46,13 @@ TRAINING_DEFAULTS = {
     "mode": "joint", "re_head": "biaffine", "negatives": "gs", "epochs": 20, "batch_size": 32,
     "max_length": 128, "lr": 2e-5, "head_lr": 1e-3, "label_embedding_dim": 16, "pooling": "mean",
     "patience": 3, "seed": 13, "entity_layer": "bio", "max_span_width": 10,
+    "min_steps": 0,  # the paper's fixed epochs; projects use APP_RECIPE (docs/mlcore.md)
 }
+# The app's recipe for little data (Retrain and bench/al_simulation.py; docs/benchmarks.md,
+# "Retrain on the demo project"): small batches at a higher rate, at least ``min_steps``
+# steps, early stopping on the dev split, a warm start from the active version.
+APP_RECIPE = {"batch_size": 8, "lr": 1e-4, "epochs": 4, "patience": 2, "min_steps": 40,
+              "warm_start": True}
 
 # A project's model options (``Project.model_options``); a missing key takes its default here.
 MODEL_OPTION_DEFAULTS = {
@@ -54,6 +60,7 @@ MODEL_OPTION_DEFAULTS = {
         "mode", "re_head", "negatives", "epochs", "batch_size", "lr", "head_lr",
         "label_embedding_dim", "pooling", "patience", "seed", "entity_layer",
         "max_span_width")},
+    **APP_RECIPE,
     "encoder": "",  # empty: the deployment's ELIGO_ENCODER, else the packaged MiniLM
     "encoder_config": None,  # a random BERT config instead of weights (tests, smoke runs)
     "num_threads": None,
@@ -68,10 +75,11 @@ OPTION_CHOICES = {"mode": tuple(PROJECT_MODES), "re_head": tuple(RE_HEADS),
                   "strategy": UNCERTAINTY_STRATEGIES}
 OPTION_RANGES = {"epochs": (1, 200), "batch_size": (1, 512), "label_embedding_dim": (1, 256),
                  "patience": (1, 1000), "seed": (0, 2**31 - 1), "num_threads": (1, 256),
-                 "max_span_width": (1, 64)}
+                 "max_span_width": (1, 64), "min_steps": (0, 100000)}
 # options that are neither a choice nor a number: what type each must be
 OPTION_TYPES = {"encoder": (str, "a text"), "encoder_config": (dict, "an object or null"),
-                "auto_activate": (bool, "true or false")}
+                "auto_activate": (bool, "true or false"),
+                "warm_start": (bool, "true or false")}
 MAX_ENCODER_LENGTH = 500
 
 
