@@ -155,21 +155,21 @@ def _words(word_ids, offsets, num_tokens: int
     return first, last, chars
 
 
-def _snap(span: Span, word_chars: list[tuple[int, int]]) -> tuple[int, int, bool] | None:
-    """Word range (first, last) covering ``span``, and whether a boundary had to move."""
-    covered = [w for w, (s, e) in enumerate(word_chars) if s < span.end and span.start < e]
+def _snap(start: int, end: int, word_chars: list[tuple[int, int]]
+          ) -> tuple[int, int, bool] | None:
+    """Word range (first, last) covering ``[start, end)``, and whether a boundary moved."""
+    covered = [w for w, (s, e) in enumerate(word_chars) if s < end and start < e]
     if not covered:
         return None
     first, last = covered[0], covered[-1]
-    moved = word_chars[first][0] != span.start or word_chars[last][1] != span.end
+    moved = word_chars[first][0] != start or word_chars[last][1] != end
     return first, last, moved
 
 
-def _place_entities(example, word_chars, labels, stats, truncated_at):
-    """Gold spans -> word ranges; returns {span index: entity index} and the entity list."""
-    entities: list[tuple[int, int, int]] = []
-    placed: dict[int, int] = {}
-    used = [False] * len(word_chars)
+def _usable_spans(example, word_chars, labels, stats, truncated_at, *, extent: bool = False):
+    """``(span index, type id, snapped pieces)`` of the example's spans by start and
+    end, counting and skipping those of an unknown type, past the cut or on no word;
+    ``extent``: one piece, the span's extent, whatever its fragments."""
     for k, span in sorted(enumerate(example.spans), key=lambda item: (item[1].start, item[1].end)):
         stats.entities_in += 1
         type_id = labels.entity_id(span.type)
@@ -179,10 +179,21 @@ def _place_entities(example, word_chars, labels, stats, truncated_at):
         if truncated_at is not None and span.end > truncated_at:
             stats.dropped_truncated += 1
             continue
-        snapped = _snap(span, word_chars)
-        if snapped is None:
+        pieces = [_snap(start, end, word_chars)
+                  for start, end in ([(span.start, span.end)] if extent else span.pieces)]
+        if any(piece is None for piece in pieces):
             stats.dropped_no_word += 1
             continue
+        yield k, type_id, pieces
+
+
+def _place_entities(example, word_chars, labels, stats, truncated_at):
+    """Gold spans -> word ranges; returns {span index: entity index} and the entity list."""
+    entities: list[tuple[int, int, int]] = []
+    placed: dict[int, int] = {}
+    used = [False] * len(word_chars)
+    for k, type_id, (snapped,) in _usable_spans(example, word_chars, labels, stats,
+                                                truncated_at, extent=True):
         first, last, moved = snapped
         if any(used[first:last + 1]):
             stats.dropped_overlap += 1
@@ -205,19 +216,7 @@ def _place_span_entities(example, word_chars, labels, stats, truncated_at):
     placed: dict[int, int] = {}
     links: list[tuple[int, int, int]] = []
     link_id = labels.relation_id(FRAGMENT_RELATION)
-    for k, span in sorted(enumerate(example.spans), key=lambda item: (item[1].start, item[1].end)):
-        stats.entities_in += 1
-        type_id = labels.entity_id(span.type)
-        if type_id is None:
-            stats.dropped_unknown_type += 1
-            continue
-        if truncated_at is not None and span.end > truncated_at:
-            stats.dropped_truncated += 1
-            continue
-        pieces = [_snap(Span(start, end, span.type), word_chars) for start, end in span.pieces]
-        if any(piece is None for piece in pieces):
-            stats.dropped_no_word += 1
-            continue
+    for k, type_id, pieces in _usable_spans(example, word_chars, labels, stats, truncated_at):
         ranges = list(dict.fromkeys((first, last) for first, last, _ in pieces))
         if any(entities[at[r]][2] != type_id for r in ranges if r in at):
             stats.dropped_overlap += 1

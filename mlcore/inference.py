@@ -142,8 +142,10 @@ def _unpack(trained, batch, output, gold_entities, examples, rng):
         word_probs = torch.softmax(_gather_words(output.ner_logits.float(), batch.word_first),
                                    -1).cpu().numpy()
     if output.span_logits is not None:
-        span_probs = _per_sentence(torch.softmax(output.span_logits.float(), -1),
-                                   output.spans.batch, len(batch.sentences))
+        rows, size = output.spans.batch, len(batch.sentences)
+        span_probs = _per_sentence(torch.softmax(output.span_logits.float(), -1), rows, size)
+        span_words = _per_sentence(torch.stack([output.spans.first, output.spans.last], 1),
+                                   rows, size)
     if output.candidates is not None:
         entities = output.candidates.entities
         pair_probs = torch.softmax(output.re_logits.float(), -1).cpu().numpy()
@@ -163,8 +165,8 @@ def _unpack(trained, batch, output, gold_entities, examples, rng):
             ents, position = _gold_entities(example, s)
         else:
             position = list(range(len(sentence_entities)))
-            ents = _predicted_entities(s, sentence_entities, probs_b,
-                                       None if span_probs is None else span_probs[b], labels)
+            ents = _predicted_entities(s, sentence_entities, probs_b, labels, *(
+                () if span_probs is None else (span_probs[b], span_words[b])))
         uncertainty = (sentence_scores(probs_b, rel_probs, rng) if span_probs is None
                        else span_sentence_scores(span_probs[b], rel_probs, n_words, rng))
         yield SentencePrediction(
@@ -202,15 +204,16 @@ def _gold_entities(example, s) -> tuple[list[PredictedEntity], list[int]]:
     return ents, [owners.index(k) for k in s.entity_spans]
 
 
-def _predicted_entities(s, entities, word_probs, span_probs, labels) -> list[PredictedEntity]:
+def _predicted_entities(s, entities, word_probs, labels, span_probs=None, span_words=None
+                        ) -> list[PredictedEntity]:
     """BIO: probability = mean over the entity's words of the chosen label's probability;
-    span layer: the chosen label's probability of the entity's span (entities follow the
-    positive spans in span order, see ``sampling.decode_spans``)."""
+    span layer: the chosen label's probability of the entity's span (``span_words``: each
+    span's first and last word, the rows of ``span_probs``)."""
     if span_probs is None:
         return [_bio_entity(s, e, word_probs, labels) for e in entities]
-    chosen = span_probs.max(-1)
-    chosen = chosen[span_probs.argmax(-1) > 0]
-    return [PredictedEntity(*_chars(s, e, labels), float(p)) for e, p in zip(entities, chosen)]
+    row = {(int(first), int(last)): k for k, (first, last) in enumerate(span_words)}
+    return [PredictedEntity(*_chars(s, e, labels), float(span_probs[row[e[0], e[1]], e[2] + 1]))
+            for e in entities]
 
 
 def _chars(s, entity, labels) -> tuple[int, int, str]:

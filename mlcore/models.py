@@ -310,7 +310,7 @@ class JointNerReModel(nn.Module):
         first, last = out.spans.tokens(batch.word_first, batch.word_last)
         out.span_logits = self.span_head(hidden, out.spans.batch, first, last, out.spans.width)
         if candidates != "gold":
-            out.predicted_entities = decode_spans(out.span_logits.argmax(-1), out.spans,
+            out.predicted_entities = decode_spans(out.span_logits, out.spans,
                                                   len(batch.sentences))
         if gold is not None:
             targets = gold[out.spans.batch, out.spans.first, out.spans.width]

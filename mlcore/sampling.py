@@ -128,16 +128,37 @@ def sample_spans(grid: torch.Tensor, gold: torch.Tensor, negatives: int) -> torc
     return (chosen | (gold.flatten(1) > 0)).view_as(grid) & grid
 
 
-def decode_spans(span_labels: torch.Tensor, spans: SpanSet, size: int) -> list[list[Entity]]:
-    """Spans whose label is an entity type (label ``1 + k``) -> per-sentence entities in
-    span order; nested and overlapping ones are all kept."""
-    keep = span_labels > 0
+MAX_SPAN_ENTITIES = 64  # per sentence; Chia's criteria hold far fewer (guards an untrained layer)
+
+
+def decode_spans(span_logits: torch.Tensor, spans: SpanSet, size: int,
+                 limit: int = MAX_SPAN_ENTITIES) -> list[list[Entity]]:
+    """Spans whose best label is an entity type (label ``1 + k``) -> per-sentence entities in
+    span order; nested and overlapping ones are all kept, up to ``limit`` per sentence (the
+    most probable; an untrained layer would otherwise make every span an entity and every
+    pair of them a relation candidate)."""
+    best, labels = span_logits.max(-1)
+    keep = labels > 0
+    margin = (best - span_logits[:, 0])[keep]
     values = torch.stack([spans.batch[keep], spans.first[keep], spans.last[keep],
-                          span_labels[keep] - 1], 1).tolist()
+                          labels[keep] - 1], 1).tolist()
     entities: list[list[Entity]] = [[] for _ in range(size)]
     for row, first, last, type_id in values:
         entities[row].append((first, last, type_id))
+    if any(len(found) > limit for found in entities):
+        _keep_most_probable(entities, margin.tolist(), limit)
     return entities
+
+
+def _keep_most_probable(entities: list[list[Entity]], margins: list[float], limit: int) -> None:
+    """Cut every sentence's entities to the ``limit`` with the highest margins, in place."""
+    start = 0
+    for row, found in enumerate(entities):
+        own = margins[start:start + len(found)]
+        start += len(found)
+        if len(found) > limit:
+            chosen = sorted(sorted(range(len(found)), key=lambda i: -own[i])[:limit])
+            entities[row] = [found[i] for i in chosen]
 
 
 def _all_pairs(count: int) -> list[tuple[int, int]]:
