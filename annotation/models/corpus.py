@@ -25,6 +25,14 @@ class Source(models.TextChoices):
     MODEL = "model", "Accepted from model"
 
 
+class NewTypes(models.TextChoices):
+    """What an import does with entity/relation types the project does not have yet."""
+
+    ASK = "ask", "Show them and ask first"
+    ADD = "add", "Add them (the report lists them)"
+    REFUSE = "refuse", "Refuse the import"
+
+
 class Project(models.Model):
     name = models.SlugField(max_length=100, unique=True)
     title = models.CharField(max_length=200, blank=True)
@@ -38,6 +46,11 @@ class Project(models.Model):
     attribute_values = models.JSONField(default=dict, blank=True)
     attribute_args = models.JSONField(default=dict, blank=True)
     model_options = models.JSONField(default=dict, blank=True)
+    new_types = models.CharField(
+        max_length=10, choices=NewTypes.choices, default=NewTypes.ASK,
+        help_text="what an import does with types the project lacks")
+    schema_version = models.PositiveIntegerField(
+        default=1, help_text="optimistic lock of schema edits, bumped by every schema change")
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="projects"

@@ -1,73 +1,63 @@
 """Writes on projects: creation, label schema, memberships."""
 from __future__ import annotations
 
-import re
-
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
-from annotation.models import EntityType, Membership, Project, RelationType, Role
-from mlcore.corpus.model import EntityType as EntityTypeSpec
+from annotation.models import EntityType, Membership, NewTypes, Project, RelationType, Role
+from annotation.schema_keys import PALETTE  # noqa: F401 - re-exported for callers and tests
+from annotation.selectors.projects import project_schema_additions
 from mlcore.corpus.model import Schema
 
-# Okabe-Ito followed by Paul Tol's "muted" scheme: distinguishable with the common colour
-# vision deficiencies, on light and dark backgrounds alike.
-PALETTE = (
-    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
-    "#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677",
-    "#882255", "#AA4499", "#DDDDDD",
-)
-# One-character shortcuts; n, p, s, z, j, k and ? are reserved for the annotation UI's commands.
-FREE_KEYS = "abcdefghilmoqrtuvwxy0123456789"
-RESERVED_KEYS = set("npszjk?")
+
+class StaleSchema(Exception):
+    """The project's schema changed since the client read it."""
+
+    def __init__(self, expected: int | None):
+        super().__init__(f"The schema was changed by someone else meanwhile (it is no longer at "
+                         f"version {expected}); reload the page and redo the change.")
+        self.expected = expected
 
 
 def project_create(
-    *, name: str, schema: Schema | None = None, title: str = "", created_by=None
+    *, name: str, schema: Schema | None = None, title: str = "", created_by=None,
+    relation_keys: dict[str, str] | None = None, new_types: str = NewTypes.ASK,
 ) -> Project:
-    """Create a project with ``schema`` (default: the preset schema); the creator becomes manager."""
-    relation_keys = None
+    """Create a project with ``schema`` (default: the preset schema); the creator becomes manager.
+
+    ``relation_keys`` (name -> key) are the keys a preset gives its relation types.
+    """
     if schema is None:
         from annotation.schema_presets import DEFAULT_SCHEMA, RELATION_KEYS
 
         schema, relation_keys = DEFAULT_SCHEMA, RELATION_KEYS
     with transaction.atomic():
-        project = Project.objects.create(name=name, title=title or name)
+        project = Project.objects.create(name=name, title=title or name, new_types=new_types)
         project_schema_apply(project=project, schema=schema, relation_keys=relation_keys)
         if created_by is not None:
             membership_set(project=project, user=created_by, role=Role.MANAGER)
     return project
 
 
-def _usable_key(key: str, used: set[str]) -> bool:
-    return len(key) == 1 and key not in used and key not in RESERVED_KEYS
-
-
-def _hex_colour(colour: str) -> str:
-    """``#rrggbb`` from ``#rrggbb`` or ``#rgb``; empty for anything else (e.g. brat's CSS names)."""
-    if re.fullmatch(r"#[0-9a-fA-F]{6}", colour or ""):
-        return colour
-    if re.fullmatch(r"#[0-9a-fA-F]{3}", colour or ""):
-        return "#" + "".join(c * 2 for c in colour[1:])
-    return ""
-
-
-def _next_free(used: set[str], pool) -> str:
-    for item in pool:
-        if item not in used:
-            used.add(item)
-            return item
-    return ""
+def project_update(*, project: Project, title: str, description: str, new_types: str) -> Project:
+    """Change a project's settings (its title, description and policy for new types)."""
+    if new_types not in NewTypes.values:
+        raise ValidationError(f"Unknown policy for new types {new_types!r}.")
+    project.title, project.description, project.new_types = title or project.name, description, new_types
+    project.save(update_fields=["title", "description", "new_types"])
+    return project
 
 
 @transaction.atomic
 def project_schema_apply(
     *, project: Project, schema: Schema, relation_keys: dict[str, str] | None = None
-) -> dict[str, int]:
+) -> dict:
     """Add the types of ``schema`` that ``project`` lacks; existing types are left untouched.
 
-    New entity types keep the schema's colour and key when given and free; otherwise they
-    get the next palette colour and the next unused key (none when the keys run out).
-    Returns how many entity and relation types were added.
+    Keys and colours are chosen by ``selectors.projects.project_schema_additions`` (the one
+    key rule, ``annotation.schema_keys``). Returns how many entity and relation types were
+    added, and ``added``: each new type with its key and colour.
 
     The project row is locked first, and the types are read after it: of two concurrent
     callers adding the same type (two imports, two API calls) the second sees the first's
@@ -76,64 +66,47 @@ def project_schema_apply(
     """
     Project.objects.select_for_update().filter(pk=project.pk).values_list("pk").get()
     project.refresh_from_db(fields=["attribute_types", "group_types", "event_types",
-                                    "attribute_values", "attribute_args"])
-    entity_types = {t.name: t for t in project.entity_types.all()}
-    used_keys = {t.key for t in entity_types.values() if t.key}
-    order = max((t.order for t in entity_types.values()), default=-1) + 1
-    new_entities = []
-    for spec in schema.entity_types:
-        if spec.name in entity_types:
-            continue
-        key = spec.key if _usable_key(spec.key, used_keys) else _next_free(used_keys, FREE_KEYS)
-        used_keys.add(key)
-        color = _hex_colour(spec.color) or PALETTE[order % len(PALETTE)]
-        entity_type = EntityType(project=project, name=spec.name, color=color, key=key, order=order)
-        order += 1
-        entity_types[spec.name] = entity_type
-        new_entities.append(entity_type)
-    EntityType.objects.bulk_create(new_entities)
-    added_relations = _relation_types_apply(project, schema, entity_types, relation_keys or {})
+                                    "attribute_values", "attribute_args", "schema_version"])
+    additions = project_schema_additions(project=project, schema=schema, relation_keys=relation_keys)
+    order = max(project.entity_types.values_list("order", flat=True), default=-1) + 1
+    EntityType.objects.bulk_create([
+        EntityType(project=project, name=t.name, color=t.color, key=t.key, order=order + i)
+        for i, t in enumerate(additions.entity_types)])
+    _relation_types_create(project, additions.relation_types)
     _merge_json_lists(project, schema)
-    return {"entity_types": len(new_entities), "relation_types": added_relations}
+    if additions:
+        project_schema_version_bump(project=project)
+    return {"entity_types": len(additions.entity_types),
+            "relation_types": len(additions.relation_types), "added": additions.as_list()}
 
 
-def _relation_types_apply(project, schema, entity_types, relation_keys) -> int:
-    existing = {t.name: t for t in project.relation_types.all()}
-    used_keys = {t.key for t in existing.values() if t.key}
-    order = max((t.order for t in existing.values()), default=-1) + 1
-    added = []
-    for spec in schema.relation_types:
-        if spec.name in existing:
-            continue
-        wanted = relation_keys.get(spec.name, "")
-        key = wanted if _usable_key(wanted, used_keys) else _next_free(used_keys, FREE_KEYS)
-        used_keys.add(key)
-        relation_type = RelationType(project=project, name=spec.name, key=key, order=order,
-                                     head_role=spec.head_role, tail_role=spec.tail_role)
-        order += 1
-        existing[spec.name] = relation_type
-        added.append((relation_type, spec))
-    RelationType.objects.bulk_create([r for r, _ in added])
-    heads, tails = [], []
-    for relation_type, spec in added:
-        # a type named twice in one brat argument list (real configurations do) counts once
-        heads += [RelationType.heads.through(relationtype_id=relation_type.pk,
-                                             entitytype_id=_type_for(project, entity_types, n).pk)
-                  for n in dict.fromkeys(spec.heads)]
-        tails += [RelationType.tails.through(relationtype_id=relation_type.pk,
-                                             entitytype_id=_type_for(project, entity_types, n).pk)
-                  for n in dict.fromkeys(spec.tails)]
-    RelationType.heads.through.objects.bulk_create(heads)
-    RelationType.tails.through.objects.bulk_create(tails)
-    return len(added)
+def _relation_types_create(project: Project, relation_types) -> None:
+    entity_types = dict(project.entity_types.values_list("name", "pk"))
+    order = max(project.relation_types.values_list("order", flat=True), default=-1) + 1
+    created = RelationType.objects.bulk_create([
+        RelationType(project=project, name=spec.name, key=key, order=order + i,
+                     head_role=spec.head_role, tail_role=spec.tail_role)
+        for i, (spec, key) in enumerate(relation_types)])
+    # a type named twice in one brat argument list (real configurations do) counts once
+    RelationType.heads.through.objects.bulk_create([
+        RelationType.heads.through(relationtype_id=r.pk, entitytype_id=entity_types[name])
+        for r, (spec, _) in zip(created, relation_types) for name in dict.fromkeys(spec.heads)])
+    RelationType.tails.through.objects.bulk_create([
+        RelationType.tails.through(relationtype_id=r.pk, entitytype_id=entity_types[name])
+        for r, (spec, _) in zip(created, relation_types) for name in dict.fromkeys(spec.tails)])
 
 
-def _type_for(project, entity_types: dict, name: str) -> EntityType:
-    """A relation's allowed head/tail type, created when the schema did not declare it."""
-    if name not in entity_types:
-        project_schema_apply(project=project, schema=Schema(entity_types=[EntityTypeSpec(name)]))
-        entity_types[name] = project.entity_types.get(name=name)
-    return entity_types[name]
+def project_schema_version_bump(*, project: Project, expected_version: int | None = None) -> None:
+    """Move the project's schema to its next version: the optimistic lock of schema edits.
+
+    Raises ``StaleSchema`` when ``expected_version`` is given and is not the current one.
+    """
+    updated = Project.objects.filter(pk=project.pk)
+    if expected_version is not None:
+        updated = updated.filter(schema_version=expected_version)
+    if not updated.update(schema_version=F("schema_version") + 1):
+        raise StaleSchema(expected_version)
+    project.refresh_from_db(fields=["schema_version"])
 
 
 def _merge_json_lists(project: Project, schema: Schema) -> None:
