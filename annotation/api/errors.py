@@ -15,6 +15,8 @@ from annotation.models import Sentence
 from annotation.security import UploadRejected
 from annotation.services.annotations import StaleVersion
 from annotation.services.corpus_io import CorpusImportError
+from annotation.services.imports import ImportJobConflict
+from annotation.services.projects import StaleSchema
 from annotation.services.predictions import SuggestionError
 from annotation.services.training import ModelVersionError, TrainingRunInProgress
 
@@ -43,6 +45,11 @@ def _translate(exc):
         return ApiError(str(exc), code="stale_version", status_code=409,
                         details={"sentence": exc.sentence_id, "expected_version": exc.expected,
                                  "current_version": _current_version(exc.sentence_id)})
+    if isinstance(exc, StaleSchema):
+        return ApiError(str(exc), code="stale_schema", status_code=409,
+                        details={"expected_version": exc.expected})
+    if isinstance(exc, ImportJobConflict):
+        return ApiError(str(exc), code="import_conflict", status_code=409)
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError({"non_field_errors": list(exc.messages)})
     if isinstance(exc, SuggestionError):

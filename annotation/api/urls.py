@@ -71,6 +71,10 @@ urlpatterns = [
          name="api-training-run-cancel"),
     path(f"{P}/imports/", views.ImportJobViewSet.as_view(LIST_CREATE), name="api-imports"),
     path(f"{P}/imports/<int:job_id>/", views.ImportJobViewSet.as_view(DETAIL), name="api-import"),
+    path(f"{P}/imports/<int:job_id>/confirm/", views.ImportJobViewSet.as_view({"post": "confirm"}),
+         name="api-import-confirm"),
+    path(f"{P}/imports/<int:job_id>/cancel/", views.ImportJobViewSet.as_view({"post": "cancel"}),
+         name="api-import-cancel"),
     path(f"{P}/export/<slug:fmt>/", views.ExportView.as_view(DETAIL), name="api-export"),
     path(f"{P}/audit/", views.AuditEventViewSet.as_view(LIST), name="api-audit"),
 ]

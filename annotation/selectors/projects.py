@@ -58,10 +58,13 @@ class SchemaAdditions:
                    for t, key in self.relation_types])
 
 
-def project_keys_used(*, project: Project) -> set[str]:
-    """Every key the project's entity and relation types hold (one namespace, see schema_keys)."""
-    return ({k for k in project.entity_types.values_list("key", flat=True) if k}
-            | {k for k in project.relation_types.values_list("key", flat=True) if k})
+def project_keys_used(*, project: Project, except_entity_type: int | None = None,
+                      except_relation_type: int | None = None) -> set[str]:
+    """Every key the project's entity and relation types hold (one namespace, see schema_keys),
+    leaving out the type being edited."""
+    entity = project.entity_types.exclude(pk=except_entity_type).values_list("key", flat=True)
+    relation = project.relation_types.exclude(pk=except_relation_type).values_list("key", flat=True)
+    return {k for k in (*entity, *relation) if k}
 
 
 def project_schema_additions(*, project: Project, schema: Schema,
