@@ -14,7 +14,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotation.access import project_for_user
 from annotation.models import Role, SentenceStatus
 from annotation.security import UploadRejected
-from annotation.selectors.imports import import_job_get, import_job_progress, import_report_kinds
+from annotation.selectors.imports import (
+    import_job_get, import_job_progress, import_report_kinds, import_types_added,
+)
 from annotation.services.corpus_io import corpus_export_download
 from annotation.services.corpus_io import CorpusImportError
 from annotation.services.imports import (
@@ -114,7 +116,8 @@ def _job_context(job) -> dict:
     if job is None:
         return {"job": None}
     return {"job": job, "progress": import_job_progress(job=job), "report": job.report,
-            "kinds": import_report_kinds(report=job.report)}
+            "kinds": import_report_kinds(report=job.report),
+            "types_added": import_types_added(report=job.report)}
 
 
 @login_required
