@@ -2,7 +2,8 @@
 imports all choose and check keys here.
 
 A key is one character, not one of the annotation view's command keys, and unique across
-*all* the project's entity and relation types: the view reads a key as a relation only while
+*all* the project's entity and relation types, ignoring case (the view matches keys without
+case: ``N`` would be ``n``, "next"): the view reads a key as a relation only while
 two entities are selected and as an entity type otherwise, so a digit shared by a relation and
 an entity type silently creates the entity (the bug of issue 14: a brat import gave ``1`` to
 an entity type while the help still said ``1`` is "is negated").
@@ -34,10 +35,11 @@ def key_problem(key: str, used) -> str | None:
         return None
     if len(key) != 1 or key.isspace():
         return f"The key {key!r} must be a single character."
-    if key in RESERVED_KEYS:
-        return f"The key {key!r} is reserved for the annotation view's commands ({' '.join(sorted(RESERVED_KEYS))})."
-    if key in used:
-        return f"The key {key!r} is already used by another entity or relation type."
+    if key.lower() in RESERVED_KEYS:
+        return (f"The key {key!r} is reserved for the annotation view's commands "
+                f"({' '.join(sorted(RESERVED_KEYS))}, in either case).")
+    if key.lower() in {k.lower() for k in used}:
+        return f"The key {key!r} is already used by another entity or relation type (keys ignore case)."
     return None
 
 
@@ -47,8 +49,9 @@ def key_choose(wanted: str, used: set[str], *, relation: bool = False) -> str:
     if wanted and key_problem(wanted, used) is None:
         key = wanted
     else:
+        taken = {k.lower() for k in used}
         order = RELATION_KEY_ORDER if relation else ENTITY_KEY_ORDER
-        key = next((k for k in order if k not in used), "")
+        key = next((k for k in order if k not in taken), "")
     if key:
         used.add(key)
     return key

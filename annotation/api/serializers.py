@@ -87,7 +87,8 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["id", "name", "title", "description", "new_types", "created_at", "role"]
+        fields = ["id", "name", "title", "description", "new_types", "schema_version", "created_at",
+                  "role"]
 
     def get_role(self, project) -> str | None:
         request = self.context.get("request")

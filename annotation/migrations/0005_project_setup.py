@@ -11,8 +11,9 @@ def rekey_collisions(apps, schema_editor):
     """Keys used to be chosen per kind, so an import could give an entity type a relation's key
     (issue 14: ``1`` made a Value entity where the help said "is negated", ``m`` a relation
     instead of a Measurement). Within a kind keys were unique, so a collision is an entity and
-    a relation type: a letter stays with the entity type, any other key with the relation type
-    (the presets' convention), and the other one gets the next free key by today's rule."""
+    a relation type (or two keys differing in case only, which the view reads as one): a letter
+    stays with the entity type, any other key with the relation type (the presets' convention),
+    and the other one gets the next free key by today's rule."""
     EntityType = apps.get_model("annotation", "EntityType")
     RelationType = apps.get_model("annotation", "RelationType")
     for project_id in EntityType.objects.values_list("project_id", flat=True).distinct():
@@ -21,7 +22,7 @@ def rekey_collisions(apps, schema_editor):
         types.sort(key=lambda t: (isinstance(t, RelationType) == t.key.isalpha(), t.pk))
         used = set()
         for item in types:
-            if item.key in used:
+            if item.key.lower() in {k.lower() for k in used}:
                 item.key = key_choose("", used, relation=isinstance(item, RelationType))
                 item.save(update_fields=["key"])
             else:

@@ -21,6 +21,8 @@ def test_colliding_keys_are_repaired_letters_to_entities_digits_to_relations(tra
     RelationType.objects.create(project=project, name="is negated", key="1")
     EntityType.objects.create(project=project, name="Value", key="1")
     RelationType.objects.create(project=project, name="Has_value", key="m")
+    EntityType.objects.create(project=project, name="Visit", key="V")
+    EntityType.objects.create(project=project, name="Device", key="v")
     try:
         executor = MigrationExecutor(connection)
         executor.migrate(AFTER)
@@ -30,7 +32,8 @@ def test_colliding_keys_are_repaired_letters_to_entities_digits_to_relations(tra
         assert entity["Measurement"] == "m" and relation["is negated"] == "1"
         assert entity["Value"] not in ("", "m", "1") and relation["Has_value"] not in ("", "m", "1")
         assert relation["Has_value"].isdigit() and entity["Value"].isalpha()
-        keys = [*entity.values(), *relation.values()]
+        assert entity["Visit"] == "V" and entity["Device"] not in ("v", "V"), "keys ignore case"
+        keys = [k.lower() for k in (*entity.values(), *relation.values())]
         assert len(keys) == len(set(keys))
     finally:
         MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

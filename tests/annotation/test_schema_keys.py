@@ -10,6 +10,8 @@ def test_key_problem_names_each_refusal():
     assert "already used" in key_problem("a", {"a"})
     assert "reserved" in key_problem("n", set())
     assert "single character" in key_problem("ab", set()) and "single character" in key_problem(" ", set())
+    # the annotation view matches keys without case: N is n (next), V is Device's v
+    assert "reserved" in key_problem("N", set()) and "already used" in key_problem("V", {"v"})
 
 
 def test_key_choose_keeps_a_free_wish_else_takes_the_next_in_the_kinds_order():
@@ -18,6 +20,7 @@ def test_key_choose_keeps_a_free_wish_else_takes_the_next_in_the_kinds_order():
     assert key_choose("1", used) == "c", "taken by a relation type: the next free letter"
     assert key_choose("", used, relation=True) == "2", "relation types take digits first"
     assert key_choose("s", used) == "d", "reserved"
+    assert key_choose("B", used) == "e", "b is taken, so is B"
     everything = set(ENTITY_KEY_ORDER)
     assert key_choose("", everything) == "" and not (set(ENTITY_KEY_ORDER) & RESERVED_KEYS)
 

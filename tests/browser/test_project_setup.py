@@ -130,5 +130,5 @@ def test_an_import_wanting_taken_keys_is_previewed_and_keys_stay_unique(scenario
     # the annotation view's help lists 1 once: is negated, not an entity type
     sentence = project.sentences.order_by("id").first()
     page.goto(f"{live_server.url}/projects/demo/sentences/{sentence.pk}/")
-    expect(page.locator(f".type-btn[data-key='1']")).to_have_count(0)
+    expect(page.locator(".type-btn[data-key='1']")).to_have_count(0)
     expect(page.locator(".rel-btn[data-key='1']")).to_have_count(1)
