@@ -186,7 +186,9 @@ def corpus_import(*, project: Project, path, fmt: str, user=None, display_name: 
     try:
         if new_types != NewTypes.ADD:
             additions = corpus_schema_additions(project=project, path=path, fmt=fmt, name=label.root)
-            if additions:
+            # a type name the database cannot store is no question to ask: the import below
+            # refuses it, naming the line that uses it
+            if additions and not any(_unstorable(t["name"]) for t in additions.as_list()):
                 raise NewTypesPending(label.root, additions.as_list(),
                                       refused=new_types == NewTypes.REFUSE)
         with transaction.atomic():

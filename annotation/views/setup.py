@@ -93,49 +93,37 @@ def project_settings_save(request, name):
     return redirect("project_setup", name=project.name)
 
 
-@login_required
-@require_POST
-def entity_type_save(request, name, type_id=None):
-    """Add an entity type (no ``type_id``) or change one."""
-    project, _ = project_for_user(user=request.user, name=name, min_role=Role.MANAGER)
-    form = SchemaEntityTypeForm(request.POST)
-    if not form.is_valid():
-        return _setup_page(request, project, error=_form_errors(form), status=400)
-    data = form.cleaned_data
-    fields = {"name": data["name"], "color": data["color"], "key": data["key"],
-              "expected_version": data["version"]}
-    try:
-        if type_id is None:
-            saved = project_services.entity_type_create(project=project, **fields)
-        else:
-            saved = project_services.entity_type_update(
-                entity_type=get_object_or_404(project.entity_types, pk=type_id), **fields)
-    except (ValidationError, StaleSchema) as refused:
-        return _refused(request, project, refused)
-    messages.success(request, f"Entity type {saved.name} saved (key {saved.key or 'none'}).")
-    return redirect("project_setup", name=project.name)
+#: kind -> (form, create service, update service, the update's keyword)
+_TYPE_WRITES = {
+    "entity": (SchemaEntityTypeForm, project_services.entity_type_create,
+               project_services.entity_type_update, "entity_type"),
+    "relation": (SchemaRelationTypeForm, project_services.relation_type_create,
+                 project_services.relation_type_update, "relation_type"),
+}
 
 
 @login_required
 @require_POST
-def relation_type_save(request, name, type_id=None):
-    """Add a relation type (no ``type_id``) or change one, with its allowed heads and tails."""
+def type_save(request, name, kind, type_id=None):
+    """Add an entity or relation type (no ``type_id``) or change one: name, key, and the
+    colour (entity) or the allowed heads and tails (relation)."""
     project, _ = project_for_user(user=request.user, name=name, min_role=Role.MANAGER)
-    form = SchemaRelationTypeForm(request.POST, entity_types=project.entity_types.all())
+    form_class, create, update, keyword = _TYPE_WRITES[kind]
+    extra = {"entity_types": project.entity_types.all()} if kind == "relation" else {}
+    form = form_class(request.POST, **extra)
     if not form.is_valid():
         return _setup_page(request, project, error=_form_errors(form), status=400)
-    data = form.cleaned_data
-    fields = {"name": data["name"], "key": data["key"], "heads": data["heads"],
-              "tails": data["tails"], "expected_version": data["version"]}
+    fields = {**form.cleaned_data, "expected_version": form.cleaned_data["version"]}
+    del fields["version"]
+    types = project.entity_types if kind == "entity" else project.relation_types
     try:
         if type_id is None:
-            saved = project_services.relation_type_create(project=project, **fields)
+            saved = create(project=project, **fields)
         else:
-            saved = project_services.relation_type_update(
-                relation_type=get_object_or_404(project.relation_types, pk=type_id), **fields)
+            saved = update(**{keyword: get_object_or_404(types, pk=type_id)}, **fields)
     except (ValidationError, StaleSchema) as refused:
         return _refused(request, project, refused)
-    messages.success(request, f"Relation type {saved.name} saved (key {saved.key or 'none'}).")
+    messages.success(request, f"{kind.capitalize()} type {saved.name} saved (key {saved.key or 'none'}).")
     return redirect("project_setup", name=project.name)
 
 

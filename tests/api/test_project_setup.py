@@ -1,22 +1,16 @@
 """The API never adds types silently: ``new_types`` ask (409 listing the types and the keys
 they would get, then confirm), add (the report lists them and their keys), refuse; a project
 set to refuse refuses whatever the request asks. Projects can start from a preset."""
-import io
-import zipfile
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotation.models import Document, ImportJob
 from tests.annotation.conftest import FIXTURES
+from tests.annotation.test_views_io import _zip_of
 
 
 def _small_zip() -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for item in sorted((FIXTURES / "brat_small").iterdir()):
-            archive.write(item, item.name)
-    return SimpleUploadedFile("small.zip", buffer.getvalue())
+    return SimpleUploadedFile("small.zip", _zip_of(FIXTURES / "brat_small"))
 
 
 def _keys(project) -> list[str]:

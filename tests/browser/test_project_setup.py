@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from annotation.models import Membership, Project, Role
 from tests.annotation.conftest import FIXTURES
+from tests.annotation.test_views_io import _zip_of
 from tests.browser.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -92,10 +93,8 @@ def test_a_project_is_created_given_a_schema_and_members_in_the_browser(transact
 def _zip_wanting_taken_keys() -> bytes:
     """brat_small plus a kb_shortcuts.conf giving Value ``1`` (is negated's key) and Scope
     ``m`` (Measurement's): what the incident of issue 14 did to a project."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for item in sorted(SMALL.iterdir()):
-            archive.write(item, item.name)
+    buffer = io.BytesIO(_zip_of(SMALL))
+    with zipfile.ZipFile(buffer, "a") as archive:
         archive.writestr("kb_shortcuts.conf", "1 Value\nm Scope\n")
     return buffer.getvalue()
 
