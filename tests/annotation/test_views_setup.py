@@ -73,6 +73,9 @@ def test_create_refusals_name_the_problem_and_create_nothing(project, staff, cli
                                                 ("reviewer", 403), ("manager", 200)])
 def test_setup_page_is_for_managers(project, users, client_for, username, expected):
     assert client_for(users[username]).get(reverse("project_setup", args=["trial"])).status_code == expected
+    if username != "outsider":
+        dashboard = client_for(users[username]).get(reverse("project_dashboard", args=["trial"])).content
+        assert (reverse("project_setup", args=["trial"]).encode() in dashboard) == (expected == 200)
     response = client_for(users[username]).post(reverse("entity_type_add", args=["trial"]),
                                                 {"name": "Device", "version": _version(project)})
     assert response.status_code == (302 if expected == 200 else expected)
