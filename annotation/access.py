@@ -91,7 +91,7 @@ def sentence_for_user(*, user, name: str, sentence_id: int,
 
 def may_create_project(user) -> bool:
     """Creating a project is a staff (administrator) act; the creator becomes its manager."""
-    return bool(getattr(user, "is_authenticated", False) and user.is_staff)
+    return bool(getattr(user, "is_authenticated", False) and (user.is_staff or user.is_superuser))
 
 
 def project_create_authorize(*, user) -> None:

@@ -193,6 +193,7 @@ def test_a_project_set_to_refuse_refuses_an_import_that_would_add_types(project,
     response = client.post(reverse("corpus_import", args=["trial"]), {"format": "brat", "file": upload})
     content = response.content.decode()
     assert response.status_code == 400 and "refuses imports that add types" in content
+    assert "Types the project lacks: <strong>refuse the import</strong>" in content
     assert "entity Value (key" in content
     assert not project.documents.exists() and project.entity_types.count() == 3
     assert list((tmp_path / "uploads").iterdir()) == []
