@@ -70,13 +70,14 @@ def project_keys_used(*, project: Project, except_entity_type: int | None = None
 def project_schema_additions(*, project: Project, schema: Schema,
                              relation_keys: dict[str, str] | None = None) -> SchemaAdditions:
     """What ``schema`` would add to ``project``: the types it lacks (a relation's undeclared
-    head or tail types included), each with its colour (the schema's, else the next palette
-    colour) and its key (the schema's when free across entity *and* relation types, else the
-    next free one: ``schema_keys.key_choose``). Existing types are never changed."""
-    entity_names = set(project.entity_types.values_list("name", flat=True))
+    head or tail types included), each with its colour (the schema's, else the first palette
+    colour no type has) and its key (the schema's when free across entity *and* relation
+    types, else the next free one: ``schema_keys.key_choose``). Existing types never change."""
+    existing = list(project.entity_types.values_list("name", "color"))
+    entity_names = {name for name, _ in existing}
+    colours = [color.upper() for _, color in existing]
     relation_names = set(project.relation_types.values_list("name", flat=True))
     used = project_keys_used(project=project)
-    order = len(entity_names)
     wanted = list(schema.entity_types) + [
         EntityTypeSpec(name) for t in schema.relation_types for name in (*t.heads, *t.tails)]
     additions = SchemaAdditions()
@@ -84,15 +85,20 @@ def project_schema_additions(*, project: Project, schema: Schema,
         if spec.name in entity_names:
             continue
         entity_names.add(spec.name)
-        color = hex_colour(spec.color) or PALETTE[order % len(PALETTE)]
+        color = hex_colour(spec.color) or _next_colour(colours)
+        colours.append(color.upper())
         additions.entity_types.append(EntityTypeSpec(spec.name, color, key_choose(spec.key, used)))
-        order += 1
     for spec in schema.relation_types:
         if spec.name not in relation_names:
             relation_names.add(spec.name)
             key = key_choose((relation_keys or {}).get(spec.name, ""), used, relation=True)
             additions.relation_types.append((spec, key))
     return additions
+
+
+def _next_colour(used: list[str]) -> str:
+    """The first palette colour no type has, else the one used least (the palette cycles)."""
+    return min(PALETTE, key=lambda colour: (used.count(colour.upper()), PALETTE.index(colour)))
 
 
 def project_get(*, name: str) -> Project | None:

@@ -23,7 +23,7 @@ def _keys(project) -> list[str]:
 
 
 def test_a_project_is_created_given_a_schema_and_members_in_the_browser(transactional_db, new_page,
-                                                                        live_server):
+                                                                        live_server, artifacts):
     users = get_user_model().objects
     users.create_user("root", password=PASSWORD, is_staff=True)
     alice = users.create_user("alice", password=PASSWORD)
@@ -83,6 +83,7 @@ def test_a_project_is_created_given_a_schema_and_members_in_the_browser(transact
     preview = page.locator(".setup-preview")
     expect(preview).to_contain_text("would add 6 types")
     expect(preview.locator("tr[data-name='Value']")).to_be_visible()
+    page.screenshot(path=str(artifacts / "setup-conf-preview.png"), full_page=True)
     assert not project.entity_types.filter(name="Value").exists()
     preview.get_by_role("button", name="Add these types").click()
     expect(page.locator(".messages")).to_contain_text("4 entity and 2 relation types added")
@@ -99,7 +100,8 @@ def _zip_wanting_taken_keys() -> bytes:
     return buffer.getvalue()
 
 
-def test_an_import_wanting_taken_keys_is_previewed_and_keys_stay_unique(scenario, new_page, live_server):
+def test_an_import_wanting_taken_keys_is_previewed_and_keys_stay_unique(scenario, new_page, live_server,
+                                                                        artifacts):
     project = scenario["project"]
     before = dict(project.relation_types.values_list("name", "key"))
     page = new_page("carol")
@@ -114,6 +116,7 @@ def test_an_import_wanting_taken_keys_is_previewed_and_keys_stay_unique(scenario
     value_key = confirm.locator("tr[data-name='Value'] kbd").inner_text()
     scope_key = confirm.locator("tr[data-name='Scope'] kbd").inner_text()
     assert value_key not in ("1", "") and scope_key not in ("m", "")
+    page.screenshot(path=str(artifacts / "import-new-types-preview.png"))
     assert not project.documents.filter(name="doc_a").exists(), "nothing imported before confirming"
 
     confirm.get_by_role("button", name="Add these types and import").click()
