@@ -140,12 +140,12 @@ def schema_conf_apply(request, name):
     if request.POST.get("confirm") != "1":
         return _setup_page(request, project, conf_text=form.cleaned_data["conf_text"],
                            conf_preview=project_schema_additions(project=project, schema=schema).as_list())
-    try:
-        version = int(request.POST.get("version", ""))
-        added = project_services.project_schema_apply(project=project, schema=schema,
-                                                      expected_version=version)
-    except ValueError:
+    version = request.POST.get("version", "")
+    if not version.isdigit():
         return _setup_page(request, project, error="The preview's schema version is missing.", status=400)
+    try:
+        added = project_services.project_schema_apply(project=project, schema=schema,
+                                                      expected_version=int(version))
     except StaleSchema as refused:
         return _refused(request, project, refused)
     messages.success(request, f"{added['entity_types']} entity and {added['relation_types']} "

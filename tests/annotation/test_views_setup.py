@@ -152,6 +152,11 @@ def test_a_conf_is_previewed_with_non_colliding_keys_then_added(project, users, 
     assert 'data-name="Value"' in content and 'data-name="Has_value"' in content
     assert EntityType.objects.filter(project=default).count() == 15, "a preview adds nothing"
     conf_text = CONF.decode()
+    for version, status in (("", 400), ("x", 400), (_version(default) - 1, 409)):
+        response = client.post(reverse("schema_conf_apply", args=["eligibility"]),
+                               {"conf_text": conf_text, "confirm": "1", "version": version})
+        assert response.status_code == status
+    assert EntityType.objects.filter(project=default).count() == 15
     response = client.post(reverse("schema_conf_apply", args=["eligibility"]),
                            {"conf_text": conf_text, "confirm": "1", "version": _version(default)})
     assert response.status_code == 302
