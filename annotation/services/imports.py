@@ -52,8 +52,9 @@ def import_policy(*, project: Project, requested: str | None = None) -> str:
 
 
 def import_job_create(*, project: Project, user, upload, fmt: str,
-                      new_types: str | None = None) -> ImportJob:
-    """Save and check the upload, record the job, and run it now or queue it.
+                      new_types: str | None = None, annotator=None) -> ImportJob:
+    """Save and check the upload, record the job, and run it now or queue it; ``annotator``:
+    import into that user's own layer (``corpus_io``).
 
     ``new_types`` is the request's policy for types the project lacks (``import_policy``).
     Raises ``UploadRejected`` (nothing recorded, nothing left on disk) for a refused file.
@@ -65,7 +66,8 @@ def import_job_create(*, project: Project, user, upload, fmt: str,
         path.unlink(missing_ok=True)
         raise
     job = ImportJob.objects.create(
-        project=project, user=user, format=fmt, file_name=upload.name[:255], path=str(path),
+        project=project, user=user, annotator=annotator, format=fmt, file_name=upload.name[:255],
+        path=str(path),
         size=path.stat().st_size, report={"expected_documents": _expected_documents(path, fmt)},
         new_types=import_policy(project=project, requested=new_types))
     return _import_job_start(job)
@@ -119,7 +121,7 @@ def import_job_run(*, job_id: int, progress=None) -> ImportJob:
     """
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJobStatus.QUEUED).update(
         status=ImportJobStatus.RUNNING)
-    job = ImportJob.objects.select_related("project", "user").get(pk=job_id)
+    job = ImportJob.objects.select_related("project", "user", "annotator").get(pk=job_id)
     if not claimed:
         return job
     path = Path(job.path)
@@ -128,7 +130,7 @@ def import_job_run(*, job_id: int, progress=None) -> ImportJob:
         with acting_user(job.user):
             report = corpus_import(project=job.project, path=path, fmt=job.format, user=job.user,
                                    display_name=job.file_name, progress=progress,
-                                   new_types=job.new_types)
+                                   new_types=job.new_types, annotator=job.annotator)
     except NewTypesPending as pending:
         keep_upload = not pending.refused
         job.status = ImportJobStatus.FAILED if pending.refused else ImportJobStatus.NEEDS_CONFIRMATION

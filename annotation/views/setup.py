@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -22,6 +23,7 @@ from annotation.schema_presets import preset_schema
 from annotation.selectors.annotations import relation_type_rows
 from annotation.selectors.projects import project_members, project_schema_additions
 from annotation.services import projects as project_services
+from annotation.services.layers import project_mode_update
 from annotation.services.projects import StaleSchema
 
 
@@ -88,7 +90,12 @@ def project_settings_save(request, name):
     form = ProjectSettingsForm(request.POST, instance=project)
     if not form.is_valid():
         return _setup_page(request, project, error=_form_errors(form), status=400, settings_form=form)
-    project_services.project_update(project=project, **form.cleaned_data)
+    data = form.cleaned_data
+    with transaction.atomic():
+        project_services.project_update(project=project, title=data["title"],
+                                        description=data["description"], new_types=data["new_types"])
+        project_mode_update(project=project, mode=data["annotation_mode"],
+                            annotators_per_document=data["annotators_per_document"])
     messages.success(request, "Settings saved.")
     return redirect("project_setup", name=project.name)
 

@@ -1,11 +1,11 @@
-"""Migration 0005_project_setup repairs keys shared by an entity and a relation type (issue 14's
+"""Migration 0006_project_setup repairs keys shared by an entity and a relation type (issue 14's
 import gave the entity type Value the key 1 of "is negated", a relation Measurement's m)."""
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("annotation", "0004_brat_events_normalizations")]
-AFTER = [("annotation", "0005_project_setup")]
+BEFORE = [("annotation", "0005_annotation_layers")]
+AFTER = [("annotation", "0006_project_setup")]
 
 
 @pytest.mark.slow

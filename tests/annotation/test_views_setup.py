@@ -192,7 +192,8 @@ def test_a_project_set_to_refuse_refuses_an_import_that_would_add_types(project,
     settings.MEDIA_ROOT = tmp_path
     client = client_for(users["manager"])
     response = client.post(reverse("project_settings", args=["trial"]),
-                           {"title": "Trial", "description": "", "new_types": "refuse"})
+                           {"title": "Trial", "description": "", "new_types": "refuse",
+                            "annotation_mode": "shared", "annotators_per_document": 2})
     assert response.status_code == 302
     upload = SimpleUploadedFile("small.zip", _zip_of(FIXTURES / "brat_small"))
     response = client.post(reverse("corpus_import", args=["trial"]), {"format": "brat", "file": upload})
@@ -202,3 +203,21 @@ def test_a_project_set_to_refuse_refuses_an_import_that_would_add_types(project,
     assert "entity Value (key" in content
     assert not project.documents.exists() and project.entity_types.count() == 3
     assert list((tmp_path / "uploads").iterdir()) == []
+
+
+def test_the_settings_set_the_annotation_mode_and_k_and_a_bad_k_changes_nothing(project, users,
+                                                                                client_for):
+    client = client_for(users["manager"])
+    page = client.get(reverse("project_setup", args=["trial"])).content.decode()
+    assert 'name="annotation_mode"' in page and 'name="annotators_per_document"' in page
+    settings_of = {"title": "Trial", "description": "", "new_types": "ask",
+                   "annotation_mode": "independent", "annotators_per_document": 0}
+    response = client.post(reverse("project_settings", args=["trial"]), settings_of)
+    assert response.status_code == 400 and "annotators_per_document" in response.content.decode()
+    project.refresh_from_db()
+    assert (project.annotation_mode, project.annotators_per_document) == ("shared", 2)
+    response = client.post(reverse("project_settings", args=["trial"]),
+                           {**settings_of, "annotators_per_document": 3})
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert (project.annotation_mode, project.annotators_per_document) == ("independent", 3)

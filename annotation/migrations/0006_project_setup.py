@@ -32,7 +32,7 @@ def rekey_collisions(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0004_brat_events_normalizations'),
+        ('annotation', '0005_annotation_layers'),
     ]
 
     operations = [
