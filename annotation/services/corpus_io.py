@@ -62,7 +62,7 @@ from annotation.selectors.corpus import documents_as_dataclasses
 from annotation.selectors.projects import SchemaAdditions, project_schema, project_schema_additions
 from annotation.services.annotations import normalization_key_problem, relation_type_check
 from annotation.services.predictions import predictions_refresh_for_sentences
-from annotation.services.layers import assignments_ensure, layer_import_prepare
+from annotation.services.layers import assignments_ensure, layer_import_check, layer_import_prepare
 from annotation.services.projects import project_schema_apply
 from mlcore.corpus import model as dc
 from mlcore.corpus.errors import KIND_LABELS, CorpusFormatError, ReadIssue
@@ -192,6 +192,8 @@ def corpus_import(*, project: Project, path, fmt: str, user=None, display_name: 
     path = Path(path)
     label = _FileLabel(path, display_name or path.name)
     types_before = _type_names(project)
+    if annotator is not None:  # a refused layer import is no question about new types
+        _refused_as_import_error(label.root, layer_import_check, project=project)
     try:
         if new_types != NewTypes.ADD:
             additions = corpus_schema_additions(project=project, path=path, fmt=fmt, name=label.root)
@@ -231,6 +233,14 @@ def corpus_schema_additions(*, project: Project, path, fmt: str, name: str) -> S
     schema = result.schema or dc.Schema()
     schema.extend_from_documents(result.documents)
     return project_schema_additions(project=project, schema=schema)
+
+
+def _refused_as_import_error(file: str, check, **kwargs) -> None:
+    """Run ``check(**kwargs)``; its ValidationError becomes a CorpusImportError naming ``file``."""
+    try:
+        check(**kwargs)
+    except ValidationError as error:
+        raise CorpusImportError(file or "import", None, " ".join(error.messages)) from None
 
 
 class _FileLabel:
@@ -275,10 +285,7 @@ def corpus_import_documents(
     nothing."""
     report = ImportReport()
     if annotator is not None:
-        try:
-            layer_import_prepare(project=project, annotator=annotator)
-        except ValidationError as error:
-            raise CorpusImportError(file or "import", None, " ".join(error.messages)) from None
+        _refused_as_import_error(file, layer_import_prepare, project=project, annotator=annotator)
     if schema is not None:
         _check_schema_text(schema, file)
         project_schema_apply(project=project, schema=schema)
