@@ -96,6 +96,17 @@ def sentence_for_user(*, user, name: str, sentence_id: int,
     return sentence, role
 
 
+def may_create_project(user) -> bool:
+    """Creating a project is a staff (administrator) act; the creator becomes its manager."""
+    return bool(getattr(user, "is_authenticated", False) and (user.is_staff or user.is_superuser))
+
+
+def project_create_authorize(*, user) -> None:
+    """Raise ``PermissionDenied`` unless ``user`` may create projects."""
+    if not may_create_project(user):
+        raise PermissionDenied("Creating a project needs a staff account.")
+
+
 def may_decide_suggestions(role) -> bool:
     """Whether a member of ``role`` may accept or reject model suggestions."""
     return role_at_least(role, SUGGESTION_DECIDER)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import agreement, annotate, curation, documents, health, layers, projects
+from .views import agreement, annotate, curation, documents, health, layers, projects, setup
 from .views import training as training_views
 from .views import io as io_views
 
@@ -9,9 +9,29 @@ urlpatterns = [
     # --- corpus import/export (managers) ---
     path("projects/<slug:name>/import/", io_views.corpus_import_view, name="corpus_import"),
     path("projects/<slug:name>/imports/<int:job_id>/", io_views.import_job_view, name="import_job"),
+    path("projects/<slug:name>/imports/<int:job_id>/confirm/", io_views.import_job_decide_view,
+         {"decision": "confirm"}, name="import_job_confirm"),
+    path("projects/<slug:name>/imports/<int:job_id>/cancel/", io_views.import_job_decide_view,
+         {"decision": "cancel"}, name="import_job_cancel"),
     path("projects/<slug:name>/export/", io_views.corpus_export_view, name="corpus_export"),
     # --- annotation UI: projects, documents, annotate ---
     path("", projects.project_list, name="project_list"),
+    # --- project setup: creation (staff), settings, schema, members (managers) ---
+    path("new-project/", setup.project_create_view, name="project_create"),
+    path("projects/<slug:name>/setup/", setup.project_setup_view, name="project_setup"),
+    path("projects/<slug:name>/setup/settings/", setup.project_settings_save, name="project_settings"),
+    path("projects/<slug:name>/setup/entity-types/", setup.type_save, {"kind": "entity"},
+         name="entity_type_add"),
+    path("projects/<slug:name>/setup/entity-types/<int:type_id>/", setup.type_save,
+         {"kind": "entity"}, name="entity_type_change"),
+    path("projects/<slug:name>/setup/relation-types/", setup.type_save, {"kind": "relation"},
+         name="relation_type_add"),
+    path("projects/<slug:name>/setup/relation-types/<int:type_id>/", setup.type_save,
+         {"kind": "relation"}, name="relation_type_change"),
+    path("projects/<slug:name>/setup/conf/", setup.schema_conf_apply, name="schema_conf_apply"),
+    path("projects/<slug:name>/setup/members/", setup.member_save, name="member_save"),
+    path("projects/<slug:name>/setup/members/<str:username>/remove/", setup.member_remove,
+         name="member_remove"),
     path("projects/<slug:name>/", projects.project_dashboard_view, name="project_dashboard"),
     path("projects/<slug:name>/guidelines/", projects.project_guidelines, name="project_guidelines"),
     path("projects/<slug:name>/assignments/", layers.assignments_page, name="assignments"),

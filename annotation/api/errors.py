@@ -16,6 +16,8 @@ from annotation.security import UploadRejected
 from annotation.selectors.layers import sentence_in_layer
 from annotation.services.annotations import StaleVersion
 from annotation.services.corpus_io import CorpusImportError
+from annotation.services.imports import ImportJobConflict
+from annotation.services.projects import StaleSchema
 from annotation.services.predictions import SuggestionError
 from annotation.services.training import ModelVersionError, TrainingRunInProgress
 
@@ -48,6 +50,11 @@ def _translate(exc):
                         details={"sentence": exc.sentence_id, "expected_version": exc.expected,
                                  "current_version": _current_version(exc.sentence_id,
                                                                      getattr(exc, "layer", None))})
+    if isinstance(exc, StaleSchema):
+        return ApiError(str(exc), code="stale_schema", status_code=409,
+                        details={"expected_version": exc.expected})
+    if isinstance(exc, ImportJobConflict):
+        return ApiError(str(exc), code="import_conflict", status_code=409)
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError({"non_field_errors": list(exc.messages)})
     if isinstance(exc, SuggestionError):

@@ -14,6 +14,7 @@ from annotation.models import (
     Event,
     EventArgument,
     ImportJob,
+    NewTypes,
     ModelVersion,
     Normalization,
     PredictedEntity,
@@ -88,7 +89,8 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["id", "name", "title", "description", "created_at", "role"]
+        fields = ["id", "name", "title", "description", "new_types", "schema_version", "created_at",
+                  "role"]
 
     def get_role(self, project) -> str | None:
         request = self.context.get("request")
@@ -110,6 +112,20 @@ class ProjectCreateSerializer(serializers.Serializer):
     name = serializers.SlugField(max_length=100)
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     schema = SchemaSerializer(required=False)
+    preset = serializers.ChoiceField(choices=[], required=False,
+                                     help_text="a preset schema (annotation/schema_presets.py) instead of `schema`")
+    new_types = serializers.ChoiceField(choices=NewTypes.choices, required=False, default=NewTypes.ASK)
+
+    def __init__(self, *args, **kwargs):
+        from annotation.schema_presets import PRESETS
+
+        super().__init__(*args, **kwargs)
+        self.fields["preset"].choices = [(key, preset.label) for key, preset in PRESETS.items()]
+
+    def validate(self, data):
+        if "schema" in data and "preset" in data:
+            raise serializers.ValidationError("Give a schema or a preset, not both.")
+        return data
 
     def validate_name(self, value):
         if Project.objects.filter(name=value).exists():
@@ -360,6 +376,10 @@ class ModelOptionsSerializer(serializers.Serializer):
 class ImportUploadSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=format_choices(READ_FORMATS))
     file = serializers.FileField(allow_empty_file=False, use_url=False)
+    new_types = serializers.ChoiceField(
+        choices=NewTypes.choices, required=False,
+        help_text="types the project lacks: ask (answer 409 listing them; confirm the job), add "
+                  "(the report lists them), refuse; default: the project's setting")
     annotator = serializers.SlugRelatedField(
         slug_field="username", queryset=get_user_model().objects.all(), required=False,
         allow_null=True, help_text="import into this user's own layer (independent mode)")
@@ -371,8 +391,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ImportJob
-        fields = ["id", "format", "file_name", "size", "status", "report", "error", "user",
-                  "annotator", "created_at", "finished_at"]
+        fields = ["id", "format", "file_name", "size", "status", "new_types", "report", "error",
+                  "user", "annotator", "created_at", "finished_at"]
 
 
 class AuditEventSerializer(serializers.ModelSerializer):

@@ -34,6 +34,7 @@ from annotation.models import (
     Entity,
     Event,
     ImportJob,
+    ImportJobStatus,
     ModelVersion,
     Normalization,
     PredictedEntity,
@@ -68,7 +69,8 @@ from annotation.services import predictions as prediction_services
 from annotation.services import training as training_services
 from annotation.services.corpus_io import corpus_export_download
 from annotation.services.documents import document_rename
-from annotation.services.imports import import_job_create
+from annotation.schema_presets import preset_schema
+from annotation.services.imports import import_job_cancel, import_job_confirm, import_job_create
 from annotation.services.layers import project_mode_update
 from annotation.services.projects import (
     membership_remove,
@@ -129,12 +131,15 @@ class ProjectViewSet(viewsets.GenericViewSet):
     @extend_schema(request=s.ProjectCreateSerializer, responses={201: s.ProjectDetailSerializer})
     def create(self, request):
         data = _validated(s.ProjectCreateSerializer, request.data)
-        schema = None
+        schema, relation_keys = None, None
         if "schema" in data:
             schema_input = s.SchemaSerializer(data=request.data["schema"])
             schema_input.is_valid(raise_exception=True)
             schema = schema_input.to_schema()
+        elif "preset" in data:
+            schema, relation_keys = preset_schema(data["preset"])
         project = project_create(name=data["name"], title=data["title"], schema=schema,
+                                 relation_keys=relation_keys, new_types=data["new_types"],
                                  created_by=request.user)
         return Response(s.ProjectDetailSerializer(project, context={"request": request}).data,
                         status=status.HTTP_201_CREATED)
@@ -152,7 +157,8 @@ class ProjectDetailView(ProjectScopedMixin, viewsets.GenericViewSet):
     @extend_schema(request=s.SchemaSerializer,
                    responses=inline_serializer("SchemaApplied", {
                        "entity_types": drf_serializers.IntegerField(),
-                       "relation_types": drf_serializers.IntegerField()}))
+                       "relation_types": drf_serializers.IntegerField(),
+                       "added": drf_serializers.ListField(child=drf_serializers.DictField())}))
     def apply_schema(self, request, project):
         schema_input = s.SchemaSerializer(data=request.data)
         schema_input.is_valid(raise_exception=True)
@@ -653,12 +659,29 @@ class ImportJobViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retriev
     def create(self, request, *args, **kwargs):
         data = _validated(s.ImportUploadSerializer, request.data)
         job = import_job_create(project=self.project, user=request.user, upload=data["file"],
-                                fmt=data["format"], annotator=data.get("annotator"))
+                                fmt=data["format"], new_types=data.get("new_types"),
+                                annotator=data.get("annotator"))
+        return self._job_response(job)
+
+    @extend_schema(request=None, responses={201: s.ImportJobSerializer, 202: s.ImportJobSerializer})
+    def confirm(self, request, *args, **kwargs):
+        """Add the types a job waiting for a confirmation would add, and import it."""
+        return self._job_response(import_job_confirm(job=self.get_object(), user=request.user))
+
+    @extend_schema(request=None, responses=s.ImportJobSerializer)
+    def cancel(self, request, *args, **kwargs):
+        """Drop a job waiting for a confirmation (nothing is imported)."""
+        return Response(self.get_serializer(import_job_cancel(job=self.get_object())).data)
+
+    def _job_response(self, job):
+        """201 imported, 202 queued, 409 waiting for a confirmation of new types, 400 failed."""
         body = self.get_serializer(job).data
-        if job.status == "failed":
-            return Response({"error": {"code": "import_failed", "message": job.error,
-                                       "details": {"job": body}}}, status=status.HTTP_400_BAD_REQUEST)
-        code = status.HTTP_201_CREATED if job.status == "succeeded" else status.HTTP_202_ACCEPTED
+        if job.status in (ImportJobStatus.FAILED, ImportJobStatus.NEEDS_CONFIRMATION):
+            pending = job.status == ImportJobStatus.NEEDS_CONFIRMATION
+            code = "new_types_pending" if pending else "import_failed"
+            return Response({"error": {"code": code, "message": job.error, "details": {"job": body}}},
+                            status=status.HTTP_409_CONFLICT if pending else status.HTTP_400_BAD_REQUEST)
+        code = status.HTTP_201_CREATED if job.status == ImportJobStatus.SUCCEEDED else status.HTTP_202_ACCEPTED
         return Response(body, status=code)
 
 

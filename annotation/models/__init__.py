@@ -13,6 +13,7 @@ from .corpus import (  # noqa: F401
     Group,
     GroupMember,
     Membership,
+    NewTypes,
     Normalization,
     Note,
     Project,

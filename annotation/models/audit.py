@@ -55,6 +55,7 @@ class ImportJobStatus(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    NEEDS_CONFIRMATION = "needs_confirmation", "Waiting for confirmation of new types"
 
 
 class ImportJob(models.Model):
@@ -75,6 +76,8 @@ class ImportJob(models.Model):
     status = models.CharField(max_length=20, choices=ImportJobStatus.choices,
                               default=ImportJobStatus.QUEUED)
     report = models.JSONField(default=dict, blank=True)
+    new_types = models.CharField(max_length=10, default="ask",
+                                 help_text="this import's policy for new types (annotation.models.NewTypes)")
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -25,6 +25,12 @@ class Source(models.TextChoices):
     MODEL = "model", "Accepted from model"
 
 
+class NewTypes(models.TextChoices):
+    """What an import does with entity/relation types the project does not have yet."""
+
+    ASK = "ask", "Show them and ask first"
+    ADD = "add", "Add them (the report lists them)"
+    REFUSE = "refuse", "Refuse the import"
 class AnnotationMode(models.TextChoices):
     """How a project's annotators share the work (see ``annotation.selectors.layers``)."""
 
@@ -45,6 +51,11 @@ class Project(models.Model):
     attribute_values = models.JSONField(default=dict, blank=True)
     attribute_args = models.JSONField(default=dict, blank=True)
     model_options = models.JSONField(default=dict, blank=True)
+    new_types = models.CharField(
+        max_length=10, choices=NewTypes.choices, default=NewTypes.ASK,
+        help_text="what an import does with types the project lacks")
+    schema_version = models.PositiveIntegerField(
+        default=1, help_text="optimistic lock of schema edits, bumped by every schema change")
     annotation_mode = models.CharField(
         max_length=20, choices=AnnotationMode.choices, default=AnnotationMode.SHARED
     )

@@ -54,15 +54,15 @@ from django.utils import timezone
 from annotation.audit import audit_record
 from annotation.models import (
     Attribute, AuditAction, Document, Entity, EntityType, Event, EventArgument, Group, GroupMember,
-    ModelVersion, Normalization, Note, Project, Relation, RelationType, Sentence, SentenceLayer,
-    SentenceStatus, Source,
+    ModelVersion, NewTypes, Normalization, Note, Project, Relation, RelationType, Sentence,
+    SentenceLayer, SentenceStatus, Source,
 )
 from annotation.selectors.annotations import relation_type_rows
 from annotation.selectors.corpus import documents_as_dataclasses
-from annotation.selectors.projects import project_schema
+from annotation.selectors.projects import SchemaAdditions, project_schema, project_schema_additions
 from annotation.services.annotations import normalization_key_problem, relation_type_check
 from annotation.services.predictions import predictions_refresh_for_sentences
-from annotation.services.layers import assignments_ensure, layer_import_prepare
+from annotation.services.layers import assignments_ensure, layer_import_check, layer_import_prepare
 from annotation.services.projects import project_schema_apply
 from mlcore.corpus import model as dc
 from mlcore.corpus.errors import KIND_LABELS, CorpusFormatError, ReadIssue
@@ -80,6 +80,24 @@ class CorpusImportError(Exception):
         self.file, self.line, self.reason = str(file), line, reason
         where = f"{self.file}:{line}" if line is not None else self.file
         super().__init__(f"{where}: {reason}")
+
+
+class NewTypesPending(CorpusImportError):
+    """The import would add types to the project and its policy is to ask first (or to refuse);
+    ``additions`` lists them with the keys they would get (``SchemaAdditions.as_list``)."""
+
+    def __init__(self, file: str, additions: list[dict], *, refused: bool):
+        names = ", ".join(_type_label(t) for t in additions[:10]) + (" ..." if len(additions) > 10 else "")
+        then = ("this project refuses imports that add types (its setting); nothing was imported"
+                if refused else "confirm to add them; nothing is imported until then")
+        super().__init__(file, None, f"the import would add {len(additions)} types to the project "
+                                     f"({names}): {then}")
+        self.additions, self.refused = additions, refused
+
+
+def _type_label(added: dict) -> str:
+    key = f" (key {added['key']})" if added["key"] else " (no key left)"
+    return f"{added['kind']} {added['name']}{key}"
 
 
 @dataclass
@@ -101,6 +119,7 @@ class ImportReport:
     normalizations: int = 0
     quirks: list[ReadIssue] = field(default_factory=list)
     types_added: list[str] = field(default_factory=list)
+    type_keys: dict[str, str] = field(default_factory=dict)
     document_ids: list[int] = field(default_factory=list, repr=False)
 
     EXAMPLES_PER_KIND = 3
@@ -128,8 +147,10 @@ class ImportReport:
         lines = [f"{count} {KIND_LABELS.get(kind, kind)} ({kind})"
                  for kind, count in self.quirk_counts().items()]
         if self.types_added:
+            named = [f"{t} (key {self.type_keys[t]})" if self.type_keys.get(t) else t
+                     for t in self.types_added[:10]]
             lines.append(f"{len(self.types_added)} types added to the project: "
-                         f"{', '.join(self.types_added[:10])}{' ...' if len(self.types_added) > 10 else ''}")
+                         f"{', '.join(named)}{' ...' if len(self.types_added) > 10 else ''}")
         return lines
 
     def summary(self) -> str:
@@ -149,23 +170,38 @@ class ImportReport:
                 "quirks": {"total": len(self.quirks), "by_kind": self.quirk_counts(),
                            "labels": {k: KIND_LABELS.get(k, k) for k in self.quirk_counts()},
                            "examples": self.quirk_examples()},
-                "types_added": self.types_added, "changes": self.changes(), "summary": self.summary()}
+                "types_added": self.types_added, "type_keys": self.type_keys, "changes": self.changes(), "summary": self.summary()}
 
 
 def corpus_import(*, project: Project, path, fmt: str, user=None, display_name: str = "",
-                  progress=None, annotator=None) -> ImportReport:
+                  progress=None, new_types: str = NewTypes.ADD, annotator=None) -> ImportReport:
     """Import the corpus at ``path`` (format ``fmt``) into ``project``, all or nothing.
 
     Errors and quirks name files as ``display_name`` (default: the file or folder's own
     name) plus the path inside it, never the server path; a plain-text file's document is
     named after ``display_name`` too, so the duplicate-name rule refuses a second import of
     the same file. An import that holds no document is refused. ``progress(documents_so_far)`` is called after each batch.
+
+    ``new_types``: with ``add`` the types the file declares or uses and the project lacks are
+    added (listed in ``types_added``, their keys in ``type_keys``); with ``ask`` or ``refuse``
+    the corpus is first read through without writing and, if it would add any type,
+    ``NewTypesPending`` is raised listing them with the keys they would get.
+
     ``annotator``: import into that user's own layer (see the module's notes).
     """
     path = Path(path)
     label = _FileLabel(path, display_name or path.name)
     types_before = _type_names(project)
+    if annotator is not None:  # a refused layer import is no question about new types
+        _refused_as_import_error(label.root, layer_import_check, project=project)
     try:
+        if new_types != NewTypes.ADD:
+            additions = corpus_schema_additions(project=project, path=path, fmt=fmt, name=label.root)
+            # a type name the database cannot store is no question to ask: the import below
+            # refuses it, naming the line that uses it
+            if additions and not any(_unstorable(t["name"]) for t in additions.as_list()):
+                raise NewTypesPending(label.root, additions.as_list(),
+                                      refused=new_types == NewTypes.REFUSE)
         with transaction.atomic():
             result = read_corpus(path, fmt, name=label.root)
             report = corpus_import_documents(
@@ -186,7 +222,25 @@ def corpus_import(*, project: Project, path, fmt: str, user=None, display_name: 
         raise CorpusImportError(label.root, None, "the database refused a value (characters it "
                                                   "cannot store, or a value too long)") from None
     report.types_added = sorted(_type_names(project) - types_before)
+    report.type_keys = {name: key for name, key in _type_keys(project).items() if name in report.types_added}
     return report
+
+
+def corpus_schema_additions(*, project: Project, path, fmt: str, name: str) -> SchemaAdditions:
+    """The types importing the corpus at ``path`` would add to ``project`` (declared by the
+    file or only used in it), with the keys they would get; reads the corpus, writes nothing."""
+    result = read_corpus(Path(path), fmt, name=name)
+    schema = result.schema or dc.Schema()
+    schema.extend_from_documents(result.documents)
+    return project_schema_additions(project=project, schema=schema)
+
+
+def _refused_as_import_error(file: str, check, **kwargs) -> None:
+    """Run ``check(**kwargs)``; its ValidationError becomes a CorpusImportError naming ``file``."""
+    try:
+        check(**kwargs)
+    except ValidationError as error:
+        raise CorpusImportError(file or "import", None, " ".join(error.messages)) from None
 
 
 class _FileLabel:
@@ -212,8 +266,13 @@ class _FileLabel:
 
 
 def _type_names(project: Project) -> set[str]:
-    return ({f"entity {n}" for n in project.entity_types.values_list("name", flat=True)}
-            | {f"relation {n}" for n in project.relation_types.values_list("name", flat=True)})
+    return set(_type_keys(project))
+
+
+def _type_keys(project: Project) -> dict[str, str]:
+    """``"entity Drug"`` / ``"relation has value"`` -> key, for every type of the project."""
+    return ({f"entity {n}": k for n, k in project.entity_types.values_list("name", "key")}
+            | {f"relation {n}": k for n, k in project.relation_types.values_list("name", "key")})
 
 
 @transaction.atomic
@@ -226,10 +285,7 @@ def corpus_import_documents(
     nothing."""
     report = ImportReport()
     if annotator is not None:
-        try:
-            layer_import_prepare(project=project, annotator=annotator)
-        except ValidationError as error:
-            raise CorpusImportError(file or "import", None, " ".join(error.messages)) from None
+        _refused_as_import_error(file, layer_import_prepare, project=project, annotator=annotator)
     if schema is not None:
         _check_schema_text(schema, file)
         project_schema_apply(project=project, schema=schema)

@@ -103,11 +103,16 @@ def assignments_ensure(*, document_ids, annotator, assigned_by=None) -> None:
          for pk in document_ids], ignore_conflicts=True)
 
 
-def layer_import_prepare(*, project: Project, annotator) -> None:
-    """Before importing into ``annotator``'s own layer: the project must be in independent
-    mode, and the user becomes an annotator of it if not a member yet."""
+def layer_import_check(*, project: Project) -> None:
+    """An import into an annotator's own layer needs a project in independent mode."""
     if project.annotation_mode != AnnotationMode.INDEPENDENT:
         raise ValidationError(f"{project.name} is in shared mode: switch it to independent mode "
                               "before importing into an annotator's layer.")
+
+
+def layer_import_prepare(*, project: Project, annotator) -> None:
+    """Before importing into ``annotator``'s own layer: the project must be in independent
+    mode, and the user becomes an annotator of it if not a member yet."""
+    layer_import_check(project=project)
     Membership.objects.get_or_create(project=project, user=annotator,
                                      defaults={"role": Role.ANNOTATOR})

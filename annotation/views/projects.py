@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from annotation.access import may_curate, project_for_user, role_at_least
+from annotation.access import may_create_project, may_curate, project_for_user, role_at_least
 from annotation.forms import GuidelinesForm
 from annotation.models import Role
 from annotation.selectors.curation import curation_progress
@@ -17,7 +17,8 @@ from annotation.selectors.layers import is_independent
 @require_GET
 def project_list(request):
     return render(request, "annotation/project_list.html",
-                  {"projects": projects_with_progress(user=request.user)})
+                  {"projects": projects_with_progress(user=request.user),
+                   "can_create": may_create_project(request.user)})
 
 
 @login_required

@@ -97,7 +97,7 @@ def test_the_api_import_goes_into_the_annotators_layer(annotators, project, user
     Project.objects.filter(pk=project.pk).update(annotation_mode=AnnotationMode.INDEPENDENT)
     api = _api(users["manager"])
     response = api.post(f"/api/projects/{project.name}/imports/", {
-        "format": "brat", "annotator": "alice",
+        "format": "brat", "annotator": "alice", "new_types": "add",
         "file": SimpleUploadedFile("ct.zip", _zip(SAMPLE))}, format="multipart")
     assert response.status_code == 201, response.content
     assert response.json()["annotator"] == "alice"
