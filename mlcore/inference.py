@@ -25,18 +25,33 @@ PIPELINE_FILE = "pipeline.json"
 
 @dataclass
 class PredictedEntity:
+    """``prob``: the softmax's own probability; ``confidence``: the same under the
+    checkpoint's NER temperature (:mod:`mlcore.calibration`; ``prob`` without one)."""
+
     start: int
     end: int
     type: str
     prob: float
+    confidence: float | None = None
+
+    def __post_init__(self):
+        if self.confidence is None:
+            self.confidence = self.prob
 
 
 @dataclass
 class PredictedRelation:
+    """Like :class:`PredictedEntity`, with the RE temperature."""
+
     head: int
     tail: int
     type: str
     prob: float
+    confidence: float | None = None
+
+    def __post_init__(self):
+        if self.confidence is None:
+            self.confidence = self.prob
 
 
 @dataclass
@@ -115,37 +130,51 @@ def _predict_single(trained: TrainedModel, examples, batch_size, gold_entities, 
     return results
 
 
+def _probabilities(logits: torch.Tensor, temperature: float) -> tuple[np.ndarray, np.ndarray]:
+    """The softmax of ``logits`` as it is and under ``temperature`` (the same array for 1)."""
+    raw = logits.float()
+    probs = torch.softmax(raw, -1).cpu().numpy()
+    if temperature == 1.0:
+        return probs, probs
+    return probs, torch.softmax(raw / temperature, -1).cpu().numpy()
+
+
 def _unpack(trained, batch, output, gold_entities, examples, rng):
     labels = trained.labels
-    word_probs = None
+    calibration = trained.meta.get("calibration") or {}
+    word_probs = word_conf = None
     if output.ner_logits is not None:
-        word_probs = torch.softmax(_gather_words(output.ner_logits.float(), batch.word_first),
-                                   -1).cpu().numpy()
+        word_probs, word_conf = _probabilities(
+            _gather_words(output.ner_logits.float(), batch.word_first),
+            calibration.get("ner_temperature", 1.0))
     if output.candidates is not None:
         entities = output.candidates.entities
-        pair_probs = torch.softmax(output.re_logits.float(), -1).cpu().numpy()
+        pair_probs, pair_conf = _probabilities(output.re_logits,
+                                               calibration.get("re_temperature", 1.0))
     else:
         entities = output.predicted_entities
-        pair_probs = np.zeros((0, labels.num_relations))
+        pair_probs = pair_conf = np.zeros((0, labels.num_relations))
     offset = 0
     for b, s in enumerate(batch.sentences):
         example = examples[s.index]
         n_words = len(s.word_first)
         probs_b = word_probs[b, :n_words] if word_probs is not None else np.zeros((0, 1))
+        conf_b = word_conf[b, :n_words] if word_conf is not None else probs_b
         sentence_entities = entities[b] if entities is not None else []
         if gold_entities:
             ents = [_gold_entity(example, s, k) for k in range(len(sentence_entities))]
         else:
-            ents = [_predicted_entity(s, e, probs_b, labels) for e in sentence_entities]
+            ents = [_predicted_entity(s, e, probs_b, conf_b, labels) for e in sentence_entities]
         pairs = output.candidates.pairs[b] if output.candidates is not None else []
         rel_probs = pair_probs[offset:offset + len(pairs)]
+        rel_conf = pair_conf[offset:offset + len(pairs)]
         offset += len(pairs)
         relations = []
-        for (i, j), probs in zip(pairs, rel_probs):
+        for (i, j), probs, conf in zip(pairs, rel_probs, rel_conf):
             label = int(probs.argmax())
             if label != 0:
                 relations.append(PredictedRelation(i, j, labels.relation_labels[label],
-                                                   float(probs[label])))
+                                                   float(probs[label]), float(conf[label])))
         yield SentencePrediction(
             text=s.text, entities=ents, relations=relations,
             uncertainty=sentence_scores(probs_b, rel_probs, rng),
@@ -158,8 +187,13 @@ def _gold_entity(example, s, k) -> PredictedEntity:
     return PredictedEntity(span.start, span.end, span.type, 1.0)
 
 
-def _predicted_entity(s, entity, probs, labels) -> PredictedEntity:
+def _predicted_entity(s, entity, probs, conf, labels) -> PredictedEntity:
+    """The entity's probability: the mean over its words of their best label's probability
+    (``prob``; ``confidence`` the same under the temperature)."""
     first, last, type_id = entity
     span = words_to_span(s, entity, labels)
-    chosen = probs[first:last + 1].max(axis=-1) if len(probs) else np.ones(1)
-    return PredictedEntity(span.start, span.end, span.type, float(chosen.mean()))
+
+    def mean_best(values):
+        return float((values[first:last + 1].max(axis=-1) if len(values) else np.ones(1)).mean())
+
+    return PredictedEntity(span.start, span.end, span.type, mean_best(probs), mean_best(conf))
