@@ -38,6 +38,10 @@ class Project(models.Model):
     attribute_values = models.JSONField(default=dict, blank=True)
     attribute_args = models.JSONField(default=dict, blank=True)
     model_options = models.JSONField(default=dict, blank=True)
+    # model suggestions below this calibrated confidence are not shown (they stay stored);
+    # ``suggestion_threshold_auto``: it follows the active model's, chosen on its dev split
+    suggestion_threshold = models.FloatField(default=0.0)
+    suggestion_threshold_auto = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="projects"

@@ -3,7 +3,10 @@
 A *step* says how to put a sentence back as it was before an action: the status before, the
 rows the action changed or deleted as they were (entities, relations, and what hangs on them:
 normalizations, attributes, notes, OR groups and their members, suggestion links, relations of
-other sentences), and the ids of the rows it created. The view takes
+other sentences), the ids of the rows it created, and for a decision on model suggestions the
+decisions as they were (``suggestions``: status, the annotation an accept made, who decided
+and when), so that undoing an accept deletes what it made and puts the suggestion back to
+pending, and undoing a reject puts it back to pending. The view takes
 :func:`sentence_snapshot` before an action and turns it into a step with :func:`undo_step`
 after it. :func:`step_apply` puts the rows back under their old ids, with provenance and
 timestamps unchanged, and returns the step that undoes *that*: undoing pushes it on the redo
@@ -22,7 +25,9 @@ import re
 from django.core.exceptions import ValidationError
 
 from annotation.audit import audit_annotations
-from annotation.models import AuditAction, Entity, GroupMember, Relation, Sentence
+from annotation.models import (
+    AuditAction, Entity, GroupMember, PredictedEntity, PredictedRelation, Relation, Sentence,
+)
 from annotation.rows import instance_of, row_of, rows_insert
 from annotation.selectors.annotations import EXTRAS, SentenceAnnotations, sentence_annotations
 from annotation.services.annotations import _atomic, sentence_version_bump
@@ -76,6 +81,39 @@ def undo_step(*, before: dict, after: SentenceAnnotations, dependents: dict | No
             "dependents": {k: v for k, v in restore.items() if v}}
 
 
+def decisions_changed(*, before: dict[str, dict], after: dict[str, dict]) -> list[dict]:
+    """The decisions (``DrawnSuggestions.decisions``) an action changed, as they were before."""
+    return [decision for key, decision in before.items() if after.get(key) != decision]
+
+
+_DECIDED = {"entity": (PredictedEntity, "entity_id"), "relation": (PredictedRelation, "relation_id")}
+
+
+def _decisions_now(decisions: list[dict]) -> list[dict]:
+    """The suggestions of ``decisions`` as they are decided now (read before a step touches
+    anything: deleting an accepted annotation unlinks its suggestion). One read per kind."""
+    current = []
+    for kind, (model, link) in _DECIDED.items():
+        ids = [d["id"] for d in decisions if d["kind"] == kind]
+        if ids:
+            rows = model.objects.filter(pk__in=ids).values(
+                "id", "status", link, "decided_by_id", "decided_at")
+            current += [{"kind": kind, "id": row["id"], "status": row["status"],
+                         "link_id": row[link], "decided_by_id": row["decided_by_id"],
+                         "decided_at": row["decided_at"].isoformat() if row["decided_at"] else None}
+                        for row in rows]
+    return current
+
+
+def _decisions_write(decisions: list[dict]) -> None:
+    """Put suggestion decisions back as they were (after the annotations they link to)."""
+    for decision in decisions:
+        model, link = _DECIDED[decision["kind"]]
+        model.objects.filter(pk=decision["id"]).update(
+            status=decision["status"], decided_by_id=decision["decided_by_id"],
+            decided_at=decision["decided_at"], **{link: decision["link_id"]})
+
+
 def _merged(rows: list[dict], more: list[dict]) -> list[dict]:
     seen = {row["id"] for row in rows}
     return rows + [row for row in more if row["id"] not in seen]
@@ -101,6 +139,7 @@ def step_apply(*, sentence: Sentence, user, step: dict,
                           status=step["status"])
     current = sentence_annotations(sentence=sentence)
     before = {**sentence_snapshot(sentence=sentence, annotations=current), "status": status_before}
+    decisions = _decisions_now(step.get("suggestions", []))
     taken = _extras_remove(current=current, created=step.get("created", {}))
     removed, events = _remove_created(current=current, step=step)
     events += _restore_entities(current=current, wanted=step["entities"])
@@ -122,10 +161,14 @@ def step_apply(*, sentence: Sentence, user, step: dict,
                if not back & {("entity", row.get("entity_id")), ("relation", row.get("relation_id"))}]
     audit_annotations(project_id=sentence.project_id, user=user, sentence_id=sentence.pk,
                       events=[*events, *((AuditAction.CREATED, r) for r in restored)])
+    _decisions_write(step.get("suggestions", []))
     after = sentence_annotations(sentence=sentence)
     for kind, rows in taken.items():
         removed[kind] = _merged(removed.get(kind, []), rows)
-    return undo_step(before=before, after=after, dependents=removed), after
+    reverse = undo_step(before=before, after=after, dependents=removed)
+    if decisions:
+        reverse["suggestions"] = decisions
+    return reverse, after
 
 
 def _extras_remove(*, current: SentenceAnnotations, created: dict) -> dict[str, list]:
