@@ -54,6 +54,10 @@ def test_suggestions_are_drawn_in_the_text_and_decided_by_key_and_undone(
     chip = page.locator(f'#ann-text .chip.sugg[data-suggestion="entity-{heart.pk}"]')
     expect(chip).to_have_attribute("title", "Suggested Condition: heart failure · confidence 0.91 · model v1")
     assert chip.evaluate("el => getComputedStyle(el).outlineStyle") == "dashed"
+    # the chips add no character to the text (offsets of a selection stay right)
+    assert page.evaluate("""() => { const text = document.getElementById("ann-text").cloneNode(true);
+        text.querySelectorAll(".chip").forEach(chip => chip.remove()); return text.textContent; }""") \
+        == suggested["sentence"].text
     human = page.locator("#ann-text .chip:not(.sugg)")
     expect(human).to_have_count(0)
     arc = page.locator(f'svg.arcs g.arc.suggested[data-suggestion="relation-{suggested["relation"].pk}"]')
