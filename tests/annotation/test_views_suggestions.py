@@ -201,3 +201,21 @@ def test_the_automatic_threshold_follows_the_active_model(ml_project, users, cli
     manager.post(reverse("suggestion_threshold", args=["trial"]), {"auto": "on"})
     ml_project.refresh_from_db()
     assert (ml_project.suggestion_threshold, ml_project.suggestion_threshold_auto) == (0.35, True)
+
+
+def test_the_suggestions_are_read_in_one_query_however_many(negated, users, client_for,
+                                                           django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    sentence, version, condition, negation, _ = negated
+    client = client_for(users["reviewer"])
+    page = reverse("sentence_annotate", args=["trial", sentence.pk])
+    with CaptureQueriesContext(connection) as few:
+        client.get(page, **HX)
+    for word in ("history", "of", "."):
+        suggest(version, sentence, word, "Drug", 0.5)
+    suggest_relation(negation, condition, probability=0.6)
+    with django_assert_num_queries(len(few.captured_queries)):
+        html = client.get(page, **HX).content.decode()
+    assert html.count('class="chip sugg" data-suggestion=') == 5  # drawn in the text
