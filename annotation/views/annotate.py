@@ -298,7 +298,9 @@ def sentence_action(request, name, sentence_id, action):
     except services.StaleVersion:
         return _stale_response(request, role, sentence)
     except ValidationError as exc:
-        return _respond(request, role, sentence, annotations=annotations,
+        # a refused relation accept may have added its (rolled back) ends: read them again
+        return _respond(request, role, sentence,
+                        annotations=None if action_spec.decides else annotations,
                         message=" ".join(exc.messages), level="error", status=422)
     except predictions.SuggestionError as exc:
         return _respond(request, role, sentence, message=str(exc), level="conflict", status=409)

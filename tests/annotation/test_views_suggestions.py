@@ -219,3 +219,19 @@ def test_the_suggestions_are_read_in_one_query_however_many(negated, users, clie
     with django_assert_num_queries(len(few.captured_queries)):
         html = client.get(page, **HX).content.decode()
     assert html.count('class="chip sugg" data-suggestion=') == 5  # drawn in the text
+
+
+def test_a_refused_relation_accept_writes_nothing_and_shows_nothing_made(negated, users,
+                                                                        client_for):
+    """'is negated' goes from a Condition to a Negation: the reverse suggestion is refused
+    (422) like the same hand-made relation; its ends are not accepted, nor shown as entities."""
+    sentence, _, condition, negation, _ = negated
+    backwards = suggest_relation(negation, condition, probability=0.9)
+    response = act(client_for(users["reviewer"]), sentence, "suggestion-accept", kind="relation",
+                   suggestion=backwards.pk)
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "is negated cannot go from Negation to Condition." in html
+    assert 'data-entity-id="' not in html  # the rolled-back ends are not drawn as entities
+    assert {status(condition), status(negation), status(backwards)} == {SuggestionStatus.PENDING}
+    assert not Entity.objects.filter(sentence=sentence).exists()
