@@ -534,7 +534,8 @@
     }
     r.querySelectorAll('#model-suggestions li[data-suggestion^="relation-"]').forEach(function (li) {
       var head = end(li.dataset.headRef), tail = end(li.dataset.tailRef);
-      if (head && tail) links.push({ id: null, suggestion: li.dataset.suggestion, label: li.dataset.type, head: head, tail: tail });
+      if (head && tail) links.push({ id: null, suggestion: li.dataset.suggestion, label: li.dataset.type, head: head, tail: tail,
+        title: "Suggested " + li.dataset.type + " · confidence " + li.dataset.confidence });
     });
     r.querySelectorAll("#entity-list li.discontinuous").forEach(function (li) {
       var chips = r.querySelectorAll('.ann-text .chip[data-entity-id="' + li.dataset.entityId + '"]');
@@ -715,7 +716,12 @@
     var g = document.createElementNS(SVG, "g"), arc = link.id || link.suggestion;
     g.setAttribute("class", link.suggestion ? "arc suggested" : link.id ? "arc" : "fragment-link");
     if (link.id) g.dataset.relationId = link.id;
-    if (link.suggestion) g.dataset.suggestion = link.suggestion;
+    if (link.suggestion) {
+      g.dataset.suggestion = link.suggestion;
+      var title = document.createElementNS(SVG, "title");
+      title.textContent = link.title;
+      g.appendChild(title);
+    }
     var path = document.createElementNS(SVG, "path"), head = link.ends[0], tail = link.ends[1];
     var d;
     if (link.pieces.length === 1) {

@@ -63,6 +63,7 @@ def test_suggestions_are_drawn_in_the_text_and_decided_by_key_and_undone(
     arc = page.locator(f'svg.arcs g.arc.suggested[data-suggestion="relation-{suggested["relation"].pk}"]')
     expect(arc).to_have_count(1)
     assert arc.locator("path").evaluate("el => getComputedStyle(el).strokeDasharray") != "none"
+    assert arc.locator("title").text_content() == "Suggested is negated · confidence 0.70"
     page.screenshot(path=str(artifacts / "suggestions-in-text.png"), full_page=True)
 
     page.keyboard.press("]")
