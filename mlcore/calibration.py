@@ -8,17 +8,23 @@ makes a suggestion's confidence closer to how often such a suggestion is right.
 - :func:`temperature_fit` / :func:`softmax_tempered` / :func:`expected_calibration_error` and
   :func:`display_threshold` are pure numpy functions.
 - :func:`calibrate` runs a trained model on the dev split: it fits one temperature for the NER
-  head (every word's BIO logits against its gold label) and one for the RE head (the logits of
-  the pairs of predicted entities, the pairs inference classifies, against their labels),
-  then predicts the dev split with and without them and reports the ECE of the suggestions
-  (an entity is right when span and type match a gold one, a relation when both ends and its
-  type do) before and after, and the display threshold that minimises expected inputs.
+  head (every word's BIO logits against its gold label; with the span entity layer every
+  scored span's logits against its gold type or none) and one for the RE head (the logits of
+  the pairs of predicted entities, the pairs inference classifies, against their labels; the
+  span layer's ``<fragment>`` links between the pieces of a discontinuous entity are left
+  out: inference joins them into entities, they are never a relation suggestion), then
+  predicts the dev split with and without them and reports the ECE of the suggestions (an
+  entity is right when its type and every fragment match a gold one, a relation when both
+  ends and its type do) before and after, and the display threshold that minimises expected
+  inputs.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
+
+from mlcore.contract import FRAGMENT_RELATION
 
 #: expected inputs to fix a suggestion (docs/annotation-view.md, Suggestions): accepting a
 #: shown right one or rejecting a shown wrong one is one input; a right one that is hidden
@@ -109,45 +115,63 @@ def display_threshold(points: dict[str, list[tuple[float, bool]]]) -> float:
 
 def dev_logits(trained, examples, batch_size: int = 32) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``{"ner": (logits, labels), "re": (logits, labels)}`` on labelled ``examples``: the NER
-    head's word logits with their gold BIO labels, and the RE logits of the predicted pairs
-    (given entities for a standalone RE model) with their labels. A head the model lacks is
-    left out."""
+    head's word logits with their gold BIO labels (span layer: every span's logits with its
+    gold label), and the RE logits of the predicted pairs (given entities for a standalone RE
+    model) with their labels, but for the pairs whose gold label is the ``<fragment>`` link. A
+    head the model lacks is left out."""
     import torch
 
     from mlcore.data import bucketed_batches, collate
     from mlcore.encoding import encode_examples
-    from mlcore.models import _gather_words
 
     encoded, _ = encode_examples(list(examples), trained.tokenizer, trained.labels,
-                                 trained.max_length)
+                                 trained.max_length, entity_layer=trained.model.config.entity_layer)
     parts: dict[str, list] = {"ner": [], "re": []}
     candidates = "gold" if trained.mode == "re" else "predicted"
+    link = trained.labels.relation_id(FRAGMENT_RELATION)
     trained.model.eval()
     with torch.inference_mode(), trained.runtime.autocast():
         for sentences in bucketed_batches(encoded, batch_size, shuffle=False):
             batch = collate(sentences, trained.tokenizer.pad_token_id or 0).to(trained.runtime.device)
             output = trained.model(batch, candidates=candidates)
-            if output.ner_logits is not None:
-                words = _gather_words(output.ner_logits.float(), batch.word_first)
-                keep = batch.word_labels >= 0
-                parts["ner"].append((words[keep].cpu().numpy(), batch.word_labels[keep].cpu().numpy()))
+            ner = _ner_logits(output, batch)
+            if ner is not None:
+                parts["ner"].append(ner)
             if output.re_logits is not None and output.candidates.pair_labels is not None:
-                parts["re"].append((output.re_logits.float().cpu().numpy(),
-                                    output.candidates.pair_labels.cpu().numpy()))
+                labels = output.candidates.pair_labels
+                keep = labels != (-1 if link is None else link)
+                parts["re"].append((output.re_logits[keep].float().cpu().numpy(),
+                                    labels[keep].cpu().numpy()))
     return {kind: (np.concatenate([p[0] for p in rows]), np.concatenate([p[1] for p in rows]))
             for kind, rows in parts.items() if rows}
 
 
+def _ner_logits(output, batch) -> tuple[np.ndarray, np.ndarray] | None:
+    """The entity head's (logits, gold labels) of a labelled batch: per word for the BIO
+    layer, per scored span for the span layer; None without an entity head."""
+    from mlcore.models import _gather_words
+
+    if output.span_logits is not None:
+        return output.span_logits.float().cpu().numpy(), output.span_labels.cpu().numpy()
+    if output.ner_logits is None:
+        return None
+    words = _gather_words(output.ner_logits.float(), batch.word_first)
+    keep = batch.word_labels >= 0
+    return words[keep].cpu().numpy(), batch.word_labels[keep].cpu().numpy()
+
+
 def suggestion_points(predictions, examples) -> dict[str, list[tuple[float, bool]]]:
     """(confidence, right) of every predicted entity and relation against the gold of
-    ``examples`` (strict match: span and type; both ends and the type)."""
+    ``examples`` (strict match, :func:`mlcore.evaluator.span_key`: type and every fragment;
+    both ends and the type)."""
+    from mlcore.evaluator import span_key
+
     points: dict[str, list] = {"entity": [], "relation": []}
     for prediction, example in zip(predictions, examples, strict=True):
-        gold_entities = {(s.start, s.end, s.type) for s in example.spans}
-        gold_relations = {((example.spans[h].start, example.spans[h].end, example.spans[h].type),
-                           (example.spans[t].start, example.spans[t].end, example.spans[t].type), r)
-                          for h, t, r in example.relations}
-        ends = [(e.start, e.end, e.type) for e in prediction.entities]
+        gold = [span_key(s) for s in example.spans]
+        gold_entities = set(gold)
+        gold_relations = {(gold[h], gold[t], r) for h, t, r in example.relations}
+        ends = [span_key(s) for s in prediction.spans()]
         for entity, key in zip(prediction.entities, ends):
             points["entity"].append((entity.confidence, key in gold_entities))
         for relation in prediction.relations:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0004_brat_events_normalizations'),
+        ('annotation', '0005_annotation_layers'),
     ]
 
     operations = [
