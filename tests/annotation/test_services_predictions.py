@@ -36,7 +36,7 @@ def stub_inference(monkeypatch):
             words = example.text.split()
             entities, relations = [], []
             if words[0] == "No":
-                entities = [Entity_(0, 2, "Negation", 0.95, 0.85),
+                entities = [Entity_(0, 2, "Negation", 0.95, confidence=0.85),
                             Entity_(example.text.index(words[3]),
                                     example.text.index(words[3]) + len(words[3]), "Condition", 0.6)]
                 relations = [Relation_(1, 0, "is negated", 0.7, 0.55)]
