@@ -195,10 +195,15 @@ class DrawnSuggestions:
 
     Shown: pending entity suggestions at or above the threshold; pending relation suggestions
     at or above it whose two ends are drawn (a shown entity suggestion, or the entity an
-    accepted one made). The rest stay stored and are counted as hidden."""
+    accepted one made). The rest stay stored and are counted as hidden.
+
+    Decisions are made in the shared (curated) layer (only reviewers and managers decide, and
+    they edit that layer, ``selectors.layers.layer_for``): in an annotator's own ``layer`` the
+    entity an accept made is not there, so a relation suggestion on it is not drawn."""
 
     items: list[Suggestion]
     threshold: float
+    layer: int | None = None
 
     @property
     def model_version_id(self) -> int | None:
@@ -221,7 +226,7 @@ class DrawnSuggestions:
             return None
         if end in self.shown_entities:
             return f"s{end.pk}"
-        if end.status == SuggestionStatus.ACCEPTED and end.link_id:
+        if end.status == SuggestionStatus.ACCEPTED and end.link_id and self.layer is None:
             return f"e{end.link_id}"
         return None
 
@@ -296,4 +301,5 @@ def drawn_suggestions(*, sentence: Sentence) -> DrawnSuggestions:
             item.text = " … ".join(sentence.text[a - sentence.start:b - sentence.start]
                                    for a, b in item.fragments)
         items.append(item)
-    return DrawnSuggestions(items=items, threshold=sentence.project.suggestion_threshold)
+    return DrawnSuggestions(items=items, threshold=sentence.project.suggestion_threshold,
+                            layer=sentence.layer)

@@ -13,7 +13,9 @@ timestamps unchanged, and returns the step that undoes *that*: undoing pushes it
 stack, redoing applies it and pushes its own inverse back on the undo stack.
 
 The stacks live in the session, one undo and one redo stack per browser tab (the page sends
-its tab id in the ``X-Eligo-Tab`` header, kept in the tab's ``sessionStorage``) and sentence;
+its tab id in the ``X-Eligo-Tab`` header, kept in the tab's ``sessionStorage``), sentence and
+layer (``Sentence.layer``: what a user did in their own layer is never undone in the curated
+one, should their role change);
 each entry remembers the sentence version it applies to, and is refused when the sentence has
 moved on since (someone else, or the same user in another tab, changed it). A new action
 empties that tab's redo stack.
@@ -255,9 +257,14 @@ def undo_tab(request) -> str:
     return tab if _TAB.fullmatch(tab) else ""
 
 
-def _stacks(session, tab: str, sentence_id: int, *, create: bool = False) -> dict | None:
+def _sentence_key(sentence: Sentence) -> str:
+    """The sentence's part of a stack key: its id, and the annotator's id in their layer."""
+    return str(sentence.pk) if sentence.layer is None else f"{sentence.pk}.{sentence.layer}"
+
+
+def _stacks(session, tab: str, sentence: Sentence, *, create: bool = False) -> dict | None:
     every = session.get(SESSION_KEY, {})
-    key = f"{tab}/{sentence_id}"
+    key = f"{tab}/{_sentence_key(sentence)}"
     if key not in every and not create:
         return None
     stacks = every.pop(key, None) or {"undo": [], "redo": []}
@@ -271,15 +278,15 @@ def _stacks(session, tab: str, sentence_id: int, *, create: bool = False) -> dic
 def undo_record(*, session, tab: str, sentence: Sentence, step: dict, label: str) -> None:
     """Remember a new action of this tab on the sentence (now at ``sentence.version``): push
     its step on the undo stack and empty the redo stack."""
-    stacks = _stacks(session, tab, sentence.pk, create=True)
+    stacks = _stacks(session, tab, sentence, create=True)
     stacks["undo"] = stacks["undo"][-(UNDO_DEPTH - 1):] + [
         {"version": sentence.version, "step": step, "label": label}]
     stacks["redo"] = []
 
 
-def undo_entry(*, session, tab: str, sentence_id: int, direction: str) -> dict | None:
+def undo_entry(*, session, tab: str, sentence: Sentence, direction: str) -> dict | None:
     """The entry that undo (``direction="undo"``) or redo would apply next, if any."""
-    stacks = session.get(SESSION_KEY, {}).get(f"{tab}/{sentence_id}")
+    stacks = session.get(SESSION_KEY, {}).get(f"{tab}/{_sentence_key(sentence)}")
     return stacks[direction][-1] if stacks and stacks[direction] else None
 
 
@@ -288,8 +295,8 @@ def undo_labels(*, session, sentence: Sentence) -> dict[str, list[str]]:
     of its next undo and redo (``""`` where there is none). The page picks its own tab's."""
     labels = {}
     for key, stacks in session.get(SESSION_KEY, {}).items():
-        tab, _, sentence_id = key.rpartition("/")
-        if sentence_id != str(sentence.pk):
+        tab, _, sentence_key = key.rpartition("/")
+        if sentence_key != _sentence_key(sentence):
             continue
         pair = [stacks[d][-1]["label"] if stacks[d] and stacks[d][-1]["version"] == sentence.version
                 else "" for d in ("undo", "redo")]
@@ -301,7 +308,7 @@ def undo_labels(*, session, sentence: Sentence) -> dict[str, list[str]]:
 def undo_moved(*, session, tab: str, sentence: Sentence, direction: str, reverse: dict) -> None:
     """After an undo (or a redo) was applied: take its entry off its stack, push ``reverse``
     on the other one, and make both tops apply to the sentence's new version."""
-    stacks = _stacks(session, tab, sentence.pk, create=True)
+    stacks = _stacks(session, tab, sentence, create=True)
     other = "redo" if direction == "undo" else "undo"
     entry = stacks[direction].pop()
     stacks[other] = stacks[other][-(UNDO_DEPTH - 1):] + [
@@ -310,9 +317,9 @@ def undo_moved(*, session, tab: str, sentence: Sentence, direction: str, reverse
         stacks[direction][-1]["version"] = sentence.version
 
 
-def undo_forget(*, session, tab: str, sentence_id: int) -> None:
-    """Drop this tab's stacks of the sentence (they no longer apply)."""
+def undo_forget(*, session, tab: str, sentence: Sentence) -> None:
+    """Drop this tab's stacks of the sentence in its layer (they no longer apply)."""
     every = session.get(SESSION_KEY, {})
-    every.pop(f"{tab}/{sentence_id}", None)
+    every.pop(f"{tab}/{_sentence_key(sentence)}", None)
     session[SESSION_KEY] = every
 

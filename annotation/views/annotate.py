@@ -366,7 +366,7 @@ def _undo_or_redo(request, name, sentence_id, direction: str):
     if version != sentence.version:
         return _stale_response(request, role, sentence)
     tab = undo.undo_tab(request)
-    entry = undo.undo_entry(session=request.session, tab=tab, sentence_id=sentence.pk,
+    entry = undo.undo_entry(session=request.session, tab=tab, sentence=sentence,
                             direction=direction)
     if entry is None:
         return _respond(request, role, sentence, message=f"Nothing to {direction}.",
@@ -394,5 +394,5 @@ def _undo_or_redo(request, name, sentence_id, direction: str):
 
 def _drop_undo(request, role, sentence, tab: str, message: str):
     """Forget this tab's stacks of the sentence (they no longer apply) and say why."""
-    undo.undo_forget(session=request.session, tab=tab, sentence_id=sentence.pk)
+    undo.undo_forget(session=request.session, tab=tab, sentence=sentence)
     return _respond(request, role, sentence, level="error", status=422, message=message)

@@ -4,9 +4,12 @@ import pytest
 from django.urls import reverse
 
 from annotation.models import (
-    Entity, PredictedEntity, PredictedRelation, Project, Relation, Sentence, SentenceStatus,
-    Source, SuggestionStatus,
+    AnnotationMode, Entity, PredictedEntity, PredictedRelation, Project, Relation, Sentence,
+    SentenceLayer, SentenceStatus, Source, SuggestionStatus,
 )
+from annotation.selectors.layers import sentence_in_layer
+from annotation.services.layers import assignment_create, project_mode_update
+from annotation.services.undo import undo_entry, undo_labels, undo_record
 from annotation.services.training import model_version_activate
 from tests.annotation.ml_fixtures import make_version, ml_project, suggest, suggest_relation  # noqa: F401
 
@@ -235,3 +238,53 @@ def test_a_refused_relation_accept_writes_nothing_and_shows_nothing_made(negated
     assert 'data-entity-id="' not in html  # the rolled-back ends are not drawn as entities
     assert {status(condition), status(negation), status(backwards)} == {SuggestionStatus.PENDING}
     assert not Entity.objects.filter(sentence=sentence).exists()
+
+
+def test_in_independent_mode_reviewers_decide_in_the_curated_layer(negated, users, client_for):
+    """An accept writes into the layer of who decides: a reviewer's is the curated one; the
+    annotator's own layer is untouched, they see the suggestions but cannot decide, and the
+    reviewer's undo works on the curated layer."""
+    sentence, _, condition, negation, relation = negated
+    project = sentence.project
+    project_mode_update(project=project, mode=AnnotationMode.INDEPENDENT)
+    assignment_create(project=project, document=sentence.document, annotator=users["annotator"])
+    annotator = client_for(users["annotator"])
+    page = reverse("sentence_annotate", args=["trial", sentence.pk])
+    refused = annotator.post(reverse("sentence_action", args=["trial", sentence.pk, "suggestion-accept"]),
+                             {"version": 1, "kind": "entity", "suggestion": condition.pk}, **HX)
+    assert refused.status_code == 403 and status(condition) == SuggestionStatus.PENDING
+
+    reviewer = client_for(users["reviewer"])
+    assert act(reviewer, sentence, "suggestion-accept", kind="entity",
+               suggestion=condition.pk).status_code == 200
+    # the annotator's layer has none of it, and draws no relation suggestion on what it lacks
+    html = annotator.get(page).content.decode()
+    assert "data-entity-id=" not in html and f'data-suggestion="relation-{relation.pk}"' not in html
+    assert status(condition) == SuggestionStatus.ACCEPTED
+    assert f'data-head-ref="e{condition.entity_id}"' in reviewer.get(page).content.decode()
+    assert act(reviewer, sentence, "suggestion-accept", kind="relation",
+               suggestion=relation.pk).status_code == 200
+    assert set(Entity.objects.filter(sentence=sentence).values_list("annotator", flat=True)) == {None}
+    assert Relation.objects.get(sentence=sentence).annotator_id is None
+    assert not SentenceLayer.objects.filter(sentence=sentence).exists()
+    sentence.refresh_from_db()
+    assert sentence.version == 3
+
+    assert undo(reviewer, sentence).status_code == 200
+    assert Entity.objects.filter(sentence=sentence).count() == 1
+    assert not Relation.objects.filter(sentence=sentence).exists()
+    assert (status(condition), status(negation), status(relation)) == (
+        SuggestionStatus.ACCEPTED, SuggestionStatus.PENDING, SuggestionStatus.PENDING)
+
+
+def test_undo_stacks_are_per_layer(negated, users):
+    """What was done in one layer of a sentence is never undone in another (a user whose role
+    changed, or the same versions in two layers)."""
+    sentence = negated[0]
+    session = {}
+    undo_record(session=session, tab="t", sentence=sentence, step={}, label="accept")
+    assert undo_entry(session=session, tab="t", sentence=sentence, direction="undo")["label"] == "accept"
+    own = sentence_in_layer(sentence=Sentence.objects.get(pk=sentence.pk), layer=users["annotator"].pk)
+    assert own.version == sentence.version
+    assert undo_entry(session=session, tab="t", sentence=own, direction="undo") is None
+    assert undo_labels(session=session, sentence=own) == {}
