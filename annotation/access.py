@@ -15,7 +15,9 @@ from django.http import Http404
 
 from annotation.models import ROLE_RANK, AnnotationMode, Membership, Project, Role, Sentence
 
-#: the least role that may accept or reject a model suggestion
+#: the least role that may accept or reject a model suggestion; a decision writes into the
+#: decider's layer, the shared one (shared mode) or the curated one (independent mode, where
+#: reviewers and managers curate), so deciders never annotate in a layer of their own
 SUGGESTION_DECIDER = Role.REVIEWER
 #: the least role that may mark a sentence reviewed
 SENTENCE_REVIEWER = Role.REVIEWER

@@ -64,8 +64,8 @@ def test_full_page_and_htmx_fragment(client_for, users, sentence, types, django_
     client = client_for(users["annotator"])
     create(client, sentence, types["Condition"], "heart failure", 1)
     # session, user, sentence + project + role, context, entities, relations, normalizations,
-    # both type lists (events: none without event types)
-    with django_assert_num_queries(9):
+    # both type lists, the active model's suggestions (events: none without event types)
+    with django_assert_num_queries(10):
         page = client.get(url(sentence))
     html = page.content.decode()
     assert page.status_code == 200 and "<html" in html and 'id="help"' in html
@@ -79,7 +79,7 @@ def test_full_page_and_htmx_fragment(client_for, users, sentence, types, django_
 def test_create_entity_returns_fragment_within_query_budget(
         client_for, users, sentence, types, django_assert_num_queries):
     client = client_for(users["annotator"])
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         response = create(client, sentence, types["Condition"], "heart failure", 1)
     assert response.status_code == 200
     assert 'data-version="2"' in response.content.decode()
@@ -92,7 +92,8 @@ def test_every_action_stays_within_its_statement_count(
     """Each action reads session, user, sentence (+ project and role), its entities,
     relations and normalizations, then writes in one transaction (2 statements: begin/commit or savepoint/
     release): the version bump, the change, one audit INSERT and the session's undo stack,
-    and renders what it read and wrote without reading it back."""
+    and renders what it read and wrote without reading it back, with the active model's
+    suggestions (one query)."""
     client = client_for(users["annotator"])
     create(client, sentence, types["Negation"], "No", 1)
     negation = Entity.objects.get()
@@ -100,20 +101,20 @@ def test_every_action_stays_within_its_statement_count(
     steps = [
         # name, payload, statements: + entity type lookup
         ("entity-create", {"type": types["Condition"].pk,
-                           "fragments": json.dumps([span(sentence, "heart failure")])}, 13),
+                           "fragments": json.dumps([span(sentence, "heart failure")])}, 14),
         # + entity type lookup, + the relations that would refuse the new type
-        ("entity-type", {"entity": "new", "type": types["Drug"].pk}, 14),
+        ("entity-type", {"entity": "new", "type": types["Drug"].pk}, 15),
         ("entity-extend", {"entity": "new",
-                           "fragments": json.dumps([span(sentence, "renal impairment")])}, 12),
+                           "fragments": json.dumps([span(sentence, "renal impairment")])}, 13),
         # + relation type with its allowed heads and tails
-        ("relation-create", {"type": rtype.pk, "head": "new", "tail": negation.pk}, 13),
+        ("relation-create", {"type": rtype.pk, "head": "new", "tail": negation.pk}, 14),
         # + which dependents exist (none), + DELETE
-        ("relation-delete", {"relation": "relation"}, 13),
+        ("relation-delete", {"relation": "relation"}, 14),
         # undo: entities and relations read before and after the restore, + INSERT
-        ("undo", {}, 15),
+        ("undo", {}, 16),
         # + which dependents exist, + DELETE relations, + DELETE entity
-        ("entity-delete", {"entity": "new"}, 14),
-        ("status", {"status": "done"}, 10),
+        ("entity-delete", {"entity": "new"}, 15),
+        ("status", {"status": "done"}, 11),
     ]
     for version, (action, payload, statements) in enumerate(steps, start=2):
         new = Entity.objects.exclude(pk=negation.pk).values_list("pk", flat=True).first()
