@@ -1,5 +1,5 @@
 """Eligo's data model, one module per part: ``corpus`` (projects, documents, sentences and
-the annotations on them), ``ml`` (model versions, training runs, suggestions, scores) and
+the annotations on them), ``ml`` (model versions, training runs, suggestions, scores), ``queue`` (claims) and
 ``audit`` (the audit trail and import jobs). Import models from here."""
 from .corpus import (  # noqa: F401
     Attribute,
@@ -33,6 +33,7 @@ from .ml import (  # noqa: F401
     TrainingRun,
     TrainingRunStatus,
 )
+from .queue import Claim  # noqa: F401
 from .audit import (  # noqa: F401
     AuditAction,
     AuditEvent,

@@ -14,21 +14,23 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation import forms
-from annotation.access import may_review, project_for_user, sentence_for_user
+from annotation.access import may_review, sentence_for_user
 from annotation.selectors.annotations import (
-    first_open_sentence,
+    OPEN_STATUSES,
     sentence_annotations,
     sentence_context,
     sentence_neighbour,
 )
 from annotation.selectors.layout import sentence_view
+from annotation.selectors.queue import claim_of, sentence_rank
 from annotation.services import annotations as services
 from annotation.services import undo
 from annotation.services.dependents import Dependents
+from annotation.services.queue import claim_refresh, claim_take
+from annotation.views.queue import next_address
 
 
 def _fragment_context(*, role, sentence, annotations=None, message="", level="info", request=None,
@@ -55,8 +57,14 @@ def _fragment_context(*, role, sentence, annotations=None, message="", level="in
 @login_required
 @require_GET
 def sentence_annotate(request, name, sentence_id):
+    """Open a criterion: an open one is claimed for the user unless someone else holds it
+    (then the page says who); the page says why the criterion ranks where it does."""
     sentence, role = sentence_for_user(user=request.user, name=name, sentence_id=sentence_id)
     context = _fragment_context(role=role, sentence=sentence, request=request)
+    context["rank"] = sentence_rank(sentence=sentence)
+    if sentence.status in OPEN_STATUSES and not claim_take(
+            sentence_id=sentence.pk, project_id=sentence.project_id, user=request.user):
+        context["claim"] = claim_of(sentence=sentence)
     if request.htmx:
         return render(request, "annotation/partials/sentence.html", context)
     return render(request, "annotation/annotate.html", context)
@@ -65,25 +73,15 @@ def sentence_annotate(request, name, sentence_id):
 @login_required
 @require_GET
 def sentence_step(request, name, sentence_id, direction):
-    """Go to the previous/next sentence, or ``skip`` to the next unfinished one."""
+    """``skip`` to the next criterion of the ranking (remembering this one as skipped);
+    ``next``/``previous``: the neighbouring criterion in the document, for reading on."""
     sentence, _ = sentence_for_user(user=request.user, name=name, sentence_id=sentence_id)
     project = sentence.project
     if direction not in {"next", "previous", "skip"}:
         raise Http404("Unknown direction.")
-    target = sentence_neighbour(
-        sentence=sentence, direction="previous" if direction == "previous" else "next",
-        open_only=direction == "skip",
-    )
-    if target is None:
-        return redirect("project_dashboard", name=project.name)
-    return redirect("sentence_annotate", name=project.name, sentence_id=target.pk)
-
-
-@login_required
-@require_GET
-def project_queue(request, name):
-    project, _ = project_for_user(user=request.user, name=name)
-    target = first_open_sentence(project=project)
+    if direction == "skip":
+        return redirect(next_address(request, project, skipping=sentence.pk))
+    target = sentence_neighbour(sentence=sentence, direction=direction)
     if target is None:
         return redirect("project_dashboard", name=project.name)
     return redirect("sentence_annotate", name=project.name, sentence_id=target.pk)
@@ -244,18 +242,11 @@ def sentence_action(request, name, sentence_id, action):
     except ValidationError as exc:
         return _respond(request, role, sentence, annotations=annotations,
                         message=" ".join(exc.messages), level="error", status=422)
+    claim_refresh(sentence_id=sentence.pk, user=request.user)
     response = _respond(request, role, sentence, annotations=annotations)
     if action == "status" and data.get("advance"):
-        response["HX-Redirect"] = _next_address(sentence)
+        response["HX-Redirect"] = next_address(request, sentence.project)
     return response
-
-
-def _next_address(sentence) -> str:
-    target = sentence_neighbour(sentence=sentence, direction="next", open_only=True) \
-        or sentence_neighbour(sentence=sentence, direction="next")
-    if target is None:
-        return reverse("project_dashboard", args=[sentence.project.name])
-    return reverse("sentence_annotate", args=[sentence.project.name, target.pk])
 
 
 @login_required

@@ -1,14 +1,16 @@
 """Project list, dashboard and guidelines."""
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from annotation.access import project_for_user, role_at_least
+from annotation.access import may_manage_claims, project_for_user, role_at_least
 from annotation.forms import GuidelinesForm
 from annotation.models import Role
 from annotation.selectors.dashboard import project_dashboard, projects_with_progress
+from annotation.selectors.queue import claims_active
 
 
 @login_required
@@ -25,6 +27,9 @@ def project_dashboard_view(request, name):
     context = {"project": project, "role": role, "is_manager": role == Role.MANAGER,
                "can_train": role_at_least(role, Role.REVIEWER),
                **project_dashboard(project=project)}
+    if may_manage_claims(role):
+        context["claims"] = list(claims_active(project=project))
+        context["claim_minutes"] = settings.ELIGO_CLAIM_MINUTES
     template = "annotation/partials/dashboard_body.html" if request.htmx else "annotation/dashboard.html"
     return render(request, template, context)
 

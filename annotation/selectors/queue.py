@@ -1,0 +1,140 @@
+"""Reads for the annotation queue: which open criterion "Annotate next", Enter and Skip serve,
+why it ranks where it does, and who holds which claim.
+
+The order is the project's ranking, never document order:
+
+1. with an active model version, its uncertainty scores (``SentenceScore.score``, most
+   uncertain first; ties by sentence id), the order of the review queue;
+2. then every open criterion that version has not scored (none yet, or imported since), and
+   all of them while no model is active, in a *seeded random order*: a fixed pseudo-random
+   permutation of the sentence ids keyed by the project (:func:`seeded_key`), so it is the
+   same on every request and for every annotator, different per project, and costs no
+   stored column.
+
+A criterion is served when it is open (new or in progress), nobody else holds an unexpired
+claim on it, it is not one the annotator skipped in this session, and it lies in ``scope``
+(the hook for assignments: a queryset of the sentences this annotator may be served, e.g.
+their documents; ``None``: the whole project).
+"""
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.utils import timezone
+
+from annotation.models import Claim, ModelVersion, Project, Sentence, SentenceScore
+from annotation.selectors.annotations import OPEN_STATUSES
+from annotation.selectors.training import model_options_get, model_version_active
+
+# a permutation of the ids below 2**31: an affine map modulo a prime, twice (portable SQL:
+# SQLite has no XOR); the project only moves the offsets
+_PRIME = 2_147_483_647
+_FIRST, _SECOND = 1_103_515_245, 69_069
+
+
+def seeded_key(*, project_id: int, sentence_id: int) -> int:
+    """A sentence's place in its project's seeded random order (ascending), as
+    :func:`_seeded_expression` computes it in SQL."""
+    first = (sentence_id * _FIRST + project_id * 7_919) % _PRIME
+    return (first * _SECOND + project_id * 104_729) % _PRIME
+
+
+def _seeded_expression(project_id: int):
+    first = (F("id") * _FIRST + project_id * 7_919) % _PRIME
+    return (first * _SECOND + project_id * 104_729) % _PRIME
+
+
+def queue_candidates(*, project: Project, user, skipped: Collection[int] = (),
+                     scope: QuerySet[Sentence] | None = None,
+                     now: datetime | None = None) -> QuerySet[Sentence]:
+    """The open sentences the queue may serve ``user``, in no particular order."""
+    now = now or timezone.now()
+    held = Claim.objects.filter(sentence_id=OuterRef("pk"), expires_at__gt=now).exclude(
+        user_id=user.pk)
+    sentences = Sentence.objects.filter(project_id=project.pk, status__in=OPEN_STATUSES)
+    if scope is not None:
+        sentences = sentences.filter(pk__in=scope.values("pk"))
+    if skipped:
+        sentences = sentences.exclude(pk__in=list(skipped))
+    return sentences.filter(~Exists(held))
+
+
+def queue_next(*, project: Project, user, skipped: Collection[int] = (),
+               scope: QuerySet[Sentence] | None = None, now: datetime | None = None,
+               model_version: ModelVersion | None = None) -> int | None:
+    """The id of the next criterion to serve ``user`` (see the module docstring), or ``None``.
+
+    Ranked: walks the ``review_queue_idx`` index from the top and stops at the first
+    candidate, so its cost grows with the finished or claimed criteria ranked above, not
+    with the project."""
+    candidates = queue_candidates(project=project, user=user, skipped=skipped, scope=scope,
+                                  now=now)
+    version = model_version or model_version_active(project)
+    if version is not None:
+        ranked = (SentenceScore.objects.filter(project_id=project.pk, model_version=version,
+                                               sentence__in=candidates)
+                  .order_by("-score", "sentence_id").values_list("sentence_id", flat=True))
+        found = ranked.first()
+        if found is not None:
+            return found
+    return (candidates.annotate(seeded=_seeded_expression(project.pk))
+            .order_by("seeded", "id").values_list("id", flat=True).first())
+
+
+@dataclass(frozen=True)
+class Rank:
+    """Why a criterion ranks where it does, for the annotation view and the queue."""
+
+    model_label: str = ""
+    strategy: str = ""
+    score: float | None = None
+    parts: dict[str, float] = field(default_factory=dict)
+    position: int | None = None  # 1 = the most uncertain criterion the version scored
+    seeded: int | None = None  # its key in the seeded random order, when not scored
+
+    @property
+    def by_model(self) -> bool:
+        return self.score is not None
+
+
+def sentence_rank(*, sentence: Sentence, model_version: ModelVersion | None = None) -> Rank:
+    """The sentence's score and its parts under the active version with its place in that
+    ranking (two indexed queries), else its key in the project's seeded random order."""
+    version = model_version or model_version_active(sentence.project)
+    row = (SentenceScore.objects.filter(sentence_id=sentence.pk, model_version=version)
+           .values_list("score", "scores").first() if version else None)
+    if row is None:
+        return Rank(model_label=version.label if version else "",
+                    seeded=seeded_key(project_id=sentence.project_id, sentence_id=sentence.pk))
+    score, parts = row
+    above = SentenceScore.objects.filter(project_id=sentence.project_id, model_version=version,
+                                         score__gt=score).count()
+    strategy = (version.options or {}).get("strategy") or model_options_get(
+        sentence.project)["strategy"]
+    return Rank(model_label=version.label, strategy=strategy, score=score,
+                parts=dict(sorted(parts.items())), position=above + 1)
+
+
+def claim_of(*, sentence: Sentence, now: datetime | None = None) -> Claim | None:
+    """The unexpired claim on ``sentence`` with its holder, or ``None``."""
+    return (Claim.objects.select_related("user")
+            .filter(sentence_id=sentence.pk, expires_at__gt=now or timezone.now()).first())
+
+
+def claims_active(*, project: Project, now: datetime | None = None) -> QuerySet[Claim]:
+    """The project's unexpired claims on open criteria, with holder, sentence and document,
+    oldest first (what a manager sees and may release)."""
+    return (Claim.objects.filter(project=project, expires_at__gt=now or timezone.now(),
+                                 sentence__status__in=OPEN_STATUSES)
+            .select_related("user", "sentence", "sentence__document").order_by("claimed_at", "id"))
+
+
+def claim_holders(*, sentence_ids: Collection[int],
+                  now: datetime | None = None) -> dict[int, str]:
+    """Sentence id -> the username holding an unexpired claim on it (for the queue page)."""
+    rows = Claim.objects.filter(sentence_id__in=list(sentence_ids),
+                                expires_at__gt=now or timezone.now())
+    return dict(rows.values_list("sentence_id", "user__username"))
