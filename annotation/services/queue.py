@@ -75,11 +75,11 @@ def queue_serve(*, project: Project, user, skipped: Collection[int] = (),
                 scope: QuerySet[Sentence] | None = None) -> int | None:
     """The next criterion for ``user`` by the ranking (``annotation.selectors.queue``),
     claimed for them; ``None`` when nothing is left to serve them."""
-    passed: set[int] = set(skipped)
     for _ in range(SERVE_ATTEMPTS):
-        sentence_id = queue_next(project=project, user=user, skipped=passed, scope=scope)
+        # a lost claim was committed by the winner, so the next read no longer offers it
+        # (unless that claim had expired already: then it is worth another try)
+        sentence_id = queue_next(project=project, user=user, skipped=skipped, scope=scope)
         if sentence_id is None or claim_take(sentence_id=sentence_id, project_id=project.pk,
                                              user=user):
             return sentence_id
-        passed.add(sentence_id)
     return None
