@@ -73,4 +73,8 @@ urlpatterns = [
     path(f"{P}/imports/<int:job_id>/", views.ImportJobViewSet.as_view(DETAIL), name="api-import"),
     path(f"{P}/export/<slug:fmt>/", views.ExportView.as_view(DETAIL), name="api-export"),
     path(f"{P}/audit/", views.AuditEventViewSet.as_view(LIST), name="api-audit"),
+    path(f"{P}/queue/next/", views.QueueView.as_view({"post": "next"}), name="api-queue-next"),
+    path(f"{P}/claims/", views.ClaimViewSet.as_view(LIST), name="api-claims"),
+    path(f"{P}/claims/<int:pk>/", views.ClaimViewSet.as_view({"delete": "destroy"}),
+         name="api-claim"),
 ]
