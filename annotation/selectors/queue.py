@@ -47,19 +47,18 @@ def _seeded_expression(project_id: int):
     return (first * _SECOND + project_id * 104_729) % _PRIME
 
 
-def queue_candidates(*, project: Project, user, skipped: Collection[int] = (),
-                     scope: QuerySet[Sentence] | None = None,
-                     now: datetime | None = None) -> QuerySet[Sentence]:
-    """The open sentences the queue may serve ``user``, in no particular order."""
-    now = now or timezone.now()
-    held = Claim.objects.filter(sentence_id=OuterRef("pk"), expires_at__gt=now).exclude(
+def _servable(rows: QuerySet, *, id_field: str, user, skipped: Collection[int],
+              scope: QuerySet[Sentence] | None, now: datetime) -> QuerySet:
+    """``rows`` (sentences, or scores: ``id_field`` names their sentence id) without those
+    someone else holds an unexpired claim on, those skipped, and those outside ``scope``."""
+    held = Claim.objects.filter(sentence_id=OuterRef(id_field), expires_at__gt=now).exclude(
         user_id=user.pk)
-    sentences = Sentence.objects.filter(project_id=project.pk, status__in=OPEN_STATUSES)
-    if scope is not None:
-        sentences = sentences.filter(pk__in=scope.values("pk"))
+    rows = rows.filter(~Exists(held))
     if skipped:
-        sentences = sentences.exclude(pk__in=list(skipped))
-    return sentences.filter(~Exists(held))
+        rows = rows.exclude(**{f"{id_field}__in": list(skipped)})
+    if scope is not None:
+        rows = rows.filter(**{f"{id_field}__in": scope.values("pk")})
+    return rows
 
 
 def queue_next(*, project: Project, user, skipped: Collection[int] = (),
@@ -67,20 +66,23 @@ def queue_next(*, project: Project, user, skipped: Collection[int] = (),
                model_version: ModelVersion | None = None) -> int | None:
     """The id of the next criterion to serve ``user`` (see the module docstring), or ``None``.
 
-    Ranked: walks the ``review_queue_idx`` index from the top and stops at the first
-    candidate, so its cost grows with the finished or claimed criteria ranked above, not
-    with the project."""
-    candidates = queue_candidates(project=project, user=user, skipped=skipped, scope=scope,
-                                  now=now)
+    Ranked: a join from the scores, so the database walks the ``review_queue_idx`` index from
+    the top and stops at the first servable row (its cost grows with the finished or claimed
+    criteria ranked above, not with the project). Seeded: every open criterion's key is
+    computed and the least taken (a few ms for 30,000)."""
+    now = now or timezone.now()
+    narrow = {"user": user, "skipped": skipped, "scope": scope, "now": now}
     version = model_version or model_version_active(project)
     if version is not None:
-        ranked = (SentenceScore.objects.filter(project_id=project.pk, model_version=version,
-                                               sentence__in=candidates)
-                  .order_by("-score", "sentence_id").values_list("sentence_id", flat=True))
-        found = ranked.first()
+        ranked = _servable(SentenceScore.objects.filter(
+            project_id=project.pk, model_version=version, sentence__status__in=OPEN_STATUSES),
+            id_field="sentence_id", **narrow)
+        found = ranked.order_by("-score", "sentence_id").values_list("sentence_id", flat=True).first()
         if found is not None:
             return found
-    return (candidates.annotate(seeded=_seeded_expression(project.pk))
+    sentences = _servable(Sentence.objects.filter(project_id=project.pk, status__in=OPEN_STATUSES),
+                          id_field="pk", **narrow)
+    return (sentences.annotate(seeded=_seeded_expression(project.pk))
             .order_by("seeded", "id").values_list("id", flat=True).first())
 
 
