@@ -19,6 +19,10 @@ from annotation.models import Claim, Role
 from annotation.services.queue import claim_release, queue_serve
 
 SKIPPED_LIMIT = 200
+NOTHING_LEFT = ("Nothing left to annotate: every open criterion is finished or being annotated "
+                "by someone else.")
+NOTHING_ELSE = ("No other open criterion is free: the one you skipped is the last one left "
+                "for you.")
 
 
 def _skipped_key(project) -> str:
@@ -39,8 +43,7 @@ def next_address(request, project, *, skipping: int | None = None) -> str:
         target = queue_serve(project=project, user=request.user,
                              skipped=[skipping] if skipping is not None else [])
     if target is None:
-        messages.info(request, "Nothing left to annotate: every open criterion is finished "
-                               "or being annotated by someone else.")
+        messages.info(request, NOTHING_ELSE if skipping is not None else NOTHING_LEFT)
         return reverse("project_dashboard", args=[project.name])
     return reverse("sentence_annotate", args=[project.name, target])
 

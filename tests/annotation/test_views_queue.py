@@ -203,3 +203,10 @@ def test_review_queue_shows_claims_and_parts(client_for, users, ranked):
     row = html[html.index(f'data-sentence="{ranked[0].pk}"'):]
     row = row[:row.index("</tr>")]
     assert '<td class="claimed-by">annotator</td>' in row and "mnlp 1.400" in row
+
+
+def test_skipping_the_last_free_one_says_so(client_for, users, project, sentences):
+    Sentence.objects.exclude(pk=sentences[0].pk).update(status="done")
+    response = client_for(users["annotator"]).get(
+        reverse("sentence_step", args=["trial", sentences[0].pk, "skip"]), follow=True)
+    assert "the one you skipped is the last one left" in response.content.decode()
