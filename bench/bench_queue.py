@@ -24,7 +24,8 @@ first "next" under the new version. The model's forward pass over the same crite
 
     .venv/bin/python bench/bench_queue.py [--sentences 30000] [--repeat 150]
     # PostgreSQL: createdb first, then
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/eligo_bench_queue .venv/bin/python bench/bench_queue.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/eligo_bench_queue \
+        .venv/bin/python bench/bench_queue.py
 """
 from __future__ import annotations
 
@@ -108,8 +109,9 @@ def prepare(project, done: int, annotators: int):
 def time_queue(timer: Timer, client, project, repeat: int, label: str = "GET queue") -> None:
     from annotation.models import Sentence
 
+    address = f"/projects/{project.name}/queue/"
     for _ in range(repeat + 1):
-        served = served_id(timer.call(label, lambda: client.get(f"/projects/{project.name}/queue/")))
+        served = served_id(timer.call(label, lambda: client.get(address)))
         Sentence.objects.filter(pk=served).update(status="done")
 
 
@@ -166,8 +168,9 @@ def main() -> None:
     parser.add_argument("--annotators", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=150)
     args = parser.parse_args()
-    database = setup_django(sqlite_prefix="eligo-bench-next-", DJANGO_SECRET_KEY="bench-only-secret-key",
-                            DJANGO_SECURE_COOKIES="0", LOG_LEVEL="WARNING")
+    database = setup_django(sqlite_prefix="eligo-bench-next-",
+                            DJANGO_SECRET_KEY="bench-only-secret-key", DJANGO_SECURE_COOKIES="0",
+                            LOG_LEVEL="WARNING")
     from django.contrib.auth import get_user_model
     from django.test import Client
 

@@ -199,7 +199,8 @@ def test_manager_sees_and_releases_claims(client_for, users, second, ranked):
 
 def test_review_queue_shows_claims_and_parts(client_for, users, ranked):
     annotate_next(client_for(users["annotator"]))
-    html = client_for(users["reviewer"]).get(reverse("review_queue", args=["trial"])).content.decode()
+    reviewer = client_for(users["reviewer"])
+    html = reviewer.get(reverse("review_queue", args=["trial"])).content.decode()
     row = html[html.index(f'data-sentence="{ranked[0].pk}"'):]
     row = row[:row.index("</tr>")]
     assert '<td class="claimed-by">annotator</td>' in row and "mnlp 1.400" in row
