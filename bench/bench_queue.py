@@ -89,17 +89,25 @@ def served_id(response) -> int:
     return int(location.rstrip("/").split("/")[-1])
 
 
+def finish(sentence_ids: list[int]) -> None:
+    """Mark criteria done in bulk, with what the status write does to their scores."""
+    from annotation.models import Sentence, SentenceScore
+
+    Sentence.objects.filter(pk__in=sentence_ids).update(status="done")
+    SentenceScore.objects.filter(sentence_id__in=sentence_ids).update(is_open=False)
+
+
 def prepare(project, done: int, annotators: int):
     """The ``done`` most uncertain criteria done, and ``annotators`` claims on the next ones."""
     from django.contrib.auth import get_user_model
 
-    from annotation.models import Sentence, SentenceScore
+    from annotation.models import SentenceScore
     from annotation.services.projects import membership_set
     from annotation.services.queue import queue_serve
 
     top = (SentenceScore.objects.filter(project=project).order_by("-score", "sentence_id")
            .values_list("sentence_id", flat=True)[:done])
-    Sentence.objects.filter(pk__in=list(top)).update(status="done")
+    finish(list(top))
     for n in range(annotators):
         user = get_user_model().objects.create_user(f"bench-annotator-{n}")
         membership_set(project=project, user=user, role="annotator")
@@ -107,12 +115,10 @@ def prepare(project, done: int, annotators: int):
 
 
 def time_queue(timer: Timer, client, project, repeat: int, label: str = "GET queue") -> None:
-    from annotation.models import Sentence
-
     address = f"/projects/{project.name}/queue/"
     for _ in range(repeat + 1):
         served = served_id(timer.call(label, lambda: client.get(address)))
-        Sentence.objects.filter(pk=served).update(status="done")
+        finish([served])
 
 
 def time_actions(timer: Timer, client, project, repeat: int) -> None:

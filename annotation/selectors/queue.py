@@ -65,20 +65,23 @@ def queue_next(*, project: Project, user, skipped: Collection[int] = (),
                model_version: ModelVersion | None = None) -> int | None:
     """The id of the next criterion to serve ``user`` (see the module docstring), or ``None``.
 
-    Ranked: a join from the scores, so the database walks ``review_queue_idx`` (score, then
-    sentence id: a covering index) from the top, reads each sentence's status by its primary
-    key and stops at the first open one that is free; the cost grows with the finished criteria
-    ranked above it, not with the project. Seeded: every open criterion's key is computed and
+    Ranked: a join from the scores, so the database walks ``queue_idx`` (the open criteria's
+    scores, ``is_open``, by score then sentence id: a covering index) from the top, checks
+    each sentence's status by its primary key (the truth, should a flag be stale) and stops
+    at the first free one; the cost grows with the claimed and skipped criteria ranked above
+    it, not with the project or its finished criteria. Seeded: every open criterion's key is computed and
     the least ones taken (a scan of the project's open criteria)."""
     excluded = _held_by_others(project=project, user=user, now=now or timezone.now())
     excluded.update(skipped)
     version = model_version or model_version_active(project)
     if version is not None:
         ranked = SentenceScore.objects.filter(project_id=project.pk, model_version=version,
-                                              sentence__status__in=OPEN_STATUSES)
+                                              is_open=True, sentence__status__in=OPEN_STATUSES)
         if scope is not None:
             ranked = ranked.filter(sentence_id__in=scope.values("pk"))
-        found = _first_not_in(ranked.order_by("-score", "sentence_id")
+        # ordering by the (constant) is_open too names queue_idx's order, which
+        # review_queue_idx cannot give: SQLite without statistics would otherwise walk that one
+        found = _first_not_in(ranked.order_by("-is_open", "-score", "sentence_id")
                               .values_list("sentence_id", flat=True), excluded)
         if found is not None:
             return found

@@ -42,10 +42,12 @@ from annotation.models import (
     Relation,
     RelationType,
     Sentence,
+    SentenceScore,
     SentenceStatus,
     Source,
 )
 from annotation.selectors.annotations import (
+    OPEN_STATUSES,
     RelationTypeRow,
     SentenceAnnotations,
     attribute_allowed,
@@ -79,7 +81,8 @@ def sentence_version_bump(*, sentence: Sentence, user, expected_version: int | N
     It raises :class:`StaleVersion` when the sentence is no longer at ``expected_version``
     (``None``: any version, for callers holding none). Call it inside the write's transaction:
     its row lock orders concurrent writers. ``sentence`` follows (its version exactly when
-    ``expected_version`` is given).
+    ``expected_version`` is given). A status that finishes or reopens the sentence also
+    flips its scores' ``is_open`` (one more UPDATE).
     """
     rows = Sentence.objects.filter(pk=sentence.pk)
     if expected_version is not None:
@@ -91,6 +94,10 @@ def sentence_version_bump(*, sentence: Sentence, user, expected_version: int | N
                    updated_at=timezone.now()) != 1:
         raise StaleVersion(sentence.pk, expected_version)
     sentence.version = (sentence.version if expected_version is None else expected_version) + 1
+    if status and (status in OPEN_STATUSES) != (sentence.status in OPEN_STATUSES):
+        # the ranked queue walks only the scores of open criteria (selectors.queue)
+        SentenceScore.objects.filter(sentence_id=sentence.pk).update(
+            is_open=status in OPEN_STATUSES)
     if status or sentence.status == SentenceStatus.NEW:
         sentence.status = status or SentenceStatus.IN_PROGRESS
     sentence.updated_by = user

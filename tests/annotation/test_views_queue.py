@@ -211,3 +211,15 @@ def test_skipping_the_last_free_one_says_so(client_for, users, project, sentence
     response = client_for(users["annotator"]).get(
         reverse("sentence_step", args=["trial", sentences[0].pk, "skip"]), follow=True)
     assert "the one you skipped is the last one left" in response.content.decode()
+
+
+def test_finishing_and_reopening_moves_the_scores_out_of_and_into_the_queue(
+        client_for, users, ranked):
+    client = client_for(users["annotator"])
+    assert enter(client, ranked[0]) == page(ranked[1])
+    assert not SentenceScore.objects.get(sentence=ranked[0]).is_open
+    response = client.post(reverse("sentence_action", args=["trial", ranked[0].pk, "status"]),
+                           {"status": "in_progress", "version": 2}, **HX)
+    assert response.status_code == 200
+    assert SentenceScore.objects.get(sentence=ranked[0]).is_open
+    assert annotate_next(client) == page(ranked[0])
