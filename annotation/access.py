@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import Http404
 
-from annotation.models import ROLE_RANK, Membership, Project, Role, Sentence
+from annotation.models import ROLE_RANK, AnnotationMode, Membership, Project, Role, Sentence
 
 #: the least role that may accept or reject a model suggestion
 SUGGESTION_DECIDER = Role.REVIEWER
@@ -21,6 +21,13 @@ SUGGESTION_DECIDER = Role.REVIEWER
 SENTENCE_REVIEWER = Role.REVIEWER
 #: the least role that may see every annotator's claims and release them
 CLAIM_MANAGER = Role.MANAGER
+#: the least role that curates (edits the curated layer, looks at annotators' layers) in
+#: independent mode
+CURATOR = Role.REVIEWER
+#: the least role that assigns documents to annotators
+ASSIGNER = Role.MANAGER
+#: the least role that may read the inter-annotator agreement (it shows everyone's work)
+AGREEMENT_READER = CURATOR
 
 
 def role_at_least(role, minimum) -> bool:
@@ -122,3 +129,27 @@ def claim_release_authorize(*, user, project_id: int) -> None:
     """Raise ``PermissionDenied`` unless ``user`` may release the project's claims."""
     role_require(role=project_role(user=user, project_id=project_id), minimum=CLAIM_MANAGER,
                  doing="Releasing a claim")
+
+
+def annotates_own_layer(*, project: Project, role) -> bool:
+    """Whether a member of ``role`` edits their own layer (not the shared or curated one):
+    annotators of an independent-mode project; reviewers and managers curate."""
+    return (project.annotation_mode == AnnotationMode.INDEPENDENT
+            and role is not None and not role_at_least(role, CURATOR))
+
+
+def may_curate(role) -> bool:
+    """Whether a member of ``role`` may edit the curated layer and read annotators' layers."""
+    return role_at_least(role, CURATOR)
+
+
+def may_assign(role) -> bool:
+    """Whether a member of ``role`` may assign documents to annotators."""
+    return role_at_least(role, ASSIGNER)
+
+
+def curation_authorize(*, user, project_id: int) -> None:
+    """Raise ``PermissionDenied`` unless ``user`` may curate the project (write its curated
+    layer from the annotators' versions)."""
+    role_require(role=project_role(user=user, project_id=project_id), minimum=CURATOR,
+                 doing="Curating")

@@ -158,3 +158,59 @@ class DocumentFilterForm(forms.Form):
             (str(t.pk), t.name) for t in entity_types]
         self.fields["annotator"].choices = [("", "Any annotator")] + [
             (str(u.pk), u.username) for u in annotators]
+
+
+# --- annotation layers: mode and assignments (managers) ----------------------------------
+
+class AnnotationModeForm(forms.Form):
+    annotation_mode = forms.ChoiceField(choices=Project._meta.get_field("annotation_mode").choices,
+                                        label="Mode")
+    annotators_per_document = forms.IntegerField(min_value=1, max_value=10,
+                                                 label="Annotators per document (k)")
+
+
+class AssignmentForm(forms.Form):
+    """One document to (or from) one annotator, among the project's."""
+
+    document = forms.ModelChoiceField(queryset=None)
+    annotator = forms.ModelChoiceField(queryset=None, to_field_name="username")
+
+    def __init__(self, *args, documents, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["document"].queryset = documents
+        self.fields["annotator"].queryset = members
+
+
+class AssignmentAutoForm(forms.Form):
+    """Balanced assignment: ``k`` of the chosen annotators for every document."""
+
+    annotators = forms.ModelMultipleChoiceField(queryset=None, to_field_name="username",
+                                                widget=forms.CheckboxSelectMultiple)
+    k = forms.IntegerField(min_value=1, max_value=10, label="Annotators per document (k)")
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["annotators"].queryset = members
+
+
+# --- curation (reviewers) ------------------------------------------------------------------
+
+CURATION_ACTIONS = ("take-entity", "take-all", "merge-agreed", "drop-entity", "finish")
+
+
+class CurationActionForm(_VersionedForm):
+    """One curation action; ``annotator`` names whose version is taken, ``target`` the
+    annotator's entity (take-entity) or the curated entity (drop-entity)."""
+
+    action = forms.ChoiceField(choices=[(a, a) for a in CURATION_ACTIONS])
+    annotator = forms.CharField(max_length=150, required=False)
+    target = forms.IntegerField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action in ("take-entity", "take-all") and not data.get("annotator"):
+            self.add_error("annotator", "Name the annotator whose version to take.")
+        if action in ("take-entity", "drop-entity") and data.get("target") is None:
+            self.add_error("target", "Name the entity.")
+        return data

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import annotate, documents, health, projects, queue
+from .views import agreement, annotate, curation, documents, health, layers, projects, queue
 from .views import training as training_views
 from .views import io as io_views
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("", projects.project_list, name="project_list"),
     path("projects/<slug:name>/", projects.project_dashboard_view, name="project_dashboard"),
     path("projects/<slug:name>/guidelines/", projects.project_guidelines, name="project_guidelines"),
+    path("projects/<slug:name>/assignments/", layers.assignments_page, name="assignments"),
     path("projects/<slug:name>/queue/", queue.project_queue, name="project_queue"),
     path("projects/<slug:name>/claims/<int:claim_id>/release/", queue.claim_release_view,
          name="claim_release"),
@@ -30,6 +31,15 @@ urlpatterns = [
          name="sentence_redo"),
     path("projects/<slug:name>/sentences/<int:sentence_id>/do/<slug:action>/",
          annotate.sentence_action, name="sentence_action"),
+    # --- inter-annotator agreement and curation (reviewers, managers) ---
+    path("projects/<slug:name>/agreement/", agreement.agreement_page, name="agreement"),
+    path("projects/<slug:name>/agreement/sentences/<int:sentence_id>/", agreement.agreement_criterion,
+         name="agreement_criterion"),
+    path("projects/<slug:name>/curate/", curation.curation_next, name="curation_next"),
+    path("projects/<slug:name>/curate/sentences/<int:sentence_id>/", curation.curation_page,
+         name="curation_page"),
+    path("projects/<slug:name>/curate/sentences/<int:sentence_id>/do/", curation.curation_action,
+         name="curation_action"),
     # --- active-learning loop: model versions, training runs, review queue, suggestions ---
     path("projects/<slug:name>/models/", training_views.models_page, name="model_versions"),
     path("projects/<slug:name>/models/versions/", training_views.model_versions_partial,

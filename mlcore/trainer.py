@@ -20,7 +20,7 @@ import torch
 
 from mlcore.checkpoint import CONFIG, TrainedModel, build_model, save_checkpoint, seed_everything
 from mlcore.contract import TRAINING_DEFAULTS as DEFAULTS
-from mlcore.contract import data_hash, dev_score
+from mlcore.contract import FRAGMENT_RELATION, data_hash, dev_score
 from mlcore.data import bucketed_batches, collate
 from mlcore.devices import choose_runtime
 from mlcore.encoding import LabelSpace, encode_examples
@@ -68,6 +68,8 @@ class TrainOptions:
     num_threads: int | None = None
     label_embedding_dim: int = DEFAULTS["label_embedding_dim"]
     pooling: str = DEFAULTS["pooling"]  # mean | first
+    entity_layer: str = DEFAULTS["entity_layer"]  # bio | span
+    max_span_width: int = DEFAULTS["max_span_width"]  # words; the span layer's widest entity
     ner_hidden: int = 256
     pair_dim: int = 128
     dropout: float = 0.1
@@ -76,7 +78,8 @@ class TrainOptions:
     def model_config(self) -> dict:
         return dict(mode=self.mode, re_head=self.re_head,
                     label_embedding_dim=self.label_embedding_dim, pooling=self.pooling,
-                    ner_hidden=self.ner_hidden, pair_dim=self.pair_dim, dropout=self.dropout)
+                    ner_hidden=self.ner_hidden, pair_dim=self.pair_dim, dropout=self.dropout,
+                    entity_layer=self.entity_layer, max_span_width=self.max_span_width)
 
 
 @dataclass
@@ -92,9 +95,12 @@ class TrainResult:
 
 
 def _label_space(options: TrainOptions, examples) -> LabelSpace:
+    """The schema's (else the data's) types; the span layer adds the ``<fragment>`` link."""
     seen = LabelSpace.from_examples(examples)
-    return LabelSpace(options.entity_types or seen.entity_types,
-                      options.relation_types or seen.relation_types)
+    relation_types = list(options.relation_types or seen.relation_types)
+    if options.entity_layer == "span" and FRAGMENT_RELATION not in relation_types:
+        relation_types.append(FRAGMENT_RELATION)
+    return LabelSpace(options.entity_types or seen.entity_types, relation_types)
 
 
 def _optimizer(model, options: TrainOptions, total_steps: int):
@@ -188,7 +194,8 @@ def _prepare(train_examples: list, dev_examples: list, options: TrainOptions,
     runtime = choose_runtime(options.device, options.precision)
     model.to(runtime.device)
     trained = TrainedModel(model, tokenizer, labels, runtime, options.max_length)
-    encoded, stats = encode_examples(train_examples, tokenizer, labels, options.max_length)
+    encoded, stats = encode_examples(train_examples, tokenizer, labels, options.max_length,
+                                     entity_layer=options.entity_layer)
     total_steps = max(1, -(-len(encoded) // options.batch_size) * options.epochs)
     optimizer, scheduler = _optimizer(model, options, total_steps)
     meta = {

@@ -13,6 +13,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from annotation.models import Sentence
 from annotation.security import UploadRejected
+from annotation.selectors.layers import sentence_in_layer
 from annotation.services.annotations import StaleVersion
 from annotation.services.corpus_io import CorpusImportError
 from annotation.services.predictions import SuggestionError
@@ -28,7 +29,10 @@ class ApiError(exceptions.APIException):
         self.details = details or {}
 
 
-def _current_version(sentence_id) -> int | None:
+def _current_version(sentence_id, layer=None) -> int | None:
+    """The sentence's version now, in the annotator's own ``layer`` if given."""
+    if layer is not None:
+        return sentence_in_layer(sentence=Sentence(pk=sentence_id), layer=layer).version
     return Sentence.objects.filter(pk=sentence_id).values_list("version", flat=True).first()
 
 
@@ -42,7 +46,8 @@ def _translate(exc):
     if isinstance(exc, StaleVersion):  # also SentenceVersionConflict, its other name
         return ApiError(str(exc), code="stale_version", status_code=409,
                         details={"sentence": exc.sentence_id, "expected_version": exc.expected,
-                                 "current_version": _current_version(exc.sentence_id)})
+                                 "current_version": _current_version(exc.sentence_id,
+                                                                     getattr(exc, "layer", None))})
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError({"non_field_errors": list(exc.messages)})
     if isinstance(exc, SuggestionError):

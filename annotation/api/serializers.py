@@ -6,6 +6,8 @@ from rest_framework import serializers
 
 from annotation.access import project_role
 from annotation.models import (
+    AnnotationMode,
+    Assignment,
     AuditEvent,
     Claim,
     Document,
@@ -128,6 +130,39 @@ class MemberSerializer(serializers.Serializer):
 
 class MemberRoleSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
+
+
+# --- annotation layers: mode and assignments ---------------------------------------------------
+
+
+class AnnotationModeSerializer(serializers.Serializer):
+    annotation_mode = serializers.ChoiceField(choices=AnnotationMode.choices)
+    annotators_per_document = serializers.IntegerField(min_value=1, max_value=10, required=False)
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    document_name = serializers.CharField(source="document.name", read_only=True)
+    annotator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assigned_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Assignment
+        fields = ["document", "document_name", "annotator", "assigned_by", "created_at"]
+        read_only_fields = fields
+
+
+class AssignmentCreateSerializer(serializers.Serializer):
+    document = serializers.IntegerField(min_value=1)
+    annotator = serializers.SlugRelatedField(slug_field="username",
+                                             queryset=get_user_model().objects.all())
+
+
+class AssignmentAutoSerializer(serializers.Serializer):
+    annotators = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.all(), many=True, required=False,
+        help_text="default: the project's members with the annotator role")
+    k = serializers.IntegerField(min_value=1, max_value=10, required=False,
+                                 help_text="default: the project's annotators per document")
 
 
 # --- documents and sentences -------------------------------------------------------------------
@@ -326,15 +361,19 @@ class ModelOptionsSerializer(serializers.Serializer):
 class ImportUploadSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=format_choices(READ_FORMATS))
     file = serializers.FileField(allow_empty_file=False, use_url=False)
+    annotator = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.all(), required=False,
+        allow_null=True, help_text="import into this user's own layer (independent mode)")
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
     user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    annotator = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = ImportJob
         fields = ["id", "format", "file_name", "size", "status", "report", "error", "user",
-                  "created_at", "finished_at"]
+                  "annotator", "created_at", "finished_at"]
 
 
 class AuditEventSerializer(serializers.ModelSerializer):

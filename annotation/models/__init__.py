@@ -2,6 +2,8 @@
 the annotations on them), ``ml`` (model versions, training runs, suggestions, scores),
 ``queue`` (claims) and ``audit`` (the audit trail and import jobs). Import models from here."""
 from .corpus import (  # noqa: F401
+    AnnotationMode,
+    Assignment,
     Attribute,
     Document,
     Entity,
@@ -20,6 +22,7 @@ from .corpus import (  # noqa: F401
     Role,
     ROLE_RANK,
     Sentence,
+    SentenceLayer,
     SentenceStatus,
     Source,
 )

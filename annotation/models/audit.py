@@ -65,6 +65,10 @@ class ImportJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     format = models.CharField(max_length=20)
+    # the user whose own layer the corpus goes into (independent mode); none: the shared layer
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     file_name = models.CharField(max_length=255, help_text="the client's name, for display only")
     path = models.CharField(max_length=500, help_text="the saved upload under MEDIA_ROOT")
     size = models.PositiveBigIntegerField(default=0)

@@ -29,6 +29,7 @@ from annotation.models import (
     Sentence,
     SentenceStatus,
 )
+from annotation.selectors.layers import sentences_for_annotator
 
 OPEN_STATUSES = (SentenceStatus.NEW, SentenceStatus.IN_PROGRESS)
 CONTEXT_WIDTH = 2
@@ -44,13 +45,16 @@ def sentence_get(*, project: Project, sentence_id: int) -> Sentence:
 
 
 def sentence_entities(*, sentence: Sentence) -> list[Entity]:
-    return list(Entity.objects.filter(sentence_id=sentence.pk).select_related("type"))
+    """The sentence's entities in the layer it was read in (``Sentence.layer``)."""
+    return list(Entity.objects.filter(sentence_id=sentence.pk, annotator_id=sentence.layer)
+                .select_related("type"))
 
 
 def sentence_relations(*, sentence: Sentence) -> list[Relation]:
-    """The sentence's relations: by convention (importer, UI, model) a relation belongs to
-    its head's sentence."""
-    return list(Relation.objects.filter(sentence_id=sentence.pk).select_related("type"))
+    """The sentence's relations in its layer: by convention (importer, UI, model) a relation
+    belongs to its head's sentence."""
+    return list(Relation.objects.filter(sentence_id=sentence.pk, annotator_id=sentence.layer)
+                .select_related("type"))
 
 
 @dataclass
@@ -119,7 +123,7 @@ def _find(rows: list, pk):
 
 def sentence_annotations(*, sentence: Sentence) -> SentenceAnnotations:
     """The sentence's entities and relations with their types, and what hangs on them
-    (three queries)."""
+    (three queries), in the layer the sentence was read in (``Sentence.layer``)."""
     entities = sentence_entities(sentence=sentence)
     relations = sentence_relations(sentence=sentence)
     return SentenceAnnotations(entities=entities, relations=relations,
@@ -145,17 +149,22 @@ def _slot(field) -> str:
 
 
 @functools.cache
-def _extras_layout() -> tuple[str, int, dict]:
+def _extras_layout(layered: bool) -> tuple[str, int, dict]:
     """One ``UNION ALL`` over the extra tables, its number of parameters, and for each model
     its fields in the order of the columns. Each row is its kind, then its columns in slots by
     kind of value (numbers, texts, times; NULL where a table has fewer), so that every
-    branch has the same column types on SQLite and PostgreSQL."""
+    branch has the same column types on SQLite and PostgreSQL.
+
+    What hangs on the entities and relations of a layer is of that layer: the query picks
+    those of the shared layer (``annotator_id IS NULL``) or, ``layered``, of the annotator
+    given as each sentence id's following parameter."""
     slots = {"number": 0, "text": 0, "time": 0}
     for _, model, _ in EXTRAS:
         for kind in slots:
             slots[kind] = max(slots[kind], sum(_slot(f) == kind for f in model._meta.concrete_fields))
-    entities = f"SELECT id FROM {Entity._meta.db_table} WHERE sentence_id = %s"
-    relations = f"SELECT id FROM {Relation._meta.db_table} WHERE sentence_id = %s"
+    layer = "annotator_id = %s" if layered else "annotator_id IS NULL"
+    entities = f"SELECT id FROM {Entity._meta.db_table} WHERE sentence_id = %s AND {layer}"
+    relations = f"SELECT id FROM {Relation._meta.db_table} WHERE sentence_id = %s AND {layer}"
     members = f"SELECT group_id FROM {GroupMember._meta.db_table} WHERE entity_id IN ({entities})"
     where = {"entity": (f"entity_id IN ({entities})", 1),
              "both": (f"entity_id IN ({entities}) OR relation_id IN ({relations})", 2),
@@ -193,9 +202,10 @@ def _extra_instance(model, fields: list, values) -> object:
 def sentence_extras(*, sentence: Sentence) -> dict[str, list]:
     """What hangs on the sentence's entities and relations, by kind (see ``EXTRAS``), as model
     instances: one query, where the ORM would take one per table."""
-    sql, count, fields = _extras_layout()
+    layered = sentence.layer is not None
+    sql, count, fields = _extras_layout(layered)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [sentence.pk] * count)
+        cursor.execute(sql, ([sentence.pk, sentence.layer] if layered else [sentence.pk]) * count)
         rows = cursor.fetchall()
     found: dict[str, list] = {kind: [] for kind, _, _ in EXTRAS}
     for index, *values in rows:
@@ -210,7 +220,8 @@ def sentence_events(*, sentence: Sentence) -> list[dict]:
     types."""
     if not sentence.project.event_types:
         return []
-    events = list(Event.objects.filter(trigger__sentence_id=sentence.pk).select_related("trigger")
+    events = list(Event.objects.filter(trigger__sentence_id=sentence.pk, annotator_id=sentence.layer)
+                  .select_related("trigger")
                   .prefetch_related("arguments__entity", "arguments__argument_event__trigger"))
     return [{"event": event, "trigger": _span_text(sentence, event.trigger),
              "arguments": [(a.role, _span_text(sentence, a.entity) if a.entity_id else
@@ -338,12 +349,16 @@ def sentence_context(*, sentence: Sentence, width: int = CONTEXT_WIDTH) -> tuple
 def sentence_neighbour(*, sentence: Sentence, direction: str, open_only: bool = False):
     """The next (``direction="next"``) or previous sentence of the project, or ``None``.
 
-    Project order is (document id, index); ``open_only`` skips finished sentences.
+    Project order is (document id, index); in an annotator's layer (``Sentence.layer``) only
+    the documents assigned to them; ``open_only`` skips finished sentences (see
+    :func:`open_sentences`).
     """
     forward = direction == "next"
     base = Sentence.objects.filter(project_id=sentence.project_id)
+    if sentence.layer is not None:
+        base = base.filter(document__assignments__annotator_id=sentence.layer)
     if open_only:
-        base = base.filter(status__in=OPEN_STATUSES)
+        base = open_sentences(project=sentence.project, layer=sentence.layer, sentences=base)
     order = ("document_id", "index") if forward else ("-document_id", "-index")
     same_doc = base.filter(
         document_id=sentence.document_id,
@@ -356,14 +371,28 @@ def sentence_neighbour(*, sentence: Sentence, direction: str, open_only: bool = 
     return base.filter(**other).order_by(*order).only("id").first()
 
 
-def first_open_sentence(*, project: Project, document_id: int | None = None):
-    """Where the queue starts: the first unfinished sentence (else the first one)."""
+def open_sentences(*, project: Project, layer: int | None = None, sentences=None):
+    """``sentences`` (default: the project's) left to annotate in ``layer``: unfinished ones
+    of the shared or curated layer (``None``), or those assigned to the annotator ``layer`` and
+    unfinished in their own layer (``selectors.layers.sentences_for_annotator``)."""
+    sentences = Sentence.objects.filter(project_id=project.pk) if sentences is None else sentences
+    if layer is None:
+        return sentences.filter(status__in=OPEN_STATUSES)
+    return sentences_for_annotator(project=project, user=layer, sentences=sentences)
+
+
+def first_open_sentence(*, project: Project, document_id: int | None = None,
+                        layer: int | None = None):
+    """Where the queue starts: the first unfinished sentence of ``layer`` (else the first one;
+    in an annotator's layer, the first one assigned to them, else none)."""
     base = Sentence.objects.filter(project_id=project.pk)
     if document_id is not None:
         base = base.filter(document_id=document_id)
     order = ("document_id", "index")
-    return (base.filter(status__in=OPEN_STATUSES).order_by(*order).only("id").first()
-            or base.order_by(*order).only("id").first())
+    first = open_sentences(project=project, layer=layer, sentences=base)
+    if layer is not None:
+        base = base.filter(document__assignments__annotator_id=layer)
+    return first.order_by(*order).only("id").first() or base.order_by(*order).only("id").first()
 
 
 def attribute_targets(project: Project, name: str) -> set[str]:

@@ -13,8 +13,14 @@ The order is the project's ranking, never document order:
 
 A criterion is served when it is open (new or in progress), nobody else holds an unexpired
 claim on it, it is not one the annotator skipped in this session, and it lies in ``scope``
-(the hook for assignments: a queryset of the sentences this annotator may be served, e.g.
-their documents; ``None``: the whole project).
+(a queryset of the sentences this annotator may be served; ``None``: the whole project).
+
+In an annotator's own layer (independent mode, ``layer`` = their user id) "open" is their
+layer's status, not the curated one: ``scope`` defaults to
+``selectors.layers.sentences_for_annotator`` (their assigned criteria not finished in their
+layer), the curated status and ``SentenceScore.is_open`` are not consulted, and claims play no
+part (nobody else edits that layer), so every annotator assigned a document is served its
+criteria in the same ranking order.
 """
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ from django.utils import timezone
 
 from annotation.models import Claim, ModelVersion, Project, Sentence, SentenceScore
 from annotation.selectors.annotations import OPEN_STATUSES
+from annotation.selectors.layers import sentences_for_annotator
 from annotation.selectors.training import model_options_get, model_version_active
 
 # a permutation of the ids below 2**31: an affine map modulo a prime, twice (portable SQL:
@@ -62,8 +69,9 @@ def _first_not_in(ordered_ids: QuerySet, excluded: set[int]) -> int | None:
 
 def queue_next(*, project: Project, user, skipped: Collection[int] = (),
                scope: QuerySet[Sentence] | None = None, now: datetime | None = None,
-               model_version: ModelVersion | None = None) -> int | None:
-    """The id of the next criterion to serve ``user`` (see the module docstring), or ``None``.
+               model_version: ModelVersion | None = None, layer: int | None = None) -> int | None:
+    """The id of the next criterion to serve ``user`` (see the module docstring), or ``None``;
+    ``layer``: the annotator layer ``user`` edits (``selectors.layers.layer_for``).
 
     Ranked: a join from the scores, so the database walks ``queue_idx`` (the open criteria's
     scores, ``is_open``, by score then sentence id: a covering index) from the top, checks
@@ -71,6 +79,9 @@ def queue_next(*, project: Project, user, skipped: Collection[int] = (),
     at the first free one; the cost grows with the claimed and skipped criteria ranked above
     it, not with the project or its finished criteria. Seeded: every open criterion's key is computed and
     the least ones taken (a scan of the project's open criteria)."""
+    if layer is not None:
+        return _layer_next(project=project, user=user, skipped=skipped, scope=scope,
+                           model_version=model_version)
     excluded = _held_by_others(project=project, user=user, now=now or timezone.now())
     excluded.update(skipped)
     version = model_version or model_version_active(project)
@@ -88,8 +99,30 @@ def queue_next(*, project: Project, user, skipped: Collection[int] = (),
     sentences = Sentence.objects.filter(project_id=project.pk, status__in=OPEN_STATUSES)
     if scope is not None:
         sentences = sentences.filter(pk__in=scope.values("pk"))
+    return _seeded_first(project=project, sentences=sentences, excluded=excluded)
+
+
+def _seeded_first(*, project: Project, sentences: QuerySet, excluded: set[int]) -> int | None:
     return _first_not_in(sentences.annotate(seeded=_seeded_expression(project.pk))
                          .order_by("seeded", "id").values_list("id", flat=True), excluded)
+
+
+def _layer_next(*, project: Project, user, skipped: Collection[int],
+                scope: QuerySet[Sentence] | None,
+                model_version: ModelVersion | None) -> int | None:
+    """:func:`queue_next` in ``user``'s own layer: the same ranking over their assigned
+    criteria unfinished in their layer; no claims, the curated status not consulted."""
+    mine = sentences_for_annotator(project=project, user=user, sentences=scope)
+    excluded = set(skipped)
+    version = model_version or model_version_active(project)
+    if version is not None:
+        ranked = SentenceScore.objects.filter(project_id=project.pk, model_version=version,
+                                              sentence_id__in=mine.values("pk"))
+        found = _first_not_in(ranked.order_by("-score", "sentence_id")
+                              .values_list("sentence_id", flat=True), excluded)
+        if found is not None:
+            return found
+    return _seeded_first(project=project, sentences=mine, excluded=excluded)
 
 
 @dataclass(frozen=True)

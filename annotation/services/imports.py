@@ -35,8 +35,9 @@ def import_task_id(*, job_id: int) -> str:
     return f"eligo-import-{job_id}"
 
 
-def import_job_create(*, project: Project, user, upload, fmt: str) -> ImportJob:
-    """Save and check the upload, record the job, and run it now or queue it.
+def import_job_create(*, project: Project, user, upload, fmt: str, annotator=None) -> ImportJob:
+    """Save and check the upload, record the job, and run it now or queue it; ``annotator``:
+    import into that user's own layer (``corpus_io``).
 
     Raises ``UploadRejected`` (nothing recorded, nothing left on disk) for a refused file.
     """
@@ -47,7 +48,8 @@ def import_job_create(*, project: Project, user, upload, fmt: str) -> ImportJob:
         path.unlink(missing_ok=True)
         raise
     job = ImportJob.objects.create(
-        project=project, user=user, format=fmt, file_name=upload.name[:255], path=str(path),
+        project=project, user=user, annotator=annotator, format=fmt, file_name=upload.name[:255],
+        path=str(path),
         size=path.stat().st_size, report={"expected_documents": _expected_documents(path, fmt)})
     if job.size >= int(settings.ELIGO_IMPORT_ASYNC_BYTES):
         import_job_enqueue(job=job)
@@ -68,14 +70,15 @@ def import_job_run(*, job_id: int, progress=None) -> ImportJob:
     """
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJobStatus.QUEUED).update(
         status=ImportJobStatus.RUNNING)
-    job = ImportJob.objects.select_related("project", "user").get(pk=job_id)
+    job = ImportJob.objects.select_related("project", "user", "annotator").get(pk=job_id)
     if not claimed:
         return job
     path = Path(job.path)
     try:
         with acting_user(job.user):
             report = corpus_import(project=job.project, path=path, fmt=job.format, user=job.user,
-                                   display_name=job.file_name, progress=progress)
+                                   display_name=job.file_name, progress=progress,
+                                   annotator=job.annotator)
     except CorpusImportError as failure:
         job.status, job.error = ImportJobStatus.FAILED, str(failure)
     except Exception:  # noqa: BLE001 - the traceback goes to the log, never to the client

@@ -13,6 +13,8 @@ Decisions:
 - Activity keeps a claim: every action of the holder on the criterion moves its expiry on
   (:func:`claim_refresh`); inactivity ends it after ``ELIGO_CLAIM_MINUTES``.
 - Only managers release other people's claims (``annotation.access.claim_release_authorize``).
+- No claims in an annotator's own layer (independent mode): nobody else edits that layer, and
+  a claim on the criterion would block the other annotators assigned the same document.
 """
 from __future__ import annotations
 
@@ -72,9 +74,11 @@ def claim_release(*, claim_id: int, project: Project, user) -> Claim:
 
 
 def queue_serve(*, project: Project, user, skipped: Collection[int] = (),
-                scope: QuerySet[Sentence] | None = None) -> int | None:
+                scope: QuerySet[Sentence] | None = None, layer: int | None = None) -> int | None:
     """The next criterion for ``user`` by the ranking (``annotation.selectors.queue``),
-    claimed for them; ``None`` when nothing is left to serve them."""
+    claimed for them (not in their own ``layer``); ``None`` when nothing is left to serve them."""
+    if layer is not None:
+        return queue_next(project=project, user=user, skipped=skipped, scope=scope, layer=layer)
     for _ in range(SERVE_ATTEMPTS):
         # a lost claim was committed by the winner, so the next read no longer offers it
         # (unless that claim had expired already: then it is worth another try)

@@ -322,7 +322,7 @@ def _finish(run_id: int, status: str, reason: str, details: str = "") -> None:
 def _train_and_register(run_id: int, started: float, cancelled_exc) -> ModelVersion:
     run = TrainingRun.objects.select_related("project").get(pk=run_id)
     options = run.options or model_options_get(run.project)
-    examples = training_examples(run.project)
+    examples = training_examples(run.project, flat=options.get("entity_layer", "bio") == "bio")
     trials = document_trials(project=run.project)
     train, dev = training_data_split(
         examples, trials=trials, dev_fraction=float(options["dev_fraction"]),

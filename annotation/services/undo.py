@@ -28,7 +28,7 @@ from annotation.selectors.annotations import EXTRAS, SentenceAnnotations, senten
 from annotation.services.annotations import _atomic, sentence_version_bump
 from annotation.services.dependents import annotations_delete, dependents_restore
 
-UNDO_FORMAT = 3
+UNDO_FORMAT = 4
 UNDO_DEPTH = 30
 UNDO_SENTENCES = 20
 SESSION_KEY = "undo_tabs"

@@ -24,6 +24,7 @@ from annotation.selectors.annotations import (
     sentence_context,
     sentence_neighbour,
 )
+from annotation.selectors.layers import layer_for, sentence_in_layer
 from annotation.selectors.layout import sentence_view
 from annotation.selectors.queue import claim_of, sentence_rank
 from annotation.services import annotations as services
@@ -54,15 +55,24 @@ def _fragment_context(*, role, sentence, annotations=None, message="", level="in
     }
 
 
+def _sentence_for(request, name, sentence_id):
+    """The sentence for the user (``annotation.access``), read in the layer they edit: their
+    own in an independent-mode project they annotate, else the shared or curated one."""
+    sentence, role = sentence_for_user(user=request.user, name=name, sentence_id=sentence_id)
+    layer = layer_for(project=sentence.project, user=request.user, role=role)
+    return sentence_in_layer(sentence=sentence, layer=layer), role
+
+
 @login_required
 @require_GET
 def sentence_annotate(request, name, sentence_id):
     """Open a criterion: an open one is claimed for the user unless someone else holds it
-    (then the page says who); the page says why the criterion ranks where it does."""
-    sentence, role = sentence_for_user(user=request.user, name=name, sentence_id=sentence_id)
+    (then the page says who; no claims in an annotator's own layer, docs/queue.md); the page
+    says why the criterion ranks where it does."""
+    sentence, role = _sentence_for(request, name, sentence_id)
     context = _fragment_context(role=role, sentence=sentence, request=request)
     context["rank"] = sentence_rank(sentence=sentence)
-    if sentence.status in OPEN_STATUSES and not claim_take(
+    if sentence.layer is None and sentence.status in OPEN_STATUSES and not claim_take(
             sentence_id=sentence.pk, project_id=sentence.project_id, user=request.user):
         context["claim"] = claim_of(sentence=sentence)
     if request.htmx:
@@ -74,13 +84,15 @@ def sentence_annotate(request, name, sentence_id):
 @require_GET
 def sentence_step(request, name, sentence_id, direction):
     """``skip`` to the next criterion of the ranking (remembering this one as skipped);
-    ``next``/``previous``: the neighbouring criterion in the document, for reading on."""
-    sentence, _ = sentence_for_user(user=request.user, name=name, sentence_id=sentence_id)
+    ``next``/``previous``: the neighbouring criterion in the document, for reading on (in an
+    annotator's own layer: among the criteria assigned to them)."""
+    sentence, _ = _sentence_for(request, name, sentence_id)
     project = sentence.project
     if direction not in {"next", "previous", "skip"}:
         raise Http404("Unknown direction.")
     if direction == "skip":
-        return redirect(next_address(request, project, skipping=sentence.pk))
+        return redirect(next_address(request, project, layer=sentence.layer,
+                                     skipping=sentence.pk))
     target = sentence_neighbour(sentence=sentence, direction=direction)
     if target is None:
         return redirect("project_dashboard", name=project.name)
@@ -202,8 +214,7 @@ def _respond(request, role, sentence, *, annotations=None, message="", level="in
 
 
 def _stale_response(request, role, sentence):
-    fresh, _ = sentence_for_user(user=request.user, name=sentence.project.name,
-                                 sentence_id=sentence.pk)
+    fresh, _ = _sentence_for(request, sentence.project.name, sentence.pk)
     who = fresh.updated_by.username if fresh.updated_by else "someone else"
     message = (f"Not saved: {who} changed this sentence meanwhile (now version {fresh.version}). "
                "You are looking at the current version; redo your change if it still applies.")
@@ -218,7 +229,7 @@ def sentence_action(request, name, sentence_id, action):
     action_spec = ACTIONS.get(action)
     if action_spec is None:
         raise Http404("Unknown action.")
-    sentence, role = sentence_for_user(user=request.user, name=name, sentence_id=sentence_id)
+    sentence, role = _sentence_for(request, name, sentence_id)
     form = action_spec.form(request.POST)
     if not form.is_valid():
         errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
@@ -242,10 +253,11 @@ def sentence_action(request, name, sentence_id, action):
     except ValidationError as exc:
         return _respond(request, role, sentence, annotations=annotations,
                         message=" ".join(exc.messages), level="error", status=422)
-    claim_refresh(sentence_id=sentence.pk, user=request.user)
+    if sentence.layer is None:
+        claim_refresh(sentence_id=sentence.pk, user=request.user)
     response = _respond(request, role, sentence, annotations=annotations)
     if action == "status" and data.get("advance"):
-        response["HX-Redirect"] = next_address(request, sentence.project)
+        response["HX-Redirect"] = next_address(request, sentence.project, layer=sentence.layer)
     return response
 
 
@@ -264,7 +276,7 @@ def sentence_redo(request, name, sentence_id):
 
 
 def _undo_or_redo(request, name, sentence_id, direction: str):
-    sentence, role = sentence_for_user(user=request.user, name=name, sentence_id=sentence_id)
+    sentence, role = _sentence_for(request, name, sentence_id)
     form = forms.UndoForm(request.POST)
     if not form.is_valid():
         return _respond(request, role, sentence, message="Missing version.", level="error",

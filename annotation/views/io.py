@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from annotation.access import project_for_user
 from annotation.models import Role, SentenceStatus
 from annotation.security import UploadRejected
+from annotation.selectors.layers import layer_annotators
 from annotation.selectors.imports import import_job_get, import_job_progress, import_report_kinds
 from annotation.services.corpus_io import corpus_export_download
 from annotation.services.imports import import_job_create
@@ -47,6 +48,18 @@ class ExportForm(forms.Form):
         choices=SentenceStatus.choices, required=False, widget=forms.CheckboxSelectMultiple,
         help_text="Keep only the annotations of sentences with these statuses (none ticked: all).",
     )
+    layer = forms.ChoiceField(
+        required=False, label="Layer",
+        help_text="The curated (shared) layer, or one annotator's own layer.")
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.annotators = {u.username: u for u in layer_annotators(project=project)}
+        self.fields["layer"].choices = [("", "curated (shared)")] + [
+            (name, name) for name in self.annotators]
+
+    def clean_layer(self):
+        return self.annotators.get(self.cleaned_data["layer"])
 
 
 JOB_STATUS_CODES = {"succeeded": 200, "failed": 400, "queued": 202, "running": 202}
@@ -97,10 +110,11 @@ def _job_context(job) -> dict:
 @require_http_methods(["GET", "POST"])
 def corpus_export_view(request, name):
     project, _ = project_for_user(user=request.user, name=name, min_role=Role.MANAGER)
-    form = ExportForm(request.POST or None)
+    form = ExportForm(request.POST or None, project=project)
     if request.method == "POST" and form.is_valid():
         download = corpus_export_download(project=project, fmt=form.cleaned_data["format"],
-                                          statuses=form.cleaned_data["statuses"], user=request.user)
+                                          statuses=form.cleaned_data["statuses"], user=request.user,
+                                          layer=form.cleaned_data["layer"])
         return FileResponse(download.file, as_attachment=True, filename=download.filename,
                             content_type=download.content_type)
     return render(request, "annotation/io/export.html", {"project": project, "form": form},

@@ -6,10 +6,12 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from annotation.access import may_manage_claims, project_for_user, role_at_least
+from annotation.access import may_curate, may_manage_claims, project_for_user, role_at_least
 from annotation.forms import GuidelinesForm
 from annotation.models import Role
+from annotation.selectors.curation import curation_progress
 from annotation.selectors.dashboard import project_dashboard, projects_with_progress
+from annotation.selectors.layers import is_independent
 from annotation.selectors.queue import claims_active
 
 
@@ -25,7 +27,8 @@ def project_list(request):
 def project_dashboard_view(request, name):
     project, role = project_for_user(user=request.user, name=name)
     context = {"project": project, "role": role, "is_manager": role == Role.MANAGER,
-               "can_train": role_at_least(role, Role.REVIEWER),
+               "can_train": role_at_least(role, Role.REVIEWER), "can_curate": may_curate(role),
+               "curation": curation_progress(project=project) if is_independent(project) else None,
                **project_dashboard(project=project)}
     if may_manage_claims(role):
         context["claims"] = list(claims_active(project=project))

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotation.access import project_for_user
 from annotation.models import Claim, Role
+from annotation.selectors.layers import layer_for
 from annotation.services.queue import claim_release, queue_serve
 
 SKIPPED_LIMIT = 200
@@ -29,18 +30,20 @@ def _skipped_key(project) -> str:
     return f"queue-skipped-{project.pk}"
 
 
-def next_address(request, project, *, skipping: int | None = None) -> str:
+def next_address(request, project, *, layer: int | None = None,
+                 skipping: int | None = None) -> str:
     """Claim the next criterion for the user and return its address (the dashboard, with a
-    message, when nothing is left); ``skipping``: the criterion they skip from."""
+    message, when nothing is left); ``layer``: the annotator layer they edit
+    (``selectors.layers.layer_for``); ``skipping``: the criterion they skip from."""
     key = _skipped_key(project)
     skipped = [pk for pk in request.session.get(key, []) if pk != skipping]
     if skipping is not None:
         skipped = (skipped + [skipping])[-SKIPPED_LIMIT:]
         request.session[key] = skipped
-    target = queue_serve(project=project, user=request.user, skipped=skipped)
+    target = queue_serve(project=project, user=request.user, skipped=skipped, layer=layer)
     if target is None and skipped:
         request.session[key] = []
-        target = queue_serve(project=project, user=request.user,
+        target = queue_serve(project=project, user=request.user, layer=layer,
                              skipped=[skipping] if skipping is not None else [])
     if target is None:
         messages.info(request, NOTHING_ELSE if skipping is not None else NOTHING_LEFT)
@@ -52,8 +55,9 @@ def next_address(request, project, *, skipping: int | None = None) -> str:
 @require_GET
 def project_queue(request, name):
     """"Annotate next": the first criterion of the ranking that is free for this user."""
-    project, _ = project_for_user(user=request.user, name=name)
-    return redirect(next_address(request, project))
+    project, role = project_for_user(user=request.user, name=name)
+    return redirect(next_address(request, project,
+                                 layer=layer_for(project=project, user=request.user, role=role)))
 
 
 @login_required

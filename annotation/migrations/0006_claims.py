@@ -14,7 +14,7 @@ def scores_of_finished_closed(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0004_brat_events_normalizations'),
+        ('annotation', '0005_annotation_layers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
