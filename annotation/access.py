@@ -21,6 +21,8 @@ from annotation.models import ROLE_RANK, AnnotationMode, Membership, Project, Ro
 SUGGESTION_DECIDER = Role.REVIEWER
 #: the least role that may mark a sentence reviewed
 SENTENCE_REVIEWER = Role.REVIEWER
+#: the least role that may see every annotator's claims and release them
+CLAIM_MANAGER = Role.MANAGER
 #: the least role that curates (edits the curated layer, looks at annotators' layers) in
 #: independent mode
 CURATOR = Role.REVIEWER
@@ -119,6 +121,11 @@ def may_review(role) -> bool:
     return role_at_least(role, SENTENCE_REVIEWER)
 
 
+def may_manage_claims(role) -> bool:
+    """Whether a member of ``role`` may see and release the annotators' claims."""
+    return role_at_least(role, CLAIM_MANAGER)
+
+
 def suggestion_decide_authorize(*, user, project_id: int) -> None:
     """Raise ``PermissionDenied`` unless ``user`` may decide the project's suggestions."""
     role_require(role=project_role(user=user, project_id=project_id), minimum=SUGGESTION_DECIDER,
@@ -129,6 +136,12 @@ def sentence_review_authorize(*, user, project_id: int) -> None:
     """Raise ``PermissionDenied`` unless ``user`` may mark the project's sentences reviewed."""
     role_require(role=project_role(user=user, project_id=project_id), minimum=SENTENCE_REVIEWER,
                  doing="Marking a sentence reviewed")
+
+
+def claim_release_authorize(*, user, project_id: int) -> None:
+    """Raise ``PermissionDenied`` unless ``user`` may release the project's claims."""
+    role_require(role=project_role(user=user, project_id=project_id), minimum=CLAIM_MANAGER,
+                 doing="Releasing a claim")
 
 
 def annotates_own_layer(*, project: Project, role) -> bool:

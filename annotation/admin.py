@@ -265,6 +265,15 @@ class SentenceScoreAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
+@admin.register(models.Claim)
+class ClaimAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "sentence", "user", "claimed_at", "expires_at"]
+    list_filter = ["project"]
+    raw_id_fields = ["project", "sentence", "user"]
+    list_select_related = ["project", "sentence__document", "user"]
+    show_full_result_count = False
+
+
 # --- audit trail and import jobs ----------------------------------------------------------
 
 

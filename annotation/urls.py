@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import agreement, annotate, curation, documents, health, layers, projects, setup
+from .views import agreement, annotate, curation, documents, health, layers, projects, queue, setup
 from .views import training as training_views
 from .views import io as io_views
 
@@ -35,7 +35,9 @@ urlpatterns = [
     path("projects/<slug:name>/", projects.project_dashboard_view, name="project_dashboard"),
     path("projects/<slug:name>/guidelines/", projects.project_guidelines, name="project_guidelines"),
     path("projects/<slug:name>/assignments/", layers.assignments_page, name="assignments"),
-    path("projects/<slug:name>/queue/", annotate.project_queue, name="project_queue"),
+    path("projects/<slug:name>/queue/", queue.project_queue, name="project_queue"),
+    path("projects/<slug:name>/claims/<int:claim_id>/release/", queue.claim_release_view,
+         name="claim_release"),
     path("projects/<slug:name>/documents/", documents.document_list_view, name="document_list"),
     path("projects/<slug:name>/documents/<int:document_id>/", documents.document_open,
          name="document_open"),

@@ -272,6 +272,9 @@ ELIGO_INFERENCE_PRECISION = env("ELIGO_INFERENCE_PRECISION", "auto")
 # this long without one (worker killed, crashed, out of memory)
 ELIGO_TRAINING_HEARTBEAT_S = float(env("ELIGO_TRAINING_HEARTBEAT_S", "2"))
 ELIGO_TRAINING_STALE_AFTER_S = float(env("ELIGO_TRAINING_STALE_AFTER_S", "60"))
+# the annotation queue: an annotator's claim on the criterion they opened lapses after this
+# many minutes without an action of theirs on it
+ELIGO_CLAIM_MINUTES = float(env("ELIGO_CLAIM_MINUTES", "30"))
 
 # --- Logging ----------------------------------------------------------------------------
 LOGGING = {

@@ -9,6 +9,7 @@ from annotation.models import (
     AnnotationMode,
     Assignment,
     AuditEvent,
+    Claim,
     Document,
     Entity,
     Event,
@@ -402,3 +403,33 @@ class AuditEventSerializer(serializers.ModelSerializer):
         model = AuditEvent
         fields = ["id", "created_at", "user", "action", "object_type", "object_id", "sentence",
                   "payload"]
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    document = serializers.CharField(source="sentence.document.name", read_only=True)
+
+    class Meta:
+        model = Claim
+        fields = ["id", "sentence", "document", "user", "claimed_at", "expires_at"]
+
+
+class QueueNextSerializer(serializers.Serializer):
+    skipped = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**62),
+                                    required=False,
+                                    max_length=200, default=list,
+                                    help_text="criteria not to serve (the ones you skipped)")
+
+
+class RankSerializer(serializers.Serializer):
+    model_version = serializers.CharField(source="model_label")
+    strategy = serializers.CharField()
+    score = serializers.FloatField(allow_null=True)
+    parts = serializers.DictField(child=serializers.FloatField())
+    position = serializers.IntegerField(allow_null=True)
+    seeded = serializers.IntegerField(allow_null=True)
+
+
+class QueueServedSerializer(serializers.Serializer):
+    sentence = SentenceSerializer(allow_null=True)
+    rank = RankSerializer(allow_null=True)

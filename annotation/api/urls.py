@@ -85,4 +85,8 @@ urlpatterns = [
     path(f"{P}/export/<slug:fmt>/", views.ExportView.as_view(DETAIL), name="api-export"),
     path(f"{P}/agreement/", views.AgreementView.as_view(DETAIL), name="api-agreement"),
     path(f"{P}/audit/", views.AuditEventViewSet.as_view(LIST), name="api-audit"),
+    path(f"{P}/queue/next/", views.QueueView.as_view({"post": "next"}), name="api-queue-next"),
+    path(f"{P}/claims/", views.ClaimViewSet.as_view(LIST), name="api-claims"),
+    path(f"{P}/claims/<int:pk>/", views.ClaimViewSet.as_view({"delete": "destroy"}),
+         name="api-claim"),
 ]

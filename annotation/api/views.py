@@ -15,11 +15,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import mixins, serializers as drf_serializers, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 
-from annotation.access import AGREEMENT_READER, ASSIGNER, SUGGESTION_DECIDER
+from annotation.access import AGREEMENT_READER, ASSIGNER, CLAIM_MANAGER, SUGGESTION_DECIDER
 from annotation.api import serializers as s
 from annotation.api.filters import (
     AuditEventFilter, DocumentFilter, ExpectedVersionFilter, ExportFilter, PredictionFilter,
@@ -30,6 +30,7 @@ from annotation.models import (
     Assignment,
     AuditAction,
     AuditEvent,
+    Claim,
     Document,
     Entity,
     Event,
@@ -61,11 +62,13 @@ from annotation.selectors.layers import (
     sentence_in_layer,
 )
 from annotation.selectors.projects import project_members, projects_for_user
+from annotation.selectors.queue import claims_active, sentence_rank
 from annotation.selectors.review import predictions_for_project
 from annotation.selectors.training import model_options_get, model_versions_for_project
 from annotation.services import annotations as annotation_services
 from annotation.services import layers as layer_services
 from annotation.services import predictions as prediction_services
+from annotation.services import queue as queue_services
 from annotation.services import training as training_services
 from annotation.services.corpus_io import corpus_export_download
 from annotation.services.documents import document_rename
@@ -729,6 +732,50 @@ class AuditEventViewSet(ProjectScopedMixin, mixins.ListModelMixin, viewsets.Gene
                                         username=filters.get("user", ""),
                                         action=filters.get("action", ""))
 
+
+
+# --- the annotation queue and its claims -------------------------------------------------------
+
+
+class QueueView(ProjectScopedMixin, viewsets.GenericViewSet):
+    """``POST``: the next criterion by the project's ranking, claimed for you, with why it ranks
+    there (``sentence`` and ``rank`` null when nothing is left); ``skipped``: ids not to serve."""
+
+    serializer_class = s.QueueServedSerializer
+
+    @extend_schema(request=s.QueueNextSerializer, responses=s.QueueServedSerializer)
+    def next(self, request, *args, **kwargs):
+        data = _validated(s.QueueNextSerializer, request.data)
+        layer = layer_for(project=self.project, user=request.user, role=self.role)
+        served = queue_services.queue_serve(project=self.project, user=request.user,
+                                            skipped=data["skipped"], layer=layer)
+        if served is None:
+            return Response({"sentence": None, "rank": None})
+        sentence = sentence_get(project=self.project, sentence_id=served)
+        sentence.project = self.project
+        sentence_in_layer(sentence=sentence, layer=layer)
+        return Response(s.QueueServedSerializer(
+            {"sentence": sentence, "rank": sentence_rank(sentence=sentence)}).data)
+
+
+class ClaimViewSet(ProjectScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Who is working on which open criterion (managers); ``DELETE`` releases a claim."""
+
+    serializer_class = s.ClaimSerializer
+    min_roles = {"*": CLAIM_MANAGER}
+
+    def get_queryset(self):
+        if _is_fake(self):
+            return Claim.objects.none()
+        return claims_active(project=self.project)
+
+    def destroy(self, request, *args, **kwargs):
+        try:
+            queue_services.claim_release(claim_id=kwargs["pk"], project=self.project,
+                                         user=request.user)
+        except Claim.DoesNotExist:
+            raise NotFound("No such claim (it may have been released already).") from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class AgreementView(ProjectScopedMixin, viewsets.GenericViewSet):

@@ -1,6 +1,6 @@
 """Eligo's data model, one module per part: ``corpus`` (projects, documents, sentences and
-the annotations on them), ``ml`` (model versions, training runs, suggestions, scores) and
-``audit`` (the audit trail and import jobs). Import models from here."""
+the annotations on them), ``ml`` (model versions, training runs, suggestions, scores),
+``queue`` (claims) and ``audit`` (the audit trail and import jobs). Import models from here."""
 from .corpus import (  # noqa: F401
     AnnotationMode,
     Assignment,
@@ -37,6 +37,7 @@ from .ml import (  # noqa: F401
     TrainingRun,
     TrainingRunStatus,
 )
+from .queue import Claim  # noqa: F401
 from .audit import (  # noqa: F401
     AuditAction,
     AuditEvent,

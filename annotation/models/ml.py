@@ -223,6 +223,10 @@ class SentenceScore(models.Model):
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="scores")
     scores = models.JSONField(default=dict)
     score = models.FloatField()
+    # whether the sentence is open (new or in progress): kept by the one status write,
+    # ``services.annotations.sentence_version_bump``, so that the annotation queue walks
+    # only the open criteria's scores (``queue_idx``); the sentence's status stays the truth
+    is_open = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -232,4 +236,9 @@ class SentenceScore(models.Model):
                 fields=["sentence", "model_version"], name="unique_sentence_score"
             )
         ]
-        indexes = [models.Index(fields=["project", "model_version", "score"], name="review_queue_idx")]
+        # the review queue's and the annotation queue's order, walked from the top; the
+        # sentence id in it spares a sort of equal scores and a read of the row
+        indexes = [models.Index(fields=["project", "model_version", "-score", "sentence"],
+                                name="review_queue_idx"),
+                   models.Index(fields=["project", "model_version", "-is_open", "-score", "sentence"],
+                                name="queue_idx")]

@@ -349,11 +349,14 @@ def sentence_context(*, sentence: Sentence, width: int = CONTEXT_WIDTH) -> tuple
 def sentence_neighbour(*, sentence: Sentence, direction: str, open_only: bool = False):
     """The next (``direction="next"``) or previous sentence of the project, or ``None``.
 
-    Project order is (document id, index); ``open_only`` skips finished sentences (in an
-    annotator's layer: those not assigned to them too, see :func:`open_sentences`).
+    Project order is (document id, index); in an annotator's layer (``Sentence.layer``) only
+    the documents assigned to them; ``open_only`` skips finished sentences (see
+    :func:`open_sentences`).
     """
     forward = direction == "next"
     base = Sentence.objects.filter(project_id=sentence.project_id)
+    if sentence.layer is not None:
+        base = base.filter(document__assignments__annotator_id=sentence.layer)
     if open_only:
         base = open_sentences(project=sentence.project, layer=sentence.layer, sentences=base)
     order = ("document_id", "index") if forward else ("-document_id", "-index")

@@ -24,7 +24,7 @@ def review_queue(
 ) -> QuerySet[SentenceScore]:
     """The sentences scored by the (active) model version, most uncertain first.
 
-    Served by the ``review_queue_idx`` index on (project, model_version, score); the
+    Served by the ``review_queue_idx`` index on (project, model_version, -score, sentence); the
     sentence and document come along in the same query. Filters go through a sentence
     subquery (the status and document indexes) rather than a join filter, which made SQLite
     walk the whole ranked index.

@@ -43,10 +43,12 @@ from annotation.models import (
     RelationType,
     Sentence,
     SentenceLayer,
+    SentenceScore,
     SentenceStatus,
     Source,
 )
 from annotation.selectors.annotations import (
+    OPEN_STATUSES,
     RelationTypeRow,
     SentenceAnnotations,
     attribute_allowed,
@@ -82,7 +84,9 @@ def sentence_version_bump(*, sentence: Sentence, user, expected_version: int | N
     (``None``: any version, for callers holding none). Call it inside the write's transaction:
     its row lock orders concurrent writers. ``sentence`` follows (its version exactly when
     ``expected_version`` is given). A sentence read in an annotator's layer
-    (``Sentence.layer``) moves that layer's version and status instead.
+    (``Sentence.layer``) moves that layer's version and status instead. A status that
+    finishes or reopens the shared or curated sentence also flips its scores' ``is_open``
+    (one more UPDATE).
     """
     if sentence.layer is not None:
         return _layer_version_bump(sentence=sentence, expected_version=expected_version,
@@ -93,8 +97,18 @@ def sentence_version_bump(*, sentence: Sentence, user, expected_version: int | N
     if rows.update(version=F("version") + 1, status=_next_status(status), updated_by=user,
                    updated_at=timezone.now()) != 1:
         raise StaleVersion(sentence.pk, expected_version)
+    _scores_follow(sentence, status)
     _follow(sentence, expected_version, status)
     sentence.updated_by = user
+
+
+def _scores_follow(sentence: Sentence, status: str | None) -> None:
+    """Flip the scores' ``is_open`` when the shared or curated status finishes or reopens the
+    criterion (the ranked queue walks only open ones, ``selectors.queue``); an annotator's
+    layer never touches them."""
+    if status and (status in OPEN_STATUSES) != (sentence.status in OPEN_STATUSES):
+        SentenceScore.objects.filter(sentence_id=sentence.pk).update(
+            is_open=status in OPEN_STATUSES)
 
 
 def _layer_version_bump(*, sentence: Sentence, expected_version: int | None,

@@ -14,14 +14,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation import forms
-from annotation.access import may_decide_suggestions, may_review, project_for_user, sentence_for_user
+from annotation.access import may_decide_suggestions, may_review, sentence_for_user
 from annotation.models import ModelVersion, PredictedEntity, PredictedRelation, Sentence
 from annotation.selectors.annotations import (
-    first_open_sentence,
+    OPEN_STATUSES,
     sentence_annotations,
     sentence_context,
     sentence_neighbour,
@@ -29,10 +28,13 @@ from annotation.selectors.annotations import (
 from annotation.selectors.layers import layer_for, sentence_in_layer
 from annotation.selectors.layout import sentence_view
 from annotation.selectors.review import DrawnSuggestions, drawn_suggestions
+from annotation.selectors.queue import claim_of, sentence_rank
 from annotation.services import annotations as services
 from annotation.services import predictions
 from annotation.services import undo
 from annotation.services.dependents import Dependents
+from annotation.services.queue import claim_refresh, claim_take
+from annotation.views.queue import next_address
 
 
 def _fragment_context(*, role, sentence, annotations=None, message="", level="info", request=None,
@@ -68,8 +70,15 @@ def _sentence_for(request, name, sentence_id):
 @login_required
 @require_GET
 def sentence_annotate(request, name, sentence_id):
+    """Open a criterion: an open one is claimed for the user unless someone else holds it
+    (then the page says who; no claims in an annotator's own layer, docs/queue.md); the page
+    says why the criterion ranks where it does."""
     sentence, role = _sentence_for(request, name, sentence_id)
     context = _fragment_context(role=role, sentence=sentence, request=request)
+    context["rank"] = sentence_rank(sentence=sentence)
+    if sentence.layer is None and sentence.status in OPEN_STATUSES and not claim_take(
+            sentence_id=sentence.pk, project_id=sentence.project_id, user=request.user):
+        context["claim"] = claim_of(sentence=sentence)
     if request.htmx:
         return render(request, "annotation/partials/sentence.html", context)
     return render(request, "annotation/annotate.html", context)
@@ -78,26 +87,17 @@ def sentence_annotate(request, name, sentence_id):
 @login_required
 @require_GET
 def sentence_step(request, name, sentence_id, direction):
-    """Go to the previous/next sentence, or ``skip`` to the next unfinished one."""
+    """``skip`` to the next criterion of the ranking (remembering this one as skipped);
+    ``next``/``previous``: the neighbouring criterion in the document, for reading on (in an
+    annotator's own layer: among the criteria assigned to them)."""
     sentence, _ = _sentence_for(request, name, sentence_id)
     project = sentence.project
     if direction not in {"next", "previous", "skip"}:
         raise Http404("Unknown direction.")
-    target = sentence_neighbour(
-        sentence=sentence, direction="previous" if direction == "previous" else "next",
-        open_only=direction == "skip",
-    )
-    if target is None:
-        return redirect("project_dashboard", name=project.name)
-    return redirect("sentence_annotate", name=project.name, sentence_id=target.pk)
-
-
-@login_required
-@require_GET
-def project_queue(request, name):
-    project, role = project_for_user(user=request.user, name=name)
-    target = first_open_sentence(project=project,
-                                 layer=layer_for(project=project, user=request.user, role=role))
+    if direction == "skip":
+        return redirect(next_address(request, project, layer=sentence.layer,
+                                     skipping=sentence.pk))
+    target = sentence_neighbour(sentence=sentence, direction=direction)
     if target is None:
         return redirect("project_dashboard", name=project.name)
     return redirect("sentence_annotate", name=project.name, sentence_id=target.pk)
@@ -313,9 +313,11 @@ def sentence_action(request, name, sentence_id, action):
                         message=" ".join(exc.messages), level="error", status=422)
     except predictions.SuggestionError as exc:
         return _respond(request, role, sentence, message=str(exc), level="conflict", status=409)
+    if sentence.layer is None:
+        claim_refresh(sentence_id=sentence.pk, user=request.user)
     response = _respond(request, role, sentence, annotations=annotations, suggestions=suggestions)
     if action == "status" and data.get("advance"):
-        response["HX-Redirect"] = _next_address(sentence)
+        response["HX-Redirect"] = next_address(request, sentence.project, layer=sentence.layer)
     return response
 
 
@@ -332,14 +334,6 @@ def _decide(action_spec, sentence, user, data, annotations, before, suggestions)
     step["suggestions"] = undo.decisions_changed(before=suggestions.decisions(),
                                                  after=after.decisions())
     return step, after
-
-
-def _next_address(sentence) -> str:
-    target = sentence_neighbour(sentence=sentence, direction="next", open_only=True) \
-        or sentence_neighbour(sentence=sentence, direction="next")
-    if target is None:
-        return reverse("project_dashboard", args=[sentence.project.name])
-    return reverse("sentence_annotate", args=[sentence.project.name, target.pk])
 
 
 @login_required

@@ -1,16 +1,19 @@
 """Project list, dashboard and guidelines."""
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from annotation.access import may_create_project, may_curate, project_for_user, role_at_least
+from annotation.access import (may_create_project, may_curate, may_manage_claims, project_for_user,
+                               role_at_least)
 from annotation.forms import GuidelinesForm
 from annotation.models import Role
 from annotation.selectors.curation import curation_progress
 from annotation.selectors.dashboard import project_dashboard, projects_with_progress
 from annotation.selectors.layers import is_independent
+from annotation.selectors.queue import claims_active
 
 
 @login_required
@@ -29,6 +32,9 @@ def project_dashboard_view(request, name):
                "can_train": role_at_least(role, Role.REVIEWER), "can_curate": may_curate(role),
                "curation": curation_progress(project=project) if is_independent(project) else None,
                **project_dashboard(project=project)}
+    if may_manage_claims(role):
+        context["claims"] = list(claims_active(project=project))
+        context["claim_minutes"] = settings.ELIGO_CLAIM_MINUTES
     template = "annotation/partials/dashboard_body.html" if request.htmx else "annotation/dashboard.html"
     return render(request, template, context)
 

@@ -21,6 +21,7 @@ from annotation.access import may_decide_suggestions, project_for_user, project_
 from annotation.models import (
     ModelVersion, PredictedEntity, PredictedRelation, Role, Sentence, SentenceStatus, TrainingRun,
 )
+from annotation.selectors.queue import claim_holders
 from annotation.selectors.review import (
     review_document_choices, review_queue, review_queue_count, sentence_suggestions,
 )
@@ -282,6 +283,9 @@ def review_queue_page(request, name):
                "document_id": document_id}
     page = CountedPaginator(review_queue(**filters), REVIEW_PAGE_SIZE,
                             count=review_queue_count(**filters)).get_page(request.GET.get("page"))
+    holders = claim_holders(sentence_ids=[row.sentence_id for row in page])
+    for row in page:
+        row.claimed_by = holders.get(row.sentence_id, "")
     context = {
         "project": project, "version": version, "page": page, "status": status,
         "document_id": document_id, "statuses": SentenceStatus.choices,

@@ -9,11 +9,7 @@ decided one after the other. No test skips: SQLite (a file database in the tests
 connection per thread) serialises the two write transactions, which is the overlap the
 decision code must survive there.
 """
-import threading
-import time
-
 import pytest
-from django.db import connection, connections, transaction
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -22,9 +18,7 @@ from annotation.models import (
     Source, SuggestionStatus,
 )
 from tests.annotation.ml_fixtures import make_document, make_version, suggest, suggest_relation
-
-WAIT_S = 20
-
+from tests.annotation.races import race_while
 
 @pytest.fixture
 def offered(transactional_db, project):
@@ -54,48 +48,9 @@ def _api(user, kind, prediction, action):
     return lambda: client.post(url, {"expected_version": 1}, format="json")
 
 
-def _blocked_backends() -> int:
-    """PostgreSQL: how many other sessions of this database wait for a lock right now."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
-        return cursor.fetchone()[0]
-
-
-def _wait_until_both_blocked(threads) -> None:
-    deadline = time.monotonic() + WAIT_S
-    if connection.vendor == "postgresql":
-        while _blocked_backends() < len(threads):
-            assert time.monotonic() < deadline, "the requests never waited for the lock"
-            time.sleep(0.02)
-    else:
-        time.sleep(0.5)
-    assert all(t.is_alive() for t in threads), "a decision finished while its sentence was locked"
-
-
 def race(sentence, *requests):
     """Run ``requests`` at once against a locked sentence; their responses, in order."""
-    responses, started = [None] * len(requests), [threading.Event() for _ in requests]
-
-    def run(i, request):
-        try:
-            started[i].set()
-            responses[i] = request()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, r)) for i, r in enumerate(requests)]
-    with transaction.atomic():
-        Sentence.objects.select_for_update().get(pk=sentence.pk)
-        for thread in threads:
-            thread.start()
-        assert all(event.wait(WAIT_S) for event in started)
-        _wait_until_both_blocked(threads)
-    for thread in threads:
-        thread.join(WAIT_S)
-    assert not any(t.is_alive() for t in threads)
-    return responses
+    return race_while(lambda: Sentence.objects.select_for_update().get(pk=sentence.pk), *requests)
 
 
 def _decisions(prediction) -> list[str]:

@@ -14,13 +14,16 @@ from annotation.models import (
     EntityType,
     Sentence,
     SentenceLayer,
+    SentenceScore,
     SentenceStatus,
 )
 from annotation.selectors.layers import layer_annotators, layer_for, sentences_for_annotator
 from annotation.selectors.training import training_examples
 from annotation.services.layers import assignment_auto, assignment_create, project_mode_update
 from annotation.services.projects import membership_set
+from tests.annotation.ml_fixtures import make_version
 from tests.annotation.test_views_annotate import HX, create, url
+from tests.annotation.test_views_queue import seeded
 from tests.browser.scenario import make_document, span
 
 
@@ -111,16 +114,19 @@ def test_annotate_next_serves_own_assigned_unfinished_criteria(independent, clie
                                                                 project):
     alice = client_for(independent["alice"])
     queue = reverse("project_queue", args=["trial"])
-    first = Sentence.objects.get(document=independent["sentence"].document, index=0)
+    order = seeded(Sentence.objects.filter(document=independent["sentence"].document))
+    first = order[0]
     assert alice.get(queue)["Location"] == url(first)
     SentenceLayer.objects.create(sentence=first, annotator=independent["alice"], status="done")
-    assert alice.get(queue)["Location"] == url(Sentence.objects.get(document=first.document, index=1))
+    assert alice.get(queue)["Location"] == url(order[1])
     # the filter the ranking-ordered Next can call: only her assigned document, unfinished
     mine = sentences_for_annotator(project=project, user=independent["alice"])
     assert set(mine.values_list("document__name", flat=True)) == {"NCT00000001_inc"}
     assert first not in mine
-    # opening a document: her first unfinished criterion there; one not assigned to her, none
-    second = Sentence.objects.get(document=first.document, index=1)
+    # opening a document: her first unfinished criterion there (document order); one not
+    # assigned to her, none
+    second = Sentence.objects.filter(document=first.document).exclude(pk=first.pk).order_by(
+        "index").first()
     assert alice.get(reverse("document_open", args=["trial", first.document_id]))["Location"] == url(second)
     other = project.documents.get(name="NCT00000002_inc")
     assert alice.get(reverse("document_open", args=["trial", other.pk]))["Location"] == reverse(
@@ -129,6 +135,38 @@ def test_annotate_next_serves_own_assigned_unfinished_criteria(independent, clie
     carol = make_user("carol")
     membership_set(project=project, user=carol, role="annotator")
     assert client_for(carol).get(queue)["Location"] == reverse("project_dashboard", args=["trial"])
+
+
+def test_next_serves_every_assigned_annotator_the_first_ranked_criterion(independent, client_for,
+                                                                         project):
+    """Own layers take no claims: two annotators assigned the same document are both served its
+    first-ranked criterion; the unassigned document, though ranked above it, never."""
+    assigned = independent["sentence"].document
+    version = make_version(project)
+    ordered = list(Sentence.objects.filter(project=project).order_by("-document_id", "-index"))
+    SentenceScore.objects.bulk_create(
+        SentenceScore(project=project, sentence=s, model_version=version, score=1 - i / 100,
+                      scores={"combined": 1 - i / 100}) for i, s in enumerate(ordered))
+    top = next(s for s in ordered if s.document_id == assigned.pk)
+    assert ordered[0].document_id != assigned.pk  # the unassigned document ranks above it
+    alice, bob = client_for(independent["alice"]), client_for(independent["bob"])
+    queue = reverse("project_queue", args=["trial"])
+    assert alice.get(queue)["Location"] == url(top)
+    assert bob.get(queue)["Location"] == url(top)
+    assert alice.get(url(top)).status_code == 200 and bob.get(url(top)).status_code == 200
+    served = set()
+    location = alice.get(queue)["Location"]
+    while location != reverse("project_dashboard", args=["trial"]):
+        sentence = Sentence.objects.get(pk=int(location.rstrip("/").split("/")[-1]))
+        assert sentence.document_id == assigned.pk and sentence.pk not in served
+        served.add(sentence.pk)
+        response = alice.post(reverse("sentence_action", args=["trial", sentence.pk, "status"]),
+                              {"status": "done", "advance": "on", "version": 1}, **HX)
+        assert response.status_code == 200
+        location = response["HX-Redirect"]
+    assert served == set(assigned.sentences.values_list("pk", flat=True))
+    assert bob.get(queue)["Location"] == url(top)  # her layer's status is not his
+    assert set(SentenceScore.objects.values_list("is_open", flat=True)) == {True}
 
 
 def test_curators_edit_the_curated_layer_that_trains(independent, client_for, users, condition, project):

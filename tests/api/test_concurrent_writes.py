@@ -18,7 +18,7 @@ from annotation.services.projects import project_schema_apply
 from mlcore.corpus.model import EntityType as EntityTypeSpec
 from mlcore.corpus.model import RelationType as RelationTypeSpec
 from mlcore.corpus.model import Schema
-from tests.annotation.test_concurrent_decisions import WAIT_S, _wait_until_both_blocked
+from tests.annotation.races import WAIT_S, _wait_until_both_blocked
 
 
 def _while_uncommitted(first_change, request):

@@ -1,0 +1,89 @@
+"""Writes for the annotation queue: taking, refreshing and releasing claims, and serving the
+next criterion with its claim.
+
+Decisions:
+- A claim is taken atomically without a read-then-write race: refresh it if the user holds
+  it, else take it over if it expired (one conditional ``UPDATE ... WHERE expires_at <= now``
+  each: of two concurrent takeovers the database lets one match), else insert it, which the
+  one-to-one on the sentence refuses (``IntegrityError``, in a savepoint) when somebody else
+  got there first. So two concurrent "next" requests never leave with the same criterion:
+  the loser moves on to the next candidate.
+- A user holds one claim per project: taking one releases their others there (the criterion
+  they left, done or not, is free for the next annotator at once).
+- Activity keeps a claim: every action of the holder on the criterion moves its expiry on
+  (:func:`claim_refresh`); inactivity ends it after ``ELIGO_CLAIM_MINUTES``.
+- Only managers release other people's claims (``annotation.access.claim_release_authorize``).
+- No claims in an annotator's own layer (independent mode): nobody else edits that layer, and
+  a claim on the criterion would block the other annotators assigned the same document.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from annotation.access import claim_release_authorize
+from annotation.models import Claim, Project, Sentence
+from annotation.selectors.queue import queue_next
+
+#: how many times :func:`queue_serve` moves on when a candidate was claimed under its feet
+SERVE_ATTEMPTS = 8
+
+
+def claim_expiry(now: datetime) -> datetime:
+    return now + timedelta(minutes=settings.ELIGO_CLAIM_MINUTES)
+
+
+def claim_take(*, sentence_id: int, project_id: int, user,
+               now: datetime | None = None) -> bool:
+    """Claim the sentence for ``user``; ``False`` when someone else holds an unexpired claim."""
+    now = now or timezone.now()
+    if claim_refresh(sentence_id=sentence_id, user=user, now=now):
+        return True  # one UPDATE: the usual case, the page opened after "next" claimed it
+    with transaction.atomic():
+        mine = {"user_id": user.pk, "claimed_at": now, "expires_at": claim_expiry(now)}
+        taken = Claim.objects.filter(sentence_id=sentence_id, expires_at__lte=now).update(**mine)
+        if not taken:
+            try:
+                with transaction.atomic():
+                    Claim.objects.create(sentence_id=sentence_id, project_id=project_id, **mine)
+            except IntegrityError:
+                return False
+        Claim.objects.filter(project_id=project_id, user_id=user.pk).exclude(
+            sentence_id=sentence_id).delete()
+    return True
+
+
+def claim_refresh(*, sentence_id: int, user, now: datetime | None = None) -> bool:
+    """Move the expiry of ``user``'s claim on the sentence on; whether they hold one."""
+    now = now or timezone.now()
+    return bool(Claim.objects.filter(sentence_id=sentence_id, user_id=user.pk)
+                .update(expires_at=claim_expiry(now)))
+
+
+def claim_release(*, claim_id: int, project: Project, user) -> Claim:
+    """A manager frees a claim of the project (``Claim.DoesNotExist`` when there is none)."""
+    claim_release_authorize(user=user, project_id=project.pk)
+    claim = Claim.objects.select_related("user").get(pk=claim_id, project=project)
+    claim.delete()
+    return claim
+
+
+def queue_serve(*, project: Project, user, skipped: Collection[int] = (),
+                scope: QuerySet[Sentence] | None = None, layer: int | None = None) -> int | None:
+    """The next criterion for ``user`` by the ranking (``annotation.selectors.queue``),
+    claimed for them (not in their own ``layer``); ``None`` when nothing is left to serve them."""
+    if layer is not None:
+        return queue_next(project=project, user=user, skipped=skipped, scope=scope, layer=layer)
+    for _ in range(SERVE_ATTEMPTS):
+        # a lost claim was committed by the winner, so the next read no longer offers it
+        # (unless that claim had expired already: then it is worth another try)
+        sentence_id = queue_next(project=project, user=user, skipped=skipped, scope=scope)
+        if sentence_id is None or claim_take(sentence_id=sentence_id, project_id=project.pk,
+                                             user=user):
+            return sentence_id
+    return None
