@@ -110,8 +110,9 @@ def suggest_relation(head, tail, type_name: str = "is negated", probability: flo
 
 @pytest.fixture
 def early_stopping(monkeypatch):
-    """The real trainer, made to stop early: nothing learns (rates 0), patience 1, 6 epochs,
-    so it ends after epoch 2 of 6 (epoch 1 is the best, epoch 2 does not beat it)."""
+    """The real trainer, made to stop early: nothing learns (rates 0), patience 1, 6 epochs and
+    no minimum number of steps, so it ends after epoch 2 of 6 (epoch 1 is the best, epoch 2
+    does not beat it)."""
     from dataclasses import replace
 
     from mlcore import trainer
@@ -119,7 +120,7 @@ def early_stopping(monkeypatch):
     real_train = trainer.train
 
     def train(train_examples, dev_examples, options, out_dir, progress=None):
-        options = replace(options, lr=0.0, head_lr=0.0, patience=1, epochs=6)
+        options = replace(options, lr=0.0, head_lr=0.0, patience=1, epochs=6, min_steps=0)
         return real_train(train_examples, dev_examples, options, out_dir, progress)
 
     monkeypatch.setattr(trainer, "train", train)

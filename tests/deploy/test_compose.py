@@ -174,8 +174,8 @@ def test_compose_services_run_import_export_and_retrain(stack):
     api.headers["Authorization"] = f"Token {token}"
     assert api.post(f"{base}/api/projects/", json={"name": "deploy"}, timeout=10).status_code == 201
 
-    imported = api.post(f"{base}/api/projects/deploy/imports/", data={"format": "brat"},
-                        files={"file": ("small.zip", _brat_zip())}, timeout=60)
+    imported = api.post(f"{base}/api/projects/deploy/imports/",
+                        data={"format": "brat", "new_types": "add"}, files={"file": ("small.zip", _brat_zip())}, timeout=60)
     assert imported.status_code in (201, 202), imported.text
     job = _poll(api, f"{base}/api/projects/deploy/imports/{imported.json()['id']}/",
                 lambda j: j["status"] in ("succeeded", "failed"), 120)
