@@ -43,10 +43,6 @@ def sentence_get(*, project: Project, sentence_id: int) -> Sentence:
         raise Http404("No such sentence in this project.") from exc
 
 
-def sentence_entities(*, sentence: Sentence) -> list[Entity]:
-    return list(Entity.objects.filter(sentence_id=sentence.pk).select_related("type"))
-
-
 def sentence_relations(*, sentence: Sentence) -> list[Relation]:
     """The sentence's relations: by convention (importer, UI, model) a relation belongs to
     its head's sentence."""
@@ -118,12 +114,19 @@ def _find(rows: list, pk):
 
 
 def sentence_annotations(*, sentence: Sentence) -> SentenceAnnotations:
-    """The sentence's entities and relations with their types, and what hangs on them
-    (three queries)."""
-    entities = sentence_entities(sentence=sentence)
-    relations = sentence_relations(sentence=sentence)
-    return SentenceAnnotations(entities=entities, relations=relations,
-                               **sentence_extras(sentence=sentence))
+    """The sentence's entities and relations with their types, and what hangs on them: one
+    query (see ``_annotations_layout``), where the ORM would take one per table and spend
+    more time compiling them than the database spends running them."""
+    sql, count, branches = _annotations_layout()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sentence.pk] * count)
+        rows = cursor.fetchall()
+    found: dict[str, list] = {branch.kind: [] for branch in branches}
+    for index, *values in rows:
+        branch = branches[index]
+        found[branch.kind].append(branch.instance(values))
+    found["entities"].sort(key=lambda e: (e.start, -e.end, e.pk))  # Entity.Meta.ordering
+    return SentenceAnnotations(**found)
 
 
 # kind, model, what it hangs on: "entity" (entities of the sentence), "both" (its entities or
@@ -135,73 +138,122 @@ EXTRAS = (
     ("group_members", GroupMember, "entity"),
     ("groups", Group, "groups"),
 )
+# the sentence's own annotations, each read with its type (as ``select_related("type")``)
+TYPED = (
+    ("entities", Entity, EntityType),
+    ("relations", Relation, RelationType),
+)
+# an empty column of each kind of value, cast so that every branch has the same types
+_NULL_AS = {"number": "BigIntegerField", "text": "TextField", "time": "DateTimeField",
+            "json": "JSONField"}
 
 
 def _slot(field) -> str:
     internal = field.get_internal_type()
-    if internal == "DateTimeField":
-        return "time"
+    if internal in ("DateTimeField", "JSONField"):
+        return "time" if internal == "DateTimeField" else "json"
     return "text" if internal in ("CharField", "TextField") else "number"
 
 
+@dataclass(frozen=True)
+class _Branch:
+    """One ``SELECT`` of the annotations query: which kind of row it reads, and how its
+    columns (after the branch number) become a model instance, its type cached on it."""
+
+    kind: str
+    model: type
+    reads: tuple  # (position, column, converters) of the model's fields, in concrete order
+    type_model: type | None = None
+    type_reads: tuple = ()
+
+    def instance(self, values):
+        obj = _from_row(self.model, self.reads, values)
+        if self.type_model is not None:
+            self.model._meta.get_field("type").set_cached_value(
+                obj, _from_row(self.type_model, self.type_reads, values))
+        return obj
+
+
+def _from_row(model, reads: tuple, values):
+    """A model instance from its columns of a row (``reads``: see ``_ordered_reads``),
+    converted as the ORM would."""
+    row = []
+    for position, column, converters in reads:
+        value = values[position]
+        for convert in converters:
+            value = convert(value, column, connection)
+        row.append(value)
+    return model.from_db(connection.alias, None, row)
+
+
+def _columns(model) -> dict[str, list]:
+    return {slot: [f for f in model._meta.concrete_fields if _slot(f) == slot] for slot in _NULL_AS}
+
+
 @functools.cache
-def _extras_layout() -> tuple[str, int, dict]:
-    """One ``UNION ALL`` over the extra tables, its number of parameters, and for each model
-    its fields in the order of the columns. Each row is its kind, then its columns in slots by
-    kind of value (numbers, texts, times; NULL where a table has fewer), so that every
-    branch has the same column types on SQLite and PostgreSQL."""
-    slots = {"number": 0, "text": 0, "time": 0}
-    for _, model, _ in EXTRAS:
-        for kind in slots:
-            slots[kind] = max(slots[kind], sum(_slot(f) == kind for f in model._meta.concrete_fields))
+def _annotations_layout() -> tuple[str, int, tuple[_Branch, ...]]:
+    """One ``UNION ALL`` over the sentence's entities and relations (each joined to its type)
+    and the extra tables, its number of parameters, and its branches (``_Branch``). Each row
+    is its branch number, then its columns in slots by kind of value (numbers, texts, times,
+    JSON; a cast NULL where a table has fewer), so that every branch has the same column types
+    on SQLite and PostgreSQL."""
+    tables = [(kind, (model, type_model)) for kind, model, type_model in TYPED]
+    tables += [(kind, (model,)) for kind, model, _ in EXTRAS]
+    widths = {slot: max(sum(len(_columns(m)[slot]) for m in models) for _, models in tables)
+              for slot in _NULL_AS}
+    conditions = _conditions()
+    targets = {kind: target for kind, _, target in EXTRAS}
+    selects, params, branches = [], 0, []
+    for index, (kind, models) in enumerate(tables):
+        condition, count = conditions[targets.get(kind, "sentence")]
+        sql, branch = _branch(index, kind, models, widths, condition)
+        selects.append(sql)
+        branches.append(branch)
+        params += count
+    return " UNION ALL ".join(selects) + " ORDER BY 1, 2", params, tuple(branches)
+
+
+def _conditions() -> dict[str, tuple[str, int]]:
+    """For each target (see ``EXTRAS``; "sentence": the sentence's own rows) the condition on
+    the branch's table ``a``, and how many times it takes the sentence id."""
     entities = f"SELECT id FROM {Entity._meta.db_table} WHERE sentence_id = %s"
     relations = f"SELECT id FROM {Relation._meta.db_table} WHERE sentence_id = %s"
     members = f"SELECT group_id FROM {GroupMember._meta.db_table} WHERE entity_id IN ({entities})"
-    where = {"entity": (f"entity_id IN ({entities})", 1),
-             "both": (f"entity_id IN ({entities}) OR relation_id IN ({relations})", 2),
-             "groups": (f"id IN ({members})", 1)}
-    branches, params, fields = [], 0, {}
-    for index, (_, model, target) in enumerate(EXTRAS):
-        columns, ordered = [], []
-        for kind, width in slots.items():
-            mine = [f for f in model._meta.concrete_fields if _slot(f) == kind]
-            columns += [connection.ops.quote_name(f.column) for f in mine] + ["NULL"] * (width - len(mine))
-            ordered += mine + [None] * (width - len(mine))
-        condition, count = where[target]
-        branches.append(f"SELECT {index}, {', '.join(columns)} FROM {model._meta.db_table} "
-                        f"WHERE {condition}")
-        params += count
-        fields[model] = ordered
-    return " UNION ALL ".join(branches) + " ORDER BY 1, 2", params, fields
+    return {"sentence": ("a.sentence_id = %s", 1),
+            "entity": (f"a.entity_id IN ({entities})", 1),
+            "both": (f"a.entity_id IN ({entities}) OR a.relation_id IN ({relations})", 2),
+            "groups": (f"a.id IN ({members})", 1)}
 
 
-def _extra_instance(model, fields: list, values) -> object:
-    """A model instance from one row of the extras query, converted as the ORM would."""
-    row = {}
-    for f, value in zip(fields, values):
-        if f is None:
-            continue
+def _branch(index: int, kind: str, models: tuple, widths: dict,
+            condition: str) -> tuple[str, _Branch]:
+    """The ``SELECT`` of table ``a`` (``models[0]``), joined to its type ``t`` (``models[1]``,
+    if any), and how to read its rows."""
+    q = connection.ops.quote_name
+    columns, positions = [], {}
+    for slot, width in widths.items():
+        mine = [(alias, f) for alias, model in zip("at", models) for f in _columns(model)[slot]]
+        for alias, f in mine:
+            positions[f] = len(columns)
+            columns.append(f"{alias}.{q(f.column)}")
+        columns += [f"CAST(NULL AS {connection.data_types[_NULL_AS[slot]]})"] * (width - len(mine))
+    model, *typed = models
+    source = f"{model._meta.db_table} a" + "".join(
+        f" JOIN {type_model._meta.db_table} t ON t.id = a.type_id" for type_model in typed)
+    reads = [_ordered_reads(m, positions) for m in models]
+    return (f"SELECT {index}, {', '.join(columns)} FROM {source} WHERE {condition}",
+            _Branch(kind, model, reads[0], *((typed[0], reads[1]) if typed else ())))
+
+
+def _ordered_reads(model, positions: dict) -> tuple:
+    """``(position, column, converters)`` for each of ``model``'s concrete fields, in their
+    order (what ``Model.from_db`` takes without field names)."""
+    reads = []
+    for f in model._meta.concrete_fields:
         column = f.get_col(model._meta.db_table)
-        for convert in connection.ops.get_db_converters(column) + f.get_db_converters(connection):
-            value = convert(value, column, connection)
-        row[f.attname] = value
-    concrete = model._meta.concrete_fields
-    return model.from_db(connection.alias, [f.attname for f in concrete],
-                         [row[f.attname] for f in concrete])
-
-
-def sentence_extras(*, sentence: Sentence) -> dict[str, list]:
-    """What hangs on the sentence's entities and relations, by kind (see ``EXTRAS``), as model
-    instances: one query, where the ORM would take one per table."""
-    sql, count, fields = _extras_layout()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [sentence.pk] * count)
-        rows = cursor.fetchall()
-    found: dict[str, list] = {kind: [] for kind, _, _ in EXTRAS}
-    for index, *values in rows:
-        kind, model, _ = EXTRAS[index]
-        found[kind].append(_extra_instance(model, fields[model], values))
-    return found
+        converters = connection.ops.get_db_converters(column) + f.get_db_converters(connection)
+        reads.append((positions[f], column, tuple(converters)))
+    return tuple(reads)
 
 
 def sentence_events(*, sentence: Sentence) -> list[dict]:

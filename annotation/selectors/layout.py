@@ -107,7 +107,7 @@ class SentenceView:
 def sentence_view(*, sentence: Sentence, annotations: SentenceAnnotations | None = None,
                   with_schema: bool = True) -> SentenceView:
     """Everything the sentence fragment template needs: no query given the ``annotations``
-    (else 2), 2 more with the schema.
+    (else 1), 2 more with the schema.
 
     Without the schema the type palettes are left out: after an action the page keeps
     the ones it has (``hx-preserve``), since actions never change the schema.

@@ -63,9 +63,9 @@ def test_non_member_gets_404(client_for, users, sentence):
 def test_full_page_and_htmx_fragment(client_for, users, sentence, types, django_assert_num_queries):
     client = client_for(users["annotator"])
     create(client, sentence, types["Condition"], "heart failure", 1)
-    # session, user, sentence + project + role, context, entities, relations, normalizations,
-    # both type lists (events: none without event types)
-    with django_assert_num_queries(9):
+    # session, user, sentence + project + role, context, the annotations (entities, relations
+    # and what hangs on them, one query), both type lists (events: none without event types)
+    with django_assert_num_queries(7):
         page = client.get(url(sentence))
     html = page.content.decode()
     assert page.status_code == 200 and "<html" in html and 'id="help"' in html
@@ -79,7 +79,7 @@ def test_full_page_and_htmx_fragment(client_for, users, sentence, types, django_
 def test_create_entity_returns_fragment_within_query_budget(
         client_for, users, sentence, types, django_assert_num_queries):
     client = client_for(users["annotator"])
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(11):
         response = create(client, sentence, types["Condition"], "heart failure", 1)
     assert response.status_code == 200
     assert 'data-version="2"' in response.content.decode()
@@ -89,8 +89,8 @@ def test_create_entity_returns_fragment_within_query_budget(
 
 def test_every_action_stays_within_its_statement_count(
         client_for, users, sentence, types, project, django_assert_num_queries):
-    """Each action reads session, user, sentence (+ project and role), its entities,
-    relations and normalizations, then writes in one transaction (2 statements: begin/commit or savepoint/
+    """Each action reads session, user, sentence (+ project and role), its annotations (one
+    query: entities, relations and what hangs on them), then writes in one transaction (2 statements: begin/commit or savepoint/
     release): the version bump, the change, one audit INSERT and the session's undo stack,
     and renders what it read and wrote without reading it back."""
     client = client_for(users["annotator"])
@@ -100,20 +100,20 @@ def test_every_action_stays_within_its_statement_count(
     steps = [
         # name, payload, statements: + entity type lookup
         ("entity-create", {"type": types["Condition"].pk,
-                           "fragments": json.dumps([span(sentence, "heart failure")])}, 13),
+                           "fragments": json.dumps([span(sentence, "heart failure")])}, 11),
         # + entity type lookup, + the relations that would refuse the new type
-        ("entity-type", {"entity": "new", "type": types["Drug"].pk}, 14),
+        ("entity-type", {"entity": "new", "type": types["Drug"].pk}, 12),
         ("entity-extend", {"entity": "new",
-                           "fragments": json.dumps([span(sentence, "renal impairment")])}, 12),
+                           "fragments": json.dumps([span(sentence, "renal impairment")])}, 10),
         # + relation type with its allowed heads and tails
-        ("relation-create", {"type": rtype.pk, "head": "new", "tail": negation.pk}, 13),
+        ("relation-create", {"type": rtype.pk, "head": "new", "tail": negation.pk}, 11),
         # + which dependents exist (none), + DELETE
-        ("relation-delete", {"relation": "relation"}, 13),
-        # undo: entities and relations read before and after the restore, + INSERT
-        ("undo", {}, 15),
+        ("relation-delete", {"relation": "relation"}, 11),
+        # undo: the annotations read before and after the restore, + INSERT
+        ("undo", {}, 11),
         # + which dependents exist, + DELETE relations, + DELETE entity
-        ("entity-delete", {"entity": "new"}, 14),
-        ("status", {"status": "done"}, 10),
+        ("entity-delete", {"entity": "new"}, 12),
+        ("status", {"status": "done"}, 8),
     ]
     for version, (action, payload, statements) in enumerate(steps, start=2):
         new = Entity.objects.exclude(pk=negation.pk).values_list("pk", flat=True).first()
