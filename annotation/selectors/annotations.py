@@ -29,6 +29,7 @@ from annotation.models import (
     Sentence,
     SentenceStatus,
 )
+from annotation.rows import column_reads, instance_from
 
 OPEN_STATUSES = (SentenceStatus.NEW, SentenceStatus.IN_PROGRESS)
 CONTEXT_WIDTH = 2
@@ -162,28 +163,16 @@ class _Branch:
 
     kind: str
     model: type
-    reads: tuple  # (position, column, converters) of the model's fields, in concrete order
+    reads: tuple  # see ``annotation.rows.column_reads``
     type_model: type | None = None
     type_reads: tuple = ()
 
     def instance(self, values):
-        obj = _from_row(self.model, self.reads, values)
+        obj = instance_from(self.model, self.reads, values)
         if self.type_model is not None:
             self.model._meta.get_field("type").set_cached_value(
-                obj, _from_row(self.type_model, self.type_reads, values))
+                obj, instance_from(self.type_model, self.type_reads, values))
         return obj
-
-
-def _from_row(model, reads: tuple, values):
-    """A model instance from its columns of a row (``reads``: see ``_ordered_reads``),
-    converted as the ORM would."""
-    row = []
-    for position, column, converters in reads:
-        value = values[position]
-        for convert in converters:
-            value = convert(value, column, connection)
-        row.append(value)
-    return model.from_db(connection.alias, None, row)
 
 
 def _columns(model) -> dict[str, list]:
@@ -240,20 +229,9 @@ def _branch(index: int, kind: str, models: tuple, widths: dict,
     model, *typed = models
     source = f"{model._meta.db_table} a" + "".join(
         f" JOIN {type_model._meta.db_table} t ON t.id = a.type_id" for type_model in typed)
-    reads = [_ordered_reads(m, positions) for m in models]
+    reads = [column_reads(m, positions) for m in models]
     return (f"SELECT {index}, {', '.join(columns)} FROM {source} WHERE {condition}",
             _Branch(kind, model, reads[0], *((typed[0], reads[1]) if typed else ())))
-
-
-def _ordered_reads(model, positions: dict) -> tuple:
-    """``(position, column, converters)`` for each of ``model``'s concrete fields, in their
-    order (what ``Model.from_db`` takes without field names)."""
-    reads = []
-    for f in model._meta.concrete_fields:
-        column = f.get_col(model._meta.db_table)
-        converters = connection.ops.get_db_converters(column) + f.get_db_converters(connection)
-        reads.append((positions[f], column, tuple(converters)))
-    return tuple(reads)
 
 
 def sentence_events(*, sentence: Sentence) -> list[dict]:
