@@ -16,13 +16,30 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404
 
-from annotation.models import ROLE_RANK, Document, Membership, Project, Role, Sentence
+from annotation.models import (
+    ROLE_RANK,
+    AnnotationMode,
+    Document,
+    Membership,
+    Project,
+    Role,
+    Sentence,
+)
 from annotation.rows import column_reads, instance_from
 
-#: the least role that may accept or reject a model suggestion
+#: the least role that may accept or reject a model suggestion; a decision writes into the
+#: decider's layer, the shared one (shared mode) or the curated one (independent mode, where
+#: reviewers and managers curate), so deciders never annotate in a layer of their own
 SUGGESTION_DECIDER = Role.REVIEWER
 #: the least role that may mark a sentence reviewed
 SENTENCE_REVIEWER = Role.REVIEWER
+#: the least role that curates (edits the curated layer, looks at annotators' layers) in
+#: independent mode
+CURATOR = Role.REVIEWER
+#: the least role that assigns documents to annotators
+ASSIGNER = Role.MANAGER
+#: the least role that may read the inter-annotator agreement (it shows everyone's work)
+AGREEMENT_READER = CURATOR
 
 
 def role_at_least(role, minimum) -> bool:
@@ -115,6 +132,15 @@ def _sentence_query() -> tuple[str, tuple]:
            f"LEFT JOIN {Membership._meta.db_table} m ON m.project_id = s.project_id "
            f"AND m.user_id = %s WHERE s.id = %s AND p.name = %s")
     return sql, tuple((model, column_reads(model, positions)) for model, _ in models)
+def may_create_project(user) -> bool:
+    """Creating a project is a staff (administrator) act; the creator becomes its manager."""
+    return bool(getattr(user, "is_authenticated", False) and (user.is_staff or user.is_superuser))
+
+
+def project_create_authorize(*, user) -> None:
+    """Raise ``PermissionDenied`` unless ``user`` may create projects."""
+    if not may_create_project(user):
+        raise PermissionDenied("Creating a project needs a staff account.")
 
 
 def may_decide_suggestions(role) -> bool:
@@ -137,3 +163,27 @@ def sentence_review_authorize(*, user, project_id: int) -> None:
     """Raise ``PermissionDenied`` unless ``user`` may mark the project's sentences reviewed."""
     role_require(role=project_role(user=user, project_id=project_id), minimum=SENTENCE_REVIEWER,
                  doing="Marking a sentence reviewed")
+
+
+def annotates_own_layer(*, project: Project, role) -> bool:
+    """Whether a member of ``role`` edits their own layer (not the shared or curated one):
+    annotators of an independent-mode project; reviewers and managers curate."""
+    return (project.annotation_mode == AnnotationMode.INDEPENDENT
+            and role is not None and not role_at_least(role, CURATOR))
+
+
+def may_curate(role) -> bool:
+    """Whether a member of ``role`` may edit the curated layer and read annotators' layers."""
+    return role_at_least(role, CURATOR)
+
+
+def may_assign(role) -> bool:
+    """Whether a member of ``role`` may assign documents to annotators."""
+    return role_at_least(role, ASSIGNER)
+
+
+def curation_authorize(*, user, project_id: int) -> None:
+    """Raise ``PermissionDenied`` unless ``user`` may curate the project (write its curated
+    layer from the annotators' versions)."""
+    role_require(role=project_role(user=user, project_id=project_id), minimum=CURATOR,
+                 doing="Curating")

@@ -15,7 +15,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(models.Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ["name", "title", "created_at"]
+    list_display = ["name", "title", "annotation_mode", "created_at"]
     search_fields = ["name", "title"]
     inlines = [MembershipInline]
 
@@ -101,9 +101,27 @@ class SentenceAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
+@admin.register(models.SentenceLayer)
+class SentenceLayerAdmin(admin.ModelAdmin):
+    list_display = ["id", "sentence", "annotator", "status", "version", "updated_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["sentence", "annotator"]
+    list_select_related = ["sentence__document", "annotator"]
+    show_full_result_count = False
+
+
+@admin.register(models.Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ["id", "document", "annotator", "assigned_by", "created_at"]
+    list_filter = ["document__project"]
+    search_fields = ["document__name", "annotator__username"]
+    raw_id_fields = ["document", "annotator", "assigned_by"]
+    list_select_related = ["document", "annotator", "assigned_by"]
+
+
 class ProvenanceAdmin(admin.ModelAdmin):
     list_filter = ["source"]
-    raw_id_fields = ["document", "created_by"]
+    raw_id_fields = ["document", "created_by", "annotator"]
     show_full_result_count = False
 
 
@@ -112,7 +130,7 @@ class EntityAdmin(ProvenanceAdmin):
     list_display = ["id", "document", "type", "fragments", "source", "created_by"]
     list_filter = ["source", "type__project"]
     search_fields = ["document__name", "type__name"]
-    raw_id_fields = ["document", "sentence", "type", "created_by"]
+    raw_id_fields = ["document", "sentence", "type", "created_by", "annotator"]
     list_select_related = ["document", "type", "created_by"]
 
 
@@ -122,7 +140,7 @@ class RelationAdmin(ProvenanceAdmin):
     list_filter = ["source", "type__project"]
     search_fields = ["document__name", "type__name"]
     raw_id_fields = ["document", "sentence", "type", "head", "tail", "head_event", "tail_event",
-                     "created_by"]
+                     "created_by", "annotator"]
     list_select_related = ["document", "type", "head__type", "tail__type"]
 
 
@@ -153,7 +171,7 @@ class AttributeAdmin(ProvenanceAdmin):
     list_display = ["id", "document", "name", "value", "entity", "relation", "source"]
     list_filter = ["source", "name"]
     search_fields = ["document__name", "name", "value"]
-    raw_id_fields = ["document", "entity", "relation", "event", "created_by"]
+    raw_id_fields = ["document", "entity", "relation", "event", "created_by", "annotator"]
     list_select_related = ["document"]
 
 
@@ -162,7 +180,7 @@ class NoteAdmin(ProvenanceAdmin):
     list_display = ["id", "document", "type", "text", "entity", "relation", "source"]
     list_filter = ["source", "type"]
     search_fields = ["document__name", "text"]
-    raw_id_fields = ["document", "entity", "relation", "event", "created_by"]
+    raw_id_fields = ["document", "entity", "relation", "event", "created_by", "annotator"]
     list_select_related = ["document"]
 
 
@@ -178,7 +196,7 @@ class EventAdmin(ProvenanceAdmin):
     list_display = ["id", "document", "type", "trigger", "source"]
     list_filter = ["source", "type"]
     search_fields = ["document__name", "type"]
-    raw_id_fields = ["document", "trigger", "created_by"]
+    raw_id_fields = ["document", "trigger", "created_by", "annotator"]
     list_select_related = ["document", "trigger__type"]
     inlines = [EventArgumentInline]
 
@@ -195,7 +213,7 @@ class NormalizationAdmin(ProvenanceAdmin):
     list_display = ["id", "document", "resource", "reference", "text", "entity", "event", "source"]
     list_filter = ["source", "resource"]
     search_fields = ["document__name", "reference", "text"]
-    raw_id_fields = ["document", "entity", "event", "created_by"]
+    raw_id_fields = ["document", "entity", "event", "created_by", "annotator"]
     list_select_related = ["document"]
 
 

@@ -133,14 +133,19 @@ def _project_id(document_id: int, instance=None) -> int | None:
     return Document.objects.filter(pk=document_id).values_list("project_id", flat=True).first()
 
 
+def _layer_payload(obj) -> dict:
+    """The layer of an annotation in an annotator's own layer (none for the shared one)."""
+    return {"annotator": obj.annotator_id} if obj.annotator_id is not None else {}
+
+
 def _entity_payload(entity: Entity) -> dict:
     return {"type": entity.type_id, "fragments": entity.fragments, "source": entity.source,
-            "document": entity.document_id}
+            "document": entity.document_id, **_layer_payload(entity)}
 
 
 def _relation_payload(relation: Relation) -> dict:
     return {"type": relation.type_id, "head": relation.head_id, "tail": relation.tail_id,
-            "source": relation.source, "document": relation.document_id}
+            "source": relation.source, "document": relation.document_id, **_layer_payload(relation)}
 
 
 PAYLOADS = {Entity: _entity_payload, Relation: _relation_payload}

@@ -1,7 +1,9 @@
 """Forms: each annotation action posts the sentence ``version`` it was rendered from."""
 from django import forms
 
-from annotation.models import Project, SentenceStatus
+from annotation.models import NewTypes, Project, Role, SentenceStatus
+from mlcore.corpus.brat import parse_annotation_conf
+from mlcore.corpus.errors import CorpusFormatError
 
 
 class _VersionedForm(forms.Form):
@@ -158,3 +160,169 @@ class DocumentFilterForm(forms.Form):
             (str(t.pk), t.name) for t in entity_types]
         self.fields["annotator"].choices = [("", "Any annotator")] + [
             (str(u.pk), u.username) for u in annotators]
+
+
+# --- project setup: creation, settings, schema, members -------------------------------------
+
+CONF_MAX_BYTES = 1 << 20
+
+
+def conf_schema(text: str, file: str = "annotation.conf"):
+    """The schema a brat ``annotation.conf`` declares (mlcore's reader, the one parser), or a
+    ValidationError naming the line."""
+    try:
+        return parse_annotation_conf(text, file=file)
+    except CorpusFormatError as error:
+        raise forms.ValidationError(str(error)) from None
+
+
+def _conf_text(upload) -> str:
+    if upload.size > CONF_MAX_BYTES:
+        raise forms.ValidationError("An annotation.conf larger than 1 MiB is not a schema.")
+    try:
+        return upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise forms.ValidationError("The annotation.conf is not UTF-8 text.") from None
+
+
+class ConfUploadForm(forms.Form):
+    """A brat ``annotation.conf``, uploaded (``conf``) or re-posted from a preview (``conf_text``)."""
+
+    conf = forms.FileField(required=False, label="annotation.conf")
+    conf_text = forms.CharField(required=False, widget=forms.HiddenInput, max_length=CONF_MAX_BYTES)
+
+    def clean(self):
+        data = super().clean()
+        text = _conf_text(data["conf"]) if data.get("conf") else data.get("conf_text", "")
+        if not text.strip():
+            raise forms.ValidationError("Choose an annotation.conf file.")
+        data["conf_text"], data["schema"] = text, conf_schema(text, getattr(data.get("conf"), "name", "annotation.conf"))
+        return data
+
+
+class ProjectCreateForm(ConfUploadForm):
+    """A new project: its name, title, policy for new types, and a preset or an annotation.conf."""
+
+    name = forms.SlugField(max_length=100, help_text="letters, digits, - and _: the project's address")
+    title = forms.CharField(max_length=200, required=False)
+    schema_source = forms.ChoiceField(label="Schema", widget=forms.RadioSelect)
+    new_types = forms.ChoiceField(choices=NewTypes.choices, initial=NewTypes.ASK,
+                                  label="Imports that would add types")
+
+    field_order = ["name", "title", "schema_source", "conf", "new_types"]
+
+    def __init__(self, *args, **kwargs):
+        from annotation.schema_presets import PRESETS
+
+        super().__init__(*args, **kwargs)
+        self.fields["schema_source"].choices = [
+            *((key, preset.label) for key, preset in PRESETS.items()),
+            ("conf", "From a brat annotation.conf (upload below)")]
+        self.fields["schema_source"].initial = "eligibility"
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if Project.objects.filter(name=name).exists():
+            raise forms.ValidationError("A project with this name already exists.")
+        return name
+
+    def clean(self):
+        if self.data.get("schema_source") != "conf":
+            return forms.Form.clean(self)
+        return super().clean()
+
+
+class AnnotationModeForm(forms.Form):
+    """A project's annotation mode and k (the assignments page, and the setup page's settings)."""
+
+    annotation_mode = forms.ChoiceField(choices=Project._meta.get_field("annotation_mode").choices,
+                                        label="Mode")
+    annotators_per_document = forms.IntegerField(min_value=1, max_value=10,
+                                                 label="Annotators per document (k)")
+
+
+class ProjectSettingsForm(AnnotationModeForm, forms.ModelForm):
+    """The settings page: title, description, the new-types policy, and the annotation mode
+    (the same fields as the assignments page's ``AnnotationModeForm``)."""
+
+    class Meta:
+        model = Project
+        fields = ["title", "description", "new_types", "annotation_mode", "annotators_per_document"]
+        labels = {"new_types": "Imports that would add types"}
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class _SchemaVersionForm(forms.Form):
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+class SchemaEntityTypeForm(_SchemaVersionForm):
+    name = forms.CharField(max_length=100)
+    color = forms.CharField(max_length=7, required=False)
+    key = forms.CharField(max_length=1, required=False, strip=False)
+
+
+class SchemaRelationTypeForm(_SchemaVersionForm):
+    """``heads``/``tails``: entity type ids (none ticked: any type); checked by the service."""
+
+    name = forms.CharField(max_length=100)
+    key = forms.CharField(max_length=1, required=False, strip=False)
+    heads = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    tails = forms.TypedMultipleChoiceField(coerce=int, required=False)
+
+    def __init__(self, *args, entity_types=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(t.pk, t.name) for t in entity_types]
+        self.fields["heads"].choices = self.fields["tails"].choices = choices
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Role.choices)
+# --- annotation layers: assignments (managers) ---------------------------------------------
+
+class AssignmentForm(forms.Form):
+    """One document to (or from) one annotator, among the project's."""
+
+    document = forms.ModelChoiceField(queryset=None)
+    annotator = forms.ModelChoiceField(queryset=None, to_field_name="username")
+
+    def __init__(self, *args, documents, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["document"].queryset = documents
+        self.fields["annotator"].queryset = members
+
+
+class AssignmentAutoForm(forms.Form):
+    """Balanced assignment: ``k`` of the chosen annotators for every document."""
+
+    annotators = forms.ModelMultipleChoiceField(queryset=None, to_field_name="username",
+                                                widget=forms.CheckboxSelectMultiple)
+    k = forms.IntegerField(min_value=1, max_value=10, label="Annotators per document (k)")
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["annotators"].queryset = members
+
+
+# --- curation (reviewers) ------------------------------------------------------------------
+
+CURATION_ACTIONS = ("take-entity", "take-all", "merge-agreed", "drop-entity", "finish")
+
+
+class CurationActionForm(_VersionedForm):
+    """One curation action; ``annotator`` names whose version is taken, ``target`` the
+    annotator's entity (take-entity) or the curated entity (drop-entity)."""
+
+    action = forms.ChoiceField(choices=[(a, a) for a in CURATION_ACTIONS])
+    annotator = forms.CharField(max_length=150, required=False)
+    target = forms.IntegerField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action in ("take-entity", "take-all") and not data.get("annotator"):
+            self.add_error("annotator", "Name the annotator whose version to take.")
+        if action in ("take-entity", "drop-entity") and data.get("target") is None:
+            self.add_error("target", "Name the entity.")
+        return data

@@ -22,6 +22,7 @@ Keys: one lowercase letter per entity type and a digit per relation type; ``n``,
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 from mlcore.corpus.model import EntityType, RelationType, Schema
 
@@ -98,3 +99,48 @@ RELATION_KEYS = {name: key for name, _, _, key in _RELATION_TYPES}
 def default_schema() -> Schema:
     """A fresh copy of ``DEFAULT_SCHEMA``, safe to extend or edit."""
     return copy.deepcopy(DEFAULT_SCHEMA)
+
+
+# --- Chia (Kury et al. 2020): the types its brat files use -----------------------------------
+# Entity types: the annotation.conf's concepts and annotation types (its "error" types, which
+# are not concepts, are left out; an import adds them if a file uses them). Relation types: the
+# twelve of the paper, allowed between any types as in Chia's own annotation.conf.
+_CHIA_ENTITY_TYPES = (
+    ("Condition", "c"), ("Drug", "d"), ("Procedure", "r"), ("Device", "v"), ("Measurement", "m"),
+    ("Observation", "o"), ("Person", "g"), ("Visit", "i"), ("Scope", "b"), ("Temporal", "t"),
+    ("Value", "u"), ("Qualifier", "q"), ("Negation", "x"), ("Multiplier", "y"),
+    ("Reference_point", "f"), ("Line", "w"), ("Mood", "a"),
+)
+_CHIA_RELATION_TYPES = (
+    ("Has_negation", "1"), ("Has_value", "2"), ("Has_qualifier", "3"), ("Has_temporal", "4"),
+    ("Has_multiplier", "5"), ("Has_mood", "6"), ("Has_index", "7"), ("Has_scope", "8"),
+    ("Has_context", "9"), ("Subsumes", "0"), ("AND", "e"), ("OR", "h"),
+)
+CHIA_SCHEMA = Schema(
+    entity_types=[EntityType(name, "", key) for name, key in _CHIA_ENTITY_TYPES],
+    relation_types=[RelationType(name) for name, _ in _CHIA_RELATION_TYPES],
+    attribute_types=["Optional"],
+)
+
+
+@dataclass(frozen=True)
+class Preset:
+    label: str
+    schema: Schema
+    relation_keys: dict
+
+
+#: the schemas a new project can start from (the project page, the API's ``preset``)
+PRESETS = {
+    "eligibility": Preset("Eligo eligibility criteria (15 entity, 7 relation types)",
+                          DEFAULT_SCHEMA, RELATION_KEYS),
+    "chia": Preset("Chia (17 entity, 12 relation types)", CHIA_SCHEMA,
+                   {name: key for name, key in _CHIA_RELATION_TYPES}),
+    "empty": Preset("Empty (types come from a conf upload, the schema page or imports)", Schema(), {}),
+}
+
+
+def preset_schema(name: str) -> tuple[Schema, dict[str, str]]:
+    """A fresh copy of preset ``name``'s schema and its relation keys (KeyError if unknown)."""
+    preset = PRESETS[name]
+    return copy.deepcopy(preset.schema), dict(preset.relation_keys)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import annotate, documents, health, projects
+from .views import agreement, annotate, curation, documents, health, layers, projects, setup
 from .views import training as training_views
 from .views import io as io_views
 
@@ -9,11 +9,32 @@ urlpatterns = [
     # --- corpus import/export (managers) ---
     path("projects/<slug:name>/import/", io_views.corpus_import_view, name="corpus_import"),
     path("projects/<slug:name>/imports/<int:job_id>/", io_views.import_job_view, name="import_job"),
+    path("projects/<slug:name>/imports/<int:job_id>/confirm/", io_views.import_job_decide_view,
+         {"decision": "confirm"}, name="import_job_confirm"),
+    path("projects/<slug:name>/imports/<int:job_id>/cancel/", io_views.import_job_decide_view,
+         {"decision": "cancel"}, name="import_job_cancel"),
     path("projects/<slug:name>/export/", io_views.corpus_export_view, name="corpus_export"),
     # --- annotation UI: projects, documents, annotate ---
     path("", projects.project_list, name="project_list"),
+    # --- project setup: creation (staff), settings, schema, members (managers) ---
+    path("new-project/", setup.project_create_view, name="project_create"),
+    path("projects/<slug:name>/setup/", setup.project_setup_view, name="project_setup"),
+    path("projects/<slug:name>/setup/settings/", setup.project_settings_save, name="project_settings"),
+    path("projects/<slug:name>/setup/entity-types/", setup.type_save, {"kind": "entity"},
+         name="entity_type_add"),
+    path("projects/<slug:name>/setup/entity-types/<int:type_id>/", setup.type_save,
+         {"kind": "entity"}, name="entity_type_change"),
+    path("projects/<slug:name>/setup/relation-types/", setup.type_save, {"kind": "relation"},
+         name="relation_type_add"),
+    path("projects/<slug:name>/setup/relation-types/<int:type_id>/", setup.type_save,
+         {"kind": "relation"}, name="relation_type_change"),
+    path("projects/<slug:name>/setup/conf/", setup.schema_conf_apply, name="schema_conf_apply"),
+    path("projects/<slug:name>/setup/members/", setup.member_save, name="member_save"),
+    path("projects/<slug:name>/setup/members/<str:username>/remove/", setup.member_remove,
+         name="member_remove"),
     path("projects/<slug:name>/", projects.project_dashboard_view, name="project_dashboard"),
     path("projects/<slug:name>/guidelines/", projects.project_guidelines, name="project_guidelines"),
+    path("projects/<slug:name>/assignments/", layers.assignments_page, name="assignments"),
     path("projects/<slug:name>/queue/", annotate.project_queue, name="project_queue"),
     path("projects/<slug:name>/documents/", documents.document_list_view, name="document_list"),
     path("projects/<slug:name>/documents/<int:document_id>/", documents.document_open,
@@ -28,6 +49,15 @@ urlpatterns = [
          name="sentence_redo"),
     path("projects/<slug:name>/sentences/<int:sentence_id>/do/<slug:action>/",
          annotate.sentence_action, name="sentence_action"),
+    # --- inter-annotator agreement and curation (reviewers, managers) ---
+    path("projects/<slug:name>/agreement/", agreement.agreement_page, name="agreement"),
+    path("projects/<slug:name>/agreement/sentences/<int:sentence_id>/", agreement.agreement_criterion,
+         name="agreement_criterion"),
+    path("projects/<slug:name>/curate/", curation.curation_next, name="curation_next"),
+    path("projects/<slug:name>/curate/sentences/<int:sentence_id>/", curation.curation_page,
+         name="curation_page"),
+    path("projects/<slug:name>/curate/sentences/<int:sentence_id>/do/", curation.curation_action,
+         name="curation_action"),
     # --- active-learning loop: model versions, training runs, review queue, suggestions ---
     path("projects/<slug:name>/models/", training_views.models_page, name="model_versions"),
     path("projects/<slug:name>/models/versions/", training_views.model_versions_partial,

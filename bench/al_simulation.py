@@ -1,34 +1,31 @@
-"""Active-learning simulation on Chia: does uncertainty sampling beat random selection?
+"""Active-learning simulation: how much effort does Eligo's default loop need to reach the
+final F1 of a plain annotation tool, compared with that plain tool?
 
-Chia's trials are split once (``--split-seed``) into a labelling pool and a fixed test set,
-by trial id, so a trial's inclusion and exclusion criteria stay on one side. For every run
-seed and strategy, a simulated annotator starts from ``--seed-size`` random pool sentences
-(the same ones for every strategy of a seed), and each round:
+A simulated expert annotates a pool of criteria in rounds. Each round spends a budget of
+**UI inputs** (``mlcore.effort``: drags, clicks and keys, counted from the annotation view's key
+map), taking criteria in the strategy's order and bringing each one to gold, from scratch or
+from the current model's suggestions. After each round the model is retrained with the app's
+recipe (``mlcore.contract.MODEL_OPTION_DEFAULTS``: at least ``min_steps`` steps, early stopping
+on a dev split by trial of the labelled criteria, a warm start from the previous round's model
+with shrink-and-perturb) and scored on the test set (strict NER F1, end-to-end RE F1).
 
-1. trains the joint model from the pre-trained encoder on the labelled sentences (no dev
-   set: the last epoch is kept, so the test set never steers training);
-2. scores it on the test set (strict NER F1 and end-to-end RE F1);
-3. ranks unlabelled pool sentences by the strategy and "annotates" (takes the gold labels
-   of) the ``--step`` first. Uncertainty strategies rank a random sample of
-   ``--candidates`` unlabelled sentences (the usual pool sub-sampling that keeps a round's
-   cost bounded); ``random`` draws from the whole unlabelled pool.
+Strategies:
 
-The entity and relation label space is fixed from the whole pool, so every round's model
-has the same output layer. Runs go in parallel worker processes with one torch thread each
-(on this 2-core CPU that beats one process with two threads).
+- ``plain``: a plain tool, random order, no suggestions;
+- ``default``: Eligo's default loop, its ranking (``DEFAULT_STRATEGY``) and its suggestions;
+- ``ranking``: the ranking without suggestions;
+- ``suggestions``: suggestions in random order.
 
-Outputs: the raw curves as JSON, a Markdown table (mean +- std over seeds per labelled-set
-size) with, per uncertainty strategy, how many labelled sentences it needs to reach random
-sampling's final F1, and a PNG learning-curve plot.
+Rounds go on until at least the effort of ``--budget-criteria`` (2,000) random criteria from
+scratch is spent (or the pool is used up). The first round is the same random criteria, from
+scratch, for every strategy of a seed (there is no model yet).
 
-Chia is read at run time from ``/work/shared/data/chia`` (never copied into the repo).
-
-    # the documented run (about 45 min on the 2-core CPU)
-    .venv/bin/python bench/al_simulation.py --seeds 13,14,15 --epochs 5 \\
-        --json docs/al-simulation.json --table docs/al-simulation.md --plot docs/al-simulation.png
-    # a smoke run with a tiny random encoder (seconds; numbers meaningless)
-    .venv/bin/python bench/al_simulation.py --tiny --trials 30 --test-trials 8 --seed-size 40 \\
-        --step 40 --rounds 2 --epochs 2 --seeds 1
+    # the Chia run (not rerun yet: docs/al-simulation.md)
+    .venv/bin/python bench/al_simulation.py --pool /work/shared/data/chia/chia_without_scope \\
+        --seeds 13,14,15 --json docs/al-simulation.json --table docs/al-simulation-table.md \\
+        --plot docs/al-simulation.png
+    # a smoke run: the demo criteria, a tiny random encoder (seconds; numbers meaningless)
+    .venv/bin/python bench/al_simulation.py --quick --json /tmp/al.json --table /tmp/al.md
 """
 from __future__ import annotations
 
@@ -39,172 +36,229 @@ import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from mlcore.contract import (  # noqa: E402
+    DEFAULT_STRATEGY, MODEL_OPTION_DEFAULTS, split_by_trial, trial_of,
+)
 from mlcore.corpus.brat import read_brat  # noqa: E402
 from mlcore.corpus.model import sentence_examples  # noqa: E402
 from mlcore.corpus.splitting import split_criteria  # noqa: E402
+from mlcore.effort import CriterionAnnotations, Mention, criterion_effort  # noqa: E402
 
-CHIA = Path("/work/shared/data/chia/chia_without_scope")
+STRATEGIES = {"plain": (False, False), "default": (True, True),
+              "ranking": (True, False), "suggestions": (False, True)}  # (ranked, suggested)
 TINY = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
         "intermediate_size": 64, "max_position_embeddings": 160}
-METRICS = ("ner_f1", "re_end_to_end_f1")
+METRICS = {"ner": "ner_f1", "re": "re_end_to_end_f1"}
+AXES = ("inputs", "tokens", "criteria")
 
 
-def load_trials(path: Path) -> dict[str, list]:
-    """Non-blank sentence examples per trial (NCT id: a document name's part before ``_``)."""
-    trials: dict[str, list] = {}
-    for doc in read_brat(path, strict=False):
+def load_examples(folder: Path | None) -> list:
+    """Non-blank criteria of a brat folder (the demo's criteria without one)."""
+    if folder is None:
+        from annotation.demo_data import demo_documents
+        documents = demo_documents()
+    else:
+        documents = list(read_brat(folder, strict=False))
+    examples = []
+    for doc in documents:
         if not doc.sentences:
             doc.sentences = split_criteria(doc.text)
-        examples = [e for e in sentence_examples(doc) if e.text.strip()]
-        trials.setdefault(doc.name.split("_")[0], []).extend(examples)
-    return trials
+        examples += [e for e in sentence_examples(doc) if e.text.strip()]
+    return examples
 
 
-def split_pool_test(trials: dict, n_trials: int, n_test: int, seed: int):
-    names = sorted(trials)
-    random.Random(seed).shuffle(names)
-    names = names[:n_trials]
-    test = [e for n in names[:n_test] for e in trials[n]]
-    pool = [e for n in names[n_test:] for e in trials[n]]
-    return pool, test
+def pool_and_test(args) -> tuple[list, list]:
+    pool = load_examples(args.pool)
+    if args.test is not None:
+        return pool, load_examples(args.test)
+    return split_by_trial(pool, trial=lambda e: trial_of(e.document),
+                          train_fraction=1 - args.test_fraction, seed=args.split_seed)
 
 
-def label_space(examples) -> tuple[list[str], list[str]]:
-    entity_types = sorted({s.type for e in examples for s in e.spans})
-    relation_types = sorted({r[2] for e in examples for r in e.relations})
-    return entity_types, relation_types
-
-
-def seed_set(pool_size: int, seed: int, seed_size: int) -> tuple[random.Random, set, set]:
-    """A run's random generator and its first labelled and unlabelled pool indices: the same
-    for every strategy of a seed."""
-    rng = random.Random(seed)
-    order = list(range(pool_size))
-    rng.shuffle(order)
-    return rng, set(order[:seed_size]), set(order[seed_size:])
-
-
-def round_options(args, seed: int, entity_types, relation_types):
-    """The training options of every round (fp32 on the CPU, ``args.threads`` threads)."""
+def train_options(args, seed: int, labels: tuple, warm: Path | None):
+    """The app's recipe (its model option defaults), on the CPU in fp32."""
     from mlcore.trainer import TrainOptions
 
-    return TrainOptions(
-        encoder=args.encoder or None, encoder_config=TINY if args.tiny else None,
-        entity_types=entity_types, relation_types=relation_types,
-        epochs=args.epochs, batch_size=args.batch, seed=seed, num_threads=args.threads,
-        lr=5e-3 if args.tiny else args.lr, head_lr=args.head_lr, device="cpu", precision="fp32")
+    known = {f.name for f in fields(TrainOptions)}
+    recipe = {k: v for k, v in MODEL_OPTION_DEFAULTS.items()
+              if k in known and k not in ("encoder", "warm_start") and v is not None}
+    recipe.update(entity_types=labels[0], relation_types=labels[1], seed=seed, device="cpu",
+                  precision="fp32", num_threads=args.threads,
+                  warm_start=str(warm) if warm and MODEL_OPTION_DEFAULTS["warm_start"] else None)
+    if args.quick:
+        recipe.update(encoder_config=TINY, lr=5e-3, min_steps=4, epochs=2, batch_size=8)
+    return TrainOptions(**recipe)
 
 
-def run_chain(job: dict) -> dict:
-    """One (seed, strategy) learning curve; runs in a worker process."""
-    import torch
+@dataclass
+class Chain:
+    """One (seed, strategy) run: what is labelled, what it cost, the curve so far."""
 
+    seed: int
+    strategy: str
+    labelled: list = field(default_factory=list)
+    spent: dict = field(default_factory=lambda: dict.fromkeys(AXES, 0))
+    curve: list = field(default_factory=list)
+
+
+def gold_of(example) -> CriterionAnnotations:
+    return CriterionAnnotations.of_example(example)
+
+
+def suggestion_of(prediction) -> CriterionAnnotations:
+    entities = tuple(Mention(e.type, tuple(tuple(f) for f in e.fragments))
+                     for e in prediction.entities)
+    return CriterionAnnotations(entities, tuple((r.head, r.tail, r.type)
+                                                for r in prediction.relations))
+
+
+def scratch_inputs(example) -> int:
+    return criterion_effort(text=example.text, gold=gold_of(example)).inputs
+
+
+def label(chain: Chain, pool: list, order: list[int], budget: int, suggestions: dict) -> None:
+    """Annotate criteria in ``order`` until ``budget`` inputs are spent."""
+    spent = 0
+    for index in order:
+        if spent >= budget:
+            break
+        example = pool[index]
+        effort = criterion_effort(text=example.text, gold=gold_of(example),
+                                  suggested=suggestions.get(index))
+        spent += effort.inputs
+        chain.spent["inputs"] += effort.inputs
+        chain.spent["tokens"] += effort.tokens_read
+        chain.spent["criteria"] += 1
+        chain.labelled.append(index)
+
+
+def next_order(chain: Chain, model, pool: list, args, rng) -> tuple[list[int], dict]:
+    """The unlabelled criteria in the strategy's order, and the suggestions shown on them."""
+    from mlcore.inference import predict
+
+    ranked, suggested = STRATEGIES[chain.strategy]
+    taken = set(chain.labelled)
+    unlabelled = [i for i in range(len(pool)) if i not in taken]
+    candidates = rng.sample(unlabelled, min(args.candidates, len(unlabelled)))
+    if not (ranked or suggested) or model is None:
+        return candidates, {}
+    predictions = dict(zip(candidates, predict(model, [pool[i] for i in candidates], 32)))
+    if ranked:
+        candidates.sort(key=lambda i: -predictions[i].uncertainty[DEFAULT_STRATEGY])
+    shown = {i: suggestion_of(p) for i, p in predictions.items()} if suggested else {}
+    return candidates, shown
+
+
+def train_round(chain: Chain, pool, test, args, labels, out: Path, warm: Path | None):
+    """Train on the labelled criteria (dev: a split by trial of them) and score on test."""
     from mlcore.evaluator import evaluate
     from mlcore.inference import load_model
     from mlcore.trainer import train
 
-    torch.set_num_threads(job["args"].threads)
-    args, pool, test = job["args"], job["pool"], job["test"]
-    seed, strategy = job["seed"], job["strategy"]
-    rng, labelled, unlabelled = seed_set(len(pool), seed, args.seed_size)
-    options = round_options(args, seed, job["entity_types"], job["relation_types"])
-    curve = []
-    for round_no in range(args.rounds + 1):
+    examples = [pool[i] for i in chain.labelled]
+    fit, dev = split_by_trial(examples, trial=lambda e: trial_of(e.document),
+                              train_fraction=1 - MODEL_OPTION_DEFAULTS["dev_fraction"],
+                              seed=chain.seed)
+    model_dir = out / f"{chain.seed}-{chain.strategy}-{len(chain.curve)}"
+    train(fit, dev, train_options(args, chain.seed, labels, warm), model_dir)
+    model = load_model(model_dir, device="cpu", precision="fp32")
+    metrics = evaluate(model, test, 32, tasks=("ner", "re_end_to_end"))
+    return model, model_dir, {"ner_f1": metrics["ner"]["f1"],
+                              "re_end_to_end_f1": metrics["re_end_to_end"]["f1"]}
+
+
+def run_chain(seed: int, strategy: str, pool, test, args, labels, budget: int, out: Path):
+    """One learning curve: rounds of labelling ``budget / rounds`` inputs, then training."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    chain, rng = Chain(seed, strategy), random.Random(seed)
+    first = list(range(len(pool)))
+    random.Random(seed).shuffle(first)
+    per_round = -(-budget // args.rounds)
+    label(chain, pool, first, per_round, {})
+    model = warm = None
+    while True:
         started = time.monotonic()
-        model_dir = Path(job["out"]) / f"{seed}-{strategy}-{round_no}"
-        train([pool[i] for i in sorted(labelled)], [], options, model_dir)
-        model = load_model(model_dir, device="cpu", precision="fp32")
-        metrics = evaluate(model, test, args.batch, tasks=("ner", "re_end_to_end"))
-        point = {"train_sentences": len(labelled), "ner_f1": metrics["ner"]["f1"],
-                 "re_end_to_end_f1": metrics["re_end_to_end"]["f1"]}
-        if round_no < args.rounds and unlabelled:
-            chosen = choose(strategy, model, pool, sorted(unlabelled), args, rng)
-            labelled.update(chosen)
-            unlabelled.difference_update(chosen)
-        point["seconds"] = round(time.monotonic() - started, 1)
-        curve.append(point)
-        print(f"seed {seed} {strategy}: {point}", file=sys.stderr, flush=True)
-    return {"seed": seed, "strategy": strategy, "curve": curve}
+        model, warm, scores = train_round(chain, pool, test, args, labels, out, warm)
+        chain.curve.append({**chain.spent, **scores,
+                            "seconds": round(time.monotonic() - started, 1)})
+        print(f"seed {seed} {strategy}: {chain.curve[-1]}", file=sys.stderr, flush=True)
+        if chain.spent["inputs"] >= budget or len(chain.labelled) >= len(pool):
+            return {"seed": seed, "strategy": strategy, "curve": chain.curve}
+        order, shown = next_order(chain, model, pool, args, rng)
+        label(chain, pool, order, min(per_round, budget - chain.spent["inputs"]), shown)
 
 
-def choose(strategy: str, model, pool, unlabelled: list[int], args, rng) -> list[int]:
-    """The ``args.step`` pool indices the strategy sends to the annotator next."""
-    from mlcore.inference import predict
-
-    if strategy == "random":
-        return rng.sample(unlabelled, min(args.step, len(unlabelled)))
-    candidates = rng.sample(unlabelled, min(args.candidates, len(unlabelled)))
-    predictions = predict(model, [pool[i] for i in candidates], args.batch)
-    ranked = sorted(zip(candidates, predictions), key=lambda c: -c[1].uncertainty[strategy])
-    return [i for i, _ in ranked[:args.step]]
+def mean_curve(runs: list[dict]) -> list[dict]:
+    """Round by round, the mean over seeds of every axis and metric (rounds all seeds have)."""
+    rounds = min(len(r["curve"]) for r in runs)
+    keys = (*AXES, *METRICS.values())
+    return [{k: statistics.mean(r["curve"][i][k] for r in runs) for k in keys}
+            | {f"{m}_std": statistics.pstdev(r["curve"][i][m] for r in runs)
+               for m in METRICS.values()} for i in range(rounds)]
 
 
-def summarise(results: list[dict]) -> dict:
-    """strategy -> train size -> metric -> (mean, std) over seeds."""
-    table: dict = {}
-    for result in results:
-        for point in result["curve"]:
-            cell = table.setdefault(result["strategy"], {}).setdefault(point["train_sentences"], {})
-            for metric in METRICS:
-                cell.setdefault(metric, []).append(point[metric])
-    return {s: {n: {m: (statistics.mean(v), statistics.pstdev(v)) for m, v in cell.items()}
-                for n, cell in sorted(sizes.items())} for s, sizes in table.items()}
+def effort_to_reach(curve: list[dict], target: float, metric: str, axis: str = "inputs"):
+    """The effort at which a mean curve first reaches ``target`` (linear interpolation)."""
+    if curve and curve[0][metric] >= target:
+        return curve[0][axis]
+    for a, b in zip(curve, curve[1:]):
+        if b[metric] >= target:
+            share = (target - a[metric]) / max(1e-12, b[metric] - a[metric])
+            return a[axis] + (b[axis] - a[axis]) * share
+    return None
 
 
-def sentences_to_reach(curve: dict, target: float, metric: str) -> float | None:
-    """Labelled sentences at which a mean curve first reaches ``target`` (linear interpolation)."""
-    points = [(n, cell[metric][0]) for n, cell in curve.items()]
-    for (n0, f0), (n1, f1) in zip(points, points[1:]):
-        if f0 >= target:
-            return n0
-        if f1 >= target:
-            return n0 + (n1 - n0) * (target - f0) / (f1 - f0)
-    return points[-1][0] if points and points[-1][1] >= target else None
+def summarise(curves: dict) -> dict:
+    """Per strategy, the effort (inputs) to reach the plain tool's final F1, and the ratios."""
+    summary: dict = {"per_strategy": {}}
+    plain = curves.get("plain")
+    for key, metric in METRICS.items():
+        target = plain[-1][metric] if plain else None
+        summary[f"plain_final_{key}_f1"] = target
+        for strategy, curve in curves.items():
+            reached = None if target is None else effort_to_reach(curve, target, metric)
+            summary["per_strategy"].setdefault(strategy, {})[f"inputs_to_plain_final_{key}"] = reached
+        plain_effort = summary["per_strategy"].get("plain", {}).get(f"inputs_to_plain_final_{key}")
+        default = summary["per_strategy"].get("default", {}).get(f"inputs_to_plain_final_{key}")
+        summary[f"default_effort_ratio_{key}"] = (
+            default / plain_effort if default is not None and plain_effort else None)
+    return summary
 
 
-def markdown(summary: dict, meta: dict) -> str:
-    sizes = sorted({n for curve in summary.values() for n in curve})
-    lines = [f"Mean ± std over seeds {meta['seeds']} (F1 in percent, test set of "
-             f"{meta['test_sentences']} sentences from {meta['test_trials']} trials; pool "
-             f"{meta['pool_sentences']} sentences; {meta['epochs']} epochs per round, "
-             f"encoder {meta['encoder']}).", ""]
-    for metric, title in (("ner_f1", "NER F1"), ("re_end_to_end_f1", "end-to-end RE F1")):
-        lines += [f"**{title}**", "", "| strategy | " + " | ".join(str(n) for n in sizes) + " |",
-                  "| --- |" + " ---: |" * len(sizes)]
-        for strategy, curve in summary.items():
-            cells = [f"{100 * curve[n][metric][0]:.1f} ± {100 * curve[n][metric][1]:.1f}"
-                     if n in curve else "-" for n in sizes]
-            lines.append(f"| {strategy} | " + " | ".join(cells) + " |")
-        lines.append("")
-    lines += reach_lines(summary)
-    return "\n".join(lines) + "\n"
+def markdown(curves: dict, summary: dict, meta: dict) -> str:
+    lines = [f"Seeds {meta['seeds']}; pool {meta['pool']} criteria, test {meta['test']}; "
+             f"budget {meta['budget_inputs']} inputs (= {meta['budget_criteria']} random "
+             f"criteria from scratch) in {meta['rounds']} rounds; encoder {meta['encoder']}.", "",
+             "| strategy | round | inputs | tokens | criteria | NER F1 | RE F1 |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for strategy, curve in curves.items():
+        for i, p in enumerate(curve):
+            lines.append(f"| {strategy} | {i} | {p['inputs']:.0f} | {p['tokens']:.0f} | "
+                         f"{p['criteria']:.0f} | {100 * p['ner_f1']:.1f} ± "
+                         f"{100 * p['ner_f1_std']:.1f} | {100 * p['re_end_to_end_f1']:.1f} ± "
+                         f"{100 * p['re_end_to_end_f1_std']:.1f} |")
+    lines += ["", "| strategy | inputs to plain's final NER F1 | inputs to plain's final RE F1 |",
+              "| --- | ---: | ---: |"]
+    for strategy, reach in summary["per_strategy"].items():
+        cells = [f"{reach[f'inputs_to_plain_final_{k}']:.0f}"
+                 if reach[f"inputs_to_plain_final_{k}"] is not None else "not reached"
+                 for k in METRICS]
+        lines.append(f"| {strategy} | " + " | ".join(cells) + " |")
+    ratios = [summary[f"default_effort_ratio_{k}"] for k in METRICS]
+    lines += ["", "Default loop's effort / plain tool's: NER "
+              + " , RE ".join("not reached" if r is None else f"{r:.2f}" for r in ratios), ""]
+    return "\n".join(lines)
 
 
-def reach_lines(summary: dict) -> list[str]:
-    if "random" not in summary:
-        return []
-    random_curve = summary["random"]
-    final_size = max(random_curve)
-    lines = ["| strategy | metric | random's final F1 (at "
-             f"{final_size} sentences) | labelled sentences needed |", "| --- | --- | ---: | ---: |"]
-    for strategy, curve in summary.items():
-        if strategy == "random":
-            continue
-        for metric in METRICS:
-            target = random_curve[final_size][metric][0]
-            needed = sentences_to_reach(curve, target, metric)
-            shown = f"{needed:.0f}" if needed is not None else f"not reached by {max(curve)}"
-            lines.append(f"| {strategy} | {metric} | {100 * target:.1f} | {shown} |")
-    return lines + [""]
-
-
-def plot(summary: dict, path: Path, meta: dict) -> None:
+def plot(curves: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -213,77 +267,82 @@ def plot(summary: dict, path: Path, meta: dict) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for ax, (metric, title) in zip(axes, (("ner_f1", "NER F1 (strict)"),
                                           ("re_end_to_end_f1", "End-to-end RE F1"))):
-        for strategy, curve in summary.items():
-            sizes = list(curve)
-            mean = [100 * curve[n][metric][0] for n in sizes]
-            std = [100 * curve[n][metric][1] for n in sizes]
-            ax.plot(sizes, mean, marker="o", label=strategy)
-            ax.fill_between(sizes, [m - s for m, s in zip(mean, std)],
-                            [m + s for m, s in zip(mean, std)], alpha=0.15)
-        ax.set(title=title, xlabel="labelled sentences", ylabel="F1 (%)")
+        for strategy, curve in curves.items():
+            ax.plot([p["inputs"] for p in curve], [100 * p[metric] for p in curve],
+                    marker="o", label=strategy)
+        ax.set(title=title, xlabel="UI inputs spent", ylabel="F1 (%)")
         ax.grid(alpha=0.3)
     axes[0].legend()
-    fig.suptitle(f"Active learning on Chia ({meta['encoder']}, {len(meta['seeds'])} seeds, "
-                 f"{meta['epochs']} epochs per round)")
     fig.savefig(path, dpi=120)
 
 
-def build_parser(description: str = __doc__.splitlines()[0]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--corpus", type=Path, default=CHIA)
-    parser.add_argument("--trials", type=int, default=800, help="trials used (pool + test)")
-    parser.add_argument("--test-trials", type=int, default=100)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pool", type=Path, default=None, help="brat folder (default: demo)")
+    parser.add_argument("--test", type=Path, default=None,
+                        help="brat folder; without it a seeded split of the pool by trial")
+    parser.add_argument("--test-fraction", type=float, default=0.2)
     parser.add_argument("--split-seed", type=int, default=13)
-    parser.add_argument("--seed-size", type=int, default=100)
-    parser.add_argument("--step", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--candidates", type=int, default=2000)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--head-lr", type=float, default=1e-3)
-    parser.add_argument("--strategies", default="combined,mnlp,random")
     parser.add_argument("--seeds", default="13,14,15")
-    parser.add_argument("--encoder", default="")
-    parser.add_argument("--tiny", action="store_true", help="a tiny random encoder (smoke runs)")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
-    parser.add_argument("--out", type=Path, default=None, help="checkpoints (default: temp dir)")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--budget-criteria", type=int, default=2000,
+                        help="budget: the inputs of this many random criteria from scratch")
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--candidates", type=int, default=3000,
+                        help="unlabelled criteria ranked (and shown suggestions) per round")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny data and a tiny random encoder (a smoke test)")
+    parser.add_argument("--out", type=Path, default=None, help="checkpoints (default: temp)")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--table", type=Path, default=None)
     parser.add_argument("--plot", type=Path, default=None)
     return parser
 
 
-def main() -> None:
-    args = build_parser().parse_args()
+def budget_inputs(pool: list, criteria: int, seed: int) -> int:
+    """The inputs of ``criteria`` random pool criteria from scratch (all of them if fewer)."""
+    order = list(range(len(pool)))
+    random.Random(seed).shuffle(order)
+    return sum(scratch_inputs(pool[i]) for i in order[:criteria])
+
+
+def main(argv=None) -> dict:
+    args = build_parser().parse_args(argv)
+    strategies = [s.strip() for s in args.strategies.split(",")]
+    unknown = [s for s in strategies if s not in STRATEGIES]
+    if unknown:
+        raise SystemExit(f"unknown strategies {unknown}; choose from {list(STRATEGIES)}")
+    if args.quick:
+        args.seeds, args.rounds, args.budget_criteria = "1", 2, 60
     started = time.monotonic()
-    pool, test = split_pool_test(load_trials(args.corpus), args.trials, args.test_trials,
-                                 args.split_seed)
-    entity_types, relation_types = label_space(pool)
-    out = args.out or Path(tempfile.mkdtemp(prefix="eligo-al-"))
+    pool, test = pool_and_test(args)
+    everything = pool + test
+    labels = (sorted({s.type for e in everything for s in e.spans}),
+              sorted({r[2] for e in everything for r in e.relations}))
     seeds = [int(s) for s in args.seeds.split(",")]
-    jobs = [{"args": args, "pool": pool, "test": test, "seed": seed, "strategy": strategy.strip(),
-             "entity_types": entity_types, "relation_types": relation_types,
-             "out": str(out)}
-            for seed in seeds for strategy in args.strategies.split(",")]
-    with ProcessPoolExecutor(args.workers) as executor:
-        results = list(executor.map(run_chain, jobs))
-    meta = {"trials": args.trials, "test_trials": args.test_trials,
-            "pool_sentences": len(pool), "test_sentences": len(test), "seeds": seeds,
-            "encoder": "tiny random BERT" if args.tiny else (args.encoder or "packaged MiniLM-L6"),
-            "epochs": args.epochs, "seed_size": args.seed_size, "step": args.step,
-            "candidates": args.candidates, "lr": args.lr, "head_lr": args.head_lr,
+    budget = budget_inputs(pool, args.budget_criteria, args.split_seed)
+    out = args.out or Path(tempfile.mkdtemp(prefix="eligo-al-"))
+    runs = [run_chain(seed, s, pool, test, args, labels, budget, out)
+            for seed in seeds for s in strategies]
+    curves = {s: mean_curve([r for r in runs if r["strategy"] == s]) for s in strategies}
+    summary = summarise(curves)
+    meta = {"seeds": seeds, "pool": len(pool), "test": len(test), "budget_inputs": budget,
+            "budget_criteria": args.budget_criteria, "rounds": args.rounds,
+            "encoder": "tiny random BERT" if args.quick else "packaged MiniLM-L6",
+            "recipe": {k: MODEL_OPTION_DEFAULTS[k] for k in ("epochs", "min_steps", "batch_size",
+                                                             "lr", "patience", "warm_start")},
             "wall_seconds": round(time.monotonic() - started)}
-    summary = summarise(results)
-    text = markdown(summary, meta)
+    result = {"meta": meta, "runs": runs, "curves": curves, "summary": summary}
+    text = markdown(curves, summary, meta)
     print(text)
     if args.json:
-        args.json.write_text(json.dumps({"meta": meta, "runs": results}, indent=1) + "\n")
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
     if args.table:
         args.table.write_text(text)
     if args.plot:
-        plot(summary, args.plot, meta)
+        plot(curves, args.plot)
+    return result
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/bench_annotation_latency.py [--sentences 30000] [--repeat 200]
+    python bench/bench_annotation_latency.py [--sentences 30000] [--repeat 200] [--layer]
 
 Runs on whatever ``DATABASE_URL`` says (e.g.
 ``DATABASE_URL=postgres://postgres@127.0.0.1:5432/eligo_bench_ui``, created first with
@@ -13,7 +13,9 @@ generated with ``bulk_create`` (1,000 documents of 30 criteria, about 2 entities
 timed in-process through Django's test ``Client`` (middleware, session, templates
 included; no network) with ``time.perf_counter``. Prints p50/p95/max per action and the
 queries each issues. Target: p95 < 50 ms per annotation action. The project is deleted
-at the end.
+at the end. ``--layer``: the project is in independent mode, every document is assigned to
+the benchmark user, an annotator, and the generated annotations are in their own layer, so
+every action reads and writes that layer (``SentenceLayer`` versions).
 """
 from __future__ import annotations
 
@@ -41,17 +43,22 @@ def criterion(rng: random.Random) -> str:
     return " ".join(WORDS[start:start + rng.randint(8, 12)]) + "."
 
 
-def generate(n_sentences: int, rng: random.Random):
-    """A project with ``n_sentences`` criteria, two entities and one relation on each."""
+def generate(n_sentences: int, rng: random.Random, layered: bool = False):
+    """A project with ``n_sentences`` criteria, two entities and one relation on each (in the
+    benchmark user's own layer if ``layered``)."""
     from django.contrib.auth import get_user_model
 
-    from annotation.models import Document, Entity, Relation, Sentence
+    from annotation.models import Assignment, Document, Entity, Relation, Sentence
+    from annotation.services.layers import project_mode_update
     from annotation.services.projects import membership_set, project_create
 
     name = f"bench-ui-{int(time.time())}"
     user, _ = get_user_model().objects.get_or_create(username="bench-annotator")
     project = project_create(name=name, title="Latency benchmark")
-    membership_set(project=project, user=user, role="manager")
+    membership_set(project=project, user=user, role="annotator" if layered else "manager")
+    layer = user.pk if layered else None
+    if layered:
+        project_mode_update(project=project, mode="independent")
     types = {t.name: t for t in project.entity_types.all()}
     negated = project.relation_types.get(name="is negated")
     n_docs = n_sentences // PER_DOCUMENT
@@ -59,6 +66,9 @@ def generate(n_sentences: int, rng: random.Random):
     documents = Document.objects.bulk_create(
         [Document(project=project, name=f"NCT{i:08d}_inc", text="\n".join(t))
          for i, t in enumerate(texts)], batch_size=500)
+    if layered:
+        Assignment.objects.bulk_create([Assignment(document=d, annotator=user) for d in documents],
+                                       batch_size=1000)
     sentences = []
     for document, criteria in zip(documents, texts):
         offset = 0
@@ -73,19 +83,19 @@ def generate(n_sentences: int, rng: random.Random):
         first = s.text.index(" ")
         entities.append(Entity(document_id=s.document_id, sentence_id=s.pk, type=types["Negation cue"],
                                fragments=[[s.start, s.start + first]], start=s.start,
-                               end=s.start + first, source="imported"))
+                               end=s.start + first, source="imported", annotator_id=layer))
         second_end = s.text.index(" ", first + 1)
         entities.append(Entity(document_id=s.document_id, sentence_id=s.pk, type=types["Condition"],
                                fragments=[[s.start + first + 1, s.start + second_end]],
                                start=s.start + first + 1, end=s.start + second_end,
-                               source="imported"))
+                               source="imported", annotator_id=layer))
     Entity.objects.bulk_create(entities, batch_size=2000)
     by_sentence: dict[int, list[int]] = {}
     for pk, sentence_id in Entity.objects.filter(document__project=project).values_list("id", "sentence_id"):
         by_sentence.setdefault(sentence_id, []).append(pk)
     relations = [Relation(document_id=s.document_id, sentence_id=s.pk, type=negated,
                           head_id=max(by_sentence[s.pk]), tail_id=min(by_sentence[s.pk]),
-                          source="imported") for s in sentences]
+                          source="imported", annotator_id=layer) for s in sentences]
     Relation.objects.bulk_create(relations, batch_size=2000)
     return project, user, sentences
 
@@ -124,13 +134,23 @@ class Bench:
         return response
 
 
-def one_round(bench: Bench, project, sentence, types, negated) -> None:
+def current_version(sentence, layer) -> int:
+    """The sentence's version in ``layer`` (the shared layer: ``None``)."""
+    from annotation.models import Sentence, SentenceLayer
+
+    if layer is None:
+        return Sentence.objects.filter(pk=sentence.pk).values_list("version", flat=True).get()
+    return (SentenceLayer.objects.filter(sentence_id=sentence.pk, annotator_id=layer)
+            .values_list("version", flat=True).first() or 1)
+
+
+def one_round(bench: Bench, project, sentence, types, negated, layer=None) -> None:
     """Every action once on ``sentence`` (fresh, version 1), as an annotator would."""
-    from annotation.models import Entity, Relation, Sentence
+    from annotation.models import Entity, Relation
 
     base = f"/projects/{project.name}/sentences/{sentence.pk}/"
     do = base + "do/"
-    version = Sentence.objects.filter(pk=sentence.pk).values_list("version", flat=True).get()
+    version = current_version(sentence, layer)
     local = sentence.text.rindex(" ") + 1
     end = sentence.start + len(sentence.text) - 1
     bench.run("GET page", "get", base)
@@ -146,7 +166,7 @@ def one_round(bench: Bench, project, sentence, types, negated) -> None:
     bench.run("POST entity-extend", "post", do + "entity-extend/", {
         "entity": created, "fragments": json.dumps([[sentence.start + local - 2, sentence.start + local]]),
         "version": version}, expect=(200, 422))
-    version = Sentence.objects.filter(pk=sentence.pk).values_list("version", flat=True).get()
+    version = current_version(sentence, layer)
     negation = Entity.objects.filter(sentence_id=sentence.pk, type__name="Negation cue").values_list("id", flat=True).first()
     bench.run("POST relation-create", "post", do + "relation-create/", {
         "type": negated.pk, "head": created, "tail": negation, "version": version})
@@ -168,6 +188,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sentences", type=int, default=30_000)
     parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--layer", action="store_true",
+                        help="annotate in an annotator's own layer (independent mode)")
     args = parser.parse_args()
     database = setup_django(sqlite_prefix="eligo-bench-ui-", DJANGO_SECRET_KEY="bench-only-secret-key",
                              DJANGO_SECURE_COOKIES="0", LOG_LEVEL="WARNING")
@@ -177,7 +199,7 @@ def main() -> None:
 
     rng = random.Random(7)
     start = time.perf_counter()
-    project, user, sentences = generate(args.sentences, rng)
+    project, user, sentences = generate(args.sentences, rng, layered=args.layer)
     print(f"database: {database}")
     print(f"generated {len(sentences)} sentences in {time.perf_counter() - start:.1f} s")
     client = Client()
@@ -188,7 +210,8 @@ def main() -> None:
     chosen = rng.sample(sentences, args.repeat + 1)
     try:
         for sentence in chosen:
-            one_round(bench, project, sentence, types, negated)
+            one_round(bench, project, sentence, types, negated,
+                      layer=user.pk if args.layer else None)
         for _ in range(min(args.repeat, 50) + 1):
             bench.run("GET dashboard", "get", f"/projects/{project.name}/")
             bench.run("GET doc list", "get", f"/projects/{project.name}/documents/",

@@ -10,11 +10,12 @@ from dataclasses import asdict
 from multiprocessing import get_context
 from pathlib import Path
 
-from mlcore.contract import CLI_MODES, NEGATIVES, PIPELINE, POOLINGS, RE_HEADS
+from mlcore.contract import CLI_MODES, ENTITY_LAYERS, NEGATIVES, PIPELINE, POOLINGS, RE_HEADS
 from mlcore.contract import TRAINING_DEFAULTS as DEFAULTS
 from mlcore.contract import split_by_trial, trial_of
 from mlcore.corpus.formats import ANNOTATED_FORMATS, read_corpus
-from mlcore.corpus.model import Document, FlattenStats, sentence_examples
+from mlcore.corpus.model import Document, FlattenStats
+from mlcore.gold import DEFAULT_GOLDS, GOLDS, document_examples, gold_blocks, gold_standards
 
 GRID = [
     # (run name, mode, re_head, negatives, table label)
@@ -57,22 +58,39 @@ def split_documents(documents: list[Document], train_fraction: float, seed: int
                           seed=seed)
 
 
-def to_examples(documents: list[Document], stats: FlattenStats | None = None):
-    """Sentence examples by the shared flattening rule; blank sentences are skipped."""
-    examples = []
-    for document in documents:
-        examples += [e for e in sentence_examples(document, stats) if e.text.strip()]
-    return examples
+def to_examples(documents: list[Document], stats: FlattenStats | None = None, *,
+                flat: bool = True):
+    """Sentence examples by the shared flattening rule (``flat=False``: every entity, for
+    the span layer; :func:`mlcore.gold.document_examples`); blank sentences are skipped."""
+    return document_examples(documents, stats, flat=flat)
+
+
+def gold_names(text: str) -> list[str]:
+    """``--gold original,flattened``: known gold names, the first one the headline."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in GOLDS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown gold {', '.join(unknown) or '(none)'}; choose from {', '.join(GOLDS)}")
+    return names
 
 
 def _datasets(args) -> tuple[list, list]:
     documents = read_documents(args.train, args.format, args.limit_docs)
+    flat = args.entity_layer == "bio"
     if args.dev:
-        return to_examples(documents), to_examples(read_documents(args.dev, args.format))
+        return (to_examples(documents, flat=flat),
+                to_examples(read_documents(args.dev, args.format), flat=flat))
     if args.split_by_document:
         train_docs, dev_docs = split_documents(documents, args.split_by_document, args.seed)
-        return to_examples(train_docs), to_examples(dev_docs)
-    return to_examples(documents), []
+        return to_examples(train_docs, flat=flat), to_examples(dev_docs, flat=flat)
+    return to_examples(documents, flat=flat), []
+
+
+def _flat_for(model) -> bool:
+    """Whether a loaded model's examples are flattened: all but the span layer's."""
+    single = getattr(model, "ner", model)
+    return single.model.config.entity_layer == "bio"
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -87,6 +105,8 @@ def _options(args, **overrides):
         head_lr=args.head_lr, seed=args.seed, patience=args.patience, device=args.device,
         label_embedding_dim=args.label_embedding_dim, pooling=args.pooling,
         precision=args.precision, num_threads=args.threads,
+        entity_layer=args.entity_layer, max_span_width=args.max_span_width,
+        min_steps=args.min_steps,
         encoder_config=json.loads(args.encoder_config) if args.encoder_config else None,
     )
     values.update(overrides)
@@ -127,11 +147,14 @@ def cmd_evaluate(args) -> int:
     from mlcore.inference import load_model
 
     model = load_model(args.model, device=args.device, precision=args.precision)
-    documents = read_documents(args.data, args.format)
+    documents = read_documents(args.data, args.format, args.limit_docs)
     if args.split_by_document:
         _, documents = split_documents(documents, args.split_by_document, args.seed)
     ignore = [name.strip() for name in args.ignore_types.split(",") if name.strip()]
-    metrics = evaluate(model, to_examples(documents), args.batch_size, ignore_types=ignore)
+    golds = gold_standards(documents, args.gold)
+    metrics = evaluate(model, to_examples(documents, flat=_flat_for(model)), args.batch_size,
+                       ignore_types=ignore, golds=golds)
+    metrics["gold_stats"] = asdict(golds[0].stats)
     print(to_markdown(metrics) if args.table else json.dumps(metrics, indent=2))
     return 0
 
@@ -140,8 +163,8 @@ def cmd_predict(args) -> int:
     from mlcore.inference import load_model, predict
 
     model = load_model(args.model, device=args.device, precision=args.precision)
-    predictions = predict(model, to_examples(read_documents(args.data, args.format)),
-                          args.batch_size)
+    examples = to_examples(read_documents(args.data, args.format), flat=_flat_for(model))
+    predictions = predict(model, examples, args.batch_size)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as handle:
@@ -154,8 +177,10 @@ def cmd_predict(args) -> int:
 # --- grid -------------------------------------------------------------------------------------
 
 
-def _grid_run(name: str, options, train_examples, dev_examples, test_examples, out_dir: str):
-    """Train one grid run and score it on the test set (runs in a worker process)."""
+def _grid_run(name: str, options, train_examples, dev_examples, test_examples, out_dir: str,
+              golds=None):
+    """Train one grid run and score it on the test set against ``golds`` (runs in a worker
+    process)."""
     from mlcore.evaluator import evaluate
     from mlcore.inference import load_model
     from mlcore.trainer import train
@@ -169,7 +194,7 @@ def _grid_run(name: str, options, train_examples, dev_examples, test_examples, o
 
     result = train(train_examples, dev_examples, options, out_dir, progress)
     metrics = evaluate(load_model(out_dir, device=options.device), test_examples,
-                       options.eval_batch_size)
+                       options.eval_batch_size, golds=golds)
     log.close()
     return name, {**_result_summary(result), "test_metrics": metrics}
 
@@ -194,7 +219,9 @@ def cmd_grid(args) -> int:
     if args.early_stopping_fraction > 0:
         fit_docs, stop_docs = split_documents(train_docs, 1 - args.early_stopping_fraction,
                                                 args.seed)
-    fit, stop, test = to_examples(fit_docs), to_examples(stop_docs), to_examples(test_docs)
+    flat = args.entity_layer == "bio"
+    fit, stop, test = (to_examples(docs, flat=flat) for docs in (fit_docs, stop_docs, test_docs))
+    golds = gold_standards(test_docs, GOLDS)
     print(f"train {len(fit)} sentences, early-stopping dev {len(stop)}, test {len(test)}",
           file=sys.stderr, flush=True)
     by_name = {r[0]: r for r in GRID}
@@ -202,7 +229,7 @@ def cmd_grid(args) -> int:
     jobs = []
     for name, mode, re_head, negatives, _ in runs:
         options = _options(args, mode=mode, re_head=re_head, negatives=negatives)
-        jobs.append((name, options, fit, stop, test, str(out / name)))
+        jobs.append((name, options, fit, stop, test, str(out / name), golds))
     summary = {
         "train": args.train, "split_by_document": args.split_by_document, "seed": args.seed,
         "early_stopping_fraction": args.early_stopping_fraction,
@@ -217,7 +244,8 @@ def cmd_grid(args) -> int:
                 and "pipeline" not in summary["runs"]:
             pipeline = Pipeline(load_model(out / "standalone_ner", device=args.device),
                                 load_model(out / "standalone_re", device=args.device))
-            summary["runs"]["pipeline"] = {"test_metrics": evaluate(pipeline, test)}
+            summary["runs"]["pipeline"] = {"test_metrics": evaluate(pipeline, test,
+                                                                    golds=golds)}
         summary["wall_seconds"] = round(time.monotonic() - started, 1)
         (out / "results.json").write_text(json.dumps(summary, indent=2, default=str))
         (out / "results.md").write_text(grid_markdown(summary))
@@ -245,6 +273,15 @@ def _cells(metrics: dict | None) -> str:
 
 
 def grid_markdown(summary: dict) -> str:
+    """One table per gold standard the runs were scored against, each titled with it."""
+    runs = list(summary["runs"].items())
+    names = [name for name, _ in gold_blocks(runs[0][1]["test_metrics"])] if runs else []
+    tables = [_grid_table(runs, position) for position in range(len(names))]
+    return "\n".join(f"Scored against the **{name}** gold:\n\n{table}"
+                     for name, table in zip(names, tables))
+
+
+def _grid_table(runs, position: int) -> str:
     labels = {name: (label, re_head, negatives) for name, _, re_head, negatives, label in GRID}
     labels["pipeline"] = ("Standalone end-to-end (NER -> RE)", "linear", "-")
     lines = [
@@ -253,9 +290,9 @@ def grid_markdown(summary: dict) -> str:
         "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
         "| ---: | ---: |",
     ]
-    for number, (name, record) in enumerate(summary["runs"].items(), start=1):
+    for number, (name, record) in enumerate(runs, start=1):
         label, _, negatives = labels.get(name, (name, "", ""))
-        m = record["test_metrics"]
+        m = gold_blocks(record["test_metrics"])[position][1]
         epochs = f"{record['epochs_run']} ({record['best_epoch']})" if "epochs_run" in record \
             else "-"
         seconds = f"{record['train_seconds']:.0f}" if "train_seconds" in record else "-"
@@ -297,7 +334,16 @@ def _add_training(parser, with_mode: bool) -> None:
     parser.add_argument("--label-embedding-dim", type=int,
                         default=DEFAULTS["label_embedding_dim"])
     parser.add_argument("--pooling", default=DEFAULTS["pooling"], choices=tuple(POOLINGS))
+    parser.add_argument("--entity-layer", default=DEFAULTS["entity_layer"],
+                        choices=tuple(ENTITY_LAYERS),
+                        help="bio: the paper's tagger (flat entities); span: nested, "
+                             "overlapping and discontinuous entities")
+    parser.add_argument("--max-span-width", type=int, default=DEFAULTS["max_span_width"],
+                        help="span layer: widest entity fragment, in words")
     parser.add_argument("--patience", type=int, default=DEFAULTS["patience"])
+    parser.add_argument("--min-steps", type=int, default=DEFAULTS["min_steps"],
+                        help="at least this many steps (more epochs on little data); "
+                             "0: the paper's fixed epochs")
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--limit-docs", type=int, default=None)
@@ -320,8 +366,14 @@ def build_parser() -> argparse.ArgumentParser:
                           help="score only the held-out part of this split of --data (the "
                                "test set of train/grid with the same fraction and --seed)")
     evaluate.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    evaluate.add_argument("--limit-docs", type=int, default=None,
+                          help="read only the first N documents (as train/grid do)")
     evaluate.add_argument("--ignore-types", default="",
                           help="comma-separated entity types left out of the scores")
+    evaluate.add_argument("--gold", type=gold_names, default=list(DEFAULT_GOLDS),
+                          help="comma-separated gold standards scored against, the first at "
+                               f"the top level: {', '.join(GOLDS)} (default "
+                               f"{','.join(DEFAULT_GOLDS)}; chia11 = Tian et al. 2021's protocol)")
     _add_runtime(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
     predict = sub.add_parser("predict", help="JSONL of per-sentence predictions + uncertainty")

@@ -32,6 +32,11 @@ RE_HEADS = {"biaffine": "biaffine (re_m2)", "additive": "additive (re_m1)",
             "biaffine_bilinear_only": "bilinear only (re_m2)"}
 NEGATIVES = {"gs": "gs-based", "incremental": "incremental"}
 POOLINGS = {"mean": "mean over the entity's word-pieces", "first": "first word-piece"}
+# the entity layer: the paper's BIO tagger (flat entities), or a classifier of enumerated word
+# spans that predicts nested, overlapping and discontinuous entities as they are annotated
+ENTITY_LAYERS = {"bio": "BIO tagging (flat entities, the paper's)",
+                 "span": "span classification (nested, overlapping, discontinuous)"}
+FRAGMENT_RELATION = "<fragment>"  # the span layer's link from a fragment to the next one
 UNCERTAINTY_STRATEGIES = ("combined", "least_confidence", "margin", "token_entropy", "mnlp",
                           "relation_entropy", "random")
 DEFAULT_STRATEGY = "combined"
@@ -40,14 +45,22 @@ DEFAULT_STRATEGY = "combined"
 TRAINING_DEFAULTS = {
     "mode": "joint", "re_head": "biaffine", "negatives": "gs", "epochs": 20, "batch_size": 32,
     "max_length": 128, "lr": 2e-5, "head_lr": 1e-3, "label_embedding_dim": 16, "pooling": "mean",
-    "patience": 3, "seed": 13,
+    "patience": 3, "seed": 13, "entity_layer": "bio", "max_span_width": 10,
+    "min_steps": 0,  # the paper's fixed epochs; projects use APP_RECIPE (docs/mlcore.md)
 }
+# The app's recipe for little data (Retrain and bench/al_simulation.py; docs/benchmarks.md,
+# "Retrain on the demo project"): small batches at a higher rate, at least ``min_steps``
+# steps, early stopping on the dev split, a warm start from the active version.
+APP_RECIPE = {"batch_size": 8, "lr": 1e-4, "epochs": 4, "patience": 2, "min_steps": 40,
+              "warm_start": True}
 
 # A project's model options (``Project.model_options``); a missing key takes its default here.
 MODEL_OPTION_DEFAULTS = {
     **{name: TRAINING_DEFAULTS[name] for name in (
         "mode", "re_head", "negatives", "epochs", "batch_size", "lr", "head_lr",
-        "label_embedding_dim", "pooling", "patience", "seed")},
+        "label_embedding_dim", "pooling", "patience", "seed", "entity_layer",
+        "max_span_width")},
+    **APP_RECIPE,
     "encoder": "",  # empty: the deployment's ELIGO_ENCODER, else the packaged MiniLM
     "encoder_config": None,  # a random BERT config instead of weights (tests, smoke runs)
     "num_threads": None,
@@ -58,12 +71,15 @@ MODEL_OPTION_DEFAULTS = {
 
 OPTION_CHOICES = {"mode": tuple(PROJECT_MODES), "re_head": tuple(RE_HEADS),
                   "negatives": tuple(NEGATIVES), "pooling": tuple(POOLINGS),
+                  "entity_layer": tuple(ENTITY_LAYERS),
                   "strategy": UNCERTAINTY_STRATEGIES}
 OPTION_RANGES = {"epochs": (1, 200), "batch_size": (1, 512), "label_embedding_dim": (1, 256),
-                 "patience": (1, 1000), "seed": (0, 2**31 - 1), "num_threads": (1, 256)}
+                 "patience": (1, 1000), "seed": (0, 2**31 - 1), "num_threads": (1, 256),
+                 "max_span_width": (1, 64), "min_steps": (0, 100000)}
 # options that are neither a choice nor a number: what type each must be
 OPTION_TYPES = {"encoder": (str, "a text"), "encoder_config": (dict, "an object or null"),
-                "auto_activate": (bool, "true or false")}
+                "auto_activate": (bool, "true or false"),
+                "warm_start": (bool, "true or false")}
 MAX_ENCODER_LENGTH = 500
 
 
@@ -150,9 +166,18 @@ def split_by_trial(items: Iterable[T], *, trial: Callable[[T], str], train_fract
 
 def snapshot_json(train: Sequence, dev: Sequence = ()) -> str:
     """The training snapshot (train and dev sentence examples, dataclasses) as canonical JSON:
-    sorted keys, no spaces, UTF-8 text. The app writes exactly this as the run's ``data.json``."""
-    data = {"train": [asdict(e) for e in train], "dev": [asdict(e) for e in dev]}
+    sorted keys, no spaces, UTF-8 text. The app writes exactly this as the run's ``data.json``.
+    A contiguous span's empty ``fragments`` is left out, so flat data hashes as it always did."""
+    data = {"train": [_example_dict(e) for e in train], "dev": [_example_dict(e) for e in dev]}
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _example_dict(example) -> dict:
+    data = asdict(example)
+    for span in data.get("spans", ()):
+        if not span.get("fragments", True):
+            del span["fragments"]
+    return data
 
 
 def data_hash(train: Sequence, dev: Sequence = ()) -> str:

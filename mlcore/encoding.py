@@ -8,11 +8,18 @@ Decisions (see docs/mlcore.md):
   that end up sharing a word after snapping: the later one is dropped (``dropped_overlap``).
 - Sentences longer than ``max_length`` word-pieces are truncated; entities reaching past the
   cut and their relations are dropped and counted (``dropped_truncated``).
+- The span entity layer (``entity_layer="span"``) keeps overlapping entities: each distinct
+  word range is one encoded entity (a second entity on the same words with another type is
+  ``dropped_overlap``; one with the same type is the same entity). A discontinuous entity
+  becomes one encoded entity per fragment, linked fragment to next fragment by the
+  ``<fragment>`` relation; its relations start or end at its first fragment. Word labels stay
+  O (the BIO layer's targets; the span layer does not use them).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from mlcore.contract import FRAGMENT_RELATION
 from mlcore.corpus.model import SentenceExample, Span
 
 IGNORE = -100
@@ -94,6 +101,7 @@ class EncodingStats:
     dropped_no_word: int = 0
     dropped_overlap: int = 0
     dropped_unknown_type: int = 0
+    fragment_links: int = 0
     relations_in: int = 0
     relations_kept: int = 0
 
@@ -147,21 +155,21 @@ def _words(word_ids, offsets, num_tokens: int
     return first, last, chars
 
 
-def _snap(span: Span, word_chars: list[tuple[int, int]]) -> tuple[int, int, bool] | None:
-    """Word range (first, last) covering ``span``, and whether a boundary had to move."""
-    covered = [w for w, (s, e) in enumerate(word_chars) if s < span.end and span.start < e]
+def _snap(start: int, end: int, word_chars: list[tuple[int, int]]
+          ) -> tuple[int, int, bool] | None:
+    """Word range (first, last) covering ``[start, end)``, and whether a boundary moved."""
+    covered = [w for w, (s, e) in enumerate(word_chars) if s < end and start < e]
     if not covered:
         return None
     first, last = covered[0], covered[-1]
-    moved = word_chars[first][0] != span.start or word_chars[last][1] != span.end
+    moved = word_chars[first][0] != start or word_chars[last][1] != end
     return first, last, moved
 
 
-def _place_entities(example, word_chars, labels, stats, truncated_at):
-    """Gold spans -> word ranges; returns {span index: entity index} and the entity list."""
-    entities: list[tuple[int, int, int]] = []
-    placed: dict[int, int] = {}
-    used = [False] * len(word_chars)
+def _usable_spans(example, word_chars, labels, stats, truncated_at, *, extent: bool = False):
+    """``(span index, type id, snapped pieces)`` of the example's spans by start and
+    end, counting and skipping those of an unknown type, past the cut or on no word;
+    ``extent``: one piece, the span's extent, whatever its fragments."""
     for k, span in sorted(enumerate(example.spans), key=lambda item: (item[1].start, item[1].end)):
         stats.entities_in += 1
         type_id = labels.entity_id(span.type)
@@ -171,10 +179,21 @@ def _place_entities(example, word_chars, labels, stats, truncated_at):
         if truncated_at is not None and span.end > truncated_at:
             stats.dropped_truncated += 1
             continue
-        snapped = _snap(span, word_chars)
-        if snapped is None:
+        pieces = [_snap(start, end, word_chars)
+                  for start, end in ([(span.start, span.end)] if extent else span.pieces)]
+        if any(piece is None for piece in pieces):
             stats.dropped_no_word += 1
             continue
+        yield k, type_id, pieces
+
+
+def _place_entities(example, word_chars, labels, stats, truncated_at):
+    """Gold spans -> word ranges; returns {span index: entity index} and the entity list."""
+    entities: list[tuple[int, int, int]] = []
+    placed: dict[int, int] = {}
+    used = [False] * len(word_chars)
+    for k, type_id, (snapped,) in _usable_spans(example, word_chars, labels, stats,
+                                                truncated_at, extent=True):
         first, last, moved = snapped
         if any(used[first:last + 1]):
             stats.dropped_overlap += 1
@@ -187,11 +206,41 @@ def _place_entities(example, word_chars, labels, stats, truncated_at):
     return placed, entities
 
 
+def _place_span_entities(example, word_chars, labels, stats, truncated_at):
+    """The span layer's placement (module docstring): every entity kept, fragments linked.
+    Returns {span index: entity index of its first fragment}, the entities, the links and
+    the span each entity stands for (a fragment shared by two entities: the first of them)."""
+    entities: list[tuple[int, int, int]] = []
+    owners: list[int] = []
+    at: dict[tuple[int, int], int] = {}
+    placed: dict[int, int] = {}
+    links: list[tuple[int, int, int]] = []
+    link_id = labels.relation_id(FRAGMENT_RELATION)
+    for k, type_id, pieces in _usable_spans(example, word_chars, labels, stats, truncated_at):
+        ranges = list(dict.fromkeys((first, last) for first, last, _ in pieces))
+        if any(entities[at[r]][2] != type_id for r in ranges if r in at):
+            stats.dropped_overlap += 1
+            continue
+        for r in ranges:
+            if r not in at:
+                at[r] = len(entities)
+                entities.append((*r, type_id))
+                owners.append(k)
+        stats.snapped += int(any(moved for _, _, moved in pieces))
+        stats.entities_kept += 1
+        placed[k] = at[ranges[0]]
+        if link_id is not None:
+            links += [(at[a], at[b], link_id) for a, b in zip(ranges, ranges[1:])]
+    stats.fragment_links += len(links)
+    return placed, entities, list(dict.fromkeys(links)), owners
+
+
 def encode_example(example: SentenceExample, index: int, tokenizer, labels: LabelSpace,
-                   max_length: int = 128, stats: EncodingStats | None = None) -> EncodedSentence:
+                   max_length: int = 128, stats: EncodingStats | None = None, *,
+                   entity_layer: str = "bio") -> EncodedSentence:
     """Encode one sentence; see the module docstring for the rules."""
     (tokens,) = _tokenize([example.text], tokenizer, max_length)
-    return _encode(example, index, *tokens, labels, stats)
+    return _encode(example, index, *tokens, labels, stats, entity_layer)
 
 
 def _tokenize(texts: list[str], tokenizer, max_length: int):
@@ -204,8 +253,8 @@ def _tokenize(texts: list[str], tokenizer, max_length: int):
             for i in range(len(texts))]
 
 
-def _encode(example, index, input_ids, word_ids, offsets, full_length, labels, stats
-            ) -> EncodedSentence:
+def _encode(example, index, input_ids, word_ids, offsets, full_length, labels, stats,
+            entity_layer="bio") -> EncodedSentence:
     """The rules of :func:`encode_example` on an already tokenized sentence."""
     stats = stats if stats is not None else EncodingStats()
     stats.sentences += 1
@@ -215,35 +264,40 @@ def _encode(example, index, input_ids, word_ids, offsets, full_length, labels, s
     if full_length > len(input_ids):
         stats.truncated_sentences += 1
         truncated_at = word_chars[-1][1] if word_chars else 0
-    placed, entities = _place_entities(example, word_chars, labels, stats, truncated_at)
     word_labels = [0] * len(word_chars)
-    for first, last, type_id in entities:
-        word_labels[first] = 1 + 2 * type_id
-        for w in range(first + 1, last + 1):
-            word_labels[w] = 2 + 2 * type_id
     relations = []
+    if entity_layer == "span":
+        placed, entities, relations, owners = _place_span_entities(
+            example, word_chars, labels, stats, truncated_at)
+    else:
+        placed, entities = _place_entities(example, word_chars, labels, stats, truncated_at)
+        owners = {entity: span for span, entity in placed.items()}
+        owners = [owners[k] for k in range(len(entities))]
+        for first, last, type_id in entities:
+            word_labels[first] = 1 + 2 * type_id
+            for w in range(first + 1, last + 1):
+                word_labels[w] = 2 + 2 * type_id
     for head, tail, rel_type in example.relations:
         stats.relations_in += 1
         rel_id = labels.relation_id(rel_type)
-        if rel_id is None or head not in placed or tail not in placed:
+        if rel_id is None or head not in placed or tail not in placed \
+                or placed[head] == placed[tail]:
             continue
         relations.append((placed[head], placed[tail], rel_id))
         stats.relations_kept += 1
-    span_of_entity = {entity: span for span, entity in placed.items()}
     return EncodedSentence(index, example.text, input_ids, word_first, word_last, word_chars,
-                           word_labels, entities, relations,
-                           [span_of_entity[k] for k in range(len(entities))])
+                           word_labels, entities, relations, owners)
 
 
-def encode_examples(examples, tokenizer, labels: LabelSpace, max_length: int = 128
-                    ) -> tuple[list[EncodedSentence], EncodingStats]:
+def encode_examples(examples, tokenizer, labels: LabelSpace, max_length: int = 128, *,
+                    entity_layer: str = "bio") -> tuple[list[EncodedSentence], EncodingStats]:
     """:func:`encode_example` for many sentences, tokenized together."""
     stats = EncodingStats()
     examples = list(examples)
     if not examples:
         return [], stats
     tokenized = _tokenize([ex.text for ex in examples], tokenizer, max_length)
-    encoded = [_encode(ex, i, *tokens, labels, stats)
+    encoded = [_encode(ex, i, *tokens, labels, stats, entity_layer)
                for i, (ex, tokens) in enumerate(zip(examples, tokenized))]
     return encoded, stats
 

@@ -4,6 +4,11 @@
 :class:`Pipeline` (standalone NER predictions fed to standalone RE). Sentences are sorted by
 length, batched, padded per batch, run under ``torch.inference_mode()`` with bf16 autocast
 where the runtime supports it, and returned in input order.
+
+Discontinuous entities (span layer): the model predicts their fragments as spans and the
+``<fragment>`` relation from each fragment to the next; :func:`join_fragments` turns every
+chain of linked fragments into one entity with ``fragments`` and moves the relations of its
+fragments onto it. Every predicted entity carries its ``fragments`` (one for a contiguous one).
 """
 from __future__ import annotations
 
@@ -14,21 +19,33 @@ import numpy as np
 import torch
 
 from mlcore.checkpoint import TrainedModel, load_checkpoint, read_config
+from mlcore.contract import FRAGMENT_RELATION
 from mlcore.corpus.model import SentenceExample, Span
 from mlcore.data import bucketed_batches, collate
 from mlcore.encoding import as_examples, encode_examples, words_to_span
 from mlcore.models import _gather_words
-from mlcore.uncertainty import sentence_scores
+from mlcore.uncertainty import sentence_scores, span_sentence_scores
 
 PIPELINE_FILE = "pipeline.json"
 
 
 @dataclass
 class PredictedEntity:
+    """``[start, end)`` is the extent; ``fragments`` the pieces in text order (sentence
+    offsets), ``[(start, end)]`` for a contiguous entity."""
+
     start: int
     end: int
     type: str
     prob: float
+    fragments: list[tuple[int, int]] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.fragments = [tuple(f) for f in self.fragments] or [(self.start, self.end)]
+
+    def span(self) -> Span:
+        return Span(self.start, self.end, self.type,
+                    tuple(self.fragments) if len(self.fragments) > 1 else ())
 
 
 @dataclass
@@ -52,7 +69,7 @@ class SentencePrediction:
         return asdict(self)
 
     def spans(self) -> list[Span]:
-        return [Span(e.start, e.end, e.type) for e in self.entities]
+        return [e.span() for e in self.entities]
 
 
 @dataclass
@@ -92,15 +109,18 @@ def _predict_pipeline(pipeline, examples, batch_size, gold_entities, rng):
     ner = _predict_single(pipeline.ner, examples, batch_size, False, rng)
     with_entities = [SentenceExample(text=p.text, spans=p.spans(), document=e.document,
                                      offset=e.offset) for p, e in zip(ner, examples)]
-    re = _predict_single(pipeline.re, with_entities, batch_size, True, rng)
+    re = _predict_single(pipeline.re, with_entities, batch_size, True, rng, join=False)
     for ner_pred, re_pred in zip(ner, re):
         ner_pred.relations = re_pred.relations
         ner_pred.uncertainty["relation_entropy"] = re_pred.uncertainty["relation_entropy"]
+        join_fragments(ner_pred)
     return ner
 
 
-def _predict_single(trained: TrainedModel, examples, batch_size, gold_entities, rng):
-    encoded, _ = encode_examples(examples, trained.tokenizer, trained.labels, trained.max_length)
+def _predict_single(trained: TrainedModel, examples, batch_size, gold_entities, rng, *,
+                    join: bool = True):
+    encoded, _ = encode_examples(examples, trained.tokenizer, trained.labels, trained.max_length,
+                                 entity_layer=trained.model.config.entity_layer)
     results: list[SentencePrediction | None] = [None] * len(encoded)
     trained.model.eval()
     runtime = trained.runtime
@@ -111,16 +131,21 @@ def _predict_single(trained: TrainedModel, examples, batch_size, gold_entities, 
             output = trained.model(batch, candidates="gold" if gold_entities else "predicted")
             for s, prediction in zip(sentences, _unpack(trained, batch, output, gold_entities,
                                                         examples, rng)):
-                results[s.index] = prediction
+                results[s.index] = join_fragments(prediction) if join else prediction
     return results
 
 
 def _unpack(trained, batch, output, gold_entities, examples, rng):
     labels = trained.labels
-    word_probs = None
+    word_probs = span_probs = None
     if output.ner_logits is not None:
         word_probs = torch.softmax(_gather_words(output.ner_logits.float(), batch.word_first),
                                    -1).cpu().numpy()
+    if output.span_logits is not None:
+        rows, size = output.spans.batch, len(batch.sentences)
+        span_probs = _per_sentence(torch.softmax(output.span_logits.float(), -1), rows, size)
+        span_words = _per_sentence(torch.stack([output.spans.first, output.spans.last], 1),
+                                   rows, size)
     if output.candidates is not None:
         entities = output.candidates.entities
         pair_probs = torch.softmax(output.re_logits.float(), -1).cpu().numpy()
@@ -133,33 +158,137 @@ def _unpack(trained, batch, output, gold_entities, examples, rng):
         n_words = len(s.word_first)
         probs_b = word_probs[b, :n_words] if word_probs is not None else np.zeros((0, 1))
         sentence_entities = entities[b] if entities is not None else []
-        if gold_entities:
-            ents = [_gold_entity(example, s, k) for k in range(len(sentence_entities))]
-        else:
-            ents = [_predicted_entity(s, e, probs_b, labels) for e in sentence_entities]
         pairs = output.candidates.pairs[b] if output.candidates is not None else []
         rel_probs = pair_probs[offset:offset + len(pairs)]
         offset += len(pairs)
-        relations = []
-        for (i, j), probs in zip(pairs, rel_probs):
-            label = int(probs.argmax())
-            if label != 0:
-                relations.append(PredictedRelation(i, j, labels.relation_labels[label],
-                                                   float(probs[label])))
+        if gold_entities:
+            ents, position = _gold_entities(example, s)
+        else:
+            position = list(range(len(sentence_entities)))
+            ents = _predicted_entities(s, sentence_entities, probs_b, labels, *(
+                () if span_probs is None else (span_probs[b], span_words[b])))
+        uncertainty = (sentence_scores(probs_b, rel_probs, rng) if span_probs is None
+                       else span_sentence_scores(span_probs[b], rel_probs, n_words, rng))
         yield SentencePrediction(
-            text=s.text, entities=ents, relations=relations,
-            uncertainty=sentence_scores(probs_b, rel_probs, rng),
+            text=s.text, entities=ents,
+            relations=_relations(pairs, rel_probs, position, labels), uncertainty=uncertainty,
             document=example.document, offset=example.offset,
         )
 
 
-def _gold_entity(example, s, k) -> PredictedEntity:
-    span = example.spans[s.entity_spans[k]]
-    return PredictedEntity(span.start, span.end, span.type, 1.0)
+def _per_sentence(probs: torch.Tensor, rows: torch.Tensor, size: int) -> list[np.ndarray]:
+    """Rows of ``probs`` split by sentence (``rows`` is sorted, as enumeration leaves it)."""
+    counts = torch.bincount(rows, minlength=size).tolist()
+    return list(np.split(probs.cpu().numpy(), np.cumsum(counts)[:-1]))
 
 
-def _predicted_entity(s, entity, probs, labels) -> PredictedEntity:
-    first, last, type_id = entity
+def _relations(pairs, rel_probs, position, labels) -> list[PredictedRelation]:
+    """The pairs' best non-``no_relation`` labels, ends mapped to output entities through
+    ``position``; a pair whose two ends are one entity, or a repeated one, is left out."""
+    best: dict[tuple[int, int, str], float] = {}
+    for (i, j), probs in zip(pairs, rel_probs):
+        label = int(probs.argmax())
+        head, tail = position[i], position[j]
+        if label != 0 and head != tail:
+            key = (head, tail, labels.relation_labels[label])
+            best[key] = max(best.get(key, 0.0), float(probs[label]))
+    return [PredictedRelation(h, t, name, prob) for (h, t, name), prob in best.items()]
+
+
+def _gold_entities(example, s) -> tuple[list[PredictedEntity], list[int]]:
+    """The example's placed spans as entities (probability 1), and each encoded entity's
+    position among them (a discontinuous span's fragments all point to it)."""
+    owners = list(dict.fromkeys(s.entity_spans))
+    spans = [example.spans[k] for k in owners]
+    ents = [PredictedEntity(sp.start, sp.end, sp.type, 1.0, list(sp.pieces)) for sp in spans]
+    return ents, [owners.index(k) for k in s.entity_spans]
+
+
+def _predicted_entities(s, entities, word_probs, labels, span_probs=None, span_words=None
+                        ) -> list[PredictedEntity]:
+    """BIO: probability = mean over the entity's words of the chosen label's probability;
+    span layer: the chosen label's probability of the entity's span (``span_words``: each
+    span's first and last word, the rows of ``span_probs``)."""
+    if span_probs is None:
+        return [_bio_entity(s, e, word_probs, labels) for e in entities]
+    row = {(int(first), int(last)): k for k, (first, last) in enumerate(span_words)}
+    return [PredictedEntity(*_chars(s, e, labels), float(span_probs[row[e[0], e[1]], e[2] + 1]))
+            for e in entities]
+
+
+def _chars(s, entity, labels) -> tuple[int, int, str]:
     span = words_to_span(s, entity, labels)
+    return span.start, span.end, span.type
+
+
+def _bio_entity(s, entity, probs, labels) -> PredictedEntity:
+    first, last, _ = entity
     chosen = probs[first:last + 1].max(axis=-1) if len(probs) else np.ones(1)
-    return PredictedEntity(span.start, span.end, span.type, float(chosen.mean()))
+    return PredictedEntity(*_chars(s, entity, labels), float(chosen.mean()))
+
+
+# --- discontinuous entities: fragments joined by their <fragment> links -----------------------
+
+MAX_CHAINS = 16  # chains followed from one first fragment (a guard against a tangle of links)
+
+
+def join_fragments(prediction: SentencePrediction) -> SentencePrediction:
+    """Join every chain of ``<fragment>``-linked entities into one entity (in place).
+
+    A link counts when it goes from an entity to a later one of the same type that does not
+    overlap it. An entity a counted link reaches is a fragment only, never an entity of its
+    own; a chain starts at a linked entity no link reaches and follows the links to their end
+    (a fragment shared by two chains, "breast and ovarian cancer", joins both). The joined
+    entity has the fragments in text order, the mean of their probabilities, and every
+    relation of any of its fragments (repeats merged, the highest probability kept)."""
+    entities = prediction.entities
+    links: dict[int, list[int]] = {}
+    for r in prediction.relations:
+        if r.type == FRAGMENT_RELATION and _links(entities[r.head], entities[r.tail]):
+            links.setdefault(r.head, []).append(r.tail)
+    reached = {t for tails in links.values() for t in tails}
+    joined: list[PredictedEntity] = []
+    members: dict[int, list[int]] = {}
+    for k, entity in enumerate(entities):
+        if k in reached:
+            continue
+        for chain in (_chains(k, links) if k in links else [[k]]):
+            for m in chain:
+                members.setdefault(m, []).append(len(joined))
+            joined.append(_joined([entities[m] for m in chain]))
+    relations: dict[tuple[int, int, str], float] = {}
+    for r in prediction.relations:
+        if r.type == FRAGMENT_RELATION:
+            continue
+        for head in members.get(r.head, []):
+            for tail in members.get(r.tail, []):
+                if head != tail:
+                    key = (head, tail, r.type)
+                    relations[key] = max(relations.get(key, 0.0), r.prob)
+    prediction.entities = joined
+    prediction.relations = [PredictedRelation(h, t, name, p) for (h, t, name), p in relations.items()]
+    return prediction
+
+
+def _links(head: PredictedEntity, tail: PredictedEntity) -> bool:
+    return head.type == tail.type and head.end <= tail.start
+
+
+def _chains(start: int, links: dict[int, list[int]]) -> list[list[int]]:
+    """Every path from ``start`` along the links to an entity with no further link."""
+    chains, stack = [], [[start]]
+    while stack and len(chains) < MAX_CHAINS:
+        path = stack.pop()
+        nexts = [t for t in links.get(path[-1], []) if t not in path]
+        if not nexts:
+            chains.append(path)
+        stack += [path + [t] for t in reversed(nexts)]
+    return chains
+
+
+def _joined(parts: list[PredictedEntity]) -> PredictedEntity:
+    if len(parts) == 1:
+        return parts[0]
+    fragments = sorted(f for part in parts for f in part.fragments)
+    return PredictedEntity(fragments[0][0], max(end for _, end in fragments), parts[0].type,
+                           float(np.mean([part.prob for part in parts])), fragments)

@@ -9,6 +9,11 @@ computed whenever the batch carries labels (``Batch.labelled``).
 
 Modes: ``joint`` (everything), ``ner`` (encoder + NER head), ``re`` (encoder + pooling of the
 encoder output over gold entities + head/tail FC + linear softmax classifier).
+
+Entity layers (``ModelConfig.entity_layer``): ``bio``, the paper's token tagger (:class:`NerHead`,
+the label embedding on every token), or ``span`` (:class:`SpanHead`: every word span of at most
+``max_span_width`` words is classified, so nested and overlapping entities are predicted; the
+label embedding of each candidate entity's type is concatenated to its pooled vector).
 """
 from __future__ import annotations
 
@@ -19,10 +24,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from mlcore.contract import MODEL_MODES as MODES
-from mlcore.contract import POOLINGS, RE_HEADS, TRAINING_DEFAULTS
+from mlcore.contract import ENTITY_LAYERS, POOLINGS, RE_HEADS, TRAINING_DEFAULTS
 from mlcore.data import Batch
 from mlcore.encoding import IGNORE
-from mlcore.sampling import Candidates, build_candidates, decode_bio
+from mlcore.sampling import (
+    Candidates, SpanSet, build_candidates, decode_bio, decode_spans, gold_span_labels,
+    sample_spans, span_grid,
+)
 
 
 @dataclass
@@ -37,6 +45,9 @@ class ModelConfig:
     pair_dim: int = 128
     dropout: float = 0.1
     activation: str = "gelu"
+    entity_layer: str = TRAINING_DEFAULTS["entity_layer"]
+    max_span_width: int = TRAINING_DEFAULTS["max_span_width"]
+    span_negatives: int = 100  # non-entity spans sampled per training sentence
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -45,6 +56,8 @@ class ModelConfig:
             raise ValueError(f"re_head must be one of {tuple(RE_HEADS)}")
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {tuple(POOLINGS)}")
+        if self.entity_layer not in ENTITY_LAYERS:
+            raise ValueError(f"entity_layer must be one of {tuple(ENTITY_LAYERS)}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -57,10 +70,19 @@ class ModelConfig:
     def has_re(self) -> bool:
         return self.mode in ("joint", "re")
 
+    @property
+    def spans(self) -> bool:
+        return self.entity_layer == "span"
+
+    @property
+    def num_entity_types(self) -> int:
+        return (self.num_bio - 1) // 2
+
 
 @dataclass
 class JointOutput:
-    """``loss`` is None without labels. ``re_logits`` rows follow ``candidates`` pairs."""
+    """``loss`` is None without labels. ``re_logits`` rows follow ``candidates`` pairs; the
+    span layer's ``span_logits`` rows follow ``spans`` (``ner_logits`` is then None)."""
 
     ner_logits: torch.Tensor | None
     re_logits: torch.Tensor | None
@@ -69,6 +91,8 @@ class JointOutput:
     loss: torch.Tensor | None = None
     ner_loss: torch.Tensor | None = None
     re_loss: torch.Tensor | None = None
+    span_logits: torch.Tensor | None = None
+    spans: SpanSet | None = None
 
 
 def _activation(name: str) -> nn.Module:
@@ -87,6 +111,29 @@ class NerHead(nn.Module):
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.out(self.dropout(self.act(self.fc(hidden))))
+
+
+class SpanHead(nn.Module):
+    """The span layer: FC([h_first; h_last; width embedding]) -> activation -> dropout -> FC
+    to ``1 + types`` logits (0 = not an entity), where h_first is the first word-piece of the
+    span's first word and h_last the last piece of its last word (PURE's endpoints, SpERT's
+    width embedding). The first FC is linear, so it runs once per token and the spans only
+    gather and add (no ``[spans, 2d + w]`` tensor)."""
+
+    def __init__(self, hidden: int, inner: int, num_types: int, max_width: int, dropout: float,
+                 activation: str):
+        super().__init__()
+        self.first = nn.Linear(hidden, inner)
+        self.last = nn.Linear(hidden, inner, bias=False)
+        self.width = nn.Embedding(max_width, inner)  # = width embedding times its FC block
+        self.act = _activation(activation)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(inner, 1 + num_types)
+
+    def forward(self, hidden: torch.Tensor, batch_index, first_token, last_token, width):
+        inner = (self.first(hidden)[batch_index, first_token]
+                 + self.last(hidden)[batch_index, last_token] + self.width(width))
+        return self.out(self.dropout(self.act(inner)))
 
 
 class SpanPooler(nn.Module):
@@ -190,11 +237,15 @@ class JointNerReModel(nn.Module):
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(config.dropout)
         entity_dim = hidden
-        if config.has_ner:
+        if config.has_ner and config.spans:
+            self.span_head = SpanHead(hidden, config.ner_hidden, config.num_entity_types,
+                                      config.max_span_width, config.dropout, config.activation)
+        elif config.has_ner:
             self.ner_head = NerHead(hidden, config.ner_hidden, config.num_bio, config.dropout,
                                     config.activation)
         if config.mode == "joint":
-            self.label_embedding = nn.Embedding(config.num_bio, config.label_embedding_dim)
+            labels = config.num_entity_types if config.spans else config.num_bio
+            self.label_embedding = nn.Embedding(max(labels, 1), config.label_embedding_dim)
             entity_dim += config.label_embedding_dim
         if config.has_re:
             self.pooler = SpanPooler(config.pooling)
@@ -208,39 +259,63 @@ class JointNerReModel(nn.Module):
         predicted labels). See :mod:`mlcore.sampling`.
 
         The loss is computed whenever the batch is labelled (``Batch.labelled``), whatever
-        the candidates: NER cross-entropy on the gold BIO labels, RE cross-entropy on the
-        candidate pairs' labels."""
+        the candidates: NER cross-entropy on the gold BIO labels (span layer: on the gold
+        labels of the scored spans), RE cross-entropy on the candidate pairs' labels."""
         hidden = self.encoder(input_ids=batch.input_ids,
                               attention_mask=batch.attention_mask).last_hidden_state
         hidden = self.dropout(hidden)
-        ner_logits = predicted_entities = ner_loss = None
-        if self.config.has_ner:
-            ner_logits = self.ner_head(hidden)
-            word_logits = _gather_words(ner_logits, batch.word_first)
-            predicted_words = word_logits.argmax(-1)
-            if candidates != "gold":
-                predicted_entities = decode_bio(predicted_words, batch.word_mask)
-            if batch.labelled:
-                ner_loss = F.cross_entropy(ner_logits.float().flatten(0, 1),
-                                           batch.token_labels.flatten(), ignore_index=IGNORE)
+        out = JointOutput(None, None, None, None)
+        predicted_words = None
+        if self.config.has_ner and self.config.spans:
+            self._span_entities(hidden, batch, candidates, out)
+        elif self.config.has_ner:
+            predicted_words = self._bio_entities(hidden, batch, candidates, out)
         if not self.config.has_re:
-            return JointOutput(ner_logits, None, None, predicted_entities, loss=ner_loss,
-                               ner_loss=ner_loss)
+            out.loss = out.ner_loss
+            return out
         if self.config.mode == "re" and candidates != "gold":
             raise ValueError("standalone RE needs given entities (candidates='gold')")
         sequence = hidden
-        if self.config.mode == "joint":
+        if self.config.mode == "joint" and not self.config.spans:
             word_labels = batch.word_labels.clamp(min=0) if candidates == "gold" \
                 else predicted_words
             token_labels = _token_labels(word_labels, batch.token_word)
             sequence = torch.cat([hidden, self.label_embedding(token_labels).to(hidden.dtype)],
                                  dim=-1)
-        cands = build_candidates(candidates, batch, predicted_entities)
-        re_logits, re_loss = self._relations(sequence, cands)
-        losses = [x for x in (ner_loss, re_loss) if x is not None]
-        loss = sum(losses) if losses else None
-        return JointOutput(ner_logits, re_logits, cands, predicted_entities, loss=loss,
-                           ner_loss=ner_loss, re_loss=re_loss)
+        out.candidates = build_candidates(candidates, batch, out.predicted_entities)
+        out.re_logits, out.re_loss = self._relations(sequence, out.candidates)
+        losses = [x for x in (out.ner_loss, out.re_loss) if x is not None]
+        out.loss = sum(losses) if losses else None
+        return out
+
+    def _bio_entities(self, hidden, batch: Batch, candidates: str, out: JointOutput):
+        """The BIO layer: token logits, decoded entities, loss; returns the word labels."""
+        out.ner_logits = self.ner_head(hidden)
+        predicted_words = _gather_words(out.ner_logits, batch.word_first).argmax(-1)
+        if candidates != "gold":
+            out.predicted_entities = decode_bio(predicted_words, batch.word_mask)
+        if batch.labelled:
+            out.ner_loss = F.cross_entropy(out.ner_logits.float().flatten(0, 1),
+                                           batch.token_labels.flatten(), ignore_index=IGNORE)
+        return predicted_words
+
+    def _span_entities(self, hidden, batch: Batch, candidates: str, out: JointOutput) -> None:
+        """The span layer: in training (a labelled batch in train mode) the gold spans and
+        the sampled negatives are scored, else every span up to the maximum width."""
+        grid = span_grid(batch.word_mask, self.config.max_span_width)
+        gold = gold_span_labels(batch.sentences, grid) if batch.labelled else None
+        if gold is not None and self.training:
+            grid = sample_spans(grid, gold, self.config.span_negatives)
+        out.spans = SpanSet.from_grid(grid)
+        first, last = out.spans.tokens(batch.word_first, batch.word_last)
+        out.span_logits = self.span_head(hidden, out.spans.batch, first, last, out.spans.width)
+        if candidates != "gold":
+            out.predicted_entities = decode_spans(out.span_logits, out.spans,
+                                                  len(batch.sentences))
+        if gold is not None:
+            targets = gold[out.spans.batch, out.spans.first, out.spans.width]
+            out.ner_loss = (F.cross_entropy(out.span_logits.float(), targets)
+                            if len(targets) else hidden.sum() * 0.0)
 
     def _relations(self, sequence: torch.Tensor, cands: Candidates):
         if cands.num_pairs == 0:
@@ -249,6 +324,10 @@ class JointNerReModel(nn.Module):
             return empty, loss
         entity_vectors = self.pooler(sequence, cands.ent_batch, cands.ent_first_token,
                                      cands.ent_last_token)
+        if self.config.mode == "joint" and self.config.spans:
+            entity_vectors = torch.cat(
+                [entity_vectors, self.label_embedding(cands.ent_type).to(entity_vectors.dtype)],
+                dim=-1)
         heads, tails = self.pairs(entity_vectors)
         re_logits = self.relation_head(heads, tails, cands.pair_head, cands.pair_tail)
         loss = None

@@ -12,6 +12,11 @@
 
 On an unlabelled batch (``Batch.labelled`` False) no kind has pair labels: nothing is a target.
 
+Span enumeration (the span entity layer): every word range of at most ``max_width`` words
+(:func:`enumerate_spans`, vectorised); in training the gold spans plus ``negatives`` sampled
+non-entity spans per sentence (:func:`sample_spans`), at inference all of them;
+:func:`decode_spans` keeps the spans whose best label is an entity type, overlaps included.
+
 BIO decoding (:func:`decode_bio`): ``B-t`` starts an entity; ``I-t`` continues it when the
 previous word is ``B-t`` or ``I-t`` of the same type; an ``I-t`` without one starts a new
 entity of type ``t`` (lenient decoding, as conlleval does).
@@ -34,6 +39,7 @@ class Candidates:
     ent_batch: torch.Tensor
     ent_first_token: torch.Tensor
     ent_last_token: torch.Tensor
+    ent_type: torch.Tensor
     pair_head: torch.Tensor
     pair_tail: torch.Tensor
     pair_labels: torch.Tensor | None
@@ -68,6 +74,91 @@ def decode_bio(word_labels: torch.Tensor, word_mask: torch.Tensor) -> list[list[
     for row, first, last_word, type_id in zip(rows, firsts, lasts, ent_types):
         entities[row].append((first, last_word, type_id))
     return entities
+
+
+@dataclass
+class SpanSet:
+    """Enumerated word spans of a batch, flat: sentence, first word, last word, width - 1."""
+
+    batch: torch.Tensor
+    first: torch.Tensor
+    last: torch.Tensor
+    width: torch.Tensor
+
+    @classmethod
+    def from_grid(cls, selected: torch.Tensor) -> "SpanSet":
+        """The spans marked in a ``[B, W, K]`` grid (sentence, first word, width - 1);
+        ordered by sentence, first word, last word."""
+        batch, first, width = selected.nonzero(as_tuple=True)
+        return cls(batch, first, first + width, width)
+
+    def tokens(self, word_first: torch.Tensor, word_last: torch.Tensor):
+        """The first word-piece of each span's first word and the last of its last word."""
+        return word_first[self.batch, self.first], word_last[self.batch, self.last]
+
+
+def span_grid(word_mask: torch.Tensor, max_width: int) -> torch.Tensor:
+    """``[B, W, K]``: True where the span (first word w, width k + 1) lies in the sentence."""
+    words = word_mask.sum(1)
+    first = torch.arange(word_mask.shape[1], device=word_mask.device)[None, :, None]
+    width = torch.arange(max_width, device=word_mask.device)[None, None, :]
+    return first + width < words[:, None, None]
+
+
+def gold_span_labels(sentences, grid: torch.Tensor) -> torch.Tensor:
+    """``[B, W, K]`` gold labels of the span grid: 0 none, 1 + k the k-th entity type.
+    Gold entities wider than the grid cannot be predicted and are left out here."""
+    cells = [(b, first, last - first, type_id + 1) for b, s in enumerate(sentences)
+             for first, last, type_id in s.entities if last - first < grid.shape[2]]
+    labels = torch.zeros(grid.shape, dtype=torch.long)
+    if cells:
+        rows, firsts, widths, types = torch.tensor(cells, dtype=torch.long).unbind(1)
+        labels[rows, firsts, widths] = types
+    return labels.to(grid.device, non_blocking=True)
+
+
+def sample_spans(grid: torch.Tensor, gold: torch.Tensor, negatives: int) -> torch.Tensor:
+    """The grid of spans to train on: every gold span and, per sentence, up to ``negatives``
+    non-entity spans drawn uniformly (torch's global generator, seeded by training)."""
+    flat = grid.flatten(1)
+    candidates = flat & (gold.flatten(1) == 0)
+    draw = torch.where(candidates, torch.rand(flat.shape, device=grid.device), -1.0)
+    top = draw.topk(min(negatives, draw.shape[1]), dim=1)
+    chosen = torch.zeros_like(flat).scatter_(1, top.indices, top.values >= 0)
+    return (chosen | (gold.flatten(1) > 0)).view_as(grid) & grid
+
+
+MAX_SPAN_ENTITIES = 64  # per sentence; Chia's criteria hold far fewer (guards an untrained layer)
+
+
+def decode_spans(span_logits: torch.Tensor, spans: SpanSet, size: int,
+                 limit: int = MAX_SPAN_ENTITIES) -> list[list[Entity]]:
+    """Spans whose best label is an entity type (label ``1 + k``) -> per-sentence entities in
+    span order; nested and overlapping ones are all kept, up to ``limit`` per sentence (the
+    most probable; an untrained layer would otherwise make every span an entity and every
+    pair of them a relation candidate)."""
+    best, labels = span_logits.max(-1)
+    keep = labels > 0
+    margin = (best - span_logits[:, 0])[keep]
+    values = torch.stack([spans.batch[keep], spans.first[keep], spans.last[keep],
+                          labels[keep] - 1], 1).tolist()
+    entities: list[list[Entity]] = [[] for _ in range(size)]
+    for row, first, last, type_id in values:
+        entities[row].append((first, last, type_id))
+    if any(len(found) > limit for found in entities):
+        _keep_most_probable(entities, margin.tolist(), limit)
+    return entities
+
+
+def _keep_most_probable(entities: list[list[Entity]], margins: list[float], limit: int) -> None:
+    """Cut every sentence's entities to the ``limit`` with the highest margins, in place."""
+    start = 0
+    for row, found in enumerate(entities):
+        own = margins[start:start + len(found)]
+        start += len(found)
+        if len(found) > limit:
+            chosen = sorted(sorted(range(len(found)), key=lambda i: -own[i])[:limit])
+            entities[row] = [found[i] for i in chosen]
 
 
 def _all_pairs(count: int) -> list[tuple[int, int]]:
@@ -134,13 +225,14 @@ def predicted_candidates(predicted: list[list[Entity]], sentences=None):
 
 def to_candidates(sentences, entities, pairs, labels, device) -> Candidates:
     """Flatten per-sentence entities and pairs into index tensors on ``device``."""
-    ent_batch, ent_first, ent_last, pair_head, pair_tail = [], [], [], [], []
+    ent_batch, ent_first, ent_last, ent_type, pair_head, pair_tail = [], [], [], [], [], []
     for b, (s, sentence_entities, sentence_pairs) in enumerate(zip(sentences, entities, pairs)):
         base = len(ent_batch)
-        for first, last, _ in sentence_entities:
+        for first, last, type_id in sentence_entities:
             ent_batch.append(b)
             ent_first.append(s.word_first[first])
             ent_last.append(s.word_last[last])
+            ent_type.append(type_id)
         pair_head += [base + i for i, _ in sentence_pairs]
         pair_tail += [base + j for _, j in sentence_pairs]
 
@@ -150,6 +242,7 @@ def to_candidates(sentences, entities, pairs, labels, device) -> Candidates:
     return Candidates(
         entities=entities, pairs=pairs, ent_batch=tensor(ent_batch),
         ent_first_token=tensor(ent_first), ent_last_token=tensor(ent_last),
+        ent_type=tensor(ent_type),
         pair_head=tensor(pair_head), pair_tail=tensor(pair_tail),
         pair_labels=None if labels is None else tensor(labels),
     )

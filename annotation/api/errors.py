@@ -13,8 +13,11 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from annotation.models import Sentence
 from annotation.security import UploadRejected
+from annotation.selectors.layers import sentence_in_layer
 from annotation.services.annotations import StaleVersion
 from annotation.services.corpus_io import CorpusImportError
+from annotation.services.imports import ImportJobConflict
+from annotation.services.projects import StaleSchema
 from annotation.services.predictions import SuggestionError
 from annotation.services.training import ModelVersionError, TrainingRunInProgress
 
@@ -28,7 +31,10 @@ class ApiError(exceptions.APIException):
         self.details = details or {}
 
 
-def _current_version(sentence_id) -> int | None:
+def _current_version(sentence_id, layer=None) -> int | None:
+    """The sentence's version now, in the annotator's own ``layer`` if given."""
+    if layer is not None:
+        return sentence_in_layer(sentence=Sentence(pk=sentence_id), layer=layer).version
     return Sentence.objects.filter(pk=sentence_id).values_list("version", flat=True).first()
 
 
@@ -42,7 +48,13 @@ def _translate(exc):
     if isinstance(exc, StaleVersion):  # also SentenceVersionConflict, its other name
         return ApiError(str(exc), code="stale_version", status_code=409,
                         details={"sentence": exc.sentence_id, "expected_version": exc.expected,
-                                 "current_version": _current_version(exc.sentence_id)})
+                                 "current_version": _current_version(exc.sentence_id,
+                                                                     getattr(exc, "layer", None))})
+    if isinstance(exc, StaleSchema):
+        return ApiError(str(exc), code="stale_schema", status_code=409,
+                        details={"expected_version": exc.expected})
+    if isinstance(exc, ImportJobConflict):
+        return ApiError(str(exc), code="import_conflict", status_code=409)
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError({"non_field_errors": list(exc.messages)})
     if isinstance(exc, SuggestionError):

@@ -58,6 +58,7 @@ class ExportFilter(serializers.Serializer):
     format = serializers.ChoiceField(choices=format_choices(WRITE_FORMATS))
     status = serializers.ListField(child=serializers.ChoiceField(choices=SentenceStatus.choices),
                                    required=False, default=list)
+    layer = serializers.CharField(required=False, allow_blank=True, max_length=150, default="")
 
 
 class ExpectedVersionFilter(serializers.Serializer):

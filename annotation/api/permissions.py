@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from rest_framework.permissions import BasePermission
 
-from annotation.access import project_for_user
+from annotation.access import may_create_project, project_for_user
 from annotation.audit import acting_user_set
 from annotation.models import Role
 
@@ -48,4 +48,4 @@ class IsStaff(BasePermission):
     """Creating a project is an administrator's act (the creator becomes its manager)."""
 
     def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+        return may_create_project(request.user)

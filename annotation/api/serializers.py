@@ -6,12 +6,15 @@ from rest_framework import serializers
 
 from annotation.access import project_role
 from annotation.models import (
+    AnnotationMode,
+    Assignment,
     AuditEvent,
     Document,
     Entity,
     Event,
     EventArgument,
     ImportJob,
+    NewTypes,
     ModelVersion,
     Normalization,
     PredictedEntity,
@@ -86,7 +89,8 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["id", "name", "title", "description", "created_at", "role"]
+        fields = ["id", "name", "title", "description", "new_types", "schema_version", "created_at",
+                  "role"]
 
     def get_role(self, project) -> str | None:
         request = self.context.get("request")
@@ -108,6 +112,20 @@ class ProjectCreateSerializer(serializers.Serializer):
     name = serializers.SlugField(max_length=100)
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     schema = SchemaSerializer(required=False)
+    preset = serializers.ChoiceField(choices=[], required=False,
+                                     help_text="a preset schema (annotation/schema_presets.py) instead of `schema`")
+    new_types = serializers.ChoiceField(choices=NewTypes.choices, required=False, default=NewTypes.ASK)
+
+    def __init__(self, *args, **kwargs):
+        from annotation.schema_presets import PRESETS
+
+        super().__init__(*args, **kwargs)
+        self.fields["preset"].choices = [(key, preset.label) for key, preset in PRESETS.items()]
+
+    def validate(self, data):
+        if "schema" in data and "preset" in data:
+            raise serializers.ValidationError("Give a schema or a preset, not both.")
+        return data
 
     def validate_name(self, value):
         if Project.objects.filter(name=value).exists():
@@ -127,6 +145,39 @@ class MemberSerializer(serializers.Serializer):
 
 class MemberRoleSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
+
+
+# --- annotation layers: mode and assignments ---------------------------------------------------
+
+
+class AnnotationModeSerializer(serializers.Serializer):
+    annotation_mode = serializers.ChoiceField(choices=AnnotationMode.choices)
+    annotators_per_document = serializers.IntegerField(min_value=1, max_value=10, required=False)
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    document_name = serializers.CharField(source="document.name", read_only=True)
+    annotator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assigned_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Assignment
+        fields = ["document", "document_name", "annotator", "assigned_by", "created_at"]
+        read_only_fields = fields
+
+
+class AssignmentCreateSerializer(serializers.Serializer):
+    document = serializers.IntegerField(min_value=1)
+    annotator = serializers.SlugRelatedField(slug_field="username",
+                                             queryset=get_user_model().objects.all())
+
+
+class AssignmentAutoSerializer(serializers.Serializer):
+    annotators = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.all(), many=True, required=False,
+        help_text="default: the project's members with the annotator role")
+    k = serializers.IntegerField(min_value=1, max_value=10, required=False,
+                                 help_text="default: the project's annotators per document")
 
 
 # --- documents and sentences -------------------------------------------------------------------
@@ -325,15 +376,23 @@ class ModelOptionsSerializer(serializers.Serializer):
 class ImportUploadSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=format_choices(READ_FORMATS))
     file = serializers.FileField(allow_empty_file=False, use_url=False)
+    new_types = serializers.ChoiceField(
+        choices=NewTypes.choices, required=False,
+        help_text="types the project lacks: ask (answer 409 listing them; confirm the job), add "
+                  "(the report lists them), refuse; default: the project's setting")
+    annotator = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.all(), required=False,
+        allow_null=True, help_text="import into this user's own layer (independent mode)")
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
     user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    annotator = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = ImportJob
-        fields = ["id", "format", "file_name", "size", "status", "report", "error", "user",
-                  "created_at", "finished_at"]
+        fields = ["id", "format", "file_name", "size", "status", "new_types", "report", "error",
+                  "user", "annotator", "created_at", "finished_at"]
 
 
 class AuditEventSerializer(serializers.ModelSerializer):

@@ -15,10 +15,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import mixins, serializers as drf_serializers, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 
-from annotation.access import SUGGESTION_DECIDER
+from annotation.access import AGREEMENT_READER, ASSIGNER, SUGGESTION_DECIDER
 from annotation.api import serializers as s
 from annotation.api.filters import (
     AuditEventFilter, DocumentFilter, ExpectedVersionFilter, ExportFilter, PredictionFilter,
@@ -26,12 +27,14 @@ from annotation.api.filters import (
 )
 from annotation.api.permissions import IsStaff, ProjectScopedMixin
 from annotation.models import (
+    Assignment,
     AuditAction,
     AuditEvent,
     Document,
     Entity,
     Event,
     ImportJob,
+    ImportJobStatus,
     ModelVersion,
     Normalization,
     PredictedEntity,
@@ -43,21 +46,32 @@ from annotation.models import (
     SuggestionStatus,
     TrainingRun,
 )
+from annotation.selectors.agreement import agreement_report_cached
 from annotation.selectors.annotations import sentence_get, sentence_relations
 from annotation.selectors.audit import audit_events_for_project
 from annotation.selectors.documents import (
     SENTENCE_ORDERINGS, documents_for_project, sentences_for_project,
 )
 from annotation.selectors.imports import import_jobs_for_project
+from annotation.selectors.layers import (
+    layer_annotator_get,
+    layer_for,
+    project_annotator_users,
+    project_assignments,
+    sentence_in_layer,
+)
 from annotation.selectors.projects import project_members, projects_for_user
 from annotation.selectors.review import predictions_for_project
 from annotation.selectors.training import model_options_get, model_versions_for_project
 from annotation.services import annotations as annotation_services
+from annotation.services import layers as layer_services
 from annotation.services import predictions as prediction_services
 from annotation.services import training as training_services
 from annotation.services.corpus_io import corpus_export_download
 from annotation.services.documents import document_rename
-from annotation.services.imports import import_job_create
+from annotation.schema_presets import preset_schema
+from annotation.services.imports import import_job_cancel, import_job_confirm, import_job_create
+from annotation.services.layers import project_mode_update
 from annotation.services.projects import (
     membership_remove,
     membership_set,
@@ -117,12 +131,15 @@ class ProjectViewSet(viewsets.GenericViewSet):
     @extend_schema(request=s.ProjectCreateSerializer, responses={201: s.ProjectDetailSerializer})
     def create(self, request):
         data = _validated(s.ProjectCreateSerializer, request.data)
-        schema = None
+        schema, relation_keys = None, None
         if "schema" in data:
             schema_input = s.SchemaSerializer(data=request.data["schema"])
             schema_input.is_valid(raise_exception=True)
             schema = schema_input.to_schema()
+        elif "preset" in data:
+            schema, relation_keys = preset_schema(data["preset"])
         project = project_create(name=data["name"], title=data["title"], schema=schema,
+                                 relation_keys=relation_keys, new_types=data["new_types"],
                                  created_by=request.user)
         return Response(s.ProjectDetailSerializer(project, context={"request": request}).data,
                         status=status.HTTP_201_CREATED)
@@ -140,7 +157,8 @@ class ProjectDetailView(ProjectScopedMixin, viewsets.GenericViewSet):
     @extend_schema(request=s.SchemaSerializer,
                    responses=inline_serializer("SchemaApplied", {
                        "entity_types": drf_serializers.IntegerField(),
-                       "relation_types": drf_serializers.IntegerField()}))
+                       "relation_types": drf_serializers.IntegerField(),
+                       "added": drf_serializers.ListField(child=drf_serializers.DictField())}))
     def apply_schema(self, request, project):
         schema_input = s.SchemaSerializer(data=request.data)
         schema_input.is_valid(raise_exception=True)
@@ -186,6 +204,75 @@ class MemberViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
     def _member(self, username: str):
         return get_object_or_404(get_user_model(), username=username,
                                  memberships__project=self.project)
+
+
+# --- annotation layers: mode and assignments ---------------------------------------------------
+
+
+class AnnotationModeView(ProjectScopedMixin, viewsets.GenericViewSet):
+    """The project's annotation mode (``shared`` or ``independent``) and annotators per
+    document; managers change them."""
+
+    serializer_class = s.AnnotationModeSerializer
+    min_roles = {"update": Role.MANAGER, "*": Role.ANNOTATOR}
+
+    def _body(self):
+        return {"annotation_mode": self.project.annotation_mode,
+                "annotators_per_document": self.project.annotators_per_document}
+
+    def retrieve(self, request, project):
+        return Response(self._body())
+
+    def update(self, request, project):
+        data = _validated(s.AnnotationModeSerializer, request.data)
+        project_mode_update(project=self.project, mode=data["annotation_mode"],
+                            annotators_per_document=data.get("annotators_per_document"))
+        return Response(self._body())
+
+
+class AssignmentViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
+    """Which annotator annotates which document in their own layer (managers)."""
+
+    serializer_class = s.AssignmentSerializer
+    min_roles = {"*": ASSIGNER}
+
+    def get_queryset(self):
+        if _is_fake(self):
+            return Assignment.objects.none()
+        return project_assignments(project=self.project)
+
+    def list(self, request, project):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.AssignmentSerializer(page, many=True).data)
+
+    @extend_schema(request=s.AssignmentCreateSerializer, responses={201: s.AssignmentSerializer})
+    def create(self, request, project):
+        data = _validated(s.AssignmentCreateSerializer, request.data)
+        assignment = layer_services.assignment_create(
+            project=self.project, document=self._document(data["document"]),
+            annotator=data["annotator"], assigned_by=request.user)
+        return Response(s.AssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, project, document_id, username):
+        annotator = get_object_or_404(get_user_model(), username=username)
+        layer_services.assignment_delete(project=self.project, document=self._document(document_id),
+                                         annotator=annotator)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=s.AssignmentAutoSerializer,
+                   responses=inline_serializer("AssignmentsMade", {"created": drf_serializers.IntegerField()}))
+    def auto(self, request, project):
+        """Balanced automatic assignment: every document gets ``k`` of ``annotators``."""
+        data = _validated(s.AssignmentAutoSerializer, request.data)
+        annotators = data.get("annotators") or list(project_annotator_users(project=self.project))
+        created = layer_services.assignment_auto(
+            project=self.project, annotators=annotators,
+            k=data.get("k") or self.project.annotators_per_document, assigned_by=request.user)
+        return Response({"created": created})
+
+    def _document(self, document_id) -> Document:
+        return get_object_or_404(Document, pk=document_id, project=self.project)
 
 
 # --- documents and sentences -------------------------------------------------------------------
@@ -250,7 +337,7 @@ class SentenceViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrieve
                                      ordering=filters.get("ordering") or "index")
 
     def retrieve(self, request, *args, **kwargs):
-        sentence = self.get_object()
+        sentence = _in_users_layer(self, self.get_object())
         data = s.SentenceSerializer(sentence).data
         data["entities"] = s.EntitySerializer(_entities_of(sentence), many=True).data
         data["relations"] = s.RelationSerializer(sentence_relations(sentence=sentence), many=True).data
@@ -262,23 +349,30 @@ class SentenceViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrieve
     def set_status(self, request, *args, **kwargs):
         """Set the status (``reviewed`` needs the reviewer role); 409 on a stale version."""
         data = _validated(s.SentenceStatusSerializer, request.data)
-        sentence = sentence_get(project=self.project, sentence_id=kwargs["sentence_id"])
+        sentence = _in_users_layer(self, sentence_get(project=self.project,
+                                                      sentence_id=kwargs["sentence_id"]))
         annotation_services.sentence_set_status(sentence=sentence, user=request.user,
                                                 status=data["status"],
                                                 expected_version=data["expected_version"])
         sentence.refresh_from_db()
-        return Response(s.SentenceSerializer(sentence).data)
+        return Response(s.SentenceSerializer(_in_users_layer(self, sentence)).data)
+
+
+def _in_users_layer(view, sentence: Sentence) -> Sentence:
+    """The sentence in the layer the requesting user edits (``selectors.layers.layer_for``)."""
+    return sentence_in_layer(sentence=sentence, layer=layer_for(
+        project=view.project, user=view.request.user, role=view.role))
 
 
 def _entities_of(sentence: Sentence):
-    return Entity.objects.filter(sentence=sentence).select_related("type", "created_by").prefetch_related(
-        "normalizations__created_by")
+    return Entity.objects.filter(sentence=sentence, annotator_id=sentence.layer).select_related(
+        "type", "created_by").prefetch_related("normalizations__created_by")
 
 
 def _events_of(sentence: Sentence):
     """The events triggered in the sentence, with their arguments in file order."""
-    return Event.objects.filter(trigger__sentence=sentence).select_related("created_by").prefetch_related(
-        "arguments").order_by("pk")
+    return Event.objects.filter(trigger__sentence=sentence, annotator_id=sentence.layer).select_related(
+        "created_by").prefetch_related("arguments").order_by("pk")
 
 
 EXPECTED_VERSION_PARAM = OpenApiParameter("expected_version", int, required=True,
@@ -295,7 +389,8 @@ class _SentenceChildMixin(ProjectScopedMixin):
 
     def sentence(self) -> Sentence:
         if not hasattr(self, "_sentence"):
-            self._sentence = sentence_get(project=self.project, sentence_id=self.kwargs["sentence_id"])
+            self._sentence = _in_users_layer(self, sentence_get(
+                project=self.project, sentence_id=self.kwargs["sentence_id"]))
         return self._sentence
 
     def _expected_version(self, request) -> int:
@@ -366,7 +461,8 @@ class NormalizationViewSet(_SentenceChildMixin, mixins.ListModelMixin, mixins.Re
     serializer_class = s.NormalizationSerializer
 
     def entity(self) -> Entity:
-        return get_object_or_404(Entity, sentence=self.sentence(), pk=self.kwargs["entity_id"])
+        return get_object_or_404(Entity, sentence=self.sentence(), annotator_id=self.sentence().layer,
+                                 pk=self.kwargs["entity_id"])
 
     def get_queryset(self):
         if _is_fake(self):
@@ -563,29 +659,53 @@ class ImportJobViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retriev
     def create(self, request, *args, **kwargs):
         data = _validated(s.ImportUploadSerializer, request.data)
         job = import_job_create(project=self.project, user=request.user, upload=data["file"],
-                                fmt=data["format"])
+                                fmt=data["format"], new_types=data.get("new_types"),
+                                annotator=data.get("annotator"))
+        return self._job_response(job)
+
+    @extend_schema(request=None, responses={201: s.ImportJobSerializer, 202: s.ImportJobSerializer})
+    def confirm(self, request, *args, **kwargs):
+        """Add the types a job waiting for a confirmation would add, and import it."""
+        return self._job_response(import_job_confirm(job=self.get_object(), user=request.user))
+
+    @extend_schema(request=None, responses=s.ImportJobSerializer)
+    def cancel(self, request, *args, **kwargs):
+        """Drop a job waiting for a confirmation (nothing is imported)."""
+        return Response(self.get_serializer(import_job_cancel(job=self.get_object())).data)
+
+    def _job_response(self, job):
+        """201 imported, 202 queued, 409 waiting for a confirmation of new types, 400 failed."""
         body = self.get_serializer(job).data
-        if job.status == "failed":
-            return Response({"error": {"code": "import_failed", "message": job.error,
-                                       "details": {"job": body}}}, status=status.HTTP_400_BAD_REQUEST)
-        code = status.HTTP_201_CREATED if job.status == "succeeded" else status.HTTP_202_ACCEPTED
+        if job.status in (ImportJobStatus.FAILED, ImportJobStatus.NEEDS_CONFIRMATION):
+            pending = job.status == ImportJobStatus.NEEDS_CONFIRMATION
+            code = "new_types_pending" if pending else "import_failed"
+            return Response({"error": {"code": code, "message": job.error, "details": {"job": body}}},
+                            status=status.HTTP_409_CONFLICT if pending else status.HTTP_400_BAD_REQUEST)
+        code = status.HTTP_201_CREATED if job.status == ImportJobStatus.SUCCEEDED else status.HTTP_202_ACCEPTED
         return Response(body, status=code)
 
 
 class ExportView(ProjectScopedMixin, viewsets.GenericViewSet):
     """Download the corpus as ``brat`` (.zip), ``jsonl`` or ``conll``; ``?status=done&status=reviewed``
-    keeps only the annotations of sentences with those statuses."""
+    keeps only the annotations of sentences with those statuses; ``?layer=<username>`` exports
+    that annotator's own layer instead of the curated (shared) one."""
 
     min_roles = {"*": Role.MANAGER}
 
-    @extend_schema(parameters=[OpenApiParameter("status", str, many=True, enum=SentenceStatus.values)],
+    @extend_schema(parameters=[OpenApiParameter("status", str, many=True, enum=SentenceStatus.values),
+                               OpenApiParameter("layer", str)],
                    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def retrieve(self, request, project, fmt):
         params = request.query_params.copy()
         params["format"] = fmt
         filters = query_validated(ExportFilter, params)
+        layer = None
+        if filters["layer"]:
+            layer = layer_annotator_get(project=self.project, username=filters["layer"])
+            if layer is None:
+                raise ValidationError({"layer": [f"{filters['layer']} has no layer in this project."]})
         download = corpus_export_download(project=self.project, fmt=filters["format"],
-                                          statuses=filters["status"], user=request.user)
+                                          statuses=filters["status"], user=request.user, layer=layer)
         return FileResponse(download.file, as_attachment=True, content_type=download.content_type,
                             filename=download.filename)
 
@@ -609,3 +729,14 @@ class AuditEventViewSet(ProjectScopedMixin, mixins.ListModelMixin, viewsets.Gene
                                         username=filters.get("user", ""),
                                         action=filters.get("action", ""))
 
+
+
+class AgreementView(ProjectScopedMixin, viewsets.GenericViewSet):
+    """Inter-annotator agreement between the annotators' layers (reviewers and managers): the
+    same report as ``manage.py agreement --json``; rules in docs/agreement.md."""
+
+    min_roles = {"*": AGREEMENT_READER}
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def retrieve(self, request, project):
+        return Response(agreement_report_cached(project=self.project))

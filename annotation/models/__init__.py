@@ -2,6 +2,8 @@
 the annotations on them), ``ml`` (model versions, training runs, suggestions, scores) and
 ``audit`` (the audit trail and import jobs). Import models from here."""
 from .corpus import (  # noqa: F401
+    AnnotationMode,
+    Assignment,
     Attribute,
     Document,
     Entity,
@@ -11,6 +13,7 @@ from .corpus import (  # noqa: F401
     Group,
     GroupMember,
     Membership,
+    NewTypes,
     Normalization,
     Note,
     Project,
@@ -20,6 +23,7 @@ from .corpus import (  # noqa: F401
     Role,
     ROLE_RANK,
     Sentence,
+    SentenceLayer,
     SentenceStatus,
     Source,
 )

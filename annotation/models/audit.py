@@ -55,6 +55,7 @@ class ImportJobStatus(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    NEEDS_CONFIRMATION = "needs_confirmation", "Waiting for confirmation of new types"
 
 
 class ImportJob(models.Model):
@@ -65,12 +66,18 @@ class ImportJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     format = models.CharField(max_length=20)
+    # the user whose own layer the corpus goes into (independent mode); none: the shared layer
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     file_name = models.CharField(max_length=255, help_text="the client's name, for display only")
     path = models.CharField(max_length=500, help_text="the saved upload under MEDIA_ROOT")
     size = models.PositiveBigIntegerField(default=0)
     status = models.CharField(max_length=20, choices=ImportJobStatus.choices,
                               default=ImportJobStatus.QUEUED)
     report = models.JSONField(default=dict, blank=True)
+    new_types = models.CharField(max_length=10, default="ask",
+                                 help_text="this import's policy for new types (annotation.models.NewTypes)")
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

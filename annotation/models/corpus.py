@@ -25,6 +25,19 @@ class Source(models.TextChoices):
     MODEL = "model", "Accepted from model"
 
 
+class NewTypes(models.TextChoices):
+    """What an import does with entity/relation types the project does not have yet."""
+
+    ASK = "ask", "Show them and ask first"
+    ADD = "add", "Add them (the report lists them)"
+    REFUSE = "refuse", "Refuse the import"
+class AnnotationMode(models.TextChoices):
+    """How a project's annotators share the work (see ``annotation.selectors.layers``)."""
+
+    SHARED = "shared", "Shared: everyone edits one layer"
+    INDEPENDENT = "independent", "Independent: each annotator in their own layer, curated"
+
+
 class Project(models.Model):
     name = models.SlugField(max_length=100, unique=True)
     title = models.CharField(max_length=200, blank=True)
@@ -38,6 +51,17 @@ class Project(models.Model):
     attribute_values = models.JSONField(default=dict, blank=True)
     attribute_args = models.JSONField(default=dict, blank=True)
     model_options = models.JSONField(default=dict, blank=True)
+    new_types = models.CharField(
+        max_length=10, choices=NewTypes.choices, default=NewTypes.ASK,
+        help_text="what an import does with types the project lacks")
+    schema_version = models.PositiveIntegerField(
+        default=1, help_text="optimistic lock of schema edits, bumped by every schema change")
+    annotation_mode = models.CharField(
+        max_length=20, choices=AnnotationMode.choices, default=AnnotationMode.SHARED
+    )
+    annotators_per_document = models.PositiveSmallIntegerField(
+        default=2, help_text="k: how many annotators each document gets in independent mode"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="projects"
@@ -143,6 +167,12 @@ class Sentence(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    #: Not a column: the layer this instance was read in, an annotator's id or ``None`` (the
+    #: shared or curated layer). ``selectors.layers.sentence_in_layer`` sets it and puts that
+    #: layer's ``status`` and ``version`` (a ``SentenceLayer``) on the instance; the annotation
+    #: selectors and services then read and write that layer only. Such an instance is never
+    #: ``save()``d (the services write with ``UPDATE``s).
+    layer = None
 
     class Meta:
         ordering = ["document_id", "index"]
@@ -155,8 +185,59 @@ class Sentence(models.Model):
         return f"{self.document.name}#{self.index}"
 
 
+class SentenceLayer(models.Model):
+    """An annotator's own status and lock version of a sentence in independent mode.
+
+    ``Sentence.status``/``version`` stay those of the shared (curated) layer; this row, made
+    on the annotator's first write, holds the same for the annotator's layer.
+    """
+
+    sentence = models.ForeignKey(Sentence, on_delete=models.CASCADE, related_name="layers")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(
+        max_length=20, choices=SentenceStatus.choices, default=SentenceStatus.NEW
+    )
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sentence", "annotator"], name="unique_sentence_layer")
+        ]
+        indexes = [models.Index(fields=["annotator", "status"])]
+
+    def __str__(self):
+        return f"{self.sentence_id} @ {self.annotator_id} ({self.status})"
+
+
+class Assignment(models.Model):
+    """A document given to an annotator to annotate in their own layer (independent mode)."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document_id", "annotator_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "annotator"], name="unique_assignment")
+        ]
+
+    def __str__(self):
+        return f"{self.document_id} -> {self.annotator_id}"
+
+
 class Provenance(models.Model):
-    """Who made an annotation, when, and how (imported, by hand, accepted from a model)."""
+    """Who made an annotation, when, and how (imported, by hand, accepted from a model), and
+    in which layer: ``annotator`` NULL is the shared layer (shared mode) or the curated layer
+    (independent mode), otherwise that annotator's own layer."""
 
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.HUMAN)
     source_detail = models.CharField(max_length=100, blank=True, help_text="e.g. model v3")
@@ -165,6 +246,9 @@ class Provenance(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
 
     class Meta:
         abstract = True
@@ -184,7 +268,8 @@ class Entity(Provenance):
 
     class Meta:
         ordering = ["start", "-end", "id"]
-        indexes = [models.Index(fields=["document", "start"])]
+        indexes = [models.Index(fields=["document", "start"]),
+                   models.Index(fields=["sentence", "annotator"])]
         verbose_name_plural = "entities"
 
     def __str__(self):
@@ -202,6 +287,7 @@ class Event(Provenance):
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["document", "annotator"])]
 
     def __str__(self):
         return f"{self.type} (trigger {self.trigger_id})"
@@ -242,6 +328,7 @@ class Relation(Provenance):
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["sentence", "annotator"])]
 
     def __str__(self):
         return f"{self.head_id} -{self.type.name}-> {self.tail_id}"
@@ -256,6 +343,7 @@ class Group(Provenance):
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["document", "annotator"])]
 
 
 class GroupMember(models.Model):
@@ -285,6 +373,7 @@ class Attribute(Provenance):
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["document", "annotator"])]
 
 
 class Note(Provenance):
@@ -305,6 +394,7 @@ class Note(Provenance):
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["document", "annotator"])]
 
 
 class Normalization(Provenance):
@@ -325,6 +415,7 @@ class Normalization(Provenance):
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["document", "annotator"])]
 
     def __str__(self):
         return f"{self.resource}:{self.reference}"

@@ -30,6 +30,7 @@ from annotation.models import (
     SentenceStatus,
 )
 from annotation.rows import column_reads, instance_from
+from annotation.selectors.layers import sentences_for_annotator
 
 OPEN_STATUSES = (SentenceStatus.NEW, SentenceStatus.IN_PROGRESS)
 CONTEXT_WIDTH = 2
@@ -44,10 +45,17 @@ def sentence_get(*, project: Project, sentence_id: int) -> Sentence:
         raise Http404("No such sentence in this project.") from exc
 
 
+def sentence_entities(*, sentence: Sentence) -> list[Entity]:
+    """The sentence's entities in the layer it was read in (``Sentence.layer``)."""
+    return list(Entity.objects.filter(sentence_id=sentence.pk, annotator_id=sentence.layer)
+                .select_related("type"))
+
+
 def sentence_relations(*, sentence: Sentence) -> list[Relation]:
-    """The sentence's relations: by convention (importer, UI, model) a relation belongs to
-    its head's sentence."""
-    return list(Relation.objects.filter(sentence_id=sentence.pk).select_related("type"))
+    """The sentence's relations in its layer: by convention (importer, UI, model) a relation
+    belongs to its head's sentence."""
+    return list(Relation.objects.filter(sentence_id=sentence.pk, annotator_id=sentence.layer)
+                .select_related("type"))
 
 
 @dataclass
@@ -115,12 +123,13 @@ def _find(rows: list, pk):
 
 
 def sentence_annotations(*, sentence: Sentence) -> SentenceAnnotations:
-    """The sentence's entities and relations with their types, and what hangs on them: one
-    query (see ``_annotations_layout``), where the ORM would take one per table and spend
-    more time compiling them than the database spends running them."""
-    sql, count, branches = _annotations_layout()
+    """The sentence's entities and relations with their types, and what hangs on them, in
+    the layer the sentence was read in (``Sentence.layer``): one query (see
+    ``_annotations_layout``), where the ORM would take one per table and spend more time
+    compiling them than the database spends running them."""
+    sql, branches = _annotations_layout(sentence.layer is not None)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [sentence.pk] * count)
+        cursor.execute(sql, {"sentence": sentence.pk, "layer": sentence.layer})
         rows = cursor.fetchall()
     found: dict[str, list] = {branch.kind: [] for branch in branches}
     for index, *values in rows:
@@ -180,38 +189,45 @@ def _columns(model) -> dict[str, list]:
 
 
 @functools.cache
-def _annotations_layout() -> tuple[str, int, tuple[_Branch, ...]]:
+def _annotations_layout(layered: bool) -> tuple[str, tuple[_Branch, ...]]:
     """One ``UNION ALL`` over the sentence's entities and relations (each joined to its type)
-    and the extra tables, its number of parameters, and its branches (``_Branch``). Each row
-    is its branch number, then its columns in slots by kind of value (numbers, texts, times,
-    JSON; a cast NULL where a table has fewer), so that every branch has the same column types
-    on SQLite and PostgreSQL."""
+    and the extra tables, and its branches (``_Branch``). Each row is its branch number, then
+    its columns in slots by kind of value (numbers, texts, times, JSON; a cast NULL where a
+    table has fewer), so that every branch has the same column types on SQLite and PostgreSQL.
+
+    Every table is read in one layer (``annotator_id``): the shared or curated one (NULL) or,
+    ``layered``, the annotator's (parameter ``layer``); ``sentence`` is the sentence's id."""
     tables = [(kind, (model, type_model)) for kind, model, type_model in TYPED]
     tables += [(kind, (model,)) for kind, model, _ in EXTRAS]
     widths = {slot: max(sum(len(_columns(m)[slot]) for m in models) for _, models in tables)
               for slot in _NULL_AS}
-    conditions = _conditions()
+    layer = "= %(layer)s" if layered else "IS NULL"
+    conditions = _conditions(layer)
     targets = {kind: target for kind, _, target in EXTRAS}
-    selects, params, branches = [], 0, []
+    selects, branches = [], []
     for index, (kind, models) in enumerate(tables):
-        condition, count = conditions[targets.get(kind, "sentence")]
+        condition = conditions[targets.get(kind, "sentence")]
+        if any(f.name == "annotator" for f in models[0]._meta.concrete_fields):
+            condition += f" AND a.annotator_id {layer}"
         sql, branch = _branch(index, kind, models, widths, condition)
         selects.append(sql)
         branches.append(branch)
-        params += count
-    return " UNION ALL ".join(selects) + " ORDER BY 1, 2", params, tuple(branches)
+    return " UNION ALL ".join(selects) + " ORDER BY 1, 2", tuple(branches)
 
 
-def _conditions() -> dict[str, tuple[str, int]]:
+def _conditions(layer: str) -> dict[str, str]:
     """For each target (see ``EXTRAS``; "sentence": the sentence's own rows) the condition on
-    the branch's table ``a``, and how many times it takes the sentence id."""
-    entities = f"SELECT id FROM {Entity._meta.db_table} WHERE sentence_id = %s"
-    relations = f"SELECT id FROM {Relation._meta.db_table} WHERE sentence_id = %s"
+    the branch's table ``a``: on the sentence, or on its entities or relations of the layer
+    (``layer``: the test of ``annotator_id``)."""
+    entities = (f"SELECT id FROM {Entity._meta.db_table} "
+                f"WHERE sentence_id = %(sentence)s AND annotator_id {layer}")
+    relations = (f"SELECT id FROM {Relation._meta.db_table} "
+                 f"WHERE sentence_id = %(sentence)s AND annotator_id {layer}")
     members = f"SELECT group_id FROM {GroupMember._meta.db_table} WHERE entity_id IN ({entities})"
-    return {"sentence": ("a.sentence_id = %s", 1),
-            "entity": (f"a.entity_id IN ({entities})", 1),
-            "both": (f"a.entity_id IN ({entities}) OR a.relation_id IN ({relations})", 2),
-            "groups": (f"a.id IN ({members})", 1)}
+    return {"sentence": "a.sentence_id = %(sentence)s",
+            "entity": f"a.entity_id IN ({entities})",
+            "both": f"(a.entity_id IN ({entities}) OR a.relation_id IN ({relations}))",
+            "groups": f"a.id IN ({members})"}
 
 
 def _branch(index: int, kind: str, models: tuple, widths: dict,
@@ -240,7 +256,8 @@ def sentence_events(*, sentence: Sentence) -> list[dict]:
     types."""
     if not sentence.project.event_types:
         return []
-    events = list(Event.objects.filter(trigger__sentence_id=sentence.pk).select_related("trigger")
+    events = list(Event.objects.filter(trigger__sentence_id=sentence.pk, annotator_id=sentence.layer)
+                  .select_related("trigger")
                   .prefetch_related("arguments__entity", "arguments__argument_event__trigger"))
     return [{"event": event, "trigger": _span_text(sentence, event.trigger),
              "arguments": [(a.role, _span_text(sentence, a.entity) if a.entity_id else
@@ -368,12 +385,13 @@ def sentence_context(*, sentence: Sentence, width: int = CONTEXT_WIDTH) -> tuple
 def sentence_neighbour(*, sentence: Sentence, direction: str, open_only: bool = False):
     """The next (``direction="next"``) or previous sentence of the project, or ``None``.
 
-    Project order is (document id, index); ``open_only`` skips finished sentences.
+    Project order is (document id, index); ``open_only`` skips finished sentences (in an
+    annotator's layer: those not assigned to them too, see :func:`open_sentences`).
     """
     forward = direction == "next"
     base = Sentence.objects.filter(project_id=sentence.project_id)
     if open_only:
-        base = base.filter(status__in=OPEN_STATUSES)
+        base = open_sentences(project=sentence.project, layer=sentence.layer, sentences=base)
     order = ("document_id", "index") if forward else ("-document_id", "-index")
     same_doc = base.filter(
         document_id=sentence.document_id,
@@ -386,14 +404,28 @@ def sentence_neighbour(*, sentence: Sentence, direction: str, open_only: bool = 
     return base.filter(**other).order_by(*order).only("id").first()
 
 
-def first_open_sentence(*, project: Project, document_id: int | None = None):
-    """Where the queue starts: the first unfinished sentence (else the first one)."""
+def open_sentences(*, project: Project, layer: int | None = None, sentences=None):
+    """``sentences`` (default: the project's) left to annotate in ``layer``: unfinished ones
+    of the shared or curated layer (``None``), or those assigned to the annotator ``layer`` and
+    unfinished in their own layer (``selectors.layers.sentences_for_annotator``)."""
+    sentences = Sentence.objects.filter(project_id=project.pk) if sentences is None else sentences
+    if layer is None:
+        return sentences.filter(status__in=OPEN_STATUSES)
+    return sentences_for_annotator(project=project, user=layer, sentences=sentences)
+
+
+def first_open_sentence(*, project: Project, document_id: int | None = None,
+                        layer: int | None = None):
+    """Where the queue starts: the first unfinished sentence of ``layer`` (else the first one;
+    in an annotator's layer, the first one assigned to them, else none)."""
     base = Sentence.objects.filter(project_id=project.pk)
     if document_id is not None:
         base = base.filter(document_id=document_id)
     order = ("document_id", "index")
-    return (base.filter(status__in=OPEN_STATUSES).order_by(*order).only("id").first()
-            or base.order_by(*order).only("id").first())
+    first = open_sentences(project=project, layer=layer, sentences=base)
+    if layer is not None:
+        base = base.filter(document__assignments__annotator_id=layer)
+    return first.order_by(*order).only("id").first() or base.order_by(*order).only("id").first()
 
 
 def attribute_targets(project: Project, name: str) -> set[str]:

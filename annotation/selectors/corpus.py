@@ -16,6 +16,8 @@ from annotation.models import (
     Project,
     Relation,
     Sentence,
+    SentenceLayer,
+    SentenceStatus,
 )
 from mlcore.corpus import model as dc
 
@@ -23,7 +25,8 @@ CHUNK_DOCUMENTS = 200
 
 
 def documents_as_dataclasses(
-    *, project: Project, statuses: Iterable[str] | None = None, chunk_size: int = CHUNK_DOCUMENTS
+    *, project: Project, statuses: Iterable[str] | None = None, chunk_size: int = CHUNK_DOCUMENTS,
+    layer: int | None = None, document_ids: Iterable[int] | None = None,
 ) -> Iterator[dc.Document]:
     """Stream the project's documents (by name) with their annotations as dataclasses.
 
@@ -33,6 +36,10 @@ def documents_as_dataclasses(
     statuses are kept (see ``annotation.services.corpus_io`` for the exact rule); the text
     and the sentences are always whole, and ``metadata["sentence_status"]`` lists every
     sentence's status.
+
+    ``layer`` picks the annotations and statuses: the shared (curated) layer by default, or
+    that annotator's own layer (``annotation.selectors.layers``); ``document_ids`` keeps only
+    those documents.
     """
     statuses = set(statuses) if statuses else None
     entity_types = dict(project.entity_types.values_list("pk", "name"))
@@ -40,10 +47,13 @@ def documents_as_dataclasses(
     for pk, name, head_role, tail_role in project.relation_types.values_list(
             "pk", "name", "head_role", "tail_role"):
         relation_types[pk], role_names[pk] = name, (head_role, tail_role)
-    ids = list(project.documents.order_by("name").values_list("pk", flat=True))
+    documents = project.documents.order_by("name")
+    if document_ids is not None:
+        documents = documents.filter(pk__in=list(document_ids))
+    ids = list(documents.values_list("pk", flat=True))
     for i in range(0, len(ids), chunk_size):
         chunk = ids[i:i + chunk_size]
-        yield from _chunk(chunk, statuses, entity_types, relation_types, role_names)
+        yield from _chunk(chunk, statuses, entity_types, relation_types, role_names, layer)
 
 
 def _grouped(rows, key_index: int = 0) -> dict:
@@ -53,33 +63,47 @@ def _grouped(rows, key_index: int = 0) -> dict:
     return grouped
 
 
-def _chunk(ids, statuses, entity_types, relation_types, role_names) -> Iterator[dc.Document]:
+def _layer_statuses(ids, layer: int | None):
+    """The sentences of documents ``ids`` as ``(document, id, start, end, status)`` rows, with
+    the statuses of ``layer`` (an annotator's: new where they have not written)."""
+    rows = (Sentence.objects.filter(document_id__in=ids).order_by("document_id", "index")
+            .values_list("document_id", "pk", "start", "end", "status"))
+    if layer is None:
+        return list(rows)
+    mine = dict(SentenceLayer.objects.filter(sentence__document_id__in=ids, annotator_id=layer)
+                .values_list("sentence_id", "status"))
+    return [(*row[:4], mine.get(row[1], SentenceStatus.NEW)) for row in rows]
+
+
+def _chunk(ids, statuses, entity_types, relation_types, role_names, layer) -> Iterator[dc.Document]:
     documents = Document.objects.filter(pk__in=ids).order_by("name").values_list(
         "pk", "name", "text", "metadata"
     )
-    sentences = _grouped(Sentence.objects.filter(document_id__in=ids).order_by("document_id", "index")
-                         .values_list("document_id", "pk", "start", "end", "status"))
-    entities = _grouped(Entity.objects.filter(document_id__in=ids)
+    sentences = _grouped(_layer_statuses(ids, layer))
+    in_layer = {"document_id__in": ids, "annotator_id": layer}
+    entities = _grouped(Entity.objects.filter(**in_layer)
                         .order_by("document_id", "start", "-end", "pk")
                         .values_list("document_id", "pk", "sentence_id", "type_id", "fragments"))
-    relations = _grouped(Relation.objects.filter(document_id__in=ids).order_by("pk")
+    relations = _grouped(Relation.objects.filter(**in_layer).order_by("pk")
                          .values_list("document_id", "pk", "sentence_id", "type_id", "head_id",
                                       "tail_id", "head_event_id", "tail_event_id"))
-    events = _grouped(Event.objects.filter(document_id__in=ids).order_by("pk")
+    events = _grouped(Event.objects.filter(**in_layer).order_by("pk")
                       .values_list("document_id", "pk", "type", "trigger_id"))
-    arguments = _grouped(EventArgument.objects.filter(event__document_id__in=ids)
+    arguments = _grouped(EventArgument.objects.filter(event__document_id__in=ids,
+                                                    event__annotator_id=layer)
                          .order_by("event_id", "position", "pk")
                          .values_list("event_id", "role", "entity_id", "argument_event_id"))
-    normalizations = _grouped(Normalization.objects.filter(document_id__in=ids).order_by("pk")
+    normalizations = _grouped(Normalization.objects.filter(**in_layer).order_by("pk")
                               .values_list("document_id", "type", "resource", "reference", "text",
                                            "entity_id", "event_id"))
-    members = _grouped(GroupMember.objects.filter(group__document_id__in=ids)
+    members = _grouped(GroupMember.objects.filter(group__document_id__in=ids,
+                                                 group__annotator_id=layer)
                        .order_by("group_id", "position", "pk")
                        .values_list("group__document_id", "group_id", "group__type", "entity_id"))
-    attributes = _grouped(Attribute.objects.filter(document_id__in=ids).order_by("pk")
+    attributes = _grouped(Attribute.objects.filter(**in_layer).order_by("pk")
                           .values_list("document_id", "name", "value", "entity_id", "relation_id",
                                        "event_id"))
-    notes = _grouped(Note.objects.filter(document_id__in=ids).order_by("pk")
+    notes = _grouped(Note.objects.filter(**in_layer).order_by("pk")
                      .values_list("document_id", "type", "text", "entity_id", "relation_id", "event_id"))
     for pk, name, text, metadata in documents:
         builder = _DocumentBuilder(statuses, sentences[pk])

@@ -85,8 +85,10 @@ def project_dashboard(*, project: Project) -> dict:
         .order_by("-finished", "updated_by__username")
     )
     unattributed = next((row for row in per_annotator if row["updated_by__username"] is None), None)
-    entity_types = EntityType.objects.filter(project_id=project.pk).annotate(n=Count("entities"))
-    relation_types = RelationType.objects.filter(project_id=project.pk).annotate(n=Count("relations"))
+    entity_types = EntityType.objects.filter(project_id=project.pk).annotate(
+        n=Count("entities", filter=Q(entities__annotator__isnull=True)))
+    relation_types = RelationType.objects.filter(project_id=project.pk).annotate(
+        n=Count("relations", filter=Q(relations__annotator__isnull=True)))
     members = Membership.objects.filter(project_id=project.pk).select_related("user").order_by(
         "user__username")
     n_documents = Document.objects.filter(project_id=project.pk).count()
@@ -119,7 +121,8 @@ def document_list(*, project: Project, q: str = "", status: str = "", entity_typ
         documents = documents.filter(Exists(sentences.filter(status=status)))
     if entity_type.isdigit():
         documents = documents.filter(
-            Exists(Entity.objects.filter(document_id=OuterRef("pk"), type_id=int(entity_type)))
+            Exists(Entity.objects.filter(document_id=OuterRef("pk"), type_id=int(entity_type),
+                                       annotator__isnull=True))
         )
     if annotator.isdigit():
         documents = documents.filter(Exists(sentences.filter(updated_by_id=int(annotator))))

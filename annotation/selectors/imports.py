@@ -55,3 +55,9 @@ def import_report_kinds(*, report: dict) -> list[dict]:
     return [{"kind": kind, "label": labels.get(kind, kind), "count": count,
              "examples": examples.get(kind, [])}
             for kind, count in quirks.get("by_kind", {}).items()]
+
+
+def import_types_added(*, report: dict) -> list[dict]:
+    """The types a finished import added, ``{"type": "entity Value", "key": "h"}`` each."""
+    keys = (report or {}).get("type_keys") or {}
+    return [{"type": name, "key": keys.get(name, "")} for name in (report or {}).get("types_added") or []]

@@ -33,11 +33,14 @@ def model_options_get(project: Project) -> dict:
 # --- the training data snapshot --------------------------------------------------------
 
 
-def training_examples(project: Project, statuses=TRAINING_STATUSES) -> list[SentenceExample]:
+def training_examples(project: Project, statuses=TRAINING_STATUSES, *,
+                      flat: bool = True) -> list[SentenceExample]:
     """The model examples of the project's sentences with ``statuses`` (done and reviewed).
 
     Only those sentences, their entities (attached by first fragment) and the relations
-    between them are read; flattening follows ``mlcore.corpus.sentence_examples``.
+    between them are read, from the shared (curated) layer; flattening follows
+    ``mlcore.corpus.sentence_examples`` (``flat`` False: every entity kept, for the span entity
+    layer).
     """
     sentences = list(
         Sentence.objects.filter(project=project, status__in=statuses)
@@ -50,11 +53,13 @@ def training_examples(project: Project, statuses=TRAINING_STATUSES) -> list[Sent
     }
     for s in sentences:
         corpus[s["document_id"]].sentences.append(CorpusSentence(s["start"], s["end"]))
-    for e in Entity.objects.filter(sentence_id__in=sentence_ids).select_related("type"):
+    entities = Entity.objects.filter(sentence_id__in=sentence_ids, annotator__isnull=True)
+    for e in entities.select_related("type"):
         fragments = tuple(Fragment(int(a), int(b)) for a, b in e.fragments)
         corpus[e.document_id].entities.append(CorpusEntity(str(e.pk), e.type.name, fragments))
     relations = Relation.objects.filter(
-        head__sentence_id__in=sentence_ids, tail__sentence_id__in=sentence_ids
+        head__sentence_id__in=sentence_ids, tail__sentence_id__in=sentence_ids,
+        annotator__isnull=True,
     ).select_related("type")
     for r in relations:
         corpus[r.document_id].relations.append(
@@ -62,7 +67,7 @@ def training_examples(project: Project, statuses=TRAINING_STATUSES) -> list[Sent
         )
     examples = []
     for document in sorted(corpus.values(), key=lambda d: d.name):
-        examples += sentence_examples(document)
+        examples += sentence_examples(document, flat=flat)
     return examples
 
 

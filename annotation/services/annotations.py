@@ -42,6 +42,7 @@ from annotation.models import (
     Relation,
     RelationType,
     Sentence,
+    SentenceLayer,
     SentenceStatus,
     Source,
 )
@@ -63,11 +64,12 @@ _in_action = contextvars.ContextVar("eligo_action_transaction", default=False)
 class StaleVersion(Exception):
     """The sentence changed since the client read it."""
 
-    def __init__(self, sentence_id: int, expected: int | None):
+    def __init__(self, sentence_id: int, expected: int | None, layer: int | None = None):
         super().__init__(f"Sentence {sentence_id} was changed by someone else meanwhile "
                          f"(it is no longer at version {expected}); reload it.")
         self.sentence_id = sentence_id
         self.expected = expected
+        self.layer = layer  # the annotator whose own layer it is (None: the shared layer)
 
 
 def sentence_version_bump(*, sentence: Sentence, user, expected_version: int | None,
@@ -79,21 +81,52 @@ def sentence_version_bump(*, sentence: Sentence, user, expected_version: int | N
     It raises :class:`StaleVersion` when the sentence is no longer at ``expected_version``
     (``None``: any version, for callers holding none). Call it inside the write's transaction:
     its row lock orders concurrent writers. ``sentence`` follows (its version exactly when
-    ``expected_version`` is given).
+    ``expected_version`` is given). A sentence read in an annotator's layer
+    (``Sentence.layer``) moves that layer's version and status instead.
     """
+    if sentence.layer is not None:
+        return _layer_version_bump(sentence=sentence, expected_version=expected_version,
+                                   status=status)
     rows = Sentence.objects.filter(pk=sentence.pk)
     if expected_version is not None:
         rows = rows.filter(version=expected_version)
-    new_status = Value(status) if status else Case(
-        When(status=SentenceStatus.NEW, then=Value(SentenceStatus.IN_PROGRESS)),
-        default=F("status"))
-    if rows.update(version=F("version") + 1, status=new_status, updated_by=user,
+    if rows.update(version=F("version") + 1, status=_next_status(status), updated_by=user,
                    updated_at=timezone.now()) != 1:
         raise StaleVersion(sentence.pk, expected_version)
+    _follow(sentence, expected_version, status)
+    sentence.updated_by = user
+
+
+def _layer_version_bump(*, sentence: Sentence, expected_version: int | None,
+                        status: str | None) -> None:
+    """:func:`sentence_version_bump` in an annotator's own layer: the same conditional UPDATE
+    on their ``SentenceLayer`` row. The layer starts new at version 1 without a row: the
+    first write makes it, at version 2 (a second first write finds it made: stale)."""
+    rows = SentenceLayer.objects.filter(sentence_id=sentence.pk, annotator_id=sentence.layer)
+    if expected_version is not None:
+        rows = rows.filter(version=expected_version)
+    if rows.update(version=F("version") + 1, status=_next_status(status),
+                   updated_at=timezone.now()) != 1:
+        _, made = SentenceLayer.objects.get_or_create(
+            sentence_id=sentence.pk, annotator_id=sentence.layer,
+            defaults={"version": 2, "status": status or SentenceStatus.IN_PROGRESS})
+        if not made or expected_version not in (None, 1):
+            raise StaleVersion(sentence.pk, expected_version, layer=sentence.layer)
+    _follow(sentence, expected_version, status)
+
+
+def _next_status(status: str | None):
+    """The status a write leaves: ``status``, else in progress for a new sentence."""
+    return Value(status) if status else Case(
+        When(status=SentenceStatus.NEW, then=Value(SentenceStatus.IN_PROGRESS)),
+        default=F("status"))
+
+
+def _follow(sentence: Sentence, expected_version: int | None, status: str | None) -> None:
+    """Bring the instance to what the version bump wrote."""
     sentence.version = (sentence.version if expected_version is None else expected_version) + 1
     if status or sentence.status == SentenceStatus.NEW:
         sentence.status = status or SentenceStatus.IN_PROGRESS
-    sentence.updated_by = user
 
 
 def sentence_lock(*, sentence_id: int, expected_version: int | None = None) -> Sentence:
@@ -206,6 +239,7 @@ def entity_new(*, sentence: Sentence, annotations: SentenceAnnotations, user, ty
     fragments = normalize_fragments(sentence=sentence, fragments=fragments)
     _reject_duplicate(annotations=annotations, type_id=entity_type.pk, fragments=fragments)
     return Entity(document_id=sentence.document_id, sentence=sentence, type=entity_type,
+                  annotator_id=sentence.layer,
                   fragments=fragments, start=fragments[0][0], end=fragments[-1][1],
                   source=source, source_detail=source_detail, created_by=user)
 
@@ -369,6 +403,7 @@ def relation_new(*, sentence: Sentence, annotations: SentenceAnnotations, user, 
         raise ValidationError("This relation already exists.")
     return Relation(
         document_id=sentence.document_id, sentence=sentence, head=head, tail=tail,
+        annotator_id=sentence.layer,
         type=RelationType(pk=rtype.pk, project_id=sentence.project_id, name=rtype.name,
                           key=rtype.key),
         source=source, source_detail=source_detail, created_by=user,
@@ -445,7 +480,8 @@ def normalization_create(*, sentence: Sentence, user, entity_id, resource: str, 
            for n in annotations.normalizations):
         raise ValidationError(f"The entity already refers to {resource}:{reference}.")
     sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
-    normalization = Normalization(document_id=sentence.document_id, entity=entity, resource=resource,
+    normalization = Normalization(document_id=sentence.document_id, annotator_id=sentence.layer,
+                                  entity=entity, resource=resource,
                                   reference=reference, text=text, source=Source.HUMAN, created_by=user)
     Normalization.objects.bulk_create([normalization])
     _normalization_audit(sentence, user, AuditAction.CREATED, normalization)
@@ -556,7 +592,8 @@ def attribute_create(*, sentence: Sentence, user, name: str, value: str = "", en
     if any(a.name == name and getattr(a, on) == target.pk for a in annotations.attributes):
         raise ValidationError(f"It already has {name}: change or delete that one.")
     sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
-    attribute = Attribute(document_id=sentence.document_id, name=name, value=value,
+    attribute = Attribute(document_id=sentence.document_id, annotator_id=sentence.layer,
+                          name=name, value=value,
                           source=Source.HUMAN, created_by=user, **{on: target.pk})
     Attribute.objects.bulk_create([attribute])
     _extra_audit(sentence, user, AuditAction.CREATED, attribute, name=name, value=value,
@@ -614,7 +651,8 @@ def note_create(*, sentence: Sentence, user, text: str, entity_id=None, relation
     text = _note_text(text)
     sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
     on = "entity_id" if isinstance(target, Entity) else "relation_id"
-    note = Note(document_id=sentence.document_id, text=text, source=Source.HUMAN, created_by=user,
+    note = Note(document_id=sentence.document_id, annotator_id=sentence.layer, text=text,
+                source=Source.HUMAN, created_by=user,
                 **{on: target.pk})
     Note.objects.bulk_create([note])
     _extra_audit(sentence, user, AuditAction.CREATED, note, text=text, **{on[:-3]: target.pk})
@@ -666,7 +704,8 @@ def group_member_add(*, sentence: Sentence, user, entity_id, group_id=None, type
         raise ValidationError("Unknown group type for this project.")
     sentence_version_bump(sentence=sentence, user=user, expected_version=expected_version)
     if group is None:
-        group = Group(document_id=sentence.document_id, type=type, source=Source.HUMAN,
+        group = Group(document_id=sentence.document_id, annotator_id=sentence.layer, type=type,
+                      source=Source.HUMAN,
                       created_by=user)
         Group.objects.bulk_create([group])
         annotations.groups.append(group)

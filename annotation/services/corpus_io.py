@@ -24,6 +24,12 @@ Decisions (see also docs/benchmarks.md, "Import/export"):
   document text stays whole): entities in kept sentences, relations whose sentence is
   kept and both ends survive, groups whose members all survive, attributes and notes
   whose target survives.
+- An import into an annotator's layer (``annotator``, independent mode) writes every row with
+  that annotator and the sentence statuses into their ``SentenceLayer`` rows; a document
+  the project already has (same name) is annotated in place, if its text is the same and
+  the annotator's layer of it is still empty; a new one is created with its curated layer
+  empty (new). Either way the document is assigned to the annotator. This loads
+  double-annotated corpora one annotator at a time.
 """
 from __future__ import annotations
 
@@ -48,14 +54,15 @@ from django.utils import timezone
 from annotation.audit import audit_record
 from annotation.models import (
     Attribute, AuditAction, Document, Entity, EntityType, Event, EventArgument, Group, GroupMember,
-    ModelVersion, Normalization, Note, Project, Relation, RelationType, Sentence, SentenceStatus,
-    Source,
+    ModelVersion, NewTypes, Normalization, Note, Project, Relation, RelationType, Sentence,
+    SentenceLayer, SentenceStatus, Source,
 )
 from annotation.selectors.annotations import relation_type_rows
 from annotation.selectors.corpus import documents_as_dataclasses
-from annotation.selectors.projects import project_schema
+from annotation.selectors.projects import SchemaAdditions, project_schema, project_schema_additions
 from annotation.services.annotations import normalization_key_problem, relation_type_check
 from annotation.services.predictions import predictions_refresh_for_sentences
+from annotation.services.layers import assignments_ensure, layer_import_check, layer_import_prepare
 from annotation.services.projects import project_schema_apply
 from mlcore.corpus import model as dc
 from mlcore.corpus.errors import KIND_LABELS, CorpusFormatError, ReadIssue
@@ -73,6 +80,24 @@ class CorpusImportError(Exception):
         self.file, self.line, self.reason = str(file), line, reason
         where = f"{self.file}:{line}" if line is not None else self.file
         super().__init__(f"{where}: {reason}")
+
+
+class NewTypesPending(CorpusImportError):
+    """The import would add types to the project and its policy is to ask first (or to refuse);
+    ``additions`` lists them with the keys they would get (``SchemaAdditions.as_list``)."""
+
+    def __init__(self, file: str, additions: list[dict], *, refused: bool):
+        names = ", ".join(_type_label(t) for t in additions[:10]) + (" ..." if len(additions) > 10 else "")
+        then = ("this project refuses imports that add types (its setting); nothing was imported"
+                if refused else "confirm to add them; nothing is imported until then")
+        super().__init__(file, None, f"the import would add {len(additions)} types to the project "
+                                     f"({names}): {then}")
+        self.additions, self.refused = additions, refused
+
+
+def _type_label(added: dict) -> str:
+    key = f" (key {added['key']})" if added["key"] else " (no key left)"
+    return f"{added['kind']} {added['name']}{key}"
 
 
 @dataclass
@@ -94,6 +119,7 @@ class ImportReport:
     normalizations: int = 0
     quirks: list[ReadIssue] = field(default_factory=list)
     types_added: list[str] = field(default_factory=list)
+    type_keys: dict[str, str] = field(default_factory=dict)
     document_ids: list[int] = field(default_factory=list, repr=False)
 
     EXAMPLES_PER_KIND = 3
@@ -121,8 +147,10 @@ class ImportReport:
         lines = [f"{count} {KIND_LABELS.get(kind, kind)} ({kind})"
                  for kind, count in self.quirk_counts().items()]
         if self.types_added:
+            named = [f"{t} (key {self.type_keys[t]})" if self.type_keys.get(t) else t
+                     for t in self.types_added[:10]]
             lines.append(f"{len(self.types_added)} types added to the project: "
-                         f"{', '.join(self.types_added[:10])}{' ...' if len(self.types_added) > 10 else ''}")
+                         f"{', '.join(named)}{' ...' if len(self.types_added) > 10 else ''}")
         return lines
 
     def summary(self) -> str:
@@ -142,27 +170,43 @@ class ImportReport:
                 "quirks": {"total": len(self.quirks), "by_kind": self.quirk_counts(),
                            "labels": {k: KIND_LABELS.get(k, k) for k in self.quirk_counts()},
                            "examples": self.quirk_examples()},
-                "types_added": self.types_added, "changes": self.changes(), "summary": self.summary()}
+                "types_added": self.types_added, "type_keys": self.type_keys, "changes": self.changes(), "summary": self.summary()}
 
 
 def corpus_import(*, project: Project, path, fmt: str, user=None, display_name: str = "",
-                  progress=None) -> ImportReport:
+                  progress=None, new_types: str = NewTypes.ADD, annotator=None) -> ImportReport:
     """Import the corpus at ``path`` (format ``fmt``) into ``project``, all or nothing.
 
     Errors and quirks name files as ``display_name`` (default: the file or folder's own
     name) plus the path inside it, never the server path; a plain-text file's document is
     named after ``display_name`` too, so the duplicate-name rule refuses a second import of
     the same file. An import that holds no document is refused. ``progress(documents_so_far)`` is called after each batch.
+
+    ``new_types``: with ``add`` the types the file declares or uses and the project lacks are
+    added (listed in ``types_added``, their keys in ``type_keys``); with ``ask`` or ``refuse``
+    the corpus is first read through without writing and, if it would add any type,
+    ``NewTypesPending`` is raised listing them with the keys they would get.
+
+    ``annotator``: import into that user's own layer (see the module's notes).
     """
     path = Path(path)
     label = _FileLabel(path, display_name or path.name)
     types_before = _type_names(project)
+    if annotator is not None:  # a refused layer import is no question about new types
+        _refused_as_import_error(label.root, layer_import_check, project=project)
     try:
+        if new_types != NewTypes.ADD:
+            additions = corpus_schema_additions(project=project, path=path, fmt=fmt, name=label.root)
+            # a type name the database cannot store is no question to ask: the import below
+            # refuses it, naming the line that uses it
+            if additions and not any(_unstorable(t["name"]) for t in additions.as_list()):
+                raise NewTypesPending(label.root, additions.as_list(),
+                                      refused=new_types == NewTypes.REFUSE)
         with transaction.atomic():
             result = read_corpus(path, fmt, name=label.root)
             report = corpus_import_documents(
                 project=project, documents=result.documents, schema=result.schema, user=user,
-                file=label.root, progress=progress,
+                file=label.root, progress=progress, annotator=annotator,
             )
             if not report.documents:
                 raise CorpusImportError(label.root, None, "no documents found: nothing to import")
@@ -178,7 +222,25 @@ def corpus_import(*, project: Project, path, fmt: str, user=None, display_name: 
         raise CorpusImportError(label.root, None, "the database refused a value (characters it "
                                                   "cannot store, or a value too long)") from None
     report.types_added = sorted(_type_names(project) - types_before)
+    report.type_keys = {name: key for name, key in _type_keys(project).items() if name in report.types_added}
     return report
+
+
+def corpus_schema_additions(*, project: Project, path, fmt: str, name: str) -> SchemaAdditions:
+    """The types importing the corpus at ``path`` would add to ``project`` (declared by the
+    file or only used in it), with the keys they would get; reads the corpus, writes nothing."""
+    result = read_corpus(Path(path), fmt, name=name)
+    schema = result.schema or dc.Schema()
+    schema.extend_from_documents(result.documents)
+    return project_schema_additions(project=project, schema=schema)
+
+
+def _refused_as_import_error(file: str, check, **kwargs) -> None:
+    """Run ``check(**kwargs)``; its ValidationError becomes a CorpusImportError naming ``file``."""
+    try:
+        check(**kwargs)
+    except ValidationError as error:
+        raise CorpusImportError(file or "import", None, " ".join(error.messages)) from None
 
 
 class _FileLabel:
@@ -204,28 +266,37 @@ class _FileLabel:
 
 
 def _type_names(project: Project) -> set[str]:
-    return ({f"entity {n}" for n in project.entity_types.values_list("name", flat=True)}
-            | {f"relation {n}" for n in project.relation_types.values_list("name", flat=True)})
+    return set(_type_keys(project))
+
+
+def _type_keys(project: Project) -> dict[str, str]:
+    """``"entity Drug"`` / ``"relation has value"`` -> key, for every type of the project."""
+    return ({f"entity {n}": k for n, k in project.entity_types.values_list("name", "key")}
+            | {f"relation {n}": k for n, k in project.relation_types.values_list("name", "key")})
 
 
 @transaction.atomic
 def corpus_import_documents(
     *, project: Project, documents: Iterable[dc.Document], schema: dc.Schema | None = None,
-    user=None, file: str = "", progress=None,
+    user=None, file: str = "", progress=None, annotator=None,
 ) -> ImportReport:
-    """Import dataclass documents (streamed, in batches) into ``project``, all or nothing."""
+    """Import dataclass documents (streamed, in batches) into ``project`` (into ``annotator``'s
+    own layer, if given: see :func:`annotation.services.layers.layer_import_prepare`), all or
+    nothing."""
     report = ImportReport()
+    if annotator is not None:
+        _refused_as_import_error(file, layer_import_prepare, project=project, annotator=annotator)
     if schema is not None:
         _check_schema_text(schema, file)
         project_schema_apply(project=project, schema=schema)
-    writer = _BatchWriter(project, user, report, file=file)
+    writer = _BatchWriter(project, user, report, file=file, annotator=annotator)
     documents = iter(documents)
     while batch := list(islice(documents, BATCH_DOCUMENTS)):
         writer.write(batch)
         if progress is not None:
             progress(report.documents)
     report.document_ids = writer.document_ids
-    _queue_suggestions(project, writer.document_ids)
+    _queue_suggestions(project, writer.created_ids)
     return report
 
 
@@ -241,24 +312,34 @@ def _queue_suggestions(project: Project, document_ids: list[int]) -> None:
 class _BatchWriter:
     """Validates a batch of dataclass documents and writes it with a few bulk inserts."""
 
-    def __init__(self, project: Project, user, report: ImportReport, file: str):
+    def __init__(self, project: Project, user, report: ImportReport, file: str, annotator=None):
         self.project, self.user, self.report, self.file = project, user, report, file
+        self.annotator = annotator
         self.names = set(project.documents.values_list("name", flat=True))
+        self.seen: set[str] = set()
+        self.targets: dict[str, tuple[int, str]] = {}
         self.document_ids: list[int] = []
+        self.created_ids: list[int] = []  # without the documents a layer import annotates in place
         self.entity_types = dict(project.entity_types.values_list("name", "pk"))
         self.relation_types = dict(project.relation_types.values_list("name", "pk"))
         self.relation_rules = {r.name: r for r in relation_type_rows(project_id=project.pk)}
 
     def write(self, batch: list[dc.Document]) -> None:
+        self._layer_targets(batch)
         for doc in batch:
             self._validate(doc)
         self._ensure_types(batch)
         self.now = connection.ops.adapt_datetimefield_value(timezone.now())
-        document_ids = _insert(
+        new = [d for d in batch if d.name not in self.targets]
+        created = _insert(
             Document, ("project", "name", "text", "metadata", "created_at"),
             [(self.project.pk, d.name, d.text, _json(Document, "metadata", _stored_metadata(d)), self.now)
-             for d in batch],
+             for d in new],
         )
+        self.created_ids.extend(created)
+        made = iter(created)
+        document_ids = [self.targets[d.name][0] if d.name in self.targets else next(made)
+                        for d in batch]
         self.document_ids.extend(document_ids)
         sentence_ids = self._sentences(batch, document_ids)
         entity_ids = self._entities(batch, document_ids, sentence_ids)
@@ -278,9 +359,11 @@ class _BatchWriter:
         if problem:
             shown = f"{doc.name[:40]!r}{'...' if len(doc.name) > 40 else ''}"
             raise CorpusImportError(self.file or "import", None, f"document name {shown} {problem}")
-        if doc.name in self.names:
+        if doc.name in self.seen or (doc.name in self.names and self.annotator is None):
             self._fail(doc, "a document with this name already exists in the project")
-        self.names.add(doc.name)
+        self.seen.add(doc.name)
+        if doc.name in self.targets and self.targets[doc.name][1] != doc.text:
+            self._fail(doc, "its text differs from the project's document of that name")
         self._check_lengths(doc)
         self._check_nul(doc)
         size, previous_end = len(doc.text), 0
@@ -402,22 +485,68 @@ class _BatchWriter:
 
     # --- rows: plain tuples and multi-row INSERT ... RETURNING, no model instances -------
 
+    def _layer_targets(self, batch: list[dc.Document]) -> None:
+        """In a layer import: the batch's documents the project already has, name -> (id,
+        text), refusing one whose layer of this annotator already holds annotations."""
+        if self.annotator is None:
+            return
+        names = [d.name for d in batch if d.name in self.names]
+        self.targets = {name: (pk, text) for pk, name, text in self.project.documents.filter(
+            name__in=names).values_list("pk", "name", "text")}
+        taken = (Entity.objects.filter(document_id__in=[pk for pk, _ in self.targets.values()],
+                                       annotator=self.annotator)
+                 .values_list("document__name", flat=True).first())
+        if taken is not None:
+            raise CorpusImportError(self.file or "import", None,
+                                    f"document {taken}: {self.annotator.username}'s layer of it "
+                                    "already holds annotations")
+
     def _provenance(self) -> tuple:
-        return (Source.IMPORTED, "", self.user.pk if self.user else None, self.now, self.now)
+        return (Source.IMPORTED, "", self.user.pk if self.user else None, self.now, self.now,
+                getattr(self.annotator, "pk", None))
 
     def _sentences(self, batch, document_ids) -> list[tuple[list, list[int]]]:
-        """Per document: its sentence spans and their new ids."""
-        rows, spans = [], []
+        """Per document: its sentence spans and their ids (new ones, or in a layer import
+        those of a document the project has), and the layer's statuses."""
+        rows, spans, layered = [], [], self.annotator is not None
         for doc, document_id in zip(batch, document_ids):
+            if doc.name in self.targets:
+                continue
             statuses = doc.metadata.get("sentence_status") or _derived_statuses(doc)
             rows += [(self.project.pk, document_id, i, s.start, s.end, doc.text[s.start:s.end],
-                      status, 1, self.now)
+                      SentenceStatus.NEW if layered else status, 1, self.now)
                      for i, (s, status) in enumerate(zip(doc.sentences, statuses))]
             spans.append(doc.sentences)
         ids = iter(_insert(Sentence, ("project", "document", "index", "start", "end", "text", "status",
                                       "version", "updated_at"), rows))
         self.report.sentences += len(rows)
-        return [(sentences, [next(ids) for _ in sentences]) for sentences in spans]
+        made = [(sentences, [next(ids) for _ in sentences]) for sentences in spans]
+        if not layered:
+            return made
+        return self._layer_sentences(batch, document_ids, iter(made))
+
+    def _layer_sentences(self, batch, document_ids, made) -> list[tuple[list, list[int]]]:
+        """A layer import's sentences: the stored ones of documents the project has; the
+        annotator's statuses (by span; derived where the spans differ) and assignments."""
+        stored: dict[int, list] = {}
+        for document_id, pk, start, end in Sentence.objects.filter(
+                document_id__in=[self.targets[n][0] for n in self.targets]).order_by(
+                "document_id", "index").values_list("document_id", "pk", "start", "end"):
+            stored.setdefault(document_id, []).append((pk, dc.Sentence(start, end)))
+        result, layers = [], []
+        for doc, document_id in zip(batch, document_ids):
+            if doc.name in self.targets:
+                rows = stored.get(document_id, [])
+                sentences, ids = [s for _, s in rows], [pk for pk, _ in rows]
+            else:
+                sentences, ids = next(made)
+            statuses = _layer_statuses(doc, sentences)
+            layers += [(pk, self.annotator.pk, status, 1, self.now) for pk, status in zip(ids, statuses)]
+            result.append((sentences, ids))
+        _insert(SentenceLayer, ("sentence", "annotator", "status", "version", "updated_at"), layers)
+        assignments_ensure(document_ids=document_ids, annotator=self.annotator,
+                           assigned_by=self.user)
+        return result
 
     def _entities(self, batch, document_ids, sentence_ids) -> list[dict[str, tuple[int, int]]]:
         """Per document: brat id -> (new entity id, its sentence id)."""
@@ -521,7 +650,7 @@ class _BatchWriter:
         self.report.normalizations += len(normalizations)
 
 
-PROVENANCE = ("source", "source_detail", "created_by", "created_at", "updated_at")
+PROVENANCE = ("source", "source_detail", "created_by", "created_at", "updated_at", "annotator")
 MAX_PARAMETERS = 30000  # under SQLite's 32,766 and PostgreSQL's 65,535 bind parameters
 
 
@@ -652,6 +781,15 @@ def _derived_statuses(doc: dc.Document) -> list[str]:
             for i in range(len(doc.sentences))]
 
 
+def _layer_statuses(doc: dc.Document, sentences: list) -> list[str]:
+    """The imported document's statuses for ``sentences`` (the stored spans): the status of
+    the imported sentence with the same span, else derived from the entities."""
+    given = dict(zip(((s.start, s.end) for s in doc.sentences),
+                     doc.metadata.get("sentence_status") or _derived_statuses(doc)))
+    derived = _derived_statuses(dataclass_replace(doc, sentences=sentences))
+    return [given.get((s.start, s.end), status) for s, status in zip(sentences, derived)]
+
+
 def _sentence_index(sentences, starts: list[int], offset: int) -> int | None:
     """The sentence holding ``offset``, else the next one after it, else the last one."""
     if not sentences:
@@ -662,9 +800,10 @@ def _sentence_index(sentences, starts: list[int], offset: int) -> int | None:
     return i + 1 if i + 1 < len(sentences) else len(sentences) - 1
 
 
-def corpus_export(*, project: Project, out, fmt: str, statuses=None) -> dict:
-    """Write the project's documents to ``out`` in ``fmt``; returns the writer's statistics."""
-    documents = documents_as_dataclasses(project=project, statuses=statuses)
+def corpus_export(*, project: Project, out, fmt: str, statuses=None, layer: int | None = None) -> dict:
+    """Write the project's documents to ``out`` in ``fmt``; returns the writer's statistics.
+    ``layer``: the shared (curated) layer by default, or that annotator's own."""
+    documents = documents_as_dataclasses(project=project, statuses=statuses, layer=layer)
     return write_corpus(documents, out, fmt, schema=project_schema(project=project))
 
 
@@ -677,18 +816,23 @@ class CorpusDownload:
     content_type: str
 
 
-def corpus_export_download(*, project: Project, fmt: str, statuses=None, user=None) -> CorpusDownload:
+def corpus_export_download(*, project: Project, fmt: str, statuses=None, user=None,
+                           layer=None) -> CorpusDownload:
     """The export for the export page and the API alike: the file of :func:`corpus_export_file`
-    named and typed by the format registry, recorded as an ``EXPORTED`` audit event."""
+    named and typed by the format registry, recorded as an ``EXPORTED`` audit event.
+    ``layer``: a user whose own layer is exported (default: the shared or curated layer)."""
     spec = FORMATS[fmt]
-    download = corpus_export_file(project=project, fmt=fmt, statuses=statuses or None)
+    download = corpus_export_file(project=project, fmt=fmt, statuses=statuses or None,
+                                  layer=getattr(layer, "pk", None))
+    layer_payload = {"layer": layer.username} if layer is not None else {}
     audit_record(project=project, user=user, action=AuditAction.EXPORTED, object_type="corpus",
-                 payload={"format": fmt, "statuses": list(statuses or [])})
-    return CorpusDownload(file=download, filename=f"{project.name}-{fmt}{spec.suffix}",
+                 payload={"format": fmt, "statuses": list(statuses or []), **layer_payload})
+    suffix = f"-{layer.username}" if layer is not None else ""
+    return CorpusDownload(file=download, filename=f"{project.name}{suffix}-{fmt}{spec.suffix}",
                           content_type=spec.content_type)
 
 
-def corpus_export_file(*, project: Project, fmt: str, statuses=None):
+def corpus_export_file(*, project: Project, fmt: str, statuses=None, layer: int | None = None):
     """The export as an open anonymous temporary file, ready to stream (brat is zipped).
 
     The file is deleted when closed (a ``FileResponse`` closes it after sending).
@@ -696,7 +840,7 @@ def corpus_export_file(*, project: Project, fmt: str, statuses=None):
     download = tempfile.TemporaryFile()
     with tempfile.TemporaryDirectory(prefix="eligo-export-") as workdir:
         out = Path(workdir) / ("brat" if fmt == "brat" else f"corpus.{fmt}")
-        corpus_export(project=project, out=out, fmt=fmt, statuses=statuses)
+        corpus_export(project=project, out=out, fmt=fmt, statuses=statuses, layer=layer)
         if fmt == "brat":
             with zipfile.ZipFile(download, "w", zipfile.ZIP_DEFLATED) as archive:
                 for item in sorted(out.rglob("*")):

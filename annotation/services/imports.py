@@ -5,6 +5,10 @@ recorded as an ``ImportJob`` and imported by ``annotation.services.corpus_io.cor
 inline for small files, by the Celery task ``worker.tasks.import_corpus`` (default queue)
 for files of at least ``ELIGO_IMPORT_ASYNC_BYTES``. Either way the outcome is recorded on the
 job (report or error) with an ``IMPORTED`` audit event on success, and the upload is deleted.
+An import that would add types to the project under the policy ``ask`` (``NewTypes``) stops
+before writing anything as ``needs_confirmation``, its upload kept and the types it would add
+(with their keys) in ``report["new_types"]``: ``import_job_confirm`` runs it again with ``add``,
+``import_job_cancel`` drops it.
 While the task runs it reports progress to the Celery result backend under
 :func:`import_task_id` (read by ``annotation.selectors.imports.import_job_progress``): the
 import itself is one transaction, so progress cannot be written to the job row meanwhile.
@@ -19,9 +23,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from annotation.audit import acting_user, audit_record
-from annotation.models import AuditAction, Document, ImportJob, ImportJobStatus, Project
+from annotation.models import AuditAction, Document, ImportJob, ImportJobStatus, NewTypes, Project
 from annotation.security import upload_check, upload_save
-from annotation.services.corpus_io import CorpusImportError, corpus_import
+from annotation.services.corpus_io import CorpusImportError, NewTypesPending, corpus_import
 from annotation.services.tasks import IMPORT_CORPUS, task_enqueue
 from mlcore.corpus.formats import FORMATS
 
@@ -35,9 +39,24 @@ def import_task_id(*, job_id: int) -> str:
     return f"eligo-import-{job_id}"
 
 
-def import_job_create(*, project: Project, user, upload, fmt: str) -> ImportJob:
-    """Save and check the upload, record the job, and run it now or queue it.
+class ImportJobConflict(Exception):
+    """The job is not waiting for a confirmation (any more): someone else decided it."""
 
+
+def import_policy(*, project: Project, requested: str | None = None) -> str:
+    """The new-types policy an import runs under: the request's (``ask``, ``add``,
+    ``refuse``), else the project's; a project set to ``refuse`` refuses whatever is asked."""
+    if project.new_types == NewTypes.REFUSE:
+        return NewTypes.REFUSE
+    return requested or project.new_types
+
+
+def import_job_create(*, project: Project, user, upload, fmt: str,
+                      new_types: str | None = None, annotator=None) -> ImportJob:
+    """Save and check the upload, record the job, and run it now or queue it; ``annotator``:
+    import into that user's own layer (``corpus_io``).
+
+    ``new_types`` is the request's policy for types the project lacks (``import_policy``).
     Raises ``UploadRejected`` (nothing recorded, nothing left on disk) for a refused file.
     """
     path = upload_save(upload, suffix=FORMATS[fmt].suffix)
@@ -47,12 +66,46 @@ def import_job_create(*, project: Project, user, upload, fmt: str) -> ImportJob:
         path.unlink(missing_ok=True)
         raise
     job = ImportJob.objects.create(
-        project=project, user=user, format=fmt, file_name=upload.name[:255], path=str(path),
-        size=path.stat().st_size, report={"expected_documents": _expected_documents(path, fmt)})
+        project=project, user=user, annotator=annotator, format=fmt, file_name=upload.name[:255],
+        path=str(path),
+        size=path.stat().st_size, report={"expected_documents": _expected_documents(path, fmt)},
+        new_types=import_policy(project=project, requested=new_types))
+    return _import_job_start(job)
+
+
+def _import_job_start(job: ImportJob) -> ImportJob:
+    """Run a queued job now, or queue it for a worker when its file is large."""
     if job.size >= int(settings.ELIGO_IMPORT_ASYNC_BYTES):
         import_job_enqueue(job=job)
         return job
     return import_job_run(job_id=job.pk)
+
+
+def import_job_confirm(*, job: ImportJob, user) -> ImportJob:
+    """Add the types the job would add, and import: the job runs again (or is queued) with
+    the policy ``add``. Raises ``ImportJobConflict`` unless it waits for a confirmation (a
+    second confirmation, or one after a cancel) and ``CorpusImportError`` when the project
+    refuses new types meanwhile."""
+    if import_policy(project=job.project) == NewTypes.REFUSE:
+        raise CorpusImportError(job.file_name, None, "this project refuses imports that add types")
+    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJobStatus.NEEDS_CONFIRMATION).update(
+        status=ImportJobStatus.QUEUED, new_types=NewTypes.ADD, user=user)
+    if not claimed:
+        raise ImportJobConflict("This import is no longer waiting for a confirmation.")
+    job.refresh_from_db()
+    return _import_job_start(job)
+
+
+def import_job_cancel(*, job: ImportJob) -> ImportJob:
+    """Drop a job waiting for a confirmation: nothing is imported, its upload is deleted."""
+    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJobStatus.NEEDS_CONFIRMATION).update(
+        status=ImportJobStatus.FAILED, error="Cancelled: the new types were not confirmed; "
+                                             "nothing was imported.", finished_at=timezone.now())
+    if not claimed:
+        raise ImportJobConflict("This import is no longer waiting for a confirmation.")
+    Path(job.path).unlink(missing_ok=True)
+    job.refresh_from_db()
+    return job
 
 
 def import_job_enqueue(*, job: ImportJob) -> None:
@@ -68,14 +121,20 @@ def import_job_run(*, job_id: int, progress=None) -> ImportJob:
     """
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJobStatus.QUEUED).update(
         status=ImportJobStatus.RUNNING)
-    job = ImportJob.objects.select_related("project", "user").get(pk=job_id)
+    job = ImportJob.objects.select_related("project", "user", "annotator").get(pk=job_id)
     if not claimed:
         return job
     path = Path(job.path)
+    keep_upload = False
     try:
         with acting_user(job.user):
             report = corpus_import(project=job.project, path=path, fmt=job.format, user=job.user,
-                                   display_name=job.file_name, progress=progress)
+                                   display_name=job.file_name, progress=progress,
+                                   new_types=job.new_types, annotator=job.annotator)
+    except NewTypesPending as pending:
+        keep_upload = not pending.refused
+        job.status = ImportJobStatus.FAILED if pending.refused else ImportJobStatus.NEEDS_CONFIRMATION
+        job.error, job.report = str(pending), {**job.report, "new_types": pending.additions}
     except CorpusImportError as failure:
         job.status, job.error = ImportJobStatus.FAILED, str(failure)
     except Exception:  # noqa: BLE001 - the traceback goes to the log, never to the client
@@ -87,7 +146,8 @@ def import_job_run(*, job_id: int, progress=None) -> ImportJob:
         audit_record(project=job.project, user=job.user, action=AuditAction.IMPORTED,
                      obj=job, object_type="import_job", payload={"job": job.pk, **job.report})
     finally:
-        path.unlink(missing_ok=True)
+        if not keep_upload:
+            path.unlink(missing_ok=True)
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "error", "report", "finished_at"])
     return job

@@ -139,6 +139,9 @@ def _predict(inference, model, sentences: list[Sentence], batch_size: int):
 def _store_batch(version, sentences, predictions, strategy, entity_types, relation_types) -> None:
     """Store one batch: three bulk inserts (entities, then relations by their ids, then scores).
 
+    An entity keeps its predicted fragments (the span layer's discontinuous entities have
+    several; overlapping entities are stored as they come).
+
     Predicted types the project does not have (a schema changed since training) are skipped.
     """
     per_sentence, entities = [], []
@@ -146,10 +149,11 @@ def _store_batch(version, sentences, predictions, strategy, entity_types, relati
         created = []
         for entity in prediction.entities:
             entity_type = entity_types.get(entity.type)
-            start, end = sentence.start + entity.start, sentence.start + entity.end
+            fragments = [[sentence.start + a, sentence.start + b] for a, b in entity.fragments]
             created.append(None if entity_type is None else PredictedEntity(
-                model_version=version, sentence=sentence, type=entity_type, fragments=[[start, end]],
-                start=start, end=end, probability=float(entity.prob),
+                model_version=version, sentence=sentence, type=entity_type, fragments=fragments,
+                start=sentence.start + entity.start, end=sentence.start + entity.end,
+                probability=float(entity.prob),
             ))
         entities += [p for p in created if p is not None]
         per_sentence.append(created)

@@ -233,7 +233,9 @@ def _train_options(options: dict, project: Project):
     """Map the project's model options onto ``mlcore.trainer.TrainOptions``.
 
     The label space is the project's schema, so every type gets an output even before
-    the training data holds an example of it.
+    the training data holds an example of it. With ``warm_start`` a joint run starts from
+    the active version's checkpoint (``mlcore.trainer.shrink_and_perturb``: the tensors
+    whose names and shapes still match).
     """
     from dataclasses import fields
 
@@ -244,8 +246,14 @@ def _train_options(options: dict, project: Project):
     wanted["encoder"] = options.get("encoder") or settings.ELIGO_ENCODER or None
     wanted["entity_types"] = list(project.entity_types.values_list("name", flat=True))
     wanted["relation_types"] = list(project.relation_types.values_list("name", flat=True))
+    wanted["warm_start"] = _warm_start(project) if options.get("warm_start") else None
     known = {f.name for f in fields(TrainOptions)}
     return TrainOptions(**{k: v for k, v in wanted.items() if k in known})
+
+
+def _warm_start(project: Project) -> str | None:
+    active = model_version_active(project)
+    return active.checkpoint_dir if active is not None else None
 
 
 def _train(train, dev, options: dict, project: Project, out_dir: Path, progress) -> tuple[dict, str]:
@@ -322,7 +330,7 @@ def _finish(run_id: int, status: str, reason: str, details: str = "") -> None:
 def _train_and_register(run_id: int, started: float, cancelled_exc) -> ModelVersion:
     run = TrainingRun.objects.select_related("project").get(pk=run_id)
     options = run.options or model_options_get(run.project)
-    examples = training_examples(run.project)
+    examples = training_examples(run.project, flat=options.get("entity_layer", "bio") == "bio")
     trials = document_trials(project=run.project)
     train, dev = training_data_split(
         examples, trials=trials, dev_fraction=float(options["dev_fraction"]),

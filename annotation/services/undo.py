@@ -40,9 +40,9 @@ _MODELS = {kind: model for kind, model, _ in EXTRAS}
 # the kinds of a step whose rows are whole rows (``row_of``), and their models
 _ROW_MODELS = {"entities": Entity, "relations": Relation, **_MODELS, **{
     kind: model for kind, model, _, _ in CASCADES}}
-# 4: rows kept as value lists in the session; the checksum of the models' columns refuses
-# steps recorded before a migration changed them
-UNDO_FORMAT = "4." + str(zlib.crc32(" ".join(
+# 4: rows carry the layer's ``annotator_id``; 5: rows kept as value lists in the session. The
+# checksum of the models' columns refuses steps recorded before a migration changed them
+UNDO_FORMAT = "5." + str(zlib.crc32(" ".join(
     f"{model._meta.db_table}.{f.attname}" for model in sorted(set(_ROW_MODELS.values()), key=str)
     for f in model._meta.concrete_fields).encode()))
 _EMPTY_STEP = {"entities": [], "relations": [], "created_entities": [], "created_relations": [],

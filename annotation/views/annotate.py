@@ -25,6 +25,7 @@ from annotation.selectors.annotations import (
     sentence_context,
     sentence_neighbour,
 )
+from annotation.selectors.layers import layer_for, sentence_in_layer
 from annotation.selectors.layout import sentence_view
 from annotation.services import annotations as services
 from annotation.services import undo
@@ -66,10 +67,18 @@ def _sentence_urls(sentence) -> dict[str, str]:
     return urls
 
 
+def _sentence_for(request, name, sentence_id):
+    """The sentence for the user (``annotation.access``), read in the layer they edit: their
+    own in an independent-mode project they annotate, else the shared or curated one."""
+    sentence, role = sentence_for_user(user=request.user, name=name, sentence_id=sentence_id)
+    layer = layer_for(project=sentence.project, user=request.user, role=role)
+    return sentence_in_layer(sentence=sentence, layer=layer), role
+
+
 @login_required
 @require_GET
 def sentence_annotate(request, name, sentence_id):
-    sentence, role = sentence_for_user(user=request.user, name=name, sentence_id=sentence_id)
+    sentence, role = _sentence_for(request, name, sentence_id)
     context = _fragment_context(role=role, sentence=sentence, request=request)
     if request.htmx:
         return render(request, "annotation/partials/sentence.html", context)
@@ -80,7 +89,7 @@ def sentence_annotate(request, name, sentence_id):
 @require_GET
 def sentence_step(request, name, sentence_id, direction):
     """Go to the previous/next sentence, or ``skip`` to the next unfinished one."""
-    sentence, _ = sentence_for_user(user=request.user, name=name, sentence_id=sentence_id)
+    sentence, _ = _sentence_for(request, name, sentence_id)
     project = sentence.project
     if direction not in {"next", "previous", "skip"}:
         raise Http404("Unknown direction.")
@@ -96,8 +105,9 @@ def sentence_step(request, name, sentence_id, direction):
 @login_required
 @require_GET
 def project_queue(request, name):
-    project, _ = project_for_user(user=request.user, name=name)
-    target = first_open_sentence(project=project)
+    project, role = project_for_user(user=request.user, name=name)
+    target = first_open_sentence(project=project,
+                                 layer=layer_for(project=project, user=request.user, role=role))
     if target is None:
         return redirect("project_dashboard", name=project.name)
     return redirect("sentence_annotate", name=project.name, sentence_id=target.pk)
@@ -218,8 +228,7 @@ def _respond(request, role, sentence, *, annotations=None, message="", level="in
 
 
 def _stale_response(request, role, sentence):
-    fresh, _ = sentence_for_user(user=request.user, name=sentence.project.name,
-                                 sentence_id=sentence.pk)
+    fresh, _ = _sentence_for(request, sentence.project.name, sentence.pk)
     who = fresh.updated_by.username if fresh.updated_by else "someone else"
     message = (f"Not saved: {who} changed this sentence meanwhile (now version {fresh.version}). "
                "You are looking at the current version; redo your change if it still applies.")
@@ -234,7 +243,7 @@ def sentence_action(request, name, sentence_id, action):
     action_spec = ACTIONS.get(action)
     if action_spec is None:
         raise Http404("Unknown action.")
-    sentence, role = sentence_for_user(user=request.user, name=name, sentence_id=sentence_id)
+    sentence, role = _sentence_for(request, name, sentence_id)
     form = action_spec.form(request.POST)
     if not form.is_valid():
         errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
@@ -287,7 +296,7 @@ def sentence_redo(request, name, sentence_id):
 
 
 def _undo_or_redo(request, name, sentence_id, direction: str):
-    sentence, role = sentence_for_user(user=request.user, name=name, sentence_id=sentence_id)
+    sentence, role = _sentence_for(request, name, sentence_id)
     form = forms.UndoForm(request.POST)
     if not form.is_valid():
         return _respond(request, role, sentence, message="Missing version.", level="error",

@@ -9,6 +9,7 @@ from annotation.access import project_for_user
 from annotation.forms import DocumentFilterForm
 from annotation.models import Document, EntityType
 from annotation.selectors.annotations import first_open_sentence
+from annotation.selectors.layers import layer_for
 from annotation.selectors.dashboard import document_list
 
 PAGE_SIZE = 25
@@ -39,9 +40,12 @@ def document_list_view(request, name):
 @login_required
 @require_GET
 def document_open(request, name, document_id):
-    project, _ = project_for_user(user=request.user, name=name)
+    """The document's first criterion left to annotate in the user's layer (an annotator of an
+    independent-mode project: only in a document assigned to them)."""
+    project, role = project_for_user(user=request.user, name=name)
     document = get_object_or_404(Document.objects.only("id"), pk=document_id, project_id=project.pk)
-    sentence = first_open_sentence(project=project, document_id=document.pk)
+    sentence = first_open_sentence(project=project, document_id=document.pk,
+                                   layer=layer_for(project=project, user=request.user, role=role))
     if sentence is None:
         return redirect("document_list", name=project.name)
     return redirect("sentence_annotate", name=project.name, sentence_id=sentence.pk)

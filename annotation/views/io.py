@@ -9,14 +9,20 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotation.access import project_for_user
 from annotation.models import Role, SentenceStatus
 from annotation.security import UploadRejected
-from annotation.selectors.imports import import_job_get, import_job_progress, import_report_kinds
+from annotation.selectors.imports import (
+    import_job_get, import_job_progress, import_report_kinds, import_types_added,
+)
+from annotation.selectors.layers import layer_annotators
 from annotation.services.corpus_io import corpus_export_download
-from annotation.services.imports import import_job_create
+from annotation.services.corpus_io import CorpusImportError
+from annotation.services.imports import (
+    ImportJobConflict, import_job_cancel, import_job_confirm, import_job_create,
+)
 from mlcore.corpus.formats import READ_FORMATS, WRITE_FORMATS, format_choices
 
 
@@ -47,9 +53,22 @@ class ExportForm(forms.Form):
         choices=SentenceStatus.choices, required=False, widget=forms.CheckboxSelectMultiple,
         help_text="Keep only the annotations of sentences with these statuses (none ticked: all).",
     )
+    layer = forms.ChoiceField(
+        required=False, label="Layer",
+        help_text="The curated (shared) layer, or one annotator's own layer.")
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.annotators = {u.username: u for u in layer_annotators(project=project)}
+        self.fields["layer"].choices = [("", "curated (shared)")] + [
+            (name, name) for name in self.annotators]
+
+    def clean_layer(self):
+        return self.annotators.get(self.cleaned_data["layer"])
 
 
-JOB_STATUS_CODES = {"succeeded": 200, "failed": 400, "queued": 202, "running": 202}
+JOB_STATUS_CODES = {"succeeded": 200, "failed": 400, "queued": 202, "running": 202,
+                    "needs_confirmation": 200}
 
 
 @login_required
@@ -86,21 +105,43 @@ def import_job_view(request, name, job_id):
     return render(request, "annotation/io/import.html", {**context, "form": ImportForm()})
 
 
+@login_required
+@require_POST
+def import_job_decide_view(request, name, job_id, decision):
+    """Confirm (add the new types and import) or cancel a job waiting for a confirmation."""
+    project, _ = project_for_user(user=request.user, name=name, min_role=Role.MANAGER)
+    job = import_job_get(project=project, job_id=job_id)
+    error, status = None, 200
+    try:
+        job = (import_job_confirm(job=job, user=request.user) if decision == "confirm"
+               else import_job_cancel(job=job))
+        status = JOB_STATUS_CODES[job.status] if decision == "confirm" else 200
+    except ImportJobConflict as conflict:
+        error, status = str(conflict), 409
+    except CorpusImportError as refused:
+        error, status = str(refused), 400
+    return render(request, "annotation/io/import.html",
+                  {"project": project, "form": ImportForm(), "error": error, **_job_context(job)},
+                  status=status)
+
+
 def _job_context(job) -> dict:
     if job is None:
         return {"job": None}
     return {"job": job, "progress": import_job_progress(job=job), "report": job.report,
-            "kinds": import_report_kinds(report=job.report)}
+            "kinds": import_report_kinds(report=job.report),
+            "types_added": import_types_added(report=job.report)}
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def corpus_export_view(request, name):
     project, _ = project_for_user(user=request.user, name=name, min_role=Role.MANAGER)
-    form = ExportForm(request.POST or None)
+    form = ExportForm(request.POST or None, project=project)
     if request.method == "POST" and form.is_valid():
         download = corpus_export_download(project=project, fmt=form.cleaned_data["format"],
-                                          statuses=form.cleaned_data["statuses"], user=request.user)
+                                          statuses=form.cleaned_data["statuses"], user=request.user,
+                                          layer=form.cleaned_data["layer"])
         return FileResponse(download.file, as_attachment=True, filename=download.filename,
                             content_type=download.content_type)
     return render(request, "annotation/io/export.html", {"project": project, "form": form},

@@ -5,17 +5,20 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from annotation.access import project_for_user, role_at_least
+from annotation.access import may_create_project, may_curate, project_for_user, role_at_least
 from annotation.forms import GuidelinesForm
 from annotation.models import Role
+from annotation.selectors.curation import curation_progress
 from annotation.selectors.dashboard import project_dashboard, projects_with_progress
+from annotation.selectors.layers import is_independent
 
 
 @login_required
 @require_GET
 def project_list(request):
     return render(request, "annotation/project_list.html",
-                  {"projects": projects_with_progress(user=request.user)})
+                  {"projects": projects_with_progress(user=request.user),
+                   "can_create": may_create_project(request.user)})
 
 
 @login_required
@@ -23,7 +26,8 @@ def project_list(request):
 def project_dashboard_view(request, name):
     project, role = project_for_user(user=request.user, name=name)
     context = {"project": project, "role": role, "is_manager": role == Role.MANAGER,
-               "can_train": role_at_least(role, Role.REVIEWER),
+               "can_train": role_at_least(role, Role.REVIEWER), "can_curate": may_curate(role),
+               "curation": curation_progress(project=project) if is_independent(project) else None,
                **project_dashboard(project=project)}
     template = "annotation/partials/dashboard_body.html" if request.htmx else "annotation/dashboard.html"
     return render(request, template, context)

@@ -42,9 +42,9 @@ from mlcore import contract
 REVIEW_PAGE_SIZE = 50
 
 
-def _bounded(name: str) -> forms.IntegerField:
+def _bounded(name: str, **kwargs) -> forms.IntegerField:
     low, high = contract.OPTION_RANGES[name]
-    return forms.IntegerField(min_value=low, max_value=high)
+    return forms.IntegerField(min_value=low, max_value=high, **kwargs)
 
 
 class ModelOptionsForm(forms.Form):
@@ -57,6 +57,9 @@ class ModelOptionsForm(forms.Form):
     encoder = forms.CharField(required=False, help_text="name or local folder; empty: the default")
     epochs = _bounded("epochs")
     batch_size = _bounded("batch_size")
+    min_steps = _bounded("min_steps", label="Minimum steps", help_text="more epochs on little data")
+    warm_start = forms.BooleanField(label="Warm start", required=False,
+                                    help_text="from the active version (shrink and perturb)")
     strategy = forms.ChoiceField(
         label="Uncertainty strategy",
         choices=[(s, s.replace("_", " ")) for s in contract.UNCERTAINTY_STRATEGIES])

@@ -225,11 +225,21 @@ class Schema:
 
 @dataclass(frozen=True)
 class Span:
-    """A flat entity span in sentence-local character offsets."""
+    """An entity span in sentence-local character offsets: ``[start, end)`` is its extent.
+
+    ``fragments`` holds the ``(start, end)`` pieces of a discontinuous entity in text order
+    (only when it has two or more; empty = one contiguous piece). Flattened examples never
+    carry fragments; the span entity layer's examples (``sentence_examples(flat=False)``) do."""
 
     start: int
     end: int
     type: str
+    fragments: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def pieces(self) -> tuple[tuple[int, int], ...]:
+        """The fragments, or the one ``(start, end)`` piece of a contiguous span."""
+        return self.fragments or ((self.start, self.end),)
 
 
 @dataclass
@@ -269,41 +279,69 @@ class FlattenStats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
+def longest_first(extents: list[tuple[int, int]]) -> list[int]:
+    """Indices of the ``(start, end)`` extents a flat set keeps, in the order taken: longest
+    first (ties: earlier start, then list order), an extent overlapping one already taken is
+    dropped, so the outermost of a nest survives. The flattening rule of
+    :func:`flatten_entities`, also applied to predictions by the ``chia11`` gold."""
+    order = sorted(range(len(extents)),
+                   key=lambda i: (-(extents[i][1] - extents[i][0]), extents[i][0], i))
+    taken: list[int] = []
+    for i in order:
+        start, end = extents[i]
+        if not any(start < extents[t][1] and extents[t][0] < end for t in taken):
+            taken.append(i)
+    return taken
+
+
 def flatten_entities(entities: list[Entity], stats: FlattenStats | None = None) -> dict[str, Span]:
     """Reduce possibly nested, overlapping, discontinuous entities to a flat span set.
 
     The one rule shared by the CoNLL export and the model's BIO encoding:
     1. a discontinuous entity becomes its extent (first fragment start to last
        fragment end), counted in ``discontinuous_merged``;
-    2. spans are taken longest first (ties: earlier start, then entity order) and a
-       span overlapping one already taken is dropped (``dropped_overlap``), so the
-       outermost entity of a nest survives.
+    2. spans are taken longest first (:func:`longest_first`) and a span overlapping one
+       already taken is dropped (``dropped_overlap``).
     Returns the kept spans by entity id, in document offsets.
     """
     stats = stats if stats is not None else FlattenStats()
-    order = sorted(
-        range(len(entities)),
-        key=lambda i: (-(entities[i].end - entities[i].start), entities[i].start, i),
-    )
-    taken: list[tuple[int, int]] = []
+    taken = longest_first([(e.start, e.end) for e in entities])
+    stats.entities_in += len(entities)
+    stats.dropped_overlap += len(entities) - len(taken)
+    stats.entities_kept += len(taken)
     kept: dict[str, Span] = {}
-    for i in order:
+    for i in taken:
         entity = entities[i]
-        stats.entities_in += 1
-        start, end = entity.start, entity.end
-        if any(start < t_end and t_start < end for t_start, t_end in taken):
-            stats.dropped_overlap += 1
-            continue
-        if len(entity.fragments) > 1:
-            stats.discontinuous_merged += 1
-        taken.append((start, end))
-        kept[entity.id] = Span(start, end, entity.type)
-        stats.entities_kept += 1
+        stats.discontinuous_merged += int(len(entity.fragments) > 1)
+        kept[entity.id] = Span(entity.start, entity.end, entity.type)
     return kept
 
 
-def sentence_examples(document: Document, stats: FlattenStats | None = None) -> list[SentenceExample]:
-    """Cut a document into model examples, one per sentence, with flat sentence-local spans.
+def entity_spans(entities: list[Entity], stats: FlattenStats | None = None) -> dict[str, Span]:
+    """Every entity as a span, nothing dropped (the span entity layer's rule): nested and
+    overlapping entities are kept, a discontinuous one keeps its fragments (text order,
+    document offsets) under its extent."""
+    stats = stats if stats is not None else FlattenStats()
+    kept: dict[str, Span] = {}
+    for entity in entities:
+        stats.entities_in += 1
+        stats.entities_kept += 1
+        pieces = sorted({(f.start, f.end) for f in entity.fragments})
+        kept[entity.id] = Span(entity.start, entity.end, entity.type,
+                               tuple(pieces) if len(pieces) > 1 else ())
+    return kept
+
+
+def _local(span: Span, offset: int) -> Span:
+    return Span(span.start - offset, span.end - offset, span.type,
+                tuple((start - offset, end - offset) for start, end in span.fragments))
+
+
+def sentence_examples(document: Document, stats: FlattenStats | None = None, *,
+                      flat: bool = True) -> list[SentenceExample]:
+    """Cut a document into model examples, one per sentence, with sentence-local spans:
+    flat ones (:func:`flatten_entities`, the BIO layer's) or, with ``flat=False``, every
+    entity, nested, overlapping and discontinuous ones included (:func:`entity_spans`).
 
     Entities reaching outside their sentence are dropped (``dropped_cross_sentence``),
     and so are entities starting in no sentence at all, e.g. on the whitespace
@@ -311,7 +349,7 @@ def sentence_examples(document: Document, stats: FlattenStats | None = None) -> 
     relations survive when both ends survive in the same sentence.
     """
     stats = stats if stats is not None else FlattenStats()
-    flat = flatten_entities(document.entities, stats)
+    spans = (flatten_entities if flat else entity_spans)(document.entities, stats)
     examples = []
     placed: dict[str, tuple[int, int]] = {}
     seen: set[str] = set()
@@ -322,20 +360,20 @@ def sentence_examples(document: Document, stats: FlattenStats | None = None) -> 
             offset=sentence.start,
         )
         inside = sorted(
-            (span.start, span.end, entity_id, span.type)
-            for entity_id, span in flat.items()
+            (span.start, span.end, span.type, span.fragments, entity_id)
+            for entity_id, span in spans.items()
             if sentence.start <= span.start < sentence.end
         )
-        for start, end, entity_id, type_ in inside:
+        for start, end, type_, fragments, entity_id in inside:
             seen.add(entity_id)
             if end > sentence.end:
                 stats.dropped_cross_sentence += 1
                 stats.entities_kept -= 1
                 continue
             placed[entity_id] = (s_index, len(example.spans))
-            example.spans.append(Span(start - sentence.start, end - sentence.start, type_))
+            example.spans.append(_local(Span(start, end, type_, fragments), sentence.start))
         examples.append(example)
-    outside = len(flat) - len(seen)
+    outside = len(spans) - len(seen)
     stats.dropped_outside_sentence += outside
     stats.entities_kept -= outside
     for relation in document.relations:

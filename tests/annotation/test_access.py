@@ -108,3 +108,15 @@ def test_service_rules_need_a_reviewer(project, users, rule):
     rule(user=users["manager"], project_id=project.pk)
     with pytest.raises(PermissionDenied, match="needs the reviewer role"):
         rule(user=users["annotator"], project_id=project.pk)
+
+
+def test_only_staff_may_create_projects(make_user):
+    from django.contrib.auth.models import AnonymousUser
+    from django.core.exceptions import PermissionDenied
+
+    from annotation.access import may_create_project, project_create_authorize
+
+    assert may_create_project(make_user("boss", is_staff=True))
+    assert not may_create_project(make_user("plain")) and not may_create_project(AnonymousUser())
+    with pytest.raises(PermissionDenied, match="staff"):
+        project_create_authorize(user=make_user("other"))

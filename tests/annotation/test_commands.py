@@ -60,6 +60,25 @@ def test_import_corpus_failure_exits_non_zero_and_leaves_nothing(db):
     assert Document.objects.count() == Sentence.objects.count() == Entity.objects.count() == 0
 
 
+def test_import_corpus_into_a_project_lists_new_types_and_adds_them_only_when_told(project):
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="would add 8 types.*--new-types add"):
+        call_command("import_corpus", "--project", "trial", "--format", "brat",
+                     str(FIXTURES / "brat_small"), stdout=io.StringIO(), stderr=err)
+    assert "would add entity type Value (key " in err.getvalue()
+    assert not project.documents.exists() and project.entity_types.count() == 3
+    with pytest.raises(CommandError, match="refuses imports that add types"):
+        _run("import_corpus", "--project", "trial", "--format", "brat", "--new-types", "refuse",
+             str(FIXTURES / "brat_small"))
+    output = _run("import_corpus", "--project", "trial", "--format", "brat", "--new-types", "add",
+                  str(FIXTURES / "brat_small"))
+    value_key = project.entity_types.get(name="Value").key
+    assert f"8 types added to the project: entity Informed_consent (key " in output
+    assert f"entity Value (key {value_key})" in output
+    keys = [*project.entity_types.values_list("key", flat=True), *project.relation_types.values_list("key", flat=True)]
+    assert len(keys) == len(set(keys))
+
+
 def test_import_corpus_rejects_unknown_format(db):
     with pytest.raises(CommandError):
         _run("import_corpus", "--project", "x", "--format", "xml", "somewhere")

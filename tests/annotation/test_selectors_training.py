@@ -1,4 +1,6 @@
 """Reads for training and the models page: options, the data snapshot, runs, charts."""
+import re
+
 import pytest
 
 from annotation.models import Sentence, SentenceStatus, SuggestionStatus, TrainingRun
@@ -76,3 +78,25 @@ def test_learning_curve_and_per_type_bars(ml_project):
     bars = sel.per_type_bars({"ner": {"per_type": {"Drug": {"f1": 1.0}, "Condition": {"f1": 0.5}}}})
     assert [(b["name"], b["width"]) for b in bars["bars"]] == [("Condition", 130.0), ("Drug", 260.0)]
     assert sel.per_type_bars({})["bars"] == []
+
+
+def test_training_examples_for_the_span_layer_keep_overlapping_and_discontinuous_entities(
+        ml_project):
+    from annotation.models import Entity
+
+    entity = Entity.objects.filter(sentence__project=ml_project,
+                                   sentence__status__in=sel.TRAINING_STATUSES).first()
+    sentence = entity.sentence
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", sentence.text)]
+    (a, b), (c, d) = words[0], words[2]
+    fragments = [[sentence.start + a, sentence.start + b], [sentence.start + c, sentence.start + d]]
+    Entity.objects.create(document=sentence.document, sentence=sentence, type=entity.type,
+                          fragments=fragments, start=fragments[0][0], end=fragments[1][1])
+    Entity.objects.create(document=sentence.document, sentence=sentence, type=entity.type,
+                          fragments=[fragments[0]], start=fragments[0][0], end=fragments[0][1])
+    flat = next(e for e in sel.training_examples(ml_project) if e.text == sentence.text)
+    spans = next(e for e in sel.training_examples(ml_project, flat=False)
+                 if e.text == sentence.text).spans
+    assert len(spans) > len(flat.spans)
+    assert [(a, b), (c, d)] in [list(s.pieces) for s in spans]
+    assert all(not s.fragments for s in flat.spans)

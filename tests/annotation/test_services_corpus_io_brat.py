@@ -240,6 +240,8 @@ def _zip(folder: Path) -> bytes:
 def test_import_page_takes_the_clinical_trials_sample(project, users, client_for, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     upload = SimpleUploadedFile("ct.zip", _zip(REAL / "clinical-trials-lct-style"))
+    project.new_types = "add"
+    project.save()
     response = client_for(users["manager"]).post(
         reverse("corpus_import", args=[project.name]), {"format": "brat", "file": upload})
     assert response.status_code == 200 and b"Imported." in response.content
@@ -265,7 +267,8 @@ def test_api_import_of_the_bionlp_sample_and_jsonl_export_keep_events(db, users,
     membership_set(project=project, user=users["manager"], role="manager")
     upload = SimpleUploadedFile("ge.zip", _zip(REAL / "bionlp-st-2011-ge"))
     response = _api(users["manager"]).post("/api/projects/bionlp/imports/",
-                                           {"format": "brat", "file": upload}, format="multipart")
+                                           {"format": "brat", "file": upload, "new_types": "add"},
+                                           format="multipart")
     assert response.status_code == 201, response.json()
     assert Event.objects.filter(document__project=project).count() == 76
     exported = _api(users["manager"]).get("/api/projects/bionlp/export/jsonl/")

@@ -236,3 +236,39 @@ def test_the_services_refuse_annotators_and_outsiders_whoever_calls_them(negated
     assert set(PredictedEntity.objects.values_list("status", flat=True)) == {SuggestionStatus.PENDING}
     assert PredictedRelation.objects.get().status == SuggestionStatus.PENDING
     assert not Entity.objects.filter(source=Source.MODEL).exists()
+
+
+def test_overlapping_and_discontinuous_predictions_are_stored_and_accepted_whole(
+        ml_project, monkeypatch, users):
+    """The span layer's output: a discontinuous entity (first and fourth word) and an entity
+    overlapping it; both are stored with their fragments, and accepting keeps them whole."""
+    from mlcore import inference
+
+    def predict(model, examples, batch_size=64):
+        result = []
+        for example in examples:
+            text = example.text
+            words = text.split()
+            fourth = text.index(words[3])
+            second_end = text.index(words[1]) + len(words[1])
+            whole = Entity_(0, fourth + len(words[3]), "Condition", 0.8,
+                            [(0, len(words[0])), (fourth, fourth + len(words[3]))])
+            result.append(SentencePrediction(text, [whole, Entity_(0, second_end, "Drug", 0.7)],
+                                             [], uncertainty={"combined": 0.3}))
+        return result
+
+    monkeypatch.setattr(inference, "load_model", lambda path, **options: object())
+    monkeypatch.setattr(inference, "predict", predict)
+    version = make_version(ml_project)
+    predictions_generate(model_version_id=version.pk)
+    discontinuous = PredictedEntity.objects.filter(type__name="Condition").first()
+    sentence = discontinuous.sentence
+    words = sentence.text.split()
+    text = sentence.document.text
+    assert [text[a:b] for a, b in discontinuous.fragments] == [words[0], words[3]]
+    overlapping = PredictedEntity.objects.get(sentence=sentence, type__name="Drug")
+    assert overlapping.start == discontinuous.start < overlapping.end < discontinuous.end
+    entity = predicted_entity_accept(prediction=discontinuous, user=users["reviewer"])
+    assert entity.fragments == discontinuous.fragments
+    other = predicted_entity_accept(prediction=overlapping, user=users["reviewer"])
+    assert Entity.objects.filter(sentence=sentence).count() == 2 and other.pk != entity.pk

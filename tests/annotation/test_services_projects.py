@@ -51,7 +51,9 @@ def test_schema_apply_adds_only_missing_types_with_free_keys_and_distinct_colour
         relation_types=[RelationTypeSpec("is negated"), RelationTypeSpec("uses", ("Device",), ("Visit",))],
         attribute_types=["Optional"], group_types=["OR"],
     ))
-    assert added == {"entity_types": 2, "relation_types": 1}
+    assert (added["entity_types"], added["relation_types"]) == (2, 1)
+    assert [(t["kind"], t["name"]) for t in added["added"]] == [
+        ("entity", "Device"), ("entity", "Visit"), ("relation", "uses")]
     types = {t.name: t for t in EntityType.objects.filter(project=project)}
     assert types["Condition"].color == "#E69F00" and types["Condition"].key == before["Condition"]
     keys = [t.key for t in types.values()]
@@ -71,7 +73,7 @@ def test_schema_apply_creates_undeclared_head_and_tail_types(project):
 
 def test_schema_apply_is_idempotent(project):
     assert project_schema_apply(project=project, schema=SMALL_SCHEMA) == {
-        "entity_types": 0, "relation_types": 0}
+        "entity_types": 0, "relation_types": 0, "added": []}
 
 
 def test_membership_set_changes_role_and_remove_deletes(project, users):

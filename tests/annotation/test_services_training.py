@@ -235,3 +235,15 @@ def test_model_options_update_validates(ml_project):
         model_options_update(project=ml_project, options={"colour": "red"})
     ml_project.refresh_from_db()
     assert ml_project.model_options["strategy"] == "mnlp"
+
+
+def test_a_retrain_warm_starts_from_the_active_version(ml_project):
+    """Pressing Retrain again starts from the active version's checkpoint (the app's recipe),
+    and not when the project turns ``warm_start`` off."""
+    first = training_run_execute(run_id=training_run_start(project=ml_project).pk)
+    assert first.is_active and read_config(first.checkpoint_dir)["options"]["warm_start"] is None
+    second = training_run_execute(run_id=training_run_start(project=ml_project).pk)
+    assert read_config(second.checkpoint_dir)["options"]["warm_start"] == first.checkpoint_dir
+    model_options_update(project=ml_project, options={"warm_start": False})
+    third = training_run_execute(run_id=training_run_start(project=ml_project).pk)
+    assert read_config(third.checkpoint_dir)["options"]["warm_start"] is None

@@ -5,7 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from annotation.models import Document, Entity
+from annotation.models import Document, Entity, ImportJob, ImportJobStatus
 from annotation.views.io import ImportForm
 from mlcore.corpus.formats import read_corpus
 from tests.annotation.conftest import FIXTURES
@@ -32,13 +32,23 @@ def test_login_required(project, client):
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
-def test_upload_brat_zip_imports_and_deletes_the_temporary_file(project, users, client_for, settings, tmp_path):
+def test_upload_brat_zip_asks_for_its_new_types_then_imports_and_deletes_the_file(
+        project, users, client_for, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     upload = SimpleUploadedFile("small.zip", _zip_of(FIXTURES / "brat_small"))
-    response = client_for(users["manager"]).post(
-        reverse("corpus_import", args=["trial"]), {"format": "brat", "file": upload})
+    client = client_for(users["manager"])
+    response = client.post(reverse("corpus_import", args=["trial"]), {"format": "brat", "file": upload})
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "This import would add 8 types to the project." in content
+    assert 'data-kind="entity" data-name="Value"' in content and "Imported." not in content
+    assert not Document.objects.exists() and len(list((tmp_path / "uploads").iterdir())) == 1
+    job = ImportJob.objects.get()
+    assert job.status == ImportJobStatus.NEEDS_CONFIRMATION
+    response = client.post(reverse("import_job_confirm", args=["trial", job.pk]))
     assert response.status_code == 200
     assert b"Imported." in response.content and b"<td>16</td>" in response.content
+    assert b"types added to the project:" in response.content
     assert Entity.objects.filter(document__project=project).count() == 16
     assert Entity.objects.filter(created_by=users["manager"]).count() == 16
     assert list((tmp_path / "uploads").iterdir()) == []
@@ -156,6 +166,8 @@ def test_a_large_upload_is_queued_and_the_page_polls_it(project, users, client_f
     from annotation.models import AuditEvent, ImportJob
     from worker.tasks import import_corpus
 
+    project.new_types = "add"  # the project adds new types without asking (the report lists them)
+    project.save()
     client = client_for(users["manager"])
     response, send = _queued_page_upload(
         client, settings, tmp_path, lambda: django_capture_on_commit_callbacks(execute=True))
@@ -237,15 +249,26 @@ def test_the_page_import_runs_on_a_real_worker(project, users, settings, celery_
     response = client.post(reverse("corpus_import", args=["trial"]), {"format": "brat", "file": upload})
     assert response.status_code == 202
     job = ImportJob.objects.get()
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        body = client.get(reverse("import_job", args=["trial", job.pk]), HTTP_HX_REQUEST="true").content
-        if b"Imported." in body:
-            break
-        time.sleep(0.5)
-    else:
+
+    def wait_for(text: bytes) -> bytes:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            body = client.get(reverse("import_job", args=["trial", job.pk]), HTTP_HX_REQUEST="true").content
+            if text in body:
+                return body
+            time.sleep(0.5)
         raise AssertionError(celery_worker_process.output())
+
+    # the worker reads the corpus, finds 8 types the project lacks and asks first
+    assert b'data-name="Informed_consent"' in wait_for(b"This import would add 8 types")
+    assert not Entity.objects.filter(document__project=project).exists()
+    response = client.post(reverse("import_job_confirm", args=["trial", job.pk]))
+    assert response.status_code == 202, "confirmed: queued for the worker again"
+    wait_for(b"Imported.")
     assert Entity.objects.filter(document__project=project).count() == 16
+    keys = [*project.entity_types.values_list("key", flat=True),
+            *project.relation_types.values_list("key", flat=True)]
+    assert len(keys) == len(set(keys))
 
 
 def test_page_export_is_audited_like_the_api(imported_project, users, client_for):

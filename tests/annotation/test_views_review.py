@@ -197,3 +197,34 @@ def test_a_decision_follows_next_only_within_the_site(offered, users, client_for
         assert response.status_code == 302 and response["Location"] == target
     else:
         assert response.status_code == 200 and "Location" not in response
+
+
+def test_discontinuous_and_overlapping_suggestions_are_shown_and_accepted_whole(
+        ml_project, users, client_for):
+    """What the span layer pre-annotates: a discontinuous Condition (first and fourth word)
+    and a Negation overlapping it; the partial shows both, accepting keeps every fragment."""
+    from annotation.models import PredictedEntity
+
+    version = make_version(ml_project)
+    sentence = Sentence.objects.filter(status=SentenceStatus.NEW, text__startswith="No ").first()
+    words = [(m.start() + sentence.start, m.end() + sentence.start)
+             for m in re.finditer(r"\S+", sentence.text)]
+    fragments = [list(words[0]), list(words[3])]
+    whole = PredictedEntity.objects.create(
+        model_version=version, sentence=sentence, fragments=fragments, start=fragments[0][0],
+        end=fragments[1][1], probability=0.8,
+        type=ml_project.entity_types.get(name="Condition"))
+    overlapping = suggest(version, sentence, "No", "Negation", 0.9)
+    client = client_for(users["reviewer"])
+    base = f"/projects/trial/sentences/{sentence.pk}/suggestions/"
+    html = client.get(base).content.decode()
+    text = sentence.document.text
+    assert f"{text[slice(*words[0])]} {text[slice(*words[3])]}" in html
+    assert f'data-suggestion="entity-{overlapping.pk}"' in html
+    assert client.post(f"{base}entity/{whole.pk}/accept/", {"version": 1},
+                       HTTP_HX_REQUEST="true").status_code == 200
+    assert client.post(f"{base}entity/{overlapping.pk}/accept/", {"version": 2},
+                       HTTP_HX_REQUEST="true").status_code == 200
+    accepted = Entity.objects.get(sentence=sentence, type__name="Condition", source=Source.MODEL)
+    assert accepted.fragments == fragments
+    assert Entity.objects.filter(sentence=sentence, source=Source.MODEL).count() == 2

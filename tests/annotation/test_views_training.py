@@ -89,11 +89,14 @@ def test_cancel_activate_delete_and_options_over_http(ml_project, users, client_
     manager.post("/projects/trial/models/1/delete/")
     assert not ModelVersion.objects.filter(pk=v1.pk).exists()
     form = {"mode": "joint", "re_head": "additive", "negatives": "incremental", "encoder": "",
-            "epochs": 5, "batch_size": 16, "strategy": "margin", "auto_activate": ""}
+            "epochs": 5, "batch_size": 16, "min_steps": 20, "warm_start": "",
+            "strategy": "margin", "auto_activate": ""}
     assert manager.post("/projects/trial/models/options/", form).status_code == 302
     ml_project.refresh_from_db()
     assert ml_project.model_options["re_head"] == "additive"
     assert ml_project.model_options["auto_activate"] is False
+    assert ml_project.model_options["min_steps"] == 20
+    assert ml_project.model_options["warm_start"] is False
     assert ml_project.model_options["encoder_config"]  # untouched by the form
     assert client_for(users["reviewer"]).post("/projects/trial/models/options/", form).status_code == 403
 

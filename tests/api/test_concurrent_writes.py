@@ -65,7 +65,7 @@ def test_two_schema_changes_adding_the_same_types_at_once_add_them_once(trial, u
              "relation_types": [{"name": "uses", "heads": ["Condition"], "tails": ["Device"]}]},
             format="json"))
     assert response.status_code == 200, response.content
-    assert response.json() == {"entity_types": 0, "relation_types": 0}
+    assert response.json() == {"entity_types": 0, "relation_types": 0, "added": []}
     assert EntityType.objects.filter(project=trial, name="Device").count() == 1
     trial.refresh_from_db()
     assert {"Certainty", "Severity"} <= set(trial.attribute_types)  # neither lost the other's

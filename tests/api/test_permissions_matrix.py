@@ -16,6 +16,14 @@ ENDPOINTS = [
     ("member-role", "patch", "/api/projects/{project}/members/annotator/", {"role": "reviewer"},
      Role.MANAGER, {200}),
     ("member-remove", "delete", "/api/projects/{project}/members/annotator/", None, Role.MANAGER, {204}),
+    ("annotation-mode", "get", "/api/projects/{project}/annotation-mode/", None, Role.ANNOTATOR, {200}),
+    ("annotation-mode-set", "put", "/api/projects/{project}/annotation-mode/",
+     {"annotation_mode": "independent", "annotators_per_document": 1}, Role.MANAGER, {200}),
+    ("assignments", "get", "/api/projects/{project}/assignments/", None, Role.MANAGER, {200}),
+    ("assignment-create", "post", "/api/projects/{project}/assignments/",
+     {"document": "{document}", "annotator": "annotator"}, Role.MANAGER, {201}),
+    ("assignments-auto", "post", "/api/projects/{project}/assignments/auto/",
+     {"annotators": ["annotator"], "k": 1}, Role.MANAGER, {200}),
     ("documents", "get", "/api/projects/{project}/documents/", None, Role.ANNOTATOR, {200}),
     ("document", "get", "/api/projects/{project}/documents/{document}/", None, Role.ANNOTATOR, {200}),
     ("sentences", "get", "/api/projects/{project}/sentences/", None, Role.ANNOTATOR, {200}),
@@ -77,6 +85,7 @@ ENDPOINTS = [
     ("import-upload", "post", "/api/projects/{project}/imports/", "UPLOAD", Role.MANAGER, {201}),
     ("export", "get", "/api/projects/{project}/export/jsonl/", None, Role.MANAGER, {200}),
     ("audit", "get", "/api/projects/{project}/audit/", None, Role.MANAGER, {200}),
+    ("agreement", "get", "/api/projects/{project}/agreement/", None, Role.REVIEWER, {200}),
 ]
 RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.MANAGER: 3}
 JSONL = (b'{"eligo": 1, "schema": {"entity_types": [], "relation_types": []}}\n'

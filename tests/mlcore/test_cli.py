@@ -92,11 +92,22 @@ def test_train_evaluate_predict(tmp_path, capsys):
 
     assert main(["evaluate", "--model", str(model), "--data", str(data)]) == 0
     metrics = json.loads(capsys.readouterr().out)
-    assert set(metrics) == {"ner", "re_gs", "re_end_to_end"}
+    assert set(metrics) == {"gold", "ner", "re_gs", "re_end_to_end", "flattened", "gold_stats"}
+    assert metrics["gold"] == "original" and metrics["flattened"]["gold"] == "flattened"
     assert metrics["ner"]["f1"] > 0.5 and set(metrics["ner"]["per_type"]) >= {"Condition", "Drug"}
+    assert metrics["gold_stats"]["entities_in"] == sum(
+        len(d.entities) for d in read_documents(str(data), "brat"))
+
+    assert main(["evaluate", "--model", str(model), "--data", str(data), "--gold", "chia11"]) == 0
+    chia11 = json.loads(capsys.readouterr().out)
+    assert chia11["gold"] == "chia11" and chia11["re_gs"] is None and "flattened" not in chia11
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--model", str(model), "--data", str(data), "--gold", "nested"])
+    assert "unknown gold nested" in capsys.readouterr().err
 
     assert main(["evaluate", "--model", str(model), "--data", str(data), "--table"]) == 0
-    assert "| re_end_to_end |" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert "| re_end_to_end |" in table and "Scored against the **flattened** gold" in table
 
     assert main(["evaluate", "--model", str(model), "--data", str(data),
                  "--split-by-document", "0.5", "--seed", "13", "--ignore-types", "Drug"]) == 0
@@ -117,3 +128,29 @@ def test_module_entry_point_help():
     result = subprocess.run([sys.executable, "-m", "mlcore", "--help"], capture_output=True,
                             text=True)
     assert result.returncode == 0 and "grid" in result.stdout
+
+
+def test_train_span_layer_on_brat_with_discontinuous_and_nested_entities(tmp_path, capsys):
+    data = tmp_path / "brat"
+    data.mkdir()
+    (data / "NCT00000003_inc.txt").write_text("Breast and ovarian cancer\nType 2 diabetes\n")
+    (data / "NCT00000003_inc.ann").write_text(
+        "T1\tCondition 19 25;0 6\tcancer Breast\nT2\tCondition 11 25\tovarian cancer\n"
+        "T3\tCondition 26 41\tType 2 diabetes\nT4\tQualifier 26 32\tType 2\n"
+        "R1\tHas_qualifier Arg1:T3 Arg2:T4\t\n")
+    model = tmp_path / "model"
+    assert main(["train", "--train", str(data), "--entity-layer", "span", "--max-span-width",
+                 "4", "--epochs", "40", "--batch-size", "2", "--lr", "2e-3", "--head-lr", "1e-2",
+                 "--threads", "1", "--encoder-config", json.dumps(TINY_ENCODER), "--device",
+                 "cpu", "--precision", "fp32", "--out", str(model)]) == 0
+    capsys.readouterr()
+    config = json.loads((model / "config.json").read_text())
+    assert config["model"]["entity_layer"] == "span" and config["model"]["max_span_width"] == 4
+    assert "<fragment>" in config["labels"]["relation_types"]
+    assert main(["evaluate", "--model", str(model), "--data", str(data)]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["ner"]["f1"] == 1.0 and metrics["re_end_to_end"]["f1"] == 1.0
+    out = tmp_path / "predictions.jsonl"
+    assert main(["predict", "--model", str(model), "--data", str(data), "--out", str(out)]) == 0
+    first = json.loads(out.read_text().splitlines()[0])
+    assert sorted(e["fragments"] for e in first["entities"]) == [[[0, 6], [19, 25]], [[11, 25]]]

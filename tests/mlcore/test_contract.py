@@ -134,6 +134,11 @@ def test_the_data_hash_is_the_sha256_of_the_canonical_snapshot():
     assert [e["text"] for e in data["train"]] == [e.text for e in train]
     assert data["dev"][0]["spans"][0] == {"start": 0, "end": 3, "type": "Person"}
     assert json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False) == text
+    pieces = ((0, 3), (9, 12))
+    split = replace(dev[0], spans=[Span(0, 12, "Person", pieces)])
+    assert json.loads(snapshot_json([split]))["train"][0]["spans"][0]["fragments"] == [[0, 3],
+                                                                                      [9, 12]]
+    assert data_hash([split]) != data_hash([replace(dev[0], spans=[Span(0, 12, "Person")])])
 
 
 def test_the_data_hash_changes_with_the_data_and_with_the_split():
@@ -196,6 +201,8 @@ def test_trainer_and_model_take_the_contract_defaults():
     ({"head_lr": "fast"}, "head_lr must be a number above 0"),
     ({"dev_fraction": 1.0}, "dev_fraction must be between 0 and 1"),
     ({"dev_fraction": 0}, "dev_fraction must be between 0 and 1"),
+    ({"entity_layer": "crf"}, "entity_layer must be one of bio, span"),
+    ({"max_span_width": 0}, "max_span_width must be a whole number from 1 to 64"),
 ])
 def test_option_errors_name_what_is_wrong(options, message):
     errors = option_errors({**MODEL_OPTION_DEFAULTS, **options})
@@ -206,7 +213,8 @@ def test_option_errors_accept_good_values_and_null_only_where_the_default_is_nul
     good = {"mode": "pipeline", "re_head": "biaffine_bilinear_only", "negatives": "incremental",
             "pooling": "first", "strategy": "mnlp", "epochs": 200, "batch_size": 1, "lr": 5e-3,
             "head_lr": 1.0, "dev_fraction": 0.25, "seed": 1, "num_threads": None,
-            "encoder_config": None, "auto_activate": False}
+            "encoder_config": None, "auto_activate": False, "entity_layer": "span",
+            "max_span_width": 12}
     assert option_errors(good) == []
     assert option_errors({"epochs": None, "strategy": None}) == [
         "epochs must be set (null is not allowed)", "strategy must be set (null is not allowed)"]

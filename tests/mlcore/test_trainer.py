@@ -71,3 +71,37 @@ def test_pipeline_trains_both_parts(tmp_path):
     assert set(results) == {"ner", "re"}
     assert (tmp_path / "p" / "pipeline.json").exists()
     assert json.loads((tmp_path / "p" / "re" / "config.json").read_text())["model"]["mode"] == "re"
+
+
+def test_min_steps_adds_epochs_and_early_stopping_waits_for_them(tmp_path):
+    """Little data: ``min_steps`` plans more epochs than ``epochs``, and a run that learns
+    nothing (patience 2) still trains until the minimum is reached."""
+    result = train(TINY_CORPUS, TINY_CORPUS[:2], tiny_options(
+        epochs=2, lr=0.0, head_lr=0.0, patience=2, batch_size=len(TINY_CORPUS), min_steps=6),
+        tmp_path / "m")
+    assert result.epochs_run == 6 and result.history[-1]["step"] == 6
+    assert result.best_epoch == 1
+
+
+def test_warm_start_shrinks_towards_the_checkpoint_and_perturbs(tmp_path, trained_dir):
+    from safetensors.torch import load_file
+
+    from mlcore.checkpoint import WEIGHTS
+
+    warm = load_file(str(trained_dir / WEIGHTS))
+    options = tiny_options(epochs=1, lr=0.0, head_lr=0.0, warm_start=str(trained_dir),
+                           warm_shrink=1.0, warm_noise=0.0)
+    train(TINY_CORPUS, [], options, tmp_path / "exact")
+    exact = load_file(str(tmp_path / "exact" / WEIGHTS))
+    assert all(torch.equal(exact[name], warm[name]) for name in warm)  # lr 0: the warm weights
+    train(TINY_CORPUS, [], tiny_options(epochs=1, lr=0.0, head_lr=0.0, warm_start=str(trained_dir)),
+          tmp_path / "mixed")
+    mixed = load_file(str(tmp_path / "mixed" / WEIGHTS))
+    assert any(not torch.equal(mixed[name], warm[name]) for name in warm)
+
+
+def test_warm_start_from_a_missing_checkpoint_is_a_cold_start(tmp_path):
+    cold = train(TINY_CORPUS, [], tiny_options(epochs=1), tmp_path / "cold")
+    warm = train(TINY_CORPUS, [], tiny_options(epochs=1, warm_start=str(tmp_path / "none")),
+                 tmp_path / "warm")
+    assert warm.history[-1]["loss"] == cold.history[-1]["loss"]

@@ -41,3 +41,17 @@ def test_empty_sentence_and_random_seeded():
     assert all(s[name] == 0.0 for name in STRATEGIES if name != "random")
     again = sentence_scores(np.zeros((0, 3)), None, np.random.default_rng(5))
     assert 0.0 <= s["random"] < 1.0 and s["random"] == again["random"]
+
+
+def test_span_scores_take_their_means_per_word():
+    from mlcore.uncertainty import span_sentence_scores
+
+    doubtful = np.array([[0.5, 0.5]])
+    sure = np.array([[0.999, 0.001]] * 20)
+    scores = span_sentence_scores(np.vstack([doubtful, sure]), None, words=3)
+    assert scores["mnlp"] == pytest.approx(-(math.log(0.5) + 20 * math.log(0.999)) / 3)
+    assert scores["least_confidence"] == pytest.approx(1 - 0.5 * 0.999 ** 20)
+    assert scores["margin"] == pytest.approx(1.0)
+    calm = span_sentence_scores(np.vstack([sure, sure[:1]]), None, words=3)
+    for name in ("least_confidence", "margin", "token_entropy", "mnlp", "combined"):
+        assert scores[name] > calm[name], name

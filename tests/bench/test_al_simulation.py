@@ -1,0 +1,50 @@
+"""Smoke test of bench/al_simulation.py --quick: the demo criteria, a tiny random encoder."""
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "al_simulation.py"
+
+
+def _simulation():
+    spec = importlib.util.spec_from_file_location("al_simulation", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["al_simulation"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_quick_run_writes_every_curve_and_the_summary(tmp_path):
+    out = tmp_path / "al.json"
+    _simulation().main(["--quick", "--json", str(out), "--table", str(tmp_path / "al.md"),
+                        "--out", str(tmp_path / "models")])
+    result = json.loads(out.read_text())
+    assert set(result["curves"]) == {"plain", "default", "ranking", "suggestions"}
+    for curve in result["curves"].values():
+        assert len(curve) >= 2
+        assert all({"inputs", "tokens", "criteria", "ner_f1", "re_end_to_end_f1"} <= set(p)
+                   for p in curve)
+        assert curve[-1]["inputs"] >= result["meta"]["budget_inputs"] or \
+            curve[-1]["criteria"] == result["meta"]["pool"]
+    summary = result["summary"]
+    assert {"default_effort_ratio_ner", "default_effort_ratio_re"} <= set(summary)
+    for strategy in result["curves"]:
+        assert set(summary["per_strategy"][strategy]) == {
+            "inputs_to_plain_final_ner", "inputs_to_plain_final_re"}
+    assert "Default loop's effort" in (tmp_path / "al.md").read_text()
+
+
+def test_unknown_strategy_is_refused():
+    with pytest.raises(SystemExit, match="unknown strategies"):
+        _simulation().main(["--quick", "--strategies", "plain,bogus"])
+
+
+def test_effort_to_reach_interpolates_and_says_none_when_not_reached():
+    reach = _simulation().effort_to_reach
+    curve = [{"inputs": 100, "f": 0.1}, {"inputs": 300, "f": 0.5}]
+    assert reach(curve, 0.3, "f") == pytest.approx(200)
+    assert reach(curve, 0.6, "f") is None
