@@ -137,6 +137,17 @@ class StatusForm(_VersionedForm):
     advance = forms.BooleanField(required=False)
 
 
+class SuggestionDecideForm(_VersionedForm):
+    """Accept or reject one model suggestion drawn in the annotation view."""
+
+    kind = forms.ChoiceField(choices=[("entity", "entity"), ("relation", "relation")])
+    suggestion = forms.IntegerField(min_value=1)
+
+
+class SuggestionsAcceptShownForm(_VersionedForm):
+    """Accept every suggestion shown (at or above the project's display threshold)."""
+
+
 class UndoForm(_VersionedForm):
     pass
 

@@ -63,6 +63,8 @@ urlpatterns = [
     path("projects/<slug:name>/models/versions/", training_views.model_versions_partial,
          name="model_versions_partial"),
     path("projects/<slug:name>/models/options/", training_views.model_options_save, name="model_options"),
+    path("projects/<slug:name>/models/threshold/", training_views.suggestion_threshold_save,
+         name="suggestion_threshold"),
     path("projects/<slug:name>/models/<int:number>/activate/", training_views.model_version_activate_view,
          name="model_version_activate"),
     path("projects/<slug:name>/models/<int:number>/delete/", training_views.model_version_delete_view,

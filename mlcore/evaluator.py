@@ -55,20 +55,20 @@ def score_sets(gold: list[set], predicted: list[set], type_of) -> dict:
     return {"precision": precision, "recall": recall, "f1": f1, "per_type": per_type}
 
 
-def _entity_key(span) -> tuple:
+def span_key(span) -> tuple:
     """(start, end, type, fragments): a discontinuous entity matches only with all its
     fragments; a contiguous one has the one piece ``(start, end)``."""
     return span.start, span.end, span.type, span.pieces
 
 
 def _entity_set(spans) -> set:
-    return {_entity_key(s) for s in spans}
+    return {span_key(s) for s in spans}
 
 
 def _relation_set(spans, relations) -> set:
     out = set()
     for head, tail, rel_type in relations:
-        out.add((_entity_key(spans[head]), _entity_key(spans[tail]), rel_type))
+        out.add((span_key(spans[head]), span_key(spans[tail]), rel_type))
     return out
 
 
@@ -104,7 +104,7 @@ def _predicted_items(prediction, gold: GoldStandard, scored) -> tuple[set, set]:
                 for i in longest_first([(spans[k].start, spans[k].end) for k in candidates])}
         relations = [r for r in relations if r[0] in kept and r[1] in kept]
         spans = [kept.get(k, span) for k, span in enumerate(spans)]
-        return {_entity_key(spans[k]) for k in kept}, _relation_set(spans, relations)
+        return {span_key(spans[k]) for k in kept}, _relation_set(spans, relations)
     return _entity_set(spans), _relation_set(spans, relations)
 
 
@@ -116,7 +116,7 @@ def _on_gold_relations(prediction, gold_example) -> set:
     by_extent = {(k[0], k[1], k[2]): k for k in keys if len(k[3]) > 1}
     ends = []
     for span in prediction.spans():
-        key = _entity_key(span)
+        key = span_key(span)
         ends.append(key if key in keys else by_extent.get(key[:3], key))
     return {(ends[r.head], ends[r.tail], r.type) for r in prediction.relations}
 

@@ -9,6 +9,10 @@ Discontinuous entities (span layer): the model predicts their fragments as spans
 ``<fragment>`` relation from each fragment to the next; :func:`join_fragments` turns every
 chain of linked fragments into one entity with ``fragments`` and moves the relations of its
 fragments onto it. Every predicted entity carries its ``fragments`` (one for a contiguous one).
+
+Calibrated confidence (:mod:`mlcore.calibration`): ``prob`` is the softmax's own probability,
+``confidence`` the same under the checkpoint's temperatures (``ner_temperature`` for the BIO
+or span head, ``re_temperature`` for the relation head; ``prob`` without them).
 """
 from __future__ import annotations
 
@@ -32,16 +36,20 @@ PIPELINE_FILE = "pipeline.json"
 @dataclass
 class PredictedEntity:
     """``[start, end)`` is the extent; ``fragments`` the pieces in text order (sentence
-    offsets), ``[(start, end)]`` for a contiguous entity."""
+    offsets), ``[(start, end)]`` for a contiguous entity. ``prob`` and ``confidence``: see
+    the module docstring."""
 
     start: int
     end: int
     type: str
     prob: float
     fragments: list[tuple[int, int]] = field(default_factory=list)
+    confidence: float | None = None
 
     def __post_init__(self):
         self.fragments = [tuple(f) for f in self.fragments] or [(self.start, self.end)]
+        if self.confidence is None:
+            self.confidence = self.prob
 
     def span(self) -> Span:
         return Span(self.start, self.end, self.type,
@@ -50,10 +58,17 @@ class PredictedEntity:
 
 @dataclass
 class PredictedRelation:
+    """Like :class:`PredictedEntity`, with the RE temperature."""
+
     head: int
     tail: int
     type: str
     prob: float
+    confidence: float | None = None
+
+    def __post_init__(self):
+        if self.confidence is None:
+            self.confidence = self.prob
 
 
 @dataclass
@@ -135,64 +150,105 @@ def _predict_single(trained: TrainedModel, examples, batch_size, gold_entities, 
     return results
 
 
-def _unpack(trained, batch, output, gold_entities, examples, rng):
-    labels = trained.labels
-    word_probs = span_probs = None
+def _probabilities(logits: torch.Tensor, temperature: float) -> tuple[np.ndarray, np.ndarray]:
+    """The softmax of ``logits`` as it is and under ``temperature`` (the same array for 1)."""
+    raw = logits.float()
+    probs = torch.softmax(raw, -1).cpu().numpy()
+    if temperature == 1.0:
+        return probs, probs
+    return probs, torch.softmax(raw / temperature, -1).cpu().numpy()
+
+
+@dataclass
+class _Scores:
+    """A batch's probabilities, raw (``*_probs``) and under the temperatures (``*_conf``):
+    per word (BIO layer, ``[B, W, labels]``), per scored span split by sentence (span layer;
+    ``span_words``: each span's first and last word) and per candidate pair."""
+
+    word_probs: np.ndarray | None = None
+    word_conf: np.ndarray | None = None
+    span_probs: list[np.ndarray] | None = None
+    span_conf: list[np.ndarray] | None = None
+    span_words: list[np.ndarray] | None = None
+    pair_probs: np.ndarray | None = None
+    pair_conf: np.ndarray | None = None
+
+
+def _scores(trained, batch, output) -> _Scores:
+    calibration = trained.meta.get("calibration") or {}
+    ner_temperature = calibration.get("ner_temperature", 1.0)
+    scores = _Scores()
     if output.ner_logits is not None:
-        word_probs = torch.softmax(_gather_words(output.ner_logits.float(), batch.word_first),
-                                   -1).cpu().numpy()
+        scores.word_probs, scores.word_conf = _probabilities(
+            _gather_words(output.ner_logits.float(), batch.word_first), ner_temperature)
     if output.span_logits is not None:
         rows, size = output.spans.batch, len(batch.sentences)
-        span_probs = _per_sentence(torch.softmax(output.span_logits.float(), -1), rows, size)
-        span_words = _per_sentence(torch.stack([output.spans.first, output.spans.last], 1),
-                                   rows, size)
+        probs, conf = _probabilities(output.span_logits, ner_temperature)
+        scores.span_probs = _per_sentence(probs, rows, size)
+        scores.span_conf = _per_sentence(conf, rows, size)
+        scores.span_words = _per_sentence(
+            torch.stack([output.spans.first, output.spans.last], 1).cpu().numpy(), rows, size)
     if output.candidates is not None:
-        entities = output.candidates.entities
-        pair_probs = torch.softmax(output.re_logits.float(), -1).cpu().numpy()
+        scores.pair_probs, scores.pair_conf = _probabilities(
+            output.re_logits, calibration.get("re_temperature", 1.0))
     else:
-        entities = output.predicted_entities
-        pair_probs = np.zeros((0, labels.num_relations))
+        scores.pair_probs = scores.pair_conf = np.zeros((0, trained.labels.num_relations))
+    return scores
+
+
+def _unpack(trained, batch, output, gold_entities, examples, rng):
+    labels = trained.labels
+    scores = _scores(trained, batch, output)
+    entities = (output.candidates.entities if output.candidates is not None
+                else output.predicted_entities)
     offset = 0
     for b, s in enumerate(batch.sentences):
         example = examples[s.index]
         n_words = len(s.word_first)
-        probs_b = word_probs[b, :n_words] if word_probs is not None else np.zeros((0, 1))
+        probs_b = conf_b = np.zeros((0, 1))
+        if scores.word_probs is not None:
+            probs_b, conf_b = scores.word_probs[b, :n_words], scores.word_conf[b, :n_words]
         sentence_entities = entities[b] if entities is not None else []
         pairs = output.candidates.pairs[b] if output.candidates is not None else []
-        rel_probs = pair_probs[offset:offset + len(pairs)]
+        rel_probs = scores.pair_probs[offset:offset + len(pairs)]
+        rel_conf = scores.pair_conf[offset:offset + len(pairs)]
         offset += len(pairs)
+        position = list(range(len(sentence_entities)))
         if gold_entities:
             ents, position = _gold_entities(example, s)
+        elif scores.span_probs is None:
+            ents = [_bio_entity(s, e, probs_b, conf_b, labels) for e in sentence_entities]
         else:
-            position = list(range(len(sentence_entities)))
-            ents = _predicted_entities(s, sentence_entities, probs_b, labels, *(
-                () if span_probs is None else (span_probs[b], span_words[b])))
-        uncertainty = (sentence_scores(probs_b, rel_probs, rng) if span_probs is None
-                       else span_sentence_scores(span_probs[b], rel_probs, n_words, rng))
+            ents = _span_entities(s, sentence_entities, labels, scores.span_probs[b],
+                                  scores.span_conf[b], scores.span_words[b])
+        uncertainty = (sentence_scores(probs_b, rel_probs, rng) if scores.span_probs is None
+                       else span_sentence_scores(scores.span_probs[b], rel_probs, n_words, rng))
         yield SentencePrediction(
             text=s.text, entities=ents,
-            relations=_relations(pairs, rel_probs, position, labels), uncertainty=uncertainty,
-            document=example.document, offset=example.offset,
+            relations=_relations(pairs, rel_probs, rel_conf, position, labels),
+            uncertainty=uncertainty, document=example.document, offset=example.offset,
         )
 
 
-def _per_sentence(probs: torch.Tensor, rows: torch.Tensor, size: int) -> list[np.ndarray]:
-    """Rows of ``probs`` split by sentence (``rows`` is sorted, as enumeration leaves it)."""
+def _per_sentence(values: np.ndarray, rows: torch.Tensor, size: int) -> list[np.ndarray]:
+    """Rows of ``values`` split by sentence (``rows`` is sorted, as enumeration leaves it)."""
     counts = torch.bincount(rows, minlength=size).tolist()
-    return list(np.split(probs.cpu().numpy(), np.cumsum(counts)[:-1]))
+    return list(np.split(values, np.cumsum(counts)[:-1]))
 
 
-def _relations(pairs, rel_probs, position, labels) -> list[PredictedRelation]:
+def _relations(pairs, rel_probs, rel_conf, position, labels) -> list[PredictedRelation]:
     """The pairs' best non-``no_relation`` labels, ends mapped to output entities through
-    ``position``; a pair whose two ends are one entity, or a repeated one, is left out."""
-    best: dict[tuple[int, int, str], float] = {}
-    for (i, j), probs in zip(pairs, rel_probs):
+    ``position``; a pair whose two ends are one entity is left out, of repeated ones the most
+    probable is kept (with its confidence)."""
+    best: dict[tuple[int, int, str], tuple[float, float]] = {}
+    for (i, j), probs, conf in zip(pairs, rel_probs, rel_conf):
         label = int(probs.argmax())
         head, tail = position[i], position[j]
         if label != 0 and head != tail:
             key = (head, tail, labels.relation_labels[label])
-            best[key] = max(best.get(key, 0.0), float(probs[label]))
-    return [PredictedRelation(h, t, name, prob) for (h, t, name), prob in best.items()]
+            best[key] = max(best.get(key, (0.0, 0.0)), (float(probs[label]), float(conf[label])))
+    return [PredictedRelation(h, t, name, prob, confidence)
+            for (h, t, name), (prob, confidence) in best.items()]
 
 
 def _gold_entities(example, s) -> tuple[list[PredictedEntity], list[int]]:
@@ -204,16 +260,18 @@ def _gold_entities(example, s) -> tuple[list[PredictedEntity], list[int]]:
     return ents, [owners.index(k) for k in s.entity_spans]
 
 
-def _predicted_entities(s, entities, word_probs, labels, span_probs=None, span_words=None
-                        ) -> list[PredictedEntity]:
-    """BIO: probability = mean over the entity's words of the chosen label's probability;
-    span layer: the chosen label's probability of the entity's span (``span_words``: each
-    span's first and last word, the rows of ``span_probs``)."""
-    if span_probs is None:
-        return [_bio_entity(s, e, word_probs, labels) for e in entities]
+def _span_entities(s, entities, labels, span_probs, span_conf, span_words
+                   ) -> list[PredictedEntity]:
+    """The span layer's entities: probability (and confidence) = the chosen label's of the
+    entity's span (``span_words``: each span's first and last word, the rows of
+    ``span_probs`` and ``span_conf``)."""
     row = {(int(first), int(last)): k for k, (first, last) in enumerate(span_words)}
-    return [PredictedEntity(*_chars(s, e, labels), float(span_probs[row[e[0], e[1]], e[2] + 1]))
-            for e in entities]
+    out = []
+    for entity in entities:
+        k, label = row[entity[0], entity[1]], entity[2] + 1
+        out.append(PredictedEntity(*_chars(s, entity, labels), float(span_probs[k, label]),
+                                   confidence=float(span_conf[k, label])))
+    return out
 
 
 def _chars(s, entity, labels) -> tuple[int, int, str]:
@@ -221,10 +279,16 @@ def _chars(s, entity, labels) -> tuple[int, int, str]:
     return span.start, span.end, span.type
 
 
-def _bio_entity(s, entity, probs, labels) -> PredictedEntity:
+def _bio_entity(s, entity, probs, conf, labels) -> PredictedEntity:
+    """The BIO layer's entity: probability = the mean over its words of the chosen label's
+    probability (``confidence``: the same under the temperature)."""
     first, last, _ = entity
-    chosen = probs[first:last + 1].max(axis=-1) if len(probs) else np.ones(1)
-    return PredictedEntity(*_chars(s, entity, labels), float(chosen.mean()))
+
+    def mean_chosen(values) -> float:
+        return float((values[first:last + 1].max(axis=-1) if len(values) else np.ones(1)).mean())
+
+    return PredictedEntity(*_chars(s, entity, labels), mean_chosen(probs),
+                           confidence=mean_chosen(conf))
 
 
 # --- discontinuous entities: fragments joined by their <fragment> links -----------------------
@@ -239,8 +303,10 @@ def join_fragments(prediction: SentencePrediction) -> SentencePrediction:
     overlap it. An entity a counted link reaches is a fragment only, never an entity of its
     own; a chain starts at a linked entity no link reaches and follows the links to their end
     (a fragment shared by two chains, "breast and ovarian cancer", joins both). The joined
-    entity has the fragments in text order, the mean of their probabilities, and every
-    relation of any of its fragments (repeats merged, the highest probability kept)."""
+    entity has the fragments in text order, the mean of their probabilities (and of their
+    confidences), and every relation of any of its fragments (repeats merged, the most
+    probable kept with its confidence). The links themselves are dropped: a ``<fragment>``
+    link is never a relation suggestion."""
     entities = prediction.entities
     links: dict[int, list[int]] = {}
     for r in prediction.relations:
@@ -256,7 +322,7 @@ def join_fragments(prediction: SentencePrediction) -> SentencePrediction:
             for m in chain:
                 members.setdefault(m, []).append(len(joined))
             joined.append(_joined([entities[m] for m in chain]))
-    relations: dict[tuple[int, int, str], float] = {}
+    relations: dict[tuple[int, int, str], tuple[float, float]] = {}
     for r in prediction.relations:
         if r.type == FRAGMENT_RELATION:
             continue
@@ -264,9 +330,10 @@ def join_fragments(prediction: SentencePrediction) -> SentencePrediction:
             for tail in members.get(r.tail, []):
                 if head != tail:
                     key = (head, tail, r.type)
-                    relations[key] = max(relations.get(key, 0.0), r.prob)
+                    relations[key] = max(relations.get(key, (0.0, 0.0)), (r.prob, r.confidence))
     prediction.entities = joined
-    prediction.relations = [PredictedRelation(h, t, name, p) for (h, t, name), p in relations.items()]
+    prediction.relations = [PredictedRelation(h, t, name, p, c)
+                            for (h, t, name), (p, c) in relations.items()]
     return prediction
 
 
@@ -291,4 +358,5 @@ def _joined(parts: list[PredictedEntity]) -> PredictedEntity:
         return parts[0]
     fragments = sorted(f for part in parts for f in part.fragments)
     return PredictedEntity(fragments[0][0], max(end for _, end in fragments), parts[0].type,
-                           float(np.mean([part.prob for part in parts])), fragments)
+                           float(np.mean([part.prob for part in parts])), fragments,
+                           confidence=float(np.mean([part.confidence for part in parts])))

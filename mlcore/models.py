@@ -82,7 +82,8 @@ class ModelConfig:
 @dataclass
 class JointOutput:
     """``loss`` is None without labels. ``re_logits`` rows follow ``candidates`` pairs; the
-    span layer's ``span_logits`` rows follow ``spans`` (``ner_logits`` is then None)."""
+    span layer's ``span_logits`` rows follow ``spans`` (``ner_logits`` is then None), and so
+    do its gold ``span_labels`` in a labelled batch (what its loss and calibration use)."""
 
     ner_logits: torch.Tensor | None
     re_logits: torch.Tensor | None
@@ -93,6 +94,7 @@ class JointOutput:
     re_loss: torch.Tensor | None = None
     span_logits: torch.Tensor | None = None
     spans: SpanSet | None = None
+    span_labels: torch.Tensor | None = None
 
 
 def _activation(name: str) -> nn.Module:
@@ -313,7 +315,7 @@ class JointNerReModel(nn.Module):
             out.predicted_entities = decode_spans(out.span_logits, out.spans,
                                                   len(batch.sentences))
         if gold is not None:
-            targets = gold[out.spans.batch, out.spans.first, out.spans.width]
+            out.span_labels = targets = gold[out.spans.batch, out.spans.first, out.spans.width]
             out.ner_loss = (F.cross_entropy(out.span_logits.float(), targets)
                             if len(targets) else hidden.sum() * 0.0)
 

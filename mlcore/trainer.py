@@ -33,7 +33,7 @@ class TrainingCancelled(Exception):
 
 @dataclass
 class Progress:
-    phase: str  # "train" | "evaluate" | "done"
+    phase: str  # "train" | "evaluate" | "calibrate" | "done"
     epoch: int
     epochs: int
     step: int
@@ -333,12 +333,29 @@ def train(train_examples, dev_examples, options: TrainOptions, out_dir,
         elif stopping.exhausted and session.step >= options.min_steps:
             break
     elapsed = time.monotonic() - started
-    _finalise_config(Path(out_dir), {"history": history, "epochs_run": epoch,
-                                     "train_seconds": elapsed,
-                                     "train_examples_per_s": session.seen / max(1e-9, elapsed)})
+    extra = {"history": history, "epochs_run": epoch, "train_seconds": elapsed,
+             "train_examples_per_s": session.seen / max(1e-9, elapsed)}
+    metrics = stopping.best_metrics
+    if dev_examples:
+        session.progress("calibrate", epoch, None, 0.0, None)
+        extra["calibration"] = _calibrate_best(session, Path(out_dir), dev_examples)
+        metrics = extra["dev_metrics"] = {**(metrics or {}), "calibration": extra["calibration"]}
+    _finalise_config(Path(out_dir), extra)
     session.progress("done", epoch, None, 0.0, 0.0)
-    return TrainResult(Path(out_dir), stopping.best_epoch, epoch, stopping.best_metrics, history,
+    return TrainResult(Path(out_dir), stopping.best_epoch, epoch, metrics, history,
                        elapsed, session.runtime.name, session.stats)
+
+
+def _calibrate_best(session: _Session, out_dir: Path, dev_examples: list) -> dict:
+    """Load the best checkpoint's weights back and fit its temperatures on the dev split
+    (:func:`mlcore.calibration.calibrate`); inference applies what the config then holds."""
+    from safetensors.torch import load_file
+
+    from mlcore.calibration import calibrate
+    from mlcore.checkpoint import WEIGHTS
+
+    session.trained.model.load_state_dict(load_file(str(out_dir / WEIGHTS)))
+    return calibrate(session.trained, dev_examples, session.options.eval_batch_size)
 
 
 def _finalise_config(out_dir: Path, extra: dict) -> None:

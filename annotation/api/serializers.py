@@ -327,7 +327,7 @@ class PredictedEntitySerializer(serializers.ModelSerializer):
     class Meta:
         model = PredictedEntity
         fields = ["id", "sentence", "model_version", "type", "type_name", "fragments", "start",
-                  "end", "probability", "status", "entity", "decided_at"]
+                  "end", "probability", "calibrated_confidence", "status", "entity", "decided_at"]
 
 
 class PredictedRelationSerializer(serializers.ModelSerializer):
@@ -337,7 +337,7 @@ class PredictedRelationSerializer(serializers.ModelSerializer):
     class Meta:
         model = PredictedRelation
         fields = ["id", "sentence", "model_version", "type", "type_name", "head", "tail",
-                  "probability", "status", "relation", "decided_at"]
+                  "probability", "calibrated_confidence", "status", "relation", "decided_at"]
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):

@@ -56,6 +56,10 @@ class Project(models.Model):
         help_text="what an import does with types the project lacks")
     schema_version = models.PositiveIntegerField(
         default=1, help_text="optimistic lock of schema edits, bumped by every schema change")
+    # model suggestions below this calibrated confidence are not shown (they stay stored);
+    # ``suggestion_threshold_auto``: it follows the active model's, chosen on its dev split
+    suggestion_threshold = models.FloatField(default=0.0)
+    suggestion_threshold_auto = models.BooleanField(default=True)
     annotation_mode = models.CharField(
         max_length=20, choices=AnnotationMode.choices, default=AnnotationMode.SHARED
     )

@@ -133,6 +133,12 @@ class SuggestionStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+def confidence_of(prediction) -> float:
+    """A suggestion's calibrated confidence, or its probability where there is none."""
+    calibrated = prediction.calibrated_confidence
+    return prediction.probability if calibrated is None else calibrated
+
+
 class PredictedEntity(models.Model):
     """A model's entity suggestion on a sentence, in document offsets like ``Entity``."""
 
@@ -145,6 +151,8 @@ class PredictedEntity(models.Model):
     start = models.PositiveIntegerField()
     end = models.PositiveIntegerField()
     probability = models.FloatField()
+    # the probability under the model's temperature (mlcore.calibration); None: not calibrated
+    calibrated_confidence = models.FloatField(null=True, blank=True)
     status = models.CharField(
         max_length=10, choices=SuggestionStatus.choices, default=SuggestionStatus.PENDING
     )
@@ -163,6 +171,11 @@ class PredictedEntity(models.Model):
     def __str__(self):
         return f"{self.type.name} [{self.start}, {self.end}) p={self.probability:.2f}"
 
+    @property
+    def confidence(self) -> float:
+        """What the expert sees and the display threshold compares: calibrated if it can be."""
+        return confidence_of(self)
+
 
 class PredictedRelation(models.Model):
     """A model's relation suggestion between two entity suggestions of the same sentence."""
@@ -177,6 +190,8 @@ class PredictedRelation(models.Model):
     head = models.ForeignKey(PredictedEntity, on_delete=models.CASCADE, related_name="outgoing")
     tail = models.ForeignKey(PredictedEntity, on_delete=models.CASCADE, related_name="incoming")
     probability = models.FloatField()
+    # the probability under the model's temperature (mlcore.calibration); None: not calibrated
+    calibrated_confidence = models.FloatField(null=True, blank=True)
     status = models.CharField(
         max_length=10, choices=SuggestionStatus.choices, default=SuggestionStatus.PENDING
     )
@@ -194,6 +209,10 @@ class PredictedRelation(models.Model):
 
     def __str__(self):
         return f"{self.head_id} -{self.type.name}-> {self.tail_id} p={self.probability:.2f}"
+
+    @property
+    def confidence(self) -> float:
+        return confidence_of(self)
 
 
 class SentenceScore(models.Model):

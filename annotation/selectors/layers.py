@@ -14,6 +14,7 @@ from django.db.models import Count, Q, QuerySet
 
 from annotation.access import annotates_own_layer
 from annotation.models import (
+    AnnotationMode,
     Assignment,
     Entity,
     Project,
@@ -45,6 +46,10 @@ def layer_annotators(*, project: Project) -> QuerySet:
 def layer_annotator_get(*, project: Project, username: str):
     """The user called ``username`` if they have a layer in the project, else ``None``."""
     return layer_annotators(project=project).filter(username=username).first()
+
+
+def is_independent(project: Project) -> bool:
+    return project.annotation_mode == AnnotationMode.INDEPENDENT
 
 
 def sentence_in_layer(*, sentence: Sentence, layer: int | None) -> Sentence:

@@ -1,8 +1,10 @@
-"""How a sentence is drawn: its entities as underline layers, its text cut into segments at
-every fragment boundary, and everything the sentence fragment template needs.
+"""How a sentence is drawn: its entities as underline layers, the active model's shown
+suggestions as dashed spans, its text cut into segments at every fragment boundary, and
+everything the sentence fragment template needs.
 
 Pure arithmetic over what ``annotation.selectors.annotations`` read: no query of its own
-besides the type palettes (``with_schema``) and the sentence's events.
+besides the type palettes (``with_schema``), the sentence's events and its suggestions (one
+query, :func:`annotation.selectors.review.drawn_suggestions`, unless given).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from annotation.selectors.annotations import (
     sentence_annotations,
     sentence_events,
 )
+from annotation.selectors.review import DrawnSuggestions, Suggestion, drawn_suggestions
 
 
 @dataclass
@@ -31,6 +34,8 @@ class Mark:
     notes: list = field(default_factory=list)
     groups: list = field(default_factory=list)
     attribute_options: list = field(default_factory=list)
+    #: set for a model suggestion, drawn dashed (then ``entity`` is that suggestion)
+    suggestion: Suggestion | None = None
 
 
 @dataclass
@@ -41,10 +46,15 @@ class Segment:
     marks: list[Mark] = field(default_factory=list)
     labels: list[Mark] = field(default_factory=list)
     continuations: list[Mark] = field(default_factory=list)
+    suggested: list[Mark] = field(default_factory=list)
 
     @property
     def entity_ids(self) -> str:
         return " ".join(str(m.entity.pk) for m in self.marks)
+
+    @property
+    def suggestion_keys(self) -> str:
+        return " ".join(m.suggestion.key for m in self.suggested)
 
 
 def _overlaps(a: list[list[int]], b: list[list[int]]) -> bool:
@@ -68,25 +78,52 @@ def _assign_layers(*, sentence: Sentence, entities: list[Entity]) -> list[Mark]:
     return sorted(marks, key=lambda m: (m.entity.start, -m.entity.end, m.entity.pk))
 
 
-def sentence_segments(*, sentence: Sentence, marks: list[Mark]) -> list[Segment]:
-    """Cut the sentence text at every fragment boundary; each piece knows what covers it."""
+def sentence_segments(*, sentence: Sentence, marks: list[Mark],
+                      suggested: list[Mark] = ()) -> list[Segment]:
+    """Cut the sentence text at every fragment boundary; each piece knows what covers it
+    (entities, and apart from them the suggestions: those have no underline layer)."""
     cuts = {sentence.start, sentence.end}
-    for mark in marks:
+    for mark in [*marks, *suggested]:
         for s, e in mark.fragments:
             cuts.update((s, e))
     points = sorted(cuts)
     segments = []
     for a, b in zip(points, points[1:]):
         seg = Segment(start=a, end=b, text=sentence.text[a - sentence.start:b - sentence.start])
-        for mark in marks:
+        for mark in [*marks, *suggested]:
             for i, (s, e) in enumerate(mark.fragments):
                 if s <= a and b <= e:
-                    seg.marks.append(mark)
+                    (seg.suggested if mark.suggestion else seg.marks).append(mark)
                 if s == a:
                     (seg.labels if i == 0 else seg.continuations).append(mark)
         seg.marks.sort(key=lambda m: m.layer)
         segments.append(seg)
     return segments
+
+
+def _suggestion_marks(sentence: Sentence, suggestions: DrawnSuggestions) -> list[Mark]:
+    """The shown entity suggestions as marks (no layer: they are drawn dashed, apart)."""
+    marks = []
+    for suggestion in suggestions.shown_entities:
+        fragments = [[max(s, sentence.start), min(e, sentence.end)]
+                     for s, e in suggestion.fragments if s < sentence.end and e > sentence.start]
+        if fragments:
+            marks.append(Mark(entity=suggestion, layer=0, fragments=fragments,
+                              text=suggestion.text, suggestion=suggestion))
+    return marks
+
+
+def _suggestion_relation_rows(suggestions: DrawnSuggestions, by_id: dict) -> list[dict]:
+    """The shown relation suggestions with how their ends are drawn (``s<id>``: a shown
+    entity suggestion, ``e<id>``: an entity) and their ends' texts, for the list and arcs."""
+    texts = {f"s{s.pk}": s.text for s in suggestions.shown_entities}
+    rows = []
+    for relation in suggestions.shown_relations:
+        head, tail = suggestions.end_of(relation.head_id), suggestions.end_of(relation.tail_id)
+        rows.append({"suggestion": relation, "head_ref": head, "tail_ref": tail,
+                     "head": texts.get(head) or _mark_label(by_id, int(head[1:])),
+                     "tail": texts.get(tail) or _mark_label(by_id, int(tail[1:]))})
+    return rows
 
 
 @dataclass
@@ -102,12 +139,16 @@ class SentenceView:
     events: list[dict] = field(default_factory=list)
     groups: list[dict] = field(default_factory=list)
     group_types: list[str] = field(default_factory=list)
+    suggestions: DrawnSuggestions | None = None
+    suggestion_marks: list[Mark] = field(default_factory=list)
+    suggestion_relations: list[dict] = field(default_factory=list)
 
 
 def sentence_view(*, sentence: Sentence, annotations: SentenceAnnotations | None = None,
-                  with_schema: bool = True) -> SentenceView:
+                  with_schema: bool = True,
+                  suggestions: DrawnSuggestions | None = None) -> SentenceView:
     """Everything the sentence fragment template needs: no query given the ``annotations``
-    (else 1), 2 more with the schema.
+    and ``suggestions`` (else 1 for each), 2 more with the schema.
 
     Without the schema the type palettes are left out: after an action the page keeps
     the ones it has (``hx-preserve``), since actions never change the schema.
@@ -122,12 +163,17 @@ def sentence_view(*, sentence: Sentence, annotations: SentenceAnnotations | None
         for r in relations
     ]
     groups = _attach_extras(sentence.project, annotations, by_id, rows)
+    suggestions = suggestions or drawn_suggestions(sentence=sentence)
+    suggested = _suggestion_marks(sentence, suggestions)
     return SentenceView(
-        sentence=sentence, marks=marks, segments=sentence_segments(sentence=sentence, marks=marks),
+        sentence=sentence, marks=marks,
+        segments=sentence_segments(sentence=sentence, marks=marks, suggested=suggested),
         relations=relations, entity_types=entity_types, relation_types=relation_types,
         max_layer=max((m.layer for m in marks), default=-1), relation_rows=rows,
         events=sentence_events(sentence=sentence), groups=groups,
-        group_types=list(sentence.project.group_types),
+        group_types=list(sentence.project.group_types), suggestions=suggestions,
+        suggestion_marks=suggested,
+        suggestion_relations=_suggestion_relation_rows(suggestions, by_id),
     )
 
 

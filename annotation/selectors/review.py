@@ -1,13 +1,19 @@
 """Reads for reviewing model suggestions: the uncertainty-ranked queue and a sentence's suggestions."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import timezone as dt_timezone
+from functools import cached_property
 
+from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from annotation.models import (
-    Document, ModelVersion, PredictedEntity, PredictedRelation, Project, Sentence, SentenceScore,
-    SuggestionStatus,
+    Document, EntityType, ModelVersion, PredictedEntity, PredictedRelation, Project,
+    RelationType, Sentence, SentenceScore, SuggestionStatus,
 )
 from annotation.selectors.training import model_version_active
 
@@ -132,3 +138,168 @@ def predictions_for_project(*, model, project: Project, sentence_id: int | None 
     if status:
         predictions = predictions.filter(status=status)
     return predictions.order_by("sentence_id", "id")
+
+
+# --- the suggestions drawn in the annotation view ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class SuggestionType:
+    name: str
+    color: str = ""
+
+
+@dataclass
+class Suggestion:
+    """One suggestion of the active model on a sentence, as the annotation view draws it and
+    as its undo step remembers the decision on it."""
+
+    kind: str  # "entity" or "relation"
+    pk: int
+    type: SuggestionType
+    probability: float
+    calibrated_confidence: float | None
+    status: str
+    link_id: int | None  # the entity or relation an accept made
+    decided_by_id: int | None
+    decided_at: str | None  # ISO 8601, JSON-able for the undo step
+    model_version_id: int
+    model_version_number: int
+    fragments: list = field(default_factory=list)
+    start: int = 0
+    end: int = 0
+    head_id: int | None = None
+    tail_id: int | None = None
+    text: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}-{self.pk}"
+
+    @property
+    def confidence(self) -> float:
+        return self.probability if self.calibrated_confidence is None else self.calibrated_confidence
+
+    @property
+    def pending(self) -> bool:
+        return self.status == SuggestionStatus.PENDING
+
+    def decision(self) -> dict:
+        return {"kind": self.kind, "id": self.pk, "status": self.status, "link_id": self.link_id,
+                "decided_by_id": self.decided_by_id, "decided_at": self.decided_at}
+
+
+@dataclass
+class DrawnSuggestions:
+    """The active model's suggestions on a sentence and the project's display threshold.
+
+    Shown: pending entity suggestions at or above the threshold; pending relation suggestions
+    at or above it whose two ends are drawn (a shown entity suggestion, or the entity an
+    accepted one made). The rest stay stored and are counted as hidden.
+
+    Decisions are made in the shared (curated) layer (only reviewers and managers decide, and
+    they edit that layer, ``selectors.layers.layer_for``): in an annotator's own ``layer`` the
+    entity an accept made is not there, so a relation suggestion on it is not drawn."""
+
+    items: list[Suggestion]
+    threshold: float
+    layer: int | None = None
+
+    @property
+    def model_version_id(self) -> int | None:
+        return self.items[0].model_version_id if self.items else None
+
+    @property
+    def model_version_number(self) -> int | None:
+        return self.items[0].model_version_number if self.items else None
+
+    @cached_property
+    def shown_entities(self) -> list[Suggestion]:
+        return [s for s in self.items if s.kind == "entity" and s.pending
+                and s.confidence >= self.threshold]
+
+    def end_of(self, entity_suggestion_id: int) -> str | None:
+        """How a relation suggestion's end is drawn: ``"s<id>"`` (a shown entity suggestion),
+        ``"e<id>"`` (the entity its accept made) or None (rejected or hidden)."""
+        end = self._entities.get(entity_suggestion_id)
+        if end is None:
+            return None
+        if end in self.shown_entities:
+            return f"s{end.pk}"
+        if end.status == SuggestionStatus.ACCEPTED and end.link_id and self.layer is None:
+            return f"e{end.link_id}"
+        return None
+
+    @cached_property
+    def _entities(self) -> dict[int, Suggestion]:
+        return {s.pk: s for s in self.items if s.kind == "entity"}
+
+    @cached_property
+    def shown_relations(self) -> list[Suggestion]:
+        return [s for s in self.items if s.kind == "relation" and s.pending
+                and s.confidence >= self.threshold
+                and self.end_of(s.head_id) and self.end_of(s.tail_id)]
+
+    @property
+    def shown(self) -> list[Suggestion]:
+        return self.shown_entities + self.shown_relations
+
+    @property
+    def hidden_count(self) -> int:
+        return sum(1 for s in self.items if s.pending) - len(self.shown)
+
+    def get(self, kind: str, pk: int) -> Suggestion | None:
+        return next((s for s in self.items if s.kind == kind and s.pk == pk), None)
+
+    def decisions(self) -> dict[str, dict]:
+        return {s.key: s.decision() for s in self.items}
+
+
+def _suggestions_sql() -> str:
+    entity, relation = PredictedEntity._meta.db_table, PredictedRelation._meta.db_table
+    version = ModelVersion._meta.db_table
+    entity_type, relation_type = EntityType._meta.db_table, RelationType._meta.db_table
+    common = ("s.id, t.name, s.probability, s.calibrated_confidence, s.status, s.decided_by_id, "
+              "s.decided_at, v.id, v.number")
+    return (
+        f"SELECT 'entity', {common}, s.entity_id, s.fragments, s.start, s.{connection.ops.quote_name('end')}, "
+        f"NULL, NULL, t.color FROM {entity} s JOIN {version} v ON v.id = s.model_version_id "
+        f"JOIN {entity_type} t ON t.id = s.type_id WHERE s.sentence_id = %s AND v.is_active "
+        f"UNION ALL SELECT 'relation', {common}, s.relation_id, NULL, NULL, NULL, s.head_id, "
+        f"s.tail_id, '' FROM {relation} s JOIN {version} v ON v.id = s.model_version_id "
+        f"JOIN {relation_type} t ON t.id = s.type_id WHERE s.sentence_id = %s AND v.is_active "
+        f"ORDER BY 1, 13, 2")
+
+
+def _iso(value) -> str | None:
+    """A decision time as ISO 8601 with its offset (SQLite hands a naive UTC string back)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is None:
+        return None
+    return (value if timezone.is_aware(value) else timezone.make_aware(value, dt_timezone.utc)).isoformat()
+
+
+def drawn_suggestions(*, sentence: Sentence) -> DrawnSuggestions:
+    """The active model's suggestions on ``sentence`` (entities by position, then relations),
+    with their texts: one query for both kinds. The threshold is the project's."""
+    with connection.cursor() as cursor:
+        cursor.execute(_suggestions_sql(), [sentence.pk, sentence.pk])
+        rows = cursor.fetchall()
+    items = []
+    for (kind, pk, name, probability, calibrated, status, decided_by_id, decided_at,
+         version_id, number, link_id, fragments, start, end, head_id, tail_id, color) in rows:
+        if isinstance(fragments, str):
+            fragments = json.loads(fragments)
+        item = Suggestion(kind=kind, pk=pk, type=SuggestionType(name, color or ""),
+                          probability=probability, calibrated_confidence=calibrated,
+                          status=status, link_id=link_id, decided_by_id=decided_by_id,
+                          decided_at=_iso(decided_at), model_version_id=version_id,
+                          model_version_number=number, fragments=fragments or [],
+                          start=start or 0, end=end or 0, head_id=head_id, tail_id=tail_id)
+        if kind == "entity":
+            item.text = " … ".join(sentence.text[a - sentence.start:b - sentence.start]
+                                   for a, b in item.fragments)
+        items.append(item)
+    return DrawnSuggestions(items=items, threshold=sentence.project.suggestion_threshold,
+                            layer=sentence.layer)

@@ -117,6 +117,14 @@ def model_version_active(project: Project) -> ModelVersion | None:
     return ModelVersion.objects.filter(project=project, is_active=True).first()
 
 
+def dev_display_threshold(version: ModelVersion | None) -> float | None:
+    """The display threshold chosen on the version's dev split (``mlcore.calibration``);
+    None for a version trained without a dev split, or before calibration existed."""
+    if version is None:
+        return None
+    return ((version.dev_metrics or {}).get("calibration") or {}).get("display_threshold")
+
+
 def primary_f1(metrics: dict) -> float:
     """The number a version is judged by: the contract's dev score of the end-to-end task
     (mean of NER F1 and end-to-end RE F1), whether joint or pipeline."""

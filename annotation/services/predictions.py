@@ -38,6 +38,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from annotation.access import suggestion_decide_authorize
@@ -153,7 +154,7 @@ def _store_batch(version, sentences, predictions, strategy, entity_types, relati
             created.append(None if entity_type is None else PredictedEntity(
                 model_version=version, sentence=sentence, type=entity_type, fragments=fragments,
                 start=sentence.start + entity.start, end=sentence.start + entity.end,
-                probability=float(entity.prob),
+                probability=float(entity.prob), calibrated_confidence=float(entity.confidence),
             ))
         entities += [p for p in created if p is not None]
         per_sentence.append(created)
@@ -167,6 +168,7 @@ def _store_batch(version, sentences, predictions, strategy, entity_types, relati
                 relations.append(PredictedRelation(
                     model_version=version, sentence=sentence, type=relation_type, head=head,
                     tail=tail, probability=float(relation.prob),
+                    calibrated_confidence=float(relation.confidence),
                 ))
         values = {k: float(v) for k, v in (prediction.uncertainty or {}).items() if v is not None}
         scores.append(SentenceScore(
@@ -264,14 +266,16 @@ def _accept_relation(prediction: PredictedRelation, *, user, sentence: Sentence,
     return relation
 
 
-def _accept(model, accept, *, prediction, user, expected_version):
+def _accept(model, accept, *, prediction, user, expected_version, annotations=None):
     """One accept: lock, re-read, give an accepted suggestion's annotation back as it is (no
     version check, no new version: the caller's wish already holds), else check the version,
-    write and move the sentence to its next version."""
+    write and move the sentence to its next version. ``annotations``: the sentence's, as the
+    caller read them (the annotation view, which renders them after), kept in step."""
     sentence = _decision_start(sentence_id=prediction.sentence_id, user=user)
     prediction = _locked(model, prediction.pk, sentence)
     link = prediction.entity_id if model is PredictedEntity else prediction.relation_id
-    annotations = sentence_annotations(sentence=sentence)
+    if annotations is None:
+        annotations = sentence_annotations(sentence=sentence)
     if prediction.status == SuggestionStatus.ACCEPTED and link:
         return accept(prediction, user=user, sentence=sentence, annotations=annotations)
     _version_check(sentence, expected_version)
@@ -282,18 +286,20 @@ def _accept(model, accept, *, prediction, user, expected_version):
 
 @transaction.atomic
 def predicted_entity_accept(*, prediction: PredictedEntity, user,
-                            expected_version: int | None = None) -> Entity:
+                            expected_version: int | None = None,
+                            annotations: SentenceAnnotations | None = None) -> Entity:
     """Turn an entity suggestion into an annotation; accepting it again returns that one."""
     return _accept(PredictedEntity, _accept_entity, prediction=prediction, user=user,
-                   expected_version=expected_version)
+                   expected_version=expected_version, annotations=annotations)
 
 
 @transaction.atomic
 def predicted_relation_accept(*, prediction: PredictedRelation, user,
-                              expected_version: int | None = None) -> Relation:
+                              expected_version: int | None = None,
+                              annotations: SentenceAnnotations | None = None) -> Relation:
     """Accept a relation suggestion, accepting its pending entity suggestions first."""
     return _accept(PredictedRelation, _accept_relation, prediction=prediction, user=user,
-                   expected_version=expected_version)
+                   expected_version=expected_version, annotations=annotations)
 
 
 def _reject(model, *, prediction, user, expected_version):
@@ -329,38 +335,46 @@ def predicted_relation_reject(*, prediction: PredictedRelation, user,
     _reject(PredictedRelation, prediction=prediction, user=user, expected_version=expected_version)
 
 
+def _confident(predictions, threshold: float | None):
+    """The suggestions whose confidence (calibrated, else the probability) is >= threshold."""
+    if threshold is None:
+        return predictions
+    return predictions.alias(
+        shown_confidence=Coalesce("calibrated_confidence", "probability")
+    ).filter(shown_confidence__gte=float(threshold))
+
+
 @transaction.atomic
 def predictions_accept_all(
     *, sentence: Sentence, model_version: ModelVersion, user, threshold: float | None = None,
-    expected_version: int | None = None,
+    expected_version: int | None = None, annotations: SentenceAnnotations | None = None,
 ) -> dict[str, int]:
     """Accept the sentence's pending suggestions of ``model_version``.
 
-    Without ``threshold``: every pending entity, then every pending relation between
-    accepted entities. With ``threshold``: only entities with probability >= threshold
-    (relations are left for review). A suggestion the schema refuses (a relation type that
-    does not allow its ends' types, say) is left pending for a one-by-one decision, which
-    says why. Returns how many of each were accepted; the version moves once, if any.
+    Every pending entity, then every pending relation between accepted entities; with
+    ``threshold``, only those whose confidence (calibrated, else the probability) is at
+    least ``threshold``: a relation then needs both its entities accepted, now or before.
+    A suggestion the schema refuses (a relation type that does not allow its ends' types,
+    say) is left pending for a one-by-one decision, which says why. Returns how many of
+    each were accepted; the version moves once, if any.
     """
     sentence = _decision_start(sentence_id=sentence.pk, user=user)
     _version_check(sentence, expected_version)
-    annotations = sentence_annotations(sentence=sentence)
-    entities = PredictedEntity.objects.filter(
+    if annotations is None:
+        annotations = sentence_annotations(sentence=sentence)
+    entities = _confident(PredictedEntity.objects.filter(
         sentence=sentence, model_version=model_version, status=SuggestionStatus.PENDING
-    ).select_for_update(of=("self",)).select_related("type", "model_version")
-    if threshold is not None:
-        entities = entities.filter(probability__gte=float(threshold))
+    ), threshold).select_for_update(of=("self",)).select_related("type", "model_version")
     counts = {"entities": 0, "relations": 0}
     for prediction in entities:
         counts["entities"] += _accepted(_accept_entity, prediction, user, sentence, annotations)
-    if threshold is None:
-        relations = PredictedRelation.objects.filter(
-            sentence=sentence, model_version=model_version, status=SuggestionStatus.PENDING,
-            head__status=SuggestionStatus.ACCEPTED, tail__status=SuggestionStatus.ACCEPTED,
-        ).select_for_update(of=("self",)).select_related("type", "model_version")
-        for prediction in relations:
-            counts["relations"] += _accepted(_accept_relation, prediction, user, sentence,
-                                             annotations)
+    relations = _confident(PredictedRelation.objects.filter(
+        sentence=sentence, model_version=model_version, status=SuggestionStatus.PENDING,
+        head__status=SuggestionStatus.ACCEPTED, tail__status=SuggestionStatus.ACCEPTED,
+    ), threshold).select_for_update(of=("self",)).select_related("type", "model_version")
+    for prediction in relations:
+        counts["relations"] += _accepted(_accept_relation, prediction, user, sentence,
+                                         annotations)
     if counts["entities"] or counts["relations"]:
         sentence_version_bump(sentence=sentence, user=user, expected_version=sentence.version)
     return counts

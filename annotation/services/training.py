@@ -19,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Value
 from django.db.models.functions import Concat
@@ -26,7 +27,7 @@ from django.utils import timezone
 
 from annotation.models import ModelVersion, Project, TrainingRun, TrainingRunStatus
 from annotation.selectors.training import (
-    document_trials, model_options_get, model_version_active, primary_f1, training_data_split,
+    dev_display_threshold, document_trials, model_options_get, model_version_active, primary_f1, training_data_split,
     training_examples,
 )
 from mlcore.contract import PIPELINE, data_hash, option_errors, snapshot_json
@@ -391,9 +392,34 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
             pk=version.pk
         ).update(is_active=False)
         ModelVersion.objects.filter(pk=version.pk).update(is_active=True, activated_at=timezone.now())
+        _threshold_follow(version)
         task_enqueue(name=PREANNOTATE, args=[version.pk, None])
     version.refresh_from_db()
     return version
+
+
+def _threshold_follow(version: ModelVersion) -> None:
+    """A project whose display threshold is automatic takes the newly active version's."""
+    threshold = dev_display_threshold(version)
+    if threshold is not None:
+        Project.objects.filter(pk=version.project_id, suggestion_threshold_auto=True).update(
+            suggestion_threshold=threshold)
+
+
+def suggestion_threshold_set(*, project: Project, threshold: float | None) -> Project:
+    """Set the project's display threshold (a manager's choice, in [0, 1]), or with ``None``
+    make it automatic again: the active version's, chosen on its dev split (0 without one:
+    every suggestion shown). The view checks the role (``annotation.access``)."""
+    if threshold is None:
+        chosen = dev_display_threshold(model_version_active(project))
+        project.suggestion_threshold_auto = True
+        project.suggestion_threshold = 0.0 if chosen is None else chosen
+    elif not 0.0 <= threshold <= 1.0:
+        raise ValidationError("The display threshold is a confidence between 0 and 1.")
+    else:
+        project.suggestion_threshold_auto, project.suggestion_threshold = False, float(threshold)
+    project.save(update_fields=["suggestion_threshold", "suggestion_threshold_auto"])
+    return project
 
 
 def model_version_delete(*, version: ModelVersion) -> None:

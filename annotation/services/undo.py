@@ -3,14 +3,19 @@
 A *step* says how to put a sentence back as it was before an action: the status before, the
 rows the action changed or deleted as they were (entities, relations, and what hangs on them:
 normalizations, attributes, notes, OR groups and their members, suggestion links, relations of
-other sentences), and the ids of the rows it created. The view takes
+other sentences), the ids of the rows it created, and for a decision on model suggestions the
+decisions as they were (``suggestions``: status, the annotation an accept made, who decided
+and when), so that undoing an accept deletes what it made and puts the suggestion back to
+pending, and undoing a reject puts it back to pending. The view takes
 :func:`sentence_snapshot` before an action and turns it into a step with :func:`undo_step`
 after it. :func:`step_apply` puts the rows back under their old ids, with provenance and
 timestamps unchanged, and returns the step that undoes *that*: undoing pushes it on the redo
 stack, redoing applies it and pushes its own inverse back on the undo stack.
 
 The stacks live in the session, one undo and one redo stack per browser tab (the page sends
-its tab id in the ``X-Eligo-Tab`` header, kept in the tab's ``sessionStorage``) and sentence;
+its tab id in the ``X-Eligo-Tab`` header, kept in the tab's ``sessionStorage``), sentence and
+layer (``Sentence.layer``: what a user did in their own layer is never undone in the curated
+one, should their role change);
 each entry remembers the sentence version it applies to, and is refused when the sentence has
 moved on since (someone else, or the same user in another tab, changed it). A new action
 empties that tab's redo stack. The session keeps each step packed (rows as value lists, empty
@@ -24,7 +29,9 @@ import zlib
 from django.core.exceptions import ValidationError
 
 from annotation.audit import audit_annotations
-from annotation.models import AuditAction, Entity, GroupMember, Relation, Sentence
+from annotation.models import (
+    AuditAction, Entity, GroupMember, PredictedEntity, PredictedRelation, Relation, Sentence,
+)
 from annotation.rows import instance_of, row_of, rows_insert
 from annotation.selectors.annotations import EXTRAS, SentenceAnnotations, sentence_annotations
 from annotation.services.annotations import _atomic, sentence_version_bump
@@ -40,8 +47,9 @@ _MODELS = {kind: model for kind, model, _ in EXTRAS}
 # the kinds of a step whose rows are whole rows (``row_of``), and their models
 _ROW_MODELS = {"entities": Entity, "relations": Relation, **_MODELS, **{
     kind: model for kind, model, _, _ in CASCADES}}
-# 4: rows carry the layer's ``annotator_id``; 5: rows kept as value lists in the session. The
-# checksum of the models' columns refuses steps recorded before a migration changed them
+# 4: rows carry the layer's ``annotator_id``, a decision the suggestions' as they were; 5:
+# rows kept as value lists in the session, the checksum of the models' columns refusing steps
+# recorded before a migration changed them
 UNDO_FORMAT = "5." + str(zlib.crc32(" ".join(
     f"{model._meta.db_table}.{f.attname}" for model in sorted(set(_ROW_MODELS.values()), key=str)
     for f in model._meta.concrete_fields).encode()))
@@ -87,6 +95,39 @@ def undo_step(*, before: dict, after: SentenceAnnotations, dependents: dict | No
             "dependents": {k: v for k, v in restore.items() if v}}
 
 
+def decisions_changed(*, before: dict[str, dict], after: dict[str, dict]) -> list[dict]:
+    """The decisions (``DrawnSuggestions.decisions``) an action changed, as they were before."""
+    return [decision for key, decision in before.items() if after.get(key) != decision]
+
+
+_DECIDED = {"entity": (PredictedEntity, "entity_id"), "relation": (PredictedRelation, "relation_id")}
+
+
+def _decisions_now(decisions: list[dict]) -> list[dict]:
+    """The suggestions of ``decisions`` as they are decided now (read before a step touches
+    anything: deleting an accepted annotation unlinks its suggestion). One read per kind."""
+    current = []
+    for kind, (model, link) in _DECIDED.items():
+        ids = [d["id"] for d in decisions if d["kind"] == kind]
+        if ids:
+            rows = model.objects.filter(pk__in=ids).values(
+                "id", "status", link, "decided_by_id", "decided_at")
+            current += [{"kind": kind, "id": row["id"], "status": row["status"],
+                         "link_id": row[link], "decided_by_id": row["decided_by_id"],
+                         "decided_at": row["decided_at"].isoformat() if row["decided_at"] else None}
+                        for row in rows]
+    return current
+
+
+def _decisions_write(decisions: list[dict]) -> None:
+    """Put suggestion decisions back as they were (after the annotations they link to)."""
+    for decision in decisions:
+        model, link = _DECIDED[decision["kind"]]
+        model.objects.filter(pk=decision["id"]).update(
+            status=decision["status"], decided_by_id=decision["decided_by_id"],
+            decided_at=decision["decided_at"], **{link: decision["link_id"]})
+
+
 def _merged(rows: list[dict], more: list[dict]) -> list[dict]:
     seen = {row["id"] for row in rows}
     return rows + [row for row in more if row["id"] not in seen]
@@ -112,6 +153,7 @@ def step_apply(*, sentence: Sentence, user, step: dict,
                           status=step["status"])
     current = sentence_annotations(sentence=sentence)
     before = {**sentence_snapshot(sentence=sentence, annotations=current), "status": status_before}
+    decisions = _decisions_now(step.get("suggestions", []))
     taken = _extras_remove(current=current, created=step.get("created", {}))
     removed, events = _remove_created(current=current, step=step)
     events += _restore_entities(current=current, wanted=step["entities"])
@@ -133,10 +175,14 @@ def step_apply(*, sentence: Sentence, user, step: dict,
                if not back & {("entity", row.get("entity_id")), ("relation", row.get("relation_id"))}]
     audit_annotations(project_id=sentence.project_id, user=user, sentence_id=sentence.pk,
                       events=[*events, *((AuditAction.CREATED, r) for r in restored)])
+    _decisions_write(step.get("suggestions", []))
     after = sentence_annotations(sentence=sentence)
     for kind, rows in taken.items():
         removed[kind] = _merged(removed.get(kind, []), rows)
-    return undo_step(before=before, after=after, dependents=removed), after
+    reverse = undo_step(before=before, after=after, dependents=removed)
+    if decisions:
+        reverse["suggestions"] = decisions
+    return reverse, after
 
 
 def _extras_remove(*, current: SentenceAnnotations, created: dict) -> dict[str, list]:
@@ -259,9 +305,14 @@ def undo_tab(request) -> str:
     return tab if _TAB.fullmatch(tab) else ""
 
 
-def _stacks(session, tab: str, sentence_id: int, *, create: bool = False) -> dict | None:
+def _sentence_key(sentence: Sentence) -> str:
+    """The sentence's part of a stack key: its id, and the annotator's id in their layer."""
+    return str(sentence.pk) if sentence.layer is None else f"{sentence.pk}.{sentence.layer}"
+
+
+def _stacks(session, tab: str, sentence: Sentence, *, create: bool = False) -> dict | None:
     every = session.get(SESSION_KEY, {})
-    key = f"{tab}/{sentence_id}"
+    key = f"{tab}/{_sentence_key(sentence)}"
     if key not in every and not create:
         return None
     stacks = every.pop(key, None) or {"undo": [], "redo": []}
@@ -275,15 +326,15 @@ def _stacks(session, tab: str, sentence_id: int, *, create: bool = False) -> dic
 def undo_record(*, session, tab: str, sentence: Sentence, step: dict, label: str) -> None:
     """Remember a new action of this tab on the sentence (now at ``sentence.version``): push
     its step on the undo stack and empty the redo stack."""
-    stacks = _stacks(session, tab, sentence.pk, create=True)
+    stacks = _stacks(session, tab, sentence, create=True)
     stacks["undo"] = stacks["undo"][-(UNDO_DEPTH - 1):] + [
         {"version": sentence.version, "step": _packed(step), "label": label}]
     stacks["redo"] = []
 
 
-def undo_entry(*, session, tab: str, sentence_id: int, direction: str) -> dict | None:
+def undo_entry(*, session, tab: str, sentence: Sentence, direction: str) -> dict | None:
     """The entry that undo (``direction="undo"``) or redo would apply next, if any."""
-    stacks = session.get(SESSION_KEY, {}).get(f"{tab}/{sentence_id}")
+    stacks = session.get(SESSION_KEY, {}).get(f"{tab}/{_sentence_key(sentence)}")
     if not stacks or not stacks[direction]:
         return None
     entry = stacks[direction][-1]
@@ -295,8 +346,8 @@ def undo_labels(*, session, sentence: Sentence) -> dict[str, list[str]]:
     of its next undo and redo (``""`` where there is none). The page picks its own tab's."""
     labels = {}
     for key, stacks in session.get(SESSION_KEY, {}).items():
-        tab, _, sentence_id = key.rpartition("/")
-        if sentence_id != str(sentence.pk):
+        tab, _, sentence_key = key.rpartition("/")
+        if sentence_key != _sentence_key(sentence):
             continue
         pair = [stacks[d][-1]["label"] if stacks[d] and stacks[d][-1]["version"] == sentence.version
                 else "" for d in ("undo", "redo")]
@@ -308,7 +359,7 @@ def undo_labels(*, session, sentence: Sentence) -> dict[str, list[str]]:
 def undo_moved(*, session, tab: str, sentence: Sentence, direction: str, reverse: dict) -> None:
     """After an undo (or a redo) was applied: take its entry off its stack, push ``reverse``
     on the other one, and make both tops apply to the sentence's new version."""
-    stacks = _stacks(session, tab, sentence.pk, create=True)
+    stacks = _stacks(session, tab, sentence, create=True)
     other = "redo" if direction == "undo" else "undo"
     entry = stacks[direction].pop()
     stacks[other] = stacks[other][-(UNDO_DEPTH - 1):] + [
@@ -317,9 +368,9 @@ def undo_moved(*, session, tab: str, sentence: Sentence, direction: str, reverse
         stacks[direction][-1]["version"] = sentence.version
 
 
-def undo_forget(*, session, tab: str, sentence_id: int) -> None:
-    """Drop this tab's stacks of the sentence (they no longer apply)."""
+def undo_forget(*, session, tab: str, sentence: Sentence) -> None:
+    """Drop this tab's stacks of the sentence in its layer (they no longer apply)."""
     every = session.get(SESSION_KEY, {})
-    every.pop(f"{tab}/{sentence_id}", None)
+    every.pop(f"{tab}/{_sentence_key(sentence)}", None)
     session[SESSION_KEY] = every
 

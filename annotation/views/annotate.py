@@ -18,7 +18,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation import forms
-from annotation.access import may_review, project_for_user, sentence_for_user
+from annotation.access import may_decide_suggestions, may_review, project_for_user, sentence_for_user
+from annotation.models import ModelVersion, PredictedEntity, PredictedRelation, Sentence
 from annotation.selectors.annotations import (
     first_open_sentence,
     sentence_annotations,
@@ -27,13 +28,15 @@ from annotation.selectors.annotations import (
 )
 from annotation.selectors.layers import layer_for, sentence_in_layer
 from annotation.selectors.layout import sentence_view
+from annotation.selectors.review import DrawnSuggestions, drawn_suggestions
 from annotation.services import annotations as services
+from annotation.services import predictions
 from annotation.services import undo
 from annotation.services.dependents import Dependents
 
 
 def _fragment_context(*, role, sentence, annotations=None, message="", level="info", request=None,
-                      partial=False):
+                      partial=False, suggestions=None):
     """``partial``: an action's answer, which leaves out what the page already shows and
     keeps (the neighbouring criteria and the type palettes, marked ``hx-preserve``)."""
     before, after = ([], []) if partial else sentence_context(sentence=sentence)
@@ -41,13 +44,14 @@ def _fragment_context(*, role, sentence, annotations=None, message="", level="in
         "project": sentence.project,
         "role": role,
         "can_review": may_review(role),
-        "view": sentence_view(sentence=sentence, annotations=annotations, with_schema=not partial),
+        "can_decide": may_decide_suggestions(role),
+        "view": sentence_view(sentence=sentence, annotations=annotations, with_schema=not partial,
+                              suggestions=suggestions),
         "partial": partial,
         "message": message,
         "level": level,
         "undo_json": json.dumps(undo.undo_labels(session=request.session, sentence=sentence)
                                 if request else {}),
-        "suggestions": [],
         "before": before,
         "after": after,
         "urls": _sentence_urls(sentence),
@@ -118,6 +122,45 @@ class Action:
     form: type
     perform: Callable
     label: Callable[[dict], str]
+    #: a decision on model suggestions: ``perform`` also gets the suggestions drawn, and
+    #: the undo step remembers the decisions it changed
+    decides: bool = False
+
+
+SUGGESTION_MODELS = {"entity": PredictedEntity, "relation": PredictedRelation}
+
+
+def _drawn_suggestion(suggestions: DrawnSuggestions, data: dict, sentence_id: int):
+    """The suggestion the form names, unsaved (the service reads it under its lock), if it is
+    one of the active model's on this sentence."""
+    found = suggestions.get(data["kind"], data["suggestion"])
+    if found is None:
+        raise ValidationError("No such suggestion of the active model on this criterion.")
+    return SUGGESTION_MODELS[data["kind"]](pk=found.pk, sentence_id=sentence_id)
+
+
+def _suggestion_decide(accept: bool):
+    """The perform of accepting (``accept``) or rejecting one suggestion."""
+    def perform(sentence, user, data, version, annotations, suggestions):
+        prediction = _drawn_suggestion(suggestions, data, sentence.pk)
+        if accept:
+            service = (predictions.predicted_entity_accept if data["kind"] == "entity"
+                       else predictions.predicted_relation_accept)
+            return service(prediction=prediction, user=user, expected_version=version,
+                           annotations=annotations)
+        service = (predictions.predicted_entity_reject if data["kind"] == "entity"
+                   else predictions.predicted_relation_reject)
+        return service(prediction=prediction, user=user, expected_version=version)
+    return perform
+
+
+def _suggestions_accept_shown(sentence, user, data, version, annotations, suggestions):
+    if suggestions.model_version_id is None:
+        raise ValidationError("No active model: there is nothing to accept.")
+    return predictions.predictions_accept_all(
+        sentence=sentence, model_version=ModelVersion(pk=suggestions.model_version_id),
+        user=user, threshold=suggestions.threshold, expected_version=version,
+        annotations=annotations)
 
 
 def _set_status(sentence, user, data, version, annotations):
@@ -218,12 +261,20 @@ ACTIONS = {
             sentence=s, user=u, member_id=d["member"], expected_version=v, annotations=a),
         lambda d: "remove from group"),
     "status": Action(forms.StatusForm, _set_status, lambda d: f"mark {d['status']}"),
+    "suggestion-accept": Action(forms.SuggestionDecideForm, _suggestion_decide(True),
+                                lambda d: f"accept {d['kind']} suggestion", decides=True),
+    "suggestion-reject": Action(forms.SuggestionDecideForm, _suggestion_decide(False),
+                                lambda d: f"reject {d['kind']} suggestion", decides=True),
+    "suggestions-accept-shown": Action(forms.SuggestionsAcceptShownForm, _suggestions_accept_shown,
+                                       lambda d: "accept the shown suggestions", decides=True),
 }
 
 
-def _respond(request, role, sentence, *, annotations=None, message="", level="info", status=200):
+def _respond(request, role, sentence, *, annotations=None, message="", level="info", status=200,
+             suggestions=None):
     context = _fragment_context(role=role, sentence=sentence, annotations=annotations,
-                                message=message, level=level, request=request, partial=True)
+                                message=message, level=level, request=request, partial=True,
+                                suggestions=suggestions)
     return render(request, "annotation/partials/sentence.html", context, status=status)
 
 
@@ -253,24 +304,48 @@ def sentence_action(request, name, sentence_id, action):
         return _stale_response(request, role, sentence)
     annotations = sentence_annotations(sentence=sentence)
     before = undo.sentence_snapshot(sentence=sentence, annotations=annotations)
+    suggestions = drawn_suggestions(sentence=sentence) if action_spec.decides else None
     try:
         with services.action_transaction():
-            outcome = action_spec.perform(sentence, request.user, data, data["version"],
-                                          annotations)
-            step = undo.undo_step(before=before, after=annotations, dependents=(
-                outcome.rows if isinstance(outcome, Dependents) else None))
+            if action_spec.decides:
+                step, suggestions = _decide(action_spec, sentence, request.user, data,
+                                            annotations, before, suggestions)
+            else:
+                outcome = action_spec.perform(sentence, request.user, data, data["version"],
+                                              annotations)
+                step = undo.undo_step(before=before, after=annotations, dependents=(
+                    outcome.rows if isinstance(outcome, Dependents) else None))
             undo.undo_record(session=request.session, tab=undo.undo_tab(request),
                              sentence=sentence, step=step, label=action_spec.label(data))
             request.session.save_in_transaction()
     except services.StaleVersion:
         return _stale_response(request, role, sentence)
     except ValidationError as exc:
-        return _respond(request, role, sentence, annotations=annotations,
+        # a refused relation accept may have added its (rolled back) ends: read them again
+        return _respond(request, role, sentence,
+                        annotations=None if action_spec.decides else annotations,
                         message=" ".join(exc.messages), level="error", status=422)
-    response = _respond(request, role, sentence, annotations=annotations)
+    except predictions.SuggestionError as exc:
+        return _respond(request, role, sentence, message=str(exc), level="conflict", status=409)
+    response = _respond(request, role, sentence, annotations=annotations, suggestions=suggestions)
     if action == "status" and data.get("advance"):
         response["HX-Redirect"] = _next_address(sentence)
     return response
+
+
+def _decide(action_spec, sentence, user, data, annotations, before, suggestions):
+    """A decision on suggestions (the predictions services, which lock the sentence and move
+    its version themselves), then its undo step: the annotations it made and the decisions
+    as they were. Returns the step and the suggestions as they are now (for the answer)."""
+    action_spec.perform(sentence, user, data, data["version"], annotations, suggestions)
+    fresh = Sentence.objects.filter(pk=sentence.pk).values("version", "status").get()
+    if fresh["version"] != sentence.version:
+        sentence.version, sentence.status, sentence.updated_by = fresh["version"], fresh["status"], user
+    after = drawn_suggestions(sentence=sentence)
+    step = undo.undo_step(before=before, after=annotations)
+    step["suggestions"] = undo.decisions_changed(before=suggestions.decisions(),
+                                                 after=after.decisions())
+    return step, after
 
 
 def _next_address(sentence) -> str:
@@ -305,7 +380,7 @@ def _undo_or_redo(request, name, sentence_id, direction: str):
     if version != sentence.version:
         return _stale_response(request, role, sentence)
     tab = undo.undo_tab(request)
-    entry = undo.undo_entry(session=request.session, tab=tab, sentence_id=sentence.pk,
+    entry = undo.undo_entry(session=request.session, tab=tab, sentence=sentence,
                             direction=direction)
     if entry is None:
         return _respond(request, role, sentence, message=f"Nothing to {direction}.",
@@ -333,5 +408,5 @@ def _undo_or_redo(request, name, sentence_id, direction: str):
 
 def _drop_undo(request, role, sentence, tab: str, message: str):
     """Forget this tab's stacks of the sentence (they no longer apply) and say why."""
-    undo.undo_forget(session=request.session, tab=tab, sentence_id=sentence.pk)
+    undo.undo_forget(session=request.session, tab=tab, sentence=sentence)
     return _respond(request, role, sentence, level="error", status=422, message=message)

@@ -25,7 +25,7 @@ from annotation.selectors.review import (
     review_document_choices, review_queue, review_queue_count, sentence_suggestions,
 )
 from annotation.selectors.training import (
-    acceptance_by_version, learning_curve, model_options_get,
+    acceptance_by_version, dev_display_threshold, learning_curve, model_options_get,
     model_version_active, model_versions_for_project, per_type_bars, training_run_active,
     training_runs_for_project,
 )
@@ -35,7 +35,8 @@ from annotation.services.predictions import (
 )
 from annotation.services.training import (
     ModelVersionError, TrainingRunInProgress, model_options_update, model_version_activate,
-    model_version_delete, training_run_cancel, training_run_start, training_runs_mark_lost,
+    model_version_delete, suggestion_threshold_set, training_run_cancel, training_run_start,
+    training_runs_mark_lost,
 )
 from mlcore import contract
 
@@ -65,6 +66,19 @@ class ModelOptionsForm(forms.Form):
         choices=[(s, s.replace("_", " ")) for s in contract.UNCERTAINTY_STRATEGIES])
     auto_activate = forms.BooleanField(label="Activate automatically", required=False,
                                        help_text="when dev F1 improves")
+
+
+class SuggestionThresholdForm(forms.Form):
+    """A manager's display threshold; ``auto`` instead: the active model's, chosen on dev."""
+
+    threshold = forms.FloatField(min_value=0.0, max_value=1.0, required=False)
+    auto = forms.BooleanField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("auto") and data.get("threshold") is None and not self.errors:
+            raise forms.ValidationError("Give a threshold between 0 and 1, or choose automatic.")
+        return data
 
 
 def _models_url(project) -> str:
@@ -105,8 +119,25 @@ def models_page(request, name):
         "re_bars": per_type_bars(shown.dev_metrics, "re_end_to_end") if shown else None,
         "options_form": ModelOptionsForm(initial=options),
         "can_train": _can_train(role),
+        "calibration": ((active.dev_metrics or {}).get("calibration") if active else None),
+        "dev_threshold": dev_display_threshold(active),
     }
     return render(request, "annotation/models/models.html", context)
+
+
+@login_required
+@require_POST
+def suggestion_threshold_save(request, name):
+    """Managers set the display threshold (suggestions below it are stored but not shown)."""
+    project, _ = project_for_user(user=request.user, name=name, min_role=Role.MANAGER)
+    form = SuggestionThresholdForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(f"Display threshold not saved: {form.errors.as_text()}", status=400,
+                            content_type="text/plain; charset=utf-8")
+    data = form.cleaned_data
+    suggestion_threshold_set(project=project, threshold=None if data["auto"] else data["threshold"])
+    messages.success(request, f"Suggestions below {project.suggestion_threshold:.2f} are now hidden.")
+    return redirect(_models_url(project) + "#threshold")
 
 
 @login_required
@@ -315,7 +346,7 @@ def suggestion_decide(request, name, sentence_id, kind, pk, action):
 @login_required
 @require_POST
 def suggestions_accept_all_view(request, name, sentence_id):
-    """Accept every pending suggestion, or with ``threshold`` the entities at or above it."""
+    """Accept every pending suggestion, or with ``threshold`` those at or above it."""
     project, _ = project_for_user(user=request.user, name=name)
     sentence = _sentence(project, sentence_id)
     version = model_version_active(project)

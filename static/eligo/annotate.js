@@ -4,7 +4,8 @@
 (function () {
   "use strict";
 
-  var state = { selected: null, tail: null, relation: null };
+  var state = { selected: null, tail: null, relation: null, suggestion: null };
+  var resumeSuggestion = null;  // after a decision: the list position to select next
   var queue = Promise.resolve();
   var WORD = /[\p{L}\p{N}]/u;
   var SPACE = /\s/;
@@ -42,7 +43,7 @@
   // fragment appearing and the selection state being cleared (afterSettle comes ~20 ms later).
   // Only swaps of the sentence itself (not e.g. the lazily loaded suggestions) reset it.
   document.addEventListener("htmx:afterSwap", function (event) {
-    if (event.target && event.target.id === "sentence") { reset(); draw(); syncUndo(); resumeCaret(); }
+    if (event.target && event.target.id === "sentence") { reset(); draw(); syncUndo(); resumeCaret(); resumeSuggestions(); }
   });
 
   // --- per-tab undo: each tab keeps its id in sessionStorage and sends it with every request --
@@ -136,14 +137,18 @@
   function entityItem(id) { return document.querySelector('#entity-list li[data-entity-id="' + id + '"]'); }
   function typeOf(id) { var li = entityItem(id); return li ? Number(li.dataset.typeId) : null; }
 
-  function reset() { state.selected = state.tail = state.relation = null; paint(); }
+  function reset() { state.selected = state.tail = state.relation = state.suggestion = null; paint(); }
 
   function paint() {
     var r = root();
     if (!r) return;
-    r.querySelectorAll(".is-selected, .is-tail").forEach(function (el) {
-      el.classList.remove("is-selected", "is-tail");
+    r.querySelectorAll(".is-selected, .is-tail, .is-current").forEach(function (el) {
+      el.classList.remove("is-selected", "is-tail", "is-current");
     });
+    if (state.suggestion) {
+      r.querySelectorAll('[data-suggestion="' + state.suggestion + '"], .seg[data-suggs~="' + state.suggestion + '"]')
+        .forEach(function (el) { el.classList.add("is-current"); });
+    }
     mark(state.selected, "is-selected");
     mark(state.tail, "is-tail");
     if (state.relation) {
@@ -183,6 +188,10 @@
       el.textContent = label(state.selected) + " selected: type key changes its type, Del deletes, Shift+drag extends, click another entity for a relation";
     } else if (state.relation) {
       el.textContent = "Relation selected: Del deletes it";
+    } else if (state.suggestion) {
+      var item = suggestionItems().find(function (li) { return li.dataset.suggestion === state.suggestion; });
+      el.textContent = "Suggestion " + (item ? item.textContent.replace(/[✓✗]/g, "").replace(/\s+/g, " ").trim() : "") +
+        (canDecide() ? ": = accepts, - rejects, ] / [ move, * accepts all shown" : " (reviewers and managers decide)");
     } else {
       el.textContent = "Select text and press a type key · click an entity, then another, for a relation · ? for help";
     }
@@ -231,6 +240,37 @@
     else if (state.selected && !state.tail) act("entity-delete", { entity: state.selected });
   }
 
+  // --- model suggestions: drawn dashed, decided by reviewers and managers ---------------
+  function canDecide() { return !!(root() && root().dataset.canDecide); }
+  function suggestionItems() { return Array.prototype.slice.call(document.querySelectorAll("#model-suggestions li[data-suggestion]")); }
+  function selectSuggestion(key) {
+    window.getSelection().removeAllRanges();
+    state.selected = state.tail = state.relation = null;
+    state.suggestion = key;
+    paint();
+  }
+  function moveSuggestion(step) {
+    var items = suggestionItems();
+    if (!items.length) return;
+    var at = items.findIndex(function (li) { return li.dataset.suggestion === state.suggestion; });
+    var next = at < 0 ? (step > 0 ? 0 : items.length - 1) : (at + step + items.length) % items.length;
+    selectSuggestion(items[next].dataset.suggestion);
+  }
+  function decide(key, accept) {
+    if (!key || !canDecide()) return;
+    var at = suggestionItems().findIndex(function (li) { return li.dataset.suggestion === key; });
+    var parts = key.split("-");
+    resumeSuggestion = Math.max(at, 0);
+    act(accept ? "suggestion-accept" : "suggestion-reject", { kind: parts[0], suggestion: parts[1] });
+  }
+  function acceptShown() { if (canDecide() && suggestionItems().length) act("suggestions-accept-shown", {}); }
+  function resumeSuggestions() {
+    if (resumeSuggestion === null) return;
+    var items = suggestionItems(), at = Math.min(resumeSuggestion, items.length - 1);
+    resumeSuggestion = null;
+    if (at >= 0) selectSuggestion(items[at].dataset.suggestion);
+  }
+
   function undo() { post(root().dataset.undoUrl, {}); }
   function redo() { post(root().dataset.redoUrl, {}); }
   function setStatus(status, advance) { act("status", { status: status, advance: advance ? "on" : "" }); }
@@ -275,6 +315,8 @@
     var relBtn = target.closest(".rel-btn");
     if (relBtn) return applyRelationType(relBtn.dataset.relationTypeId);
     if (target.closest("form, details")) return;
+    var suggestion = target.closest("[data-suggestion]");
+    if (suggestion) return selectSuggestion(suggestion.dataset.suggestion);
     var relation = target.closest("[data-relation-id]");
     if (relation) { state.selected = state.tail = null; state.relation = relation.dataset.relationId; return paint(); }
     if (!window.getSelection().isCollapsed) return;
@@ -282,6 +324,8 @@
     if (chip) return clickEntity(chip.dataset.entityId);
     var seg = target.closest(".seg.ent");
     if (seg) return clickEntity(seg.dataset.ents.split(" ")[0]);
+    var suggested = target.closest(".seg.sugg");
+    if (suggested) return selectSuggestion(suggested.dataset.suggs.split(" ")[0]);
     if (target.closest(".ann-text")) reset();
   });
 
@@ -297,6 +341,8 @@
     else if (what === "remove-member") act("group-remove", { member: button.closest("[data-member-id]").dataset.memberId });
     else if (what === "reviewed") setStatus("reviewed", false);
     else if (what === "help") toggleHelp(true);
+    else if (what === "suggestion-accept" || what === "suggestion-reject") decide(button.closest("[data-suggestion]").dataset.suggestion, what === "suggestion-accept");
+    else if (what === "suggestions-accept-shown") acceptShown();
     else if (what === "delete-entity") act("entity-delete", { entity: button.closest("li").dataset.entityId });
     else if (what === "delete-relation") act("relation-delete", { relation: button.closest("li").dataset.relationId });
     else if (what === "delete-normalization") act("normalization-delete", { normalization: button.closest("li").dataset.normalizationId });
@@ -416,6 +462,13 @@
       return go(step > 0 ? "next" : "previous");
     }
     if (key.length !== 1) return;
+    var suggestionKey = canDecide() && { "]": "next", "[": "previous", "=": "accept", "+": "accept", "-": "reject", "*": "all" }[key];
+    if (suggestionKey && (suggestionKey === "next" || suggestionKey === "previous" || suggestionKey === "all" || state.suggestion)) {
+      event.preventDefault();
+      if (suggestionKey === "next" || suggestionKey === "previous") return moveSuggestion(suggestionKey === "next" ? 1 : -1);
+      if (suggestionKey === "all") return acceptShown();
+      return decide(state.suggestion, suggestionKey === "accept");
+    }
     if (state.selected && state.tail) {
       var rel = relationTypeByKey(key);
       if (rel) { event.preventDefault(); return applyRelationType(rel.dataset.relationTypeId); }
@@ -474,6 +527,15 @@
     r.querySelectorAll("#relation-list li[data-relation-id]").forEach(function (li) {
       var head = chip(li.dataset.head), tail = chip(li.dataset.tail);
       if (head && tail) links.push({ id: li.dataset.relationId, label: li.dataset.type, head: head, tail: tail });
+    });
+    // suggested relations: their ends are suggestion chips ("s<id>") or entities ("e<id>")
+    function end(ref) {
+      return ref[0] === "s" ? r.querySelector('.ann-text .chip[data-suggestion="entity-' + ref.slice(1) + '"]') : chip(ref.slice(1));
+    }
+    r.querySelectorAll('#model-suggestions li[data-suggestion^="relation-"]').forEach(function (li) {
+      var head = end(li.dataset.headRef), tail = end(li.dataset.tailRef);
+      if (head && tail) links.push({ id: null, suggestion: li.dataset.suggestion, label: li.dataset.type, head: head, tail: tail,
+        title: "Suggested " + li.dataset.type + " · confidence " + li.dataset.confidence });
     });
     r.querySelectorAll("#entity-list li.discontinuous").forEach(function (li) {
       var chips = r.querySelectorAll('.ann-text .chip[data-entity-id="' + li.dataset.entityId + '"]');
@@ -651,9 +713,15 @@
   function levelY(p, bases) { return bases[p.line] - GAP - LABEL_H / 2 - p.level * LEVEL; }
 
   function renderLink(svg, link, bases) {
-    var g = document.createElementNS(SVG, "g");
-    g.setAttribute("class", link.id ? "arc" : "fragment-link");
+    var g = document.createElementNS(SVG, "g"), arc = link.id || link.suggestion;
+    g.setAttribute("class", link.suggestion ? "arc suggested" : link.id ? "arc" : "fragment-link");
     if (link.id) g.dataset.relationId = link.id;
+    if (link.suggestion) {
+      g.dataset.suggestion = link.suggestion;
+      var title = document.createElementNS(SVG, "title");
+      title.textContent = link.title;
+      g.appendChild(title);
+    }
     var path = document.createElementNS(SVG, "path"), head = link.ends[0], tail = link.ends[1];
     var d;
     if (link.pieces.length === 1) {
@@ -664,11 +732,12 @@
         " " + run(two.from, null, tail.x, tail.at.top - 1, levelY(two, bases));
     }
     path.setAttribute("d", d);
-    if (link.id) path.setAttribute("marker-end", "url(#arrow)");
+    if (arc) path.setAttribute("marker-end", "url(#arrow)");
     g.appendChild(path);
     svg.appendChild(g);
-    if (link.id) link.pieces.forEach(function (p) { drawLabel(g, link.label, p, levelY(p, bases)); });
+    if (arc) link.pieces.forEach(function (p) { drawLabel(g, link.label, p, levelY(p, bases)); });
     if (link.id && state.relation === link.id) g.classList.add("is-selected");
+    if (link.suggestion && state.suggestion === link.suggestion) g.classList.add("is-current");
   }
 
   // A path up from (x1, y1) to height y, across, and down to (x2, y2); a null y leaves

@@ -283,7 +283,7 @@ def test_a_step_comes_back_from_the_session_as_it_went_in_at_half_the_size(proje
     session = {}
     undo_record(session=session, tab="t1", sentence=sentence, step=step, label="delete entity")
     session = json.loads(json.dumps(session))
-    entry = undo_entry(session=session, tab="t1", sentence_id=sentence.pk, direction="undo")
+    entry = undo_entry(session=session, tab="t1", sentence=sentence, direction="undo")
     assert entry["step"] == json.loads(json.dumps(step)) and entry["label"] == "delete entity"
     kept = session[SESSION_KEY][f"t1/{sentence.pk}"]["undo"][0]["step"]
     assert len(json.dumps(kept)) < len(json.dumps(step)) / 2

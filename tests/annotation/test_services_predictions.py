@@ -36,10 +36,10 @@ def stub_inference(monkeypatch):
             words = example.text.split()
             entities, relations = [], []
             if words[0] == "No":
-                entities = [Entity_(0, 2, "Negation", 0.95),
+                entities = [Entity_(0, 2, "Negation", 0.95, confidence=0.85),
                             Entity_(example.text.index(words[3]),
                                     example.text.index(words[3]) + len(words[3]), "Condition", 0.6)]
-                relations = [Relation_(1, 0, "is negated", 0.7)]
+                relations = [Relation_(1, 0, "is negated", 0.7, 0.55)]
             result.append(SentencePrediction(
                 example.text, entities, relations,
                 uncertainty={"combined": 0.1 * (i % 7), "mnlp": 1.0 - 0.1 * (i % 7), "random": 0.5},
@@ -82,6 +82,11 @@ def test_generate_stores_suggestions_in_document_offsets_for_sentences_to_annota
     assert negation.fragments == [[negation.start, negation.end]]
     relation = PredictedRelation.objects.first()
     assert (relation.head.type.name, relation.tail.type.name) == ("Condition", "Negation")
+    # both the softmax's probability and the calibrated confidence are stored
+    assert (negation.probability, negation.calibrated_confidence, negation.confidence) == (0.95, 0.85, 0.85)
+    assert (relation.probability, relation.calibrated_confidence) == (0.7, 0.55)
+    condition = PredictedEntity.objects.filter(type__name="Condition").first()
+    assert condition.calibrated_confidence == condition.probability == 0.6  # not calibrated
     score = scores.first()
     assert score.score == score.scores["combined"]  # the project's strategy (default combined)
     assert Entity.objects.filter(source=Source.MODEL).count() == 0

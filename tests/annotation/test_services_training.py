@@ -119,6 +119,11 @@ def test_execute_trains_registers_v1_and_auto_activates(ml_project, users, sent,
     assert (version.number, version.is_active, version.train_size, version.dev_size) == (1, True, 24, 8)
     assert set(version.dev_metrics) >= {"ner", "re_gs", "re_end_to_end"}
     assert version.dev_metrics["ner"]["f1"] > 0.5, version.dev_metrics
+    # calibrated on the dev split; the automatic display threshold follows the active version
+    calibration = version.dev_metrics["calibration"]
+    assert calibration["ner_temperature"] > 0 and calibration["ece"]["entity"]["count"] > 0
+    ml_project.refresh_from_db()
+    assert ml_project.suggestion_threshold == calibration["display_threshold"]
     assert Path(version.checkpoint_dir, "config.json").exists()
     assert version.data_hash == run.data_hash and len(run.data_hash) == 64
     assert run.step == run.total_steps > 0 and run.heartbeat_at is not None

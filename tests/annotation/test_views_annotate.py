@@ -64,8 +64,9 @@ def test_full_page_and_htmx_fragment(client_for, users, sentence, types, django_
     client = client_for(users["annotator"])
     create(client, sentence, types["Condition"], "heart failure", 1)
     # session, user, sentence + project + role, context, the annotations (entities, relations
-    # and what hangs on them, one query), both type lists (events: none without event types)
-    with django_assert_num_queries(7):
+    # and what hangs on them, one query), both type lists, the active model's suggestions
+    # (events: none without event types)
+    with django_assert_num_queries(8):
         page = client.get(url(sentence))
     html = page.content.decode()
     assert page.status_code == 200 and "<html" in html and 'id="help"' in html
@@ -79,7 +80,7 @@ def test_full_page_and_htmx_fragment(client_for, users, sentence, types, django_
 def test_create_entity_returns_fragment_within_query_budget(
         client_for, users, sentence, types, django_assert_num_queries):
     client = client_for(users["annotator"])
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         response = create(client, sentence, types["Condition"], "heart failure", 1)
     assert response.status_code == 200
     assert 'data-version="2"' in response.content.decode()
@@ -92,7 +93,8 @@ def test_every_action_stays_within_its_statement_count(
     """Each action reads session, user, sentence (+ project and role), its annotations (one
     query: entities, relations and what hangs on them), then writes in one transaction (2 statements: begin/commit or savepoint/
     release): the version bump, the change, one audit INSERT and the session's undo stack,
-    and renders what it read and wrote without reading it back."""
+    and renders what it read and wrote without reading it back, with the active model's
+    suggestions (one query)."""
     client = client_for(users["annotator"])
     create(client, sentence, types["Negation"], "No", 1)
     negation = Entity.objects.get()
@@ -100,20 +102,20 @@ def test_every_action_stays_within_its_statement_count(
     steps = [
         # name, payload, statements: + entity type lookup
         ("entity-create", {"type": types["Condition"].pk,
-                           "fragments": json.dumps([span(sentence, "heart failure")])}, 11),
+                           "fragments": json.dumps([span(sentence, "heart failure")])}, 12),
         # + entity type lookup, + the relations that would refuse the new type
-        ("entity-type", {"entity": "new", "type": types["Drug"].pk}, 12),
+        ("entity-type", {"entity": "new", "type": types["Drug"].pk}, 13),
         ("entity-extend", {"entity": "new",
-                           "fragments": json.dumps([span(sentence, "renal impairment")])}, 10),
+                           "fragments": json.dumps([span(sentence, "renal impairment")])}, 11),
         # + relation type with its allowed heads and tails
-        ("relation-create", {"type": rtype.pk, "head": "new", "tail": negation.pk}, 11),
+        ("relation-create", {"type": rtype.pk, "head": "new", "tail": negation.pk}, 12),
         # + which dependents exist (none), + DELETE
-        ("relation-delete", {"relation": "relation"}, 11),
+        ("relation-delete", {"relation": "relation"}, 12),
         # undo: the annotations read before and after the restore, + INSERT
-        ("undo", {}, 11),
+        ("undo", {}, 12),
         # + which dependents exist, + DELETE relations, + DELETE entity
-        ("entity-delete", {"entity": "new"}, 12),
-        ("status", {"status": "done"}, 8),
+        ("entity-delete", {"entity": "new"}, 13),
+        ("status", {"status": "done"}, 9),
     ]
     for version, (action, payload, statements) in enumerate(steps, start=2):
         new = Entity.objects.exclude(pk=negation.pk).values_list("pk", flat=True).first()

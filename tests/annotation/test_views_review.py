@@ -55,10 +55,16 @@ def test_accept_reject_and_accept_all_over_http(ml_project, users, client_for):
     assert client_for(users["outsider"]).get(base).status_code == 404
 
 
-def test_the_annotation_page_loads_the_suggestion_partial(ml_project, users, client_for):
+def test_the_annotation_page_draws_the_suggestions_read_only_for_annotators(ml_project, users,
+                                                                            client_for):
     sentence = Sentence.objects.filter(status=SentenceStatus.NEW).first()
-    html = client_for(users["annotator"]).get(f"/projects/trial/sentences/{sentence.pk}/").content.decode()
-    assert f'hx-get="/projects/trial/sentences/{sentence.pk}/suggestions/"' in html
+    prediction = suggest(make_version(ml_project), sentence, sentence.text.split()[0], "Condition")
+    page = f"/projects/trial/sentences/{sentence.pk}/"
+    html = client_for(users["annotator"]).get(page).content.decode()
+    assert f'class="chip sugg" data-suggestion="entity-{prediction.pk}"' in html
+    assert "data-suggestions-readonly" in html and 'data-act="suggestion-accept"' not in html
+    html = client_for(users["reviewer"]).get(page).content.decode()
+    assert 'data-act="suggestion-accept"' in html and "data-suggestions-readonly" not in html
 
 
 def test_review_page_query_count_does_not_grow_with_documents(ml_project, users, client_for,

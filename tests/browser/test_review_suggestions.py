@@ -29,15 +29,15 @@ def test_accept_and_reject_suggestions_in_the_annotation_view(scenario, new_page
     expect(page.locator("#review-queue tbody tr").first).to_have_attribute("data-sentence", str(scenario["sentences"][-1].pk))
 
     page.goto(f"{live_server.url}/projects/demo/sentences/{sentence.pk}/")
-    item = page.locator(f'[data-suggestion="entity-{accepted.pk}"]')
+    item = page.locator(f'#model-suggestions [data-suggestion="entity-{accepted.pk}"]')
     expect(item).to_have_attribute("data-status", "pending")
     item.get_by_title("Accept").click()
-    # the sentence re-renders with the new human annotation, and the suggestion shows as accepted
+    # the sentence re-renders with the new human annotation; the suggestion is no longer drawn
     expect(page.locator("#entity-list li[data-entity-id]")).to_have_count(1)
     expect(page.locator("#entity-list li[data-entity-id]").first).to_have_attribute("data-text", "heart failure")
-    expect(page.locator(f'[data-suggestion="entity-{accepted.pk}"]')).to_have_attribute("data-status", "accepted")
-    page.locator(f'[data-suggestion="entity-{rejected.pk}"]').get_by_title("Reject").click()
-    expect(page.locator(f'[data-suggestion="entity-{rejected.pk}"]')).to_have_attribute("data-status", "rejected")
+    expect(page.locator(f'[data-suggestion="entity-{accepted.pk}"]')).to_have_count(0)
+    page.locator(f'#model-suggestions [data-suggestion="entity-{rejected.pk}"]').get_by_title("Reject").click()
+    expect(page.locator(f'[data-suggestion="entity-{rejected.pk}"]')).to_have_count(0)
     page.screenshot(path=str(artifacts / "suggestions.png"), full_page=True)
 
     entity = Entity.objects.get(sentence=sentence)
@@ -48,6 +48,6 @@ def test_accept_and_reject_suggestions_in_the_annotation_view(scenario, new_page
     pending = _suggest(version, sentence, "history", "Condition", 0.5)
     annotator = new_page("alice")
     annotator.goto(f"{live_server.url}/projects/demo/sentences/{sentence.pk}/")
-    expect(annotator.locator(f'[data-suggestion="entity-{pending.pk}"]')).to_have_attribute("data-status", "pending")
+    expect(annotator.locator(f'#model-suggestions [data-suggestion="entity-{pending.pk}"]')).to_have_attribute("data-status", "pending")
     expect(annotator.locator("[data-suggestions-readonly]")).to_be_visible()
     expect(annotator.locator("#model-suggestions").get_by_title("Accept", exact=True)).to_have_count(0)

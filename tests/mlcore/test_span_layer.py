@@ -241,3 +241,23 @@ def test_the_standalone_pipeline_joins_fragments_too(tmp_path):
     for example, prediction in [*zip(examples, predictions)][:3] + [(examples[4], predictions[4])]:
         assert entity_keys(prediction.spans()) == entity_keys(example.spans), example.text
     assert any(len(e.fragments) == 2 for e in predictions[3].entities)
+
+
+def test_calibration_fits_the_span_layer_and_leaves_fragment_links_out(span_model_dir):
+    from mlcore.calibration import calibrate, dev_logits
+
+    model = load_model(span_model_dir, device="cpu", precision="fp32")
+    examples = corpus()
+    logits = dev_logits(model, examples)
+    link = model.labels.relation_id(FRAGMENT_RELATION)
+    assert logits["ner"][0].shape[1] == len(model.labels.entity_types) + 1  # span logits
+    assert len(logits["re"][1]) and link not in set(logits["re"][1].tolist())
+    report = calibrate(model, examples)
+    assert report["ner_temperature"] != 1.0 and report["re_temperature"] > 0
+    assert report["ece"]["entity"]["count"] == sum(len(e.spans) for e in examples)
+    assert report["ece"]["relation"]["count"] == sum(len(e.relations) for e in examples)
+    predictions = predict(model, examples)
+    assert all(r.type != FRAGMENT_RELATION for p in predictions for r in p.relations)
+    entities = [e for p in predictions for e in p.entities]
+    assert any(abs(e.confidence - e.prob) > 1e-6 for e in entities)
+    assert all(0 < e.confidence <= 1 for e in entities)

@@ -52,7 +52,7 @@ def test_early_stopping_and_incremental(tmp_path):
                                                               patience=2, negatives="incremental"),
                    tmp_path / "m", seen.append)
     assert result.epochs_run == 3 and result.best_epoch == 1  # nothing learns: stops after 1 + 2
-    assert set(result.dev_metrics) == {"ner", "re_gs", "re_end_to_end"}
+    assert set(result.dev_metrics) == {"ner", "re_gs", "re_end_to_end", "calibration"}
     assert any(p.phase == "evaluate" for p in seen)
 
 
