@@ -1,8 +1,11 @@
-"""Model rows as JSON-able dicts, and back into the database exactly as they were.
+"""Model rows as JSON-able dicts, and back into the database exactly as they were; model
+instances from the columns of hand-written queries.
 
 Undo keeps what an action changed or deleted in the session (JSON), and puts it back with
 its ids, provenance and timestamps unchanged, so that an undone delete leaves the database
-row for row as it was.
+row for row as it was. The hot reads of the annotation view are plain SQL (the ORM spends
+longer compiling them than the database running them): :func:`column_reads` and
+:func:`instance_from` turn their rows into model instances as the ORM would.
 """
 from __future__ import annotations
 
@@ -41,3 +44,27 @@ def rows_insert(model, rows: list[dict]) -> None:
     batch = connection.ops.bulk_batch_size(fields, objs) or len(objs)
     for start in range(0, len(objs), batch):
         model._base_manager._insert(objs[start:start + batch], fields=fields, raw=True)
+
+
+def column_reads(model, positions: dict) -> tuple:
+    """``(position, column, converters)`` for each of ``model``'s concrete fields, in their
+    order (what ``Model.from_db`` takes without field names); ``positions`` maps each field
+    to its column in the rows of the query."""
+    reads = []
+    for f in model._meta.concrete_fields:
+        column = f.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + f.get_db_converters(connection)
+        reads.append((positions[f], column, tuple(converters)))
+    return tuple(reads)
+
+
+def instance_from(model, reads: tuple, values):
+    """A ``model`` instance from its columns of a row (``reads``: see :func:`column_reads`),
+    converted as the ORM would."""
+    row = []
+    for position, column, converters in reads:
+        value = values[position]
+        for convert in converters:
+            value = convert(value, column, connection)
+        row.append(value)
+    return model.from_db(connection.alias, None, row)

@@ -29,6 +29,7 @@ from annotation.models import (
     Sentence,
     SentenceStatus,
 )
+from annotation.rows import column_reads, instance_from
 from annotation.selectors.layers import sentences_for_annotator
 
 OPEN_STATUSES = (SentenceStatus.NEW, SentenceStatus.IN_PROGRESS)
@@ -122,12 +123,20 @@ def _find(rows: list, pk):
 
 
 def sentence_annotations(*, sentence: Sentence) -> SentenceAnnotations:
-    """The sentence's entities and relations with their types, and what hangs on them
-    (three queries), in the layer the sentence was read in (``Sentence.layer``)."""
-    entities = sentence_entities(sentence=sentence)
-    relations = sentence_relations(sentence=sentence)
-    return SentenceAnnotations(entities=entities, relations=relations,
-                               **sentence_extras(sentence=sentence))
+    """The sentence's entities and relations with their types, and what hangs on them, in
+    the layer the sentence was read in (``Sentence.layer``): one query (see
+    ``_annotations_layout``), where the ORM would take one per table and spend more time
+    compiling them than the database spends running them."""
+    sql, branches = _annotations_layout(sentence.layer is not None)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"sentence": sentence.pk, "layer": sentence.layer})
+        rows = cursor.fetchall()
+    found: dict[str, list] = {branch.kind: [] for branch in branches}
+    for index, *values in rows:
+        branch = branches[index]
+        found[branch.kind].append(branch.instance(values))
+    found["entities"].sort(key=lambda e: (e.start, -e.end, e.pk))  # Entity.Meta.ordering
+    return SentenceAnnotations(**found)
 
 
 # kind, model, what it hangs on: "entity" (entities of the sentence), "both" (its entities or
@@ -139,79 +148,106 @@ EXTRAS = (
     ("group_members", GroupMember, "entity"),
     ("groups", Group, "groups"),
 )
+# the sentence's own annotations, each read with its type (as ``select_related("type")``)
+TYPED = (
+    ("entities", Entity, EntityType),
+    ("relations", Relation, RelationType),
+)
+# an empty column of each kind of value, cast so that every branch has the same types
+_NULL_AS = {"number": "BigIntegerField", "text": "TextField", "time": "DateTimeField",
+            "json": "JSONField"}
 
 
 def _slot(field) -> str:
     internal = field.get_internal_type()
-    if internal == "DateTimeField":
-        return "time"
+    if internal in ("DateTimeField", "JSONField"):
+        return "time" if internal == "DateTimeField" else "json"
     return "text" if internal in ("CharField", "TextField") else "number"
 
 
+@dataclass(frozen=True)
+class _Branch:
+    """One ``SELECT`` of the annotations query: which kind of row it reads, and how its
+    columns (after the branch number) become a model instance, its type cached on it."""
+
+    kind: str
+    model: type
+    reads: tuple  # see ``annotation.rows.column_reads``
+    type_model: type | None = None
+    type_reads: tuple = ()
+
+    def instance(self, values):
+        obj = instance_from(self.model, self.reads, values)
+        if self.type_model is not None:
+            self.model._meta.get_field("type").set_cached_value(
+                obj, instance_from(self.type_model, self.type_reads, values))
+        return obj
+
+
+def _columns(model) -> dict[str, list]:
+    return {slot: [f for f in model._meta.concrete_fields if _slot(f) == slot] for slot in _NULL_AS}
+
+
 @functools.cache
-def _extras_layout(layered: bool) -> tuple[str, int, dict]:
-    """One ``UNION ALL`` over the extra tables, its number of parameters, and for each model
-    its fields in the order of the columns. Each row is its kind, then its columns in slots by
-    kind of value (numbers, texts, times; NULL where a table has fewer), so that every
-    branch has the same column types on SQLite and PostgreSQL.
+def _annotations_layout(layered: bool) -> tuple[str, tuple[_Branch, ...]]:
+    """One ``UNION ALL`` over the sentence's entities and relations (each joined to its type)
+    and the extra tables, and its branches (``_Branch``). Each row is its branch number, then
+    its columns in slots by kind of value (numbers, texts, times, JSON; a cast NULL where a
+    table has fewer), so that every branch has the same column types on SQLite and PostgreSQL.
 
-    What hangs on the entities and relations of a layer is of that layer: the query picks
-    those of the shared layer (``annotator_id IS NULL``) or, ``layered``, of the annotator
-    given as each sentence id's following parameter."""
-    slots = {"number": 0, "text": 0, "time": 0}
-    for _, model, _ in EXTRAS:
-        for kind in slots:
-            slots[kind] = max(slots[kind], sum(_slot(f) == kind for f in model._meta.concrete_fields))
-    layer = "annotator_id = %s" if layered else "annotator_id IS NULL"
-    entities = f"SELECT id FROM {Entity._meta.db_table} WHERE sentence_id = %s AND {layer}"
-    relations = f"SELECT id FROM {Relation._meta.db_table} WHERE sentence_id = %s AND {layer}"
+    Every table is read in one layer (``annotator_id``): the shared or curated one (NULL) or,
+    ``layered``, the annotator's (parameter ``layer``); ``sentence`` is the sentence's id."""
+    tables = [(kind, (model, type_model)) for kind, model, type_model in TYPED]
+    tables += [(kind, (model,)) for kind, model, _ in EXTRAS]
+    widths = {slot: max(sum(len(_columns(m)[slot]) for m in models) for _, models in tables)
+              for slot in _NULL_AS}
+    layer = "= %(layer)s" if layered else "IS NULL"
+    conditions = _conditions(layer)
+    targets = {kind: target for kind, _, target in EXTRAS}
+    selects, branches = [], []
+    for index, (kind, models) in enumerate(tables):
+        condition = conditions[targets.get(kind, "sentence")]
+        if any(f.name == "annotator" for f in models[0]._meta.concrete_fields):
+            condition += f" AND a.annotator_id {layer}"
+        sql, branch = _branch(index, kind, models, widths, condition)
+        selects.append(sql)
+        branches.append(branch)
+    return " UNION ALL ".join(selects) + " ORDER BY 1, 2", tuple(branches)
+
+
+def _conditions(layer: str) -> dict[str, str]:
+    """For each target (see ``EXTRAS``; "sentence": the sentence's own rows) the condition on
+    the branch's table ``a``: on the sentence, or on its entities or relations of the layer
+    (``layer``: the test of ``annotator_id``)."""
+    entities = (f"SELECT id FROM {Entity._meta.db_table} "
+                f"WHERE sentence_id = %(sentence)s AND annotator_id {layer}")
+    relations = (f"SELECT id FROM {Relation._meta.db_table} "
+                 f"WHERE sentence_id = %(sentence)s AND annotator_id {layer}")
     members = f"SELECT group_id FROM {GroupMember._meta.db_table} WHERE entity_id IN ({entities})"
-    where = {"entity": (f"entity_id IN ({entities})", 1),
-             "both": (f"entity_id IN ({entities}) OR relation_id IN ({relations})", 2),
-             "groups": (f"id IN ({members})", 1)}
-    branches, params, fields = [], 0, {}
-    for index, (_, model, target) in enumerate(EXTRAS):
-        columns, ordered = [], []
-        for kind, width in slots.items():
-            mine = [f for f in model._meta.concrete_fields if _slot(f) == kind]
-            columns += [connection.ops.quote_name(f.column) for f in mine] + ["NULL"] * (width - len(mine))
-            ordered += mine + [None] * (width - len(mine))
-        condition, count = where[target]
-        branches.append(f"SELECT {index}, {', '.join(columns)} FROM {model._meta.db_table} "
-                        f"WHERE {condition}")
-        params += count
-        fields[model] = ordered
-    return " UNION ALL ".join(branches) + " ORDER BY 1, 2", params, fields
+    return {"sentence": "a.sentence_id = %(sentence)s",
+            "entity": f"a.entity_id IN ({entities})",
+            "both": f"(a.entity_id IN ({entities}) OR a.relation_id IN ({relations}))",
+            "groups": f"a.id IN ({members})"}
 
 
-def _extra_instance(model, fields: list, values) -> object:
-    """A model instance from one row of the extras query, converted as the ORM would."""
-    row = {}
-    for f, value in zip(fields, values):
-        if f is None:
-            continue
-        column = f.get_col(model._meta.db_table)
-        for convert in connection.ops.get_db_converters(column) + f.get_db_converters(connection):
-            value = convert(value, column, connection)
-        row[f.attname] = value
-    concrete = model._meta.concrete_fields
-    return model.from_db(connection.alias, [f.attname for f in concrete],
-                         [row[f.attname] for f in concrete])
-
-
-def sentence_extras(*, sentence: Sentence) -> dict[str, list]:
-    """What hangs on the sentence's entities and relations, by kind (see ``EXTRAS``), as model
-    instances: one query, where the ORM would take one per table."""
-    layered = sentence.layer is not None
-    sql, count, fields = _extras_layout(layered)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, ([sentence.pk, sentence.layer] if layered else [sentence.pk]) * count)
-        rows = cursor.fetchall()
-    found: dict[str, list] = {kind: [] for kind, _, _ in EXTRAS}
-    for index, *values in rows:
-        kind, model, _ = EXTRAS[index]
-        found[kind].append(_extra_instance(model, fields[model], values))
-    return found
+def _branch(index: int, kind: str, models: tuple, widths: dict,
+            condition: str) -> tuple[str, _Branch]:
+    """The ``SELECT`` of table ``a`` (``models[0]``), joined to its type ``t`` (``models[1]``,
+    if any), and how to read its rows."""
+    q = connection.ops.quote_name
+    columns, positions = [], {}
+    for slot, width in widths.items():
+        mine = [(alias, f) for alias, model in zip("at", models) for f in _columns(model)[slot]]
+        for alias, f in mine:
+            positions[f] = len(columns)
+            columns.append(f"{alias}.{q(f.column)}")
+        columns += [f"CAST(NULL AS {connection.data_types[_NULL_AS[slot]]})"] * (width - len(mine))
+    model, *typed = models
+    source = f"{model._meta.db_table} a" + "".join(
+        f" JOIN {type_model._meta.db_table} t ON t.id = a.type_id" for type_model in typed)
+    reads = [column_reads(m, positions) for m in models]
+    return (f"SELECT {index}, {', '.join(columns)} FROM {source} WHERE {condition}",
+            _Branch(kind, model, reads[0], *((typed[0], reads[1]) if typed else ())))
 
 
 def sentence_events(*, sentence: Sentence) -> list[dict]:

@@ -147,8 +147,8 @@ class SentenceView:
 def sentence_view(*, sentence: Sentence, annotations: SentenceAnnotations | None = None,
                   with_schema: bool = True,
                   suggestions: DrawnSuggestions | None = None) -> SentenceView:
-    """Everything the sentence fragment template needs: one query (the suggestions) given
-    the ``annotations`` and ``suggestions`` (else 2 and 1 more), 2 more with the schema.
+    """Everything the sentence fragment template needs: no query given the ``annotations``
+    and ``suggestions`` (else 1 for each), 2 more with the schema.
 
     Without the schema the type palettes are left out: after an action the page keeps
     the ones it has (``hx-preserve``), since actions never change the schema.

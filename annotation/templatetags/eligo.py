@@ -1,5 +1,7 @@
 """Template helpers: safe Markdown, readable text on type colours, stacked underlines,
 durations in words."""
+import functools
+
 from django import template
 from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
@@ -48,6 +50,7 @@ def _luminance(color: str) -> float:
 
 
 @register.filter
+@functools.lru_cache(maxsize=256)
 def text_on(color: str) -> str:
     """Black or white, whichever reads better on ``color``."""
     return "#111" if _luminance(color) > 0.22 else "#fff"

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation import forms
@@ -56,7 +57,21 @@ def _fragment_context(*, role, sentence, annotations=None, message="", level="in
                                 if request else {}),
         "before": before,
         "after": after,
+        "urls": _sentence_urls(sentence),
     }
+
+
+def _sentence_urls(sentence) -> dict[str, str]:
+    """The addresses the fragment links and posts to, each reversed once per render (the
+    fragment names them up to ~20 times). ``do`` + an action's name + ``/`` is that action's
+    address, as ``static/eligo/annotate.js`` builds it from ``action`` (its ``x/`` replaced)."""
+    args = [sentence.project.name, sentence.pk]
+    urls = {direction: reverse("sentence_step", args=[*args, direction])
+            for direction in ("next", "previous", "skip")}
+    urls.update(undo=reverse("sentence_undo", args=args), redo=reverse("sentence_redo", args=args),
+                action=reverse("sentence_action", args=[*args, "x"]))
+    urls["do"] = urls["action"].removesuffix("x/")
+    return urls
 
 
 def _sentence_for(request, name, sentence_id):

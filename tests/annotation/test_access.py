@@ -77,9 +77,15 @@ def test_sentence_for_user(project, users, sentence, make_user, django_assert_nu
     with django_assert_num_queries(1):
         found, role = sentence_for_user(user=users["annotator"], name="trial", sentence_id=sentence.pk)
         assert (found.document.name, found.project.name) == ("d1", "trial")
+        assert found.updated_by is None
     assert (found, role) == (sentence, Role.ANNOTATOR)
+    assert (found.text, found.version, found.project, found.document) == (
+        sentence.text, sentence.version, sentence.project, sentence.document)
+    Sentence.objects.filter(pk=sentence.pk).update(updated_by=users["reviewer"])
     root = make_user("root", is_superuser=True)
-    assert sentence_for_user(user=root, name="trial", sentence_id=sentence.pk)[1] == Role.MANAGER
+    with django_assert_num_queries(1):  # a superuser who is no member: still one query
+        found, role = sentence_for_user(user=root, name="trial", sentence_id=sentence.pk)
+        assert (role, found.updated_by) == (Role.MANAGER, users["reviewer"])
     with pytest.raises(Http404):
         sentence_for_user(user=users["outsider"], name="trial", sentence_id=sentence.pk)
     with pytest.raises(PermissionDenied):

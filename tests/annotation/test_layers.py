@@ -17,7 +17,13 @@ from annotation.models import (
     SentenceScore,
     SentenceStatus,
 )
-from annotation.selectors.layers import layer_annotators, layer_for, sentences_for_annotator
+from annotation.selectors.annotations import sentence_annotations
+from annotation.selectors.layers import (
+    layer_annotators,
+    layer_for,
+    sentence_in_layer,
+    sentences_for_annotator,
+)
 from annotation.selectors.training import training_examples
 from annotation.services.layers import assignment_auto, assignment_create, project_mode_update
 from annotation.services.projects import membership_set
@@ -308,3 +314,28 @@ def test_the_api_reads_and_writes_the_annotators_own_layer(independent, conditio
     response = alice.post(base + "status/", {"status": "done", "expected_version": 2}, format="json")
     assert response.json()["status"] == "done" and response.json()["version"] == 3
     assert bob.get(base).json()["status"] == "new"
+
+
+def test_each_layer_reads_only_its_own_notes(independent, client_for, users, condition):
+    """The one query that reads a sentence's annotations (``sentence_annotations``) reads its
+    layer only: entities, relations and what hangs on them."""
+    sentence = independent["sentence"]
+    for name, words in (("alice", "heart failure"), ("bob", "severe renal impairment")):
+        client = client_for(independent[name])
+        assert create(client, sentence, condition, words, 1).status_code == 200
+        entity = Entity.objects.get(sentence=sentence, annotator=independent[name])
+        response = client.post(url(sentence, "note-create"), {
+            "entity": entity.pk, "text": f"{name}'s note", "version": 2}, **HX)
+        assert response.status_code == 200
+    for name in ("alice", "bob"):
+        seen = sentence_annotations(sentence=sentence_in_layer(
+            sentence=Sentence.objects.get(pk=sentence.pk), layer=independent[name].pk))
+        assert [n.text for n in seen.notes] == [f"{name}'s note"]
+        assert [n.annotator_id for n in seen.notes] == [independent[name].pk]
+        assert {e.annotator_id for e in seen.entities} == {independent[name].pk}
+        page = client_for(independent[name]).get(url(sentence)).content.decode()
+        other = "bob" if name == "alice" else "alice"
+        assert f"{name}&#x27;s note" in page and f"{other}&#x27;s note" not in page
+    curated = sentence_annotations(sentence=sentence_in_layer(
+        sentence=Sentence.objects.get(pk=sentence.pk), layer=None))
+    assert (curated.entities, curated.notes) == ([], [])

@@ -2,7 +2,20 @@
 import pytest
 from django.http import Http404
 
-from annotation.models import EntityType, RelationType, Sentence, SentenceStatus
+from annotation.models import (
+    Attribute,
+    Entity,
+    EntityType,
+    Group,
+    GroupMember,
+    Normalization,
+    Note,
+    Relation,
+    RelationType,
+    Sentence,
+    SentenceStatus,
+)
+from annotation.rows import row_of
 from annotation.selectors import annotations as sel
 from annotation.services import annotations as svc
 from annotation.services.projects import project_create
@@ -54,6 +67,49 @@ def test_sentence_annotations_finds_entities_relations_and_lookups(sentences, us
     assert found.identical_entity(types["Condition"].pk, heart.fragments, exclude_id=heart.pk) is None
     assert found.identical_relation(relation.type_id, heart.pk, no.pk) == relation
     assert sel.sentence_annotations(sentence=sentences[1]).entities == []
+
+
+def test_sentence_annotations_reads_in_one_query_what_the_orm_reads(
+        sentences, users, types, django_assert_num_queries):
+    """Every kind, every column (converted: datetimes, JSON fragments), the types cached on
+    entities and relations, in the ORM's order; nothing of the neighbouring sentence."""
+    sentence, other = sentences[2], sentences[1]
+    heart = _entity(sentence, users["annotator"], types["Condition"], "heart failure")
+    no = _entity(sentence, users["annotator"], types["Negation"], "No")
+    elsewhere = _entity(other, users["annotator"], types["Condition"], "type 2 diabetes")
+    sentence.refresh_from_db()
+    relation = svc.relation_create(sentence=sentence, user=users["annotator"],
+                                   type=RelationType.objects.get(), head_id=heart.pk,
+                                   tail_id=no.pk, expected_version=sentence.version)
+    document = sentence.document
+    for target in (heart, elsewhere):
+        Normalization.objects.create(document=document, entity=target, resource="UMLS",
+                                     reference="C0018801", text="Heart failure")
+        Note.objects.create(document=document, entity=target, text="check")
+    Attribute.objects.create(document=document, relation=relation, name="Optional")
+    Note.objects.create(document=document, relation=relation, text="on the relation")
+    group = Group.objects.create(document=document, type="OR")
+    for position, member in enumerate((no, heart, elsewhere)):
+        GroupMember.objects.create(group=group, entity=member, position=position)
+    with django_assert_num_queries(1):
+        found = sel.sentence_annotations(sentence=sentence)
+    assert [e.pk for e in found.entities] == [no.pk, heart.pk]  # by start
+    expected = {
+        "entities": Entity.objects.filter(sentence=sentence),
+        "relations": Relation.objects.filter(sentence=sentence),
+        "normalizations": Normalization.objects.filter(entity__sentence=sentence),
+        "attributes": Attribute.objects.filter(relation__sentence=sentence),
+        "notes": Note.objects.filter(document=document).exclude(entity=elsewhere),
+        "group_members": GroupMember.objects.filter(entity__sentence=sentence).order_by("pk"),
+        "groups": Group.objects.all(),
+    }
+    for kind, rows in expected.items():
+        assert [row_of(obj) for obj in getattr(found, kind)] == [row_of(obj) for obj in rows], kind
+    with django_assert_num_queries(0):
+        assert [e.type.name for e in found.entities] == ["Negation", types["Condition"].name]
+        assert found.relations[0].type == relation.type
+    assert found.entities[0].fragments == no.fragments
+    assert found.entities[0].created_at == Entity.objects.get(pk=no.pk).created_at
 
 
 def test_relations_refusing_type_names_the_relation_that_forbids_it(sentences, users, types):

@@ -1,10 +1,27 @@
 """Annotation services: validation, optimistic locking, undo by snapshot."""
+import json
+
 import pytest
 from django.core.exceptions import ValidationError
 
-from annotation.models import Entity, EntityType, Relation, RelationType, Sentence, SentenceStatus
+from annotation.models import (
+    Entity,
+    EntityType,
+    Note,
+    Relation,
+    RelationType,
+    Sentence,
+    SentenceStatus,
+)
 from annotation.selectors.annotations import sentence_annotations
-from annotation.services.undo import sentence_snapshot, step_apply, undo_step
+from annotation.services.undo import (
+    SESSION_KEY,
+    sentence_snapshot,
+    step_apply,
+    undo_entry,
+    undo_record,
+    undo_step,
+)
 from annotation.services import annotations as svc
 from tests.browser.scenario import make_document, span
 
@@ -242,3 +259,31 @@ def test_only_reviewers_set_reviewed_whoever_calls(sentence, users):
     svc.sentence_set_status(sentence=sentence, user=users["reviewer"], status="reviewed",
                             expected_version=1)
     assert Sentence.objects.get(pk=sentence.pk).status == SentenceStatus.REVIEWED
+
+
+def test_a_step_comes_back_from_the_session_as_it_went_in_at_half_the_size(project, users, types):
+    """The session keeps rows as value lists and leaves empty parts out; what undo reads back
+    (after the JSON round trip every session makes) is the step as it was recorded."""
+    make_document(project)
+    sentence = Sentence.objects.get(project=project, index=2)
+    negation = create(sentence, users["annotator"], types["Negation"], "No")
+    condition = create(sentence, users["annotator"], types["Condition"], "heart failure")
+    svc.relation_create(sentence=sentence, user=users["annotator"],
+                        type=RelationType.objects.get(project=project, name="is negated"),
+                        head_id=condition.pk, tail_id=negation.pk,
+                        expected_version=sentence.version)
+    Note.objects.create(document=sentence.document, entity=condition, text="check the dose")
+    annotations = sentence_annotations(sentence=sentence)
+    before = sentence_snapshot(sentence=sentence, annotations=annotations)
+    dependents = svc.entity_delete(sentence=sentence, user=users["annotator"],
+                                   entity_id=condition.pk, expected_version=sentence.version,
+                                   annotations=annotations)
+    step = undo_step(before=before, after=annotations, dependents=dependents.rows)
+    assert step["dependents"]["notes"] and step["relations"]
+    session = {}
+    undo_record(session=session, tab="t1", sentence=sentence, step=step, label="delete entity")
+    session = json.loads(json.dumps(session))
+    entry = undo_entry(session=session, tab="t1", sentence=sentence, direction="undo")
+    assert entry["step"] == json.loads(json.dumps(step)) and entry["label"] == "delete entity"
+    kept = session[SESSION_KEY][f"t1/{sentence.pk}"]["undo"][0]["step"]
+    assert len(json.dumps(kept)) < len(json.dumps(step)) / 2

@@ -64,10 +64,11 @@ def test_full_page_and_htmx_fragment(client_for, users, sentence, types, django_
     client = client_for(users["annotator"])
     create(client, sentence, types["Condition"], "heart failure", 1)
     client.get(url(sentence))  # the first opening claims the criterion (tests/.../test_queue)
-    # session, user, sentence + project + role, context, entities, relations, normalizations,
-    # both type lists (events: none without event types), the active model's suggestions, the
-    # active model version (the rank), the claim's expiry moved on
-    with django_assert_num_queries(12):
+    # session, user, sentence + project + role, context, the annotations (entities, relations
+    # and what hangs on them, one query), both type lists, the active model's suggestions
+    # (events: none without event types), the active model version (the rank), the claim's
+    # expiry moved on
+    with django_assert_num_queries(10):
         page = client.get(url(sentence))
     html = page.content.decode()
     assert page.status_code == 200 and "<html" in html and 'id="help"' in html
@@ -81,7 +82,7 @@ def test_full_page_and_htmx_fragment(client_for, users, sentence, types, django_
 def test_create_entity_returns_fragment_within_query_budget(
         client_for, users, sentence, types, django_assert_num_queries):
     client = client_for(users["annotator"])
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(13):
         response = create(client, sentence, types["Condition"], "heart failure", 1)
     assert response.status_code == 200
     assert 'data-version="2"' in response.content.decode()
@@ -91,11 +92,11 @@ def test_create_entity_returns_fragment_within_query_budget(
 
 def test_every_action_stays_within_its_statement_count(
         client_for, users, sentence, types, project, django_assert_num_queries):
-    """Each action reads session, user, sentence (+ project and role), its entities,
-    relations and normalizations, then writes in one transaction (2 statements: begin/commit or savepoint/
+    """Each action reads session, user, sentence (+ project and role), its annotations (one
+    query: entities, relations and what hangs on them), then writes in one transaction (2 statements: begin/commit or savepoint/
     release): the version bump, the change, one audit INSERT and the session's undo stack,
     and renders what it read and wrote without reading it back, with the active model's
-    suggestions (one query); then the user's claim on the criterion is moved on (one UPDATE)."""
+    suggestions (one query); then (not for undo) the user's claim on the criterion is moved on (one UPDATE)."""
     client = client_for(users["annotator"])
     create(client, sentence, types["Negation"], "No", 1)
     negation = Entity.objects.get()
@@ -103,21 +104,21 @@ def test_every_action_stays_within_its_statement_count(
     steps = [
         # name, payload, statements: + entity type lookup
         ("entity-create", {"type": types["Condition"].pk,
-                           "fragments": json.dumps([span(sentence, "heart failure")])}, 15),
+                           "fragments": json.dumps([span(sentence, "heart failure")])}, 13),
         # + entity type lookup, + the relations that would refuse the new type
-        ("entity-type", {"entity": "new", "type": types["Drug"].pk}, 16),
+        ("entity-type", {"entity": "new", "type": types["Drug"].pk}, 14),
         ("entity-extend", {"entity": "new",
-                           "fragments": json.dumps([span(sentence, "renal impairment")])}, 14),
+                           "fragments": json.dumps([span(sentence, "renal impairment")])}, 12),
         # + relation type with its allowed heads and tails
-        ("relation-create", {"type": rtype.pk, "head": "new", "tail": negation.pk}, 15),
+        ("relation-create", {"type": rtype.pk, "head": "new", "tail": negation.pk}, 13),
         # + which dependents exist (none), + DELETE
-        ("relation-delete", {"relation": "relation"}, 15),
-        # undo: entities and relations read before and after the restore, + INSERT
-        ("undo", {}, 16),
+        ("relation-delete", {"relation": "relation"}, 13),
+        # undo: the annotations read before and after the restore, + INSERT
+        ("undo", {}, 12),
         # + which dependents exist, + DELETE relations, + DELETE entity
-        ("entity-delete", {"entity": "new"}, 16),
+        ("entity-delete", {"entity": "new"}, 14),
         # + the scores of the criterion leave the queue (is_open)
-        ("status", {"status": "done"}, 13),
+        ("status", {"status": "done"}, 11),
     ]
     for version, (action, payload, statements) in enumerate(steps, start=2):
         new = Entity.objects.exclude(pk=negation.pk).values_list("pk", flat=True).first()
