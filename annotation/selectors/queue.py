@@ -36,8 +36,11 @@ from annotation.selectors.annotations import OPEN_STATUSES
 from annotation.selectors.layers import sentences_for_annotator
 from annotation.selectors.training import model_options_get, model_version_active
 
-# a permutation of the ids below 2**31: an affine map modulo a prime, twice (portable SQL:
-# SQLite has no XOR); the project only moves the offsets
+# a pseudo-random order of the ids: an affine map modulo a prime, squared modulo the prime,
+# then another affine map (portable SQL: SQLite has no XOR; every product stays below 2**62).
+# Two affine maps alone compose to one, which keeps runs of consecutive ids in order (one id
+# in ten wrapped round), so the square is what mixes them; the project moves the offsets.
+# The square maps x and -x together: the rare equal keys are ordered by id.
 _PRIME = 2_147_483_647
 _FIRST, _SECOND = 1_103_515_245, 69_069
 
@@ -46,12 +49,14 @@ def seeded_key(*, project_id: int, sentence_id: int) -> int:
     """A sentence's place in its project's seeded random order (ascending), as
     :func:`_seeded_expression` computes it in SQL."""
     first = (sentence_id * _FIRST + project_id * 7_919) % _PRIME
-    return (first * _SECOND + project_id * 104_729) % _PRIME
+    mixed = (first * first + project_id * 104_729) % _PRIME
+    return (mixed * _SECOND + 12_345) % _PRIME
 
 
 def _seeded_expression(project_id: int):
     first = (F("id") * _FIRST + project_id * 7_919) % _PRIME
-    return (first * _SECOND + project_id * 104_729) % _PRIME
+    mixed = (first * first + project_id * 104_729) % _PRIME
+    return (mixed * _SECOND + 12_345) % _PRIME
 
 
 def _held_by_others(*, project: Project, user, now: datetime) -> set[int]:
