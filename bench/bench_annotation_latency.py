@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/bench_annotation_latency.py [--sentences 30000] [--repeat 200] [--layer]
+    python bench/bench_annotation_latency.py [--sentences 30000] [--repeat 200] [--layer [--other-layers 2]]
 
 Runs on whatever ``DATABASE_URL`` says (e.g.
 ``DATABASE_URL=postgres://postgres@127.0.0.1:5432/eligo_bench_ui``, created first with
@@ -43,12 +43,13 @@ def criterion(rng: random.Random) -> str:
     return " ".join(WORDS[start:start + rng.randint(8, 12)]) + "."
 
 
-def generate(n_sentences: int, rng: random.Random, layered: bool = False):
+def generate(n_sentences: int, rng: random.Random, layered: bool = False, other_layers: int = 0):
     """A project with ``n_sentences`` criteria, two entities and one relation on each (in the
-    benchmark user's own layer if ``layered``)."""
+    benchmark user's own layer if ``layered``, and the same again in the layers of
+    ``other_layers`` other annotators assigned every document)."""
     from django.contrib.auth import get_user_model
 
-    from annotation.models import Assignment, Document, Entity, Relation, Sentence
+    from annotation.models import Assignment, Document, Sentence
     from annotation.services.layers import project_mode_update
     from annotation.services.projects import membership_set, project_create
 
@@ -56,7 +57,11 @@ def generate(n_sentences: int, rng: random.Random, layered: bool = False):
     user, _ = get_user_model().objects.get_or_create(username="bench-annotator")
     project = project_create(name=name, title="Latency benchmark")
     membership_set(project=project, user=user, role="annotator" if layered else "manager")
-    layer = user.pk if layered else None
+    layers = [user.pk if layered else None]
+    for k in range(other_layers if layered else 0):
+        other, _ = get_user_model().objects.get_or_create(username=f"bench-annotator-{k + 2}")
+        membership_set(project=project, user=other, role="annotator")
+        layers.append(other.pk)
     if layered:
         project_mode_update(project=project, mode="independent")
     types = {t.name: t for t in project.entity_types.all()}
@@ -67,8 +72,8 @@ def generate(n_sentences: int, rng: random.Random, layered: bool = False):
         [Document(project=project, name=f"NCT{i:08d}_inc", text="\n".join(t))
          for i, t in enumerate(texts)], batch_size=500)
     if layered:
-        Assignment.objects.bulk_create([Assignment(document=d, annotator=user) for d in documents],
-                                       batch_size=1000)
+        Assignment.objects.bulk_create([Assignment(document=d, annotator_id=layer)
+                                        for d in documents for layer in layers], batch_size=1000)
     sentences = []
     for document, criteria in zip(documents, texts):
         offset = 0
@@ -77,7 +82,16 @@ def generate(n_sentences: int, rng: random.Random, layered: bool = False):
                                       start=offset, end=offset + len(text), text=text))
             offset += len(text) + 1
     Sentence.objects.bulk_create(sentences, batch_size=2000)
-    sentences = list(Sentence.objects.filter(project=project).only("id", "document_id", "start", "text"))
+    sentences = list(Sentence.objects.filter(project=project).only("id", "project_id", "document_id", "start", "text"))
+    for layer in layers:
+        _annotate(sentences, types, negated, layer)
+    return project, user, sentences
+
+
+def _annotate(sentences, types, negated, layer) -> None:
+    """Two entities and one relation on every sentence, in ``layer``."""
+    from annotation.models import Entity, Relation
+
     entities = []
     for s in sentences:
         first = s.text.index(" ")
@@ -91,13 +105,14 @@ def generate(n_sentences: int, rng: random.Random, layered: bool = False):
                                source="imported", annotator_id=layer))
     Entity.objects.bulk_create(entities, batch_size=2000)
     by_sentence: dict[int, list[int]] = {}
-    for pk, sentence_id in Entity.objects.filter(document__project=project).values_list("id", "sentence_id"):
+    for pk, sentence_id in (Entity.objects.filter(document__project=sentences[0].project_id,
+                                                  annotator_id=layer)
+                            .values_list("id", "sentence_id")):
         by_sentence.setdefault(sentence_id, []).append(pk)
     relations = [Relation(document_id=s.document_id, sentence_id=s.pk, type=negated,
                           head_id=max(by_sentence[s.pk]), tail_id=min(by_sentence[s.pk]),
                           source="imported", annotator_id=layer) for s in sentences]
     Relation.objects.bulk_create(relations, batch_size=2000)
-    return project, user, sentences
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -190,6 +205,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--layer", action="store_true",
                         help="annotate in an annotator's own layer (independent mode)")
+    parser.add_argument("--other-layers", type=int, default=0,
+                        help="with --layer: this many other annotators' layers hold the same "
+                             "annotations (issue 14's target: 3 layers, --other-layers 2)")
     args = parser.parse_args()
     database = setup_django(sqlite_prefix="eligo-bench-ui-", DJANGO_SECRET_KEY="bench-only-secret-key",
                              DJANGO_SECURE_COOKIES="0", LOG_LEVEL="WARNING")
@@ -199,7 +217,8 @@ def main() -> None:
 
     rng = random.Random(7)
     start = time.perf_counter()
-    project, user, sentences = generate(args.sentences, rng, layered=args.layer)
+    project, user, sentences = generate(args.sentences, rng, layered=args.layer,
+                                       other_layers=args.other_layers)
     print(f"database: {database}")
     print(f"generated {len(sentences)} sentences in {time.perf_counter() - start:.1f} s")
     client = Client()
