@@ -44,6 +44,17 @@ def _entity(sentence, user, type_, words):
                              fragments=[span(sentence, words)], expected_version=sentence.version)
 
 
+def _negated_condition(sentence, user, types):
+    """"heart failure" (Condition) negated by "No": the two entities and their relation."""
+    heart = _entity(sentence, user, types["Condition"], "heart failure")
+    no = _entity(sentence, user, types["Negation"], "No")
+    sentence.refresh_from_db()
+    relation = svc.relation_create(sentence=sentence, user=user, type=RelationType.objects.get(),
+                                   head_id=heart.pk, tail_id=no.pk,
+                                   expected_version=sentence.version)
+    return heart, no, relation
+
+
 def test_sentence_get_is_scoped_to_the_project(project, sentences):
     assert sel.sentence_get(project=project, sentence_id=sentences[1].pk) == sentences[1]
     other = project_create(name="other", schema=Schema())
@@ -53,12 +64,7 @@ def test_sentence_get_is_scoped_to_the_project(project, sentences):
 
 def test_sentence_annotations_finds_entities_relations_and_lookups(sentences, users, types):
     sentence = sentences[2]
-    heart = _entity(sentence, users["annotator"], types["Condition"], "heart failure")
-    no = _entity(sentence, users["annotator"], types["Negation"], "No")
-    sentence.refresh_from_db()
-    relation = svc.relation_create(sentence=sentence, user=users["annotator"],
-                                   type=RelationType.objects.get(), head_id=heart.pk,
-                                   tail_id=no.pk, expected_version=sentence.version)
+    heart, no, relation = _negated_condition(sentence, users["annotator"], types)
     found = sel.sentence_annotations(sentence=sentence)
     assert {e.pk for e in found.entities} == {heart.pk, no.pk}
     assert found.entity(str(heart.pk)) == heart and found.entity(0) is None
@@ -74,13 +80,8 @@ def test_sentence_annotations_reads_in_one_query_what_the_orm_reads(
     """Every kind, every column (converted: datetimes, JSON fragments), the types cached on
     entities and relations, in the ORM's order; nothing of the neighbouring sentence."""
     sentence, other = sentences[2], sentences[1]
-    heart = _entity(sentence, users["annotator"], types["Condition"], "heart failure")
-    no = _entity(sentence, users["annotator"], types["Negation"], "No")
+    heart, no, relation = _negated_condition(sentence, users["annotator"], types)
     elsewhere = _entity(other, users["annotator"], types["Condition"], "type 2 diabetes")
-    sentence.refresh_from_db()
-    relation = svc.relation_create(sentence=sentence, user=users["annotator"],
-                                   type=RelationType.objects.get(), head_id=heart.pk,
-                                   tail_id=no.pk, expected_version=sentence.version)
     document = sentence.document
     for target in (heart, elsewhere):
         Normalization.objects.create(document=document, entity=target, resource="UMLS",
@@ -114,12 +115,7 @@ def test_sentence_annotations_reads_in_one_query_what_the_orm_reads(
 
 def test_relations_refusing_type_names_the_relation_that_forbids_it(sentences, users, types):
     sentence = sentences[2]
-    heart = _entity(sentence, users["annotator"], types["Condition"], "heart failure")
-    no = _entity(sentence, users["annotator"], types["Negation"], "No")
-    sentence.refresh_from_db()
-    relation = svc.relation_create(sentence=sentence, user=users["annotator"],
-                                   type=RelationType.objects.get(), head_id=heart.pk,
-                                   tail_id=no.pk, expected_version=sentence.version)
+    heart, no, relation = _negated_condition(sentence, users["annotator"], types)
     assert sel.relations_refusing_type(entity=heart, type_id=types["Drug"].pk) == []
     assert sel.relations_refusing_type(entity=heart, type_id=types["Negation"].pk) == [relation]
     assert sel.relations_refusing_type(entity=no, type_id=types["Condition"].pk) == [relation]
