@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -76,9 +77,29 @@ def load_examples(folder: Path | None) -> list:
 def pool_and_test(args) -> tuple[list, list]:
     pool = load_examples(args.pool)
     if args.test is not None:
-        return pool, load_examples(args.test)
-    return split_by_trial(pool, trial=lambda e: trial_of(e.document),
-                          train_fraction=1 - args.test_fraction, seed=args.split_seed)
+        test = load_examples(args.test)
+    else:
+        pool, test = split_by_trial(pool, trial=lambda e: trial_of(e.document),
+                                    train_fraction=1 - args.test_fraction, seed=args.split_seed)
+    return pool, whole_trials(test, args.test_criteria, args.split_seed)
+
+
+def whole_trials(examples: list, limit: int | None, seed: int) -> list:
+    """Whole trials of ``examples``, in a seeded random order, until ``limit`` criteria are
+    taken (all of them without a limit): a smaller test set that still keeps trials whole."""
+    if not limit or len(examples) <= limit:
+        return examples
+    by_trial: dict[str, list] = {}
+    for example in examples:
+        by_trial.setdefault(trial_of(example.document), []).append(example)
+    trials = sorted(by_trial)
+    random.Random(seed).shuffle(trials)
+    taken: list = []
+    for trial in trials:
+        if len(taken) >= limit:
+            break
+        taken += by_trial[trial]
+    return taken
 
 
 def train_options(args, seed: int, labels: tuple, warm: Path | None):
@@ -186,7 +207,10 @@ def run_chain(seed: int, strategy: str, pool, test, args, labels, budget: int, o
     model = warm = None
     while True:
         started = time.monotonic()
+        previous = warm
         model, warm, scores = train_round(chain, pool, test, args, labels, out, warm)
+        if previous is not None:
+            shutil.rmtree(previous, ignore_errors=True)  # a chain keeps its newest model only
         chain.curve.append({**chain.spent, **scores,
                             "seconds": round(time.monotonic() - started, 1)})
         print(f"seed {seed} {strategy}: {chain.curve[-1]}", file=sys.stderr, flush=True)
@@ -283,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="brat folder; without it a seeded split of the pool by trial")
     parser.add_argument("--test-fraction", type=float, default=0.2)
     parser.add_argument("--split-seed", type=int, default=13)
+    parser.add_argument("--test-criteria", type=int, default=None,
+                        help="score on whole test trials up to about this many criteria")
     parser.add_argument("--seeds", default="13,14,15")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--budget-criteria", type=int, default=2000,
@@ -307,6 +333,29 @@ def budget_inputs(pool: list, criteria: int, seed: int) -> int:
     return sum(scratch_inputs(pool[i]) for i in order[:criteria])
 
 
+def report(runs: list[dict], meta: dict, args, *, final: bool) -> dict:
+    """Curves, summary (mean curves and per seed) and the files; after every chain, so that an
+    interrupted run keeps what it measured (``meta["complete"]`` says whether it finished)."""
+    strategies = list(dict.fromkeys(r["strategy"] for r in runs))
+    curves = {s: mean_curve([r for r in runs if r["strategy"] == s]) for s in strategies}
+    summary = summarise(curves)
+    summary["per_seed"] = {
+        seed: summarise({r["strategy"]: r["curve"] for r in runs if r["seed"] == seed})
+        for seed in dict.fromkeys(r["seed"] for r in runs)}
+    result = {"meta": {**meta, "complete": final}, "runs": runs, "curves": curves,
+              "summary": summary}
+    text = markdown(curves, summary, result["meta"])
+    if final:
+        print(text)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    if args.table:
+        args.table.write_text(text)
+    if args.plot:
+        plot(curves, args.plot)
+    return result
+
+
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
     strategies = [s.strip() for s in args.strategies.split(",")]
@@ -323,25 +372,19 @@ def main(argv=None) -> dict:
     seeds = [int(s) for s in args.seeds.split(",")]
     budget = budget_inputs(pool, args.budget_criteria, args.split_seed)
     out = args.out or Path(tempfile.mkdtemp(prefix="eligo-al-"))
-    runs = [run_chain(seed, s, pool, test, args, labels, budget, out)
-            for seed in seeds for s in strategies]
-    curves = {s: mean_curve([r for r in runs if r["strategy"] == s]) for s in strategies}
-    summary = summarise(curves)
     meta = {"seeds": seeds, "pool": len(pool), "test": len(test), "budget_inputs": budget,
+            "command": " ".join(sys.argv[1:]) if argv is None else " ".join(argv),
             "budget_criteria": args.budget_criteria, "rounds": args.rounds,
             "encoder": "tiny random BERT" if args.quick else "packaged MiniLM-L6",
             "recipe": {k: MODEL_OPTION_DEFAULTS[k] for k in ("epochs", "min_steps", "batch_size",
-                                                             "lr", "patience", "warm_start")},
-            "wall_seconds": round(time.monotonic() - started)}
-    result = {"meta": meta, "runs": runs, "curves": curves, "summary": summary}
-    text = markdown(curves, summary, meta)
-    print(text)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=1) + "\n")
-    if args.table:
-        args.table.write_text(text)
-    if args.plot:
-        plot(curves, args.plot)
+                                                             "lr", "patience", "warm_start")}}
+    runs, result = [], {}
+    for seed in seeds:
+        for strategy in strategies:
+            runs.append(run_chain(seed, strategy, pool, test, args, labels, budget, out))
+            meta["wall_seconds"] = round(time.monotonic() - started)
+            result = report(runs, meta, args, final=False)
+    result = report(runs, meta, args, final=True)
     return result
 
 

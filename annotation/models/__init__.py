@@ -18,6 +18,7 @@ from .corpus import (  # noqa: F401
     Note,
     Project,
     Provenance,
+    queue_key_new,
     Relation,
     RelationType,
     Role,

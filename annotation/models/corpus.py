@@ -6,8 +6,17 @@ annotation status and the optimistic-locking ``version``. An entity is attached 
 the sentence holding its first fragment, so an entity crossing a sentence boundary
 is still stored (and exported) whole.
 """
+import random
+
 from django.conf import settings
 from django.db import models
+
+QUEUE_KEY_LIMIT = 2_147_483_647  # keys are drawn from [0, 2**31 - 1)
+
+
+def queue_key_new() -> int:
+    """A new sentence's place in its project's seeded random order (``Sentence.queue_key``)."""
+    return random.randrange(QUEUE_KEY_LIMIT)
 
 
 class Role(models.TextChoices):
@@ -171,6 +180,10 @@ class Sentence(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    #: Its place in the project's seeded random order, the queue's order before a model ranks
+    #: it (``selectors.queue``): drawn at random once, stored and indexed, so "Annotate next"
+    #: walks an index instead of computing a key for every open criterion on each request.
+    queue_key = models.IntegerField(default=queue_key_new)
     #: Not a column: the layer this instance was read in, an annotator's id or ``None`` (the
     #: shared or curated layer). ``selectors.layers.sentence_in_layer`` sets it and puts that
     #: layer's ``status`` and ``version`` (a ``SentenceLayer``) on the instance; the annotation
@@ -183,7 +196,13 @@ class Sentence(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["document", "index"], name="unique_sentence_index")
         ]
-        indexes = [models.Index(fields=["project", "status"])]
+        indexes = [models.Index(fields=["project", "status"]),
+                   models.Index(fields=["project", "queue_key", "id"], name="sentence_queue_idx"),
+                   # the project's reading order (previous/next, the first open one): with
+                   # only the queue's index leading with the project, SQLite would walk that
+                   # one and sort
+                   models.Index(fields=["project", "document", "index"],
+                                name="sentence_project_order_idx")]
 
     def __str__(self):
         return f"{self.document.name}#{self.index}"

@@ -6,10 +6,10 @@ The order is the project's ranking, never document order:
 1. with an active model version, its uncertainty scores (``SentenceScore.score``, most
    uncertain first; ties by sentence id), the order of the review queue;
 2. then every open criterion that version has not scored (none yet, or imported since), and
-   all of them while no model is active, in a *seeded random order*: a fixed pseudo-random
-   permutation of the sentence ids keyed by the project (:func:`seeded_key`), so it is the
-   same on every request and for every annotator, different per project, and costs no
-   stored column.
+   all of them while no model is active, in a *seeded random order*: by ``Sentence.queue_key``,
+   a random key drawn once when the sentence is made and indexed with its project
+   (``sentence_queue_idx``), so the order is the same on every request and for every
+   annotator, different per project, and the database walks that index from the top.
 
 A criterion is served when it is open (new or in progress), nobody else holds an unexpired
 claim on it, it is not one the annotator skipped in this session, and it lies in ``scope``
@@ -28,36 +28,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from annotation.models import Claim, ModelVersion, Project, Sentence, SentenceScore
 from annotation.selectors.annotations import OPEN_STATUSES
 from annotation.selectors.layers import sentences_for_annotator
 from annotation.selectors.training import model_options_get, model_version_active
-
-# a pseudo-random order of the ids: an affine map modulo a prime, squared modulo the prime,
-# then another affine map (portable SQL: SQLite has no XOR; every product stays below 2**62).
-# Two affine maps alone compose to one, which keeps runs of consecutive ids in order (one id
-# in ten wrapped round), so the square is what mixes them; the project moves the offsets.
-# The square maps x and -x together: the rare equal keys are ordered by id.
-_PRIME = 2_147_483_647
-_FIRST, _SECOND = 1_103_515_245, 69_069
-
-
-def seeded_key(*, project_id: int, sentence_id: int) -> int:
-    """A sentence's place in its project's seeded random order (ascending), as
-    :func:`_seeded_expression` computes it in SQL."""
-    first = (sentence_id * _FIRST + project_id * 7_919) % _PRIME
-    mixed = (first * first + project_id * 104_729) % _PRIME
-    return (mixed * _SECOND + 12_345) % _PRIME
-
-
-def _seeded_expression(project_id: int):
-    first = (F("id") * _FIRST + project_id * 7_919) % _PRIME
-    mixed = (first * first + project_id * 104_729) % _PRIME
-    return (mixed * _SECOND + 12_345) % _PRIME
-
 
 def _held_by_others(*, project: Project, user, now: datetime) -> set[int]:
     """The sentences someone else holds an unexpired claim on (about one per annotator)."""
@@ -82,8 +59,8 @@ def queue_next(*, project: Project, user, skipped: Collection[int] = (),
     scores, ``is_open``, by score then sentence id: a covering index) from the top, checks
     each sentence's status by its primary key (the truth, should a flag be stale) and stops
     at the first free one; the cost grows with the claimed and skipped criteria ranked above
-    it, not with the project or its finished criteria. Seeded: every open criterion's key is computed and
-    the least ones taken (a scan of the project's open criteria)."""
+    it, not with the project or its finished criteria. Seeded: the same walk down
+    ``sentence_queue_idx`` (project, key), checking each sentence's status."""
     if layer is not None:
         return _layer_next(project=project, user=user, skipped=skipped, scope=scope,
                            model_version=model_version)
@@ -108,8 +85,8 @@ def queue_next(*, project: Project, user, skipped: Collection[int] = (),
 
 
 def _seeded_first(*, project: Project, sentences: QuerySet, excluded: set[int]) -> int | None:
-    return _first_not_in(sentences.annotate(seeded=_seeded_expression(project.pk))
-                         .order_by("seeded", "id").values_list("id", flat=True), excluded)
+    return _first_not_in(sentences.filter(project_id=project.pk).order_by("queue_key", "id")
+                         .values_list("id", flat=True), excluded)
 
 
 def _layer_next(*, project: Project, user, skipped: Collection[int],
@@ -154,7 +131,7 @@ def sentence_rank(*, sentence: Sentence, model_version: ModelVersion | None = No
            .values_list("score", "scores").first() if version else None)
     if row is None:
         return Rank(model_label=version.label if version else "",
-                    seeded=seeded_key(project_id=sentence.project_id, sentence_id=sentence.pk))
+                    seeded=sentence.queue_key)
     score, parts = row
     above = SentenceScore.objects.filter(project_id=sentence.project_id, model_version=version,
                                          score__gt=score).count()

@@ -55,7 +55,7 @@ from annotation.audit import audit_record
 from annotation.models import (
     Attribute, AuditAction, Document, Entity, EntityType, Event, EventArgument, Group, GroupMember,
     ModelVersion, NewTypes, Normalization, Note, Project, Relation, RelationType, Sentence,
-    SentenceLayer, SentenceStatus, Source,
+    SentenceLayer, SentenceStatus, Source, queue_key_new,
 )
 from annotation.selectors.annotations import relation_type_rows
 from annotation.selectors.corpus import documents_as_dataclasses
@@ -514,11 +514,11 @@ class _BatchWriter:
                 continue
             statuses = doc.metadata.get("sentence_status") or _derived_statuses(doc)
             rows += [(self.project.pk, document_id, i, s.start, s.end, doc.text[s.start:s.end],
-                      SentenceStatus.NEW if layered else status, 1, self.now)
+                      SentenceStatus.NEW if layered else status, 1, self.now, queue_key_new())
                      for i, (s, status) in enumerate(zip(doc.sentences, statuses))]
             spans.append(doc.sentences)
         ids = iter(_insert(Sentence, ("project", "document", "index", "start", "end", "text", "status",
-                                      "version", "updated_at"), rows))
+                                      "version", "updated_at", "queue_key"), rows))
         self.report.sentences += len(rows)
         made = [(sentences, [next(ids) for _ in sentences]) for sentences in spans]
         if not layered:

@@ -178,3 +178,12 @@ def test_import_without_an_active_model_queues_nothing(project, monkeypatch):
     monkeypatch.setattr(tasks_service, "task_send", lambda name, args, task_id=None: sent.append((name, args)))
     corpus_import(project=project, path=BRAT, fmt="brat")
     assert Sentence.objects.filter(project=project).exists() and sent == []
+
+
+def test_import_draws_each_sentence_a_queue_key(imported_project):
+    """The seeded random order's stored key (``Sentence.queue_key``) is filled by the import's
+    raw insert too: distinct keys, in no relation to the id order."""
+    keys = list(Sentence.objects.filter(project=imported_project).order_by("id")
+                .values_list("queue_key", flat=True))
+    assert len(keys) >= 8 and len(set(keys)) == len(keys)
+    assert keys != sorted(keys) and all(0 <= k < 2**31 - 1 for k in keys)

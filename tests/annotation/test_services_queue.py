@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from annotation.models import Claim, Sentence
-from annotation.selectors.queue import claims_active, queue_next, seeded_key
+from annotation.selectors.queue import claims_active, queue_next
 from annotation.services.queue import claim_release, claim_take, queue_serve
 from tests.browser.scenario import make_document
 
@@ -25,7 +25,7 @@ def test_scope_limits_what_next_serves(project, users, sentences):
     scope = Sentence.objects.filter(document_id=second)
     served = queue_next(project=project, user=users["annotator"], scope=scope)
     expected = min((s for s in sentences if s.document_id == second),
-                   key=lambda s: seeded_key(project_id=project.pk, sentence_id=s.pk))
+                   key=lambda s: s.queue_key)
     assert served == expected.pk
 
 
@@ -48,7 +48,7 @@ def test_an_unexpired_claim_is_refused_an_expired_one_taken_over(project, users,
 
 
 def test_serve_skips_the_skipped_and_claims(project, users, sentences):
-    order = sorted(sentences, key=lambda s: seeded_key(project_id=project.pk, sentence_id=s.pk))
+    order = sorted(sentences, key=lambda s: s.queue_key)
     served = queue_serve(project=project, user=users["annotator"], skipped=[order[0].pk])
     assert served == order[1].pk
     assert Claim.objects.get().sentence_id == order[1].pk

@@ -8,7 +8,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotation.models import Claim, Sentence, SentenceScore
-from annotation.selectors.queue import seeded_key
 from annotation.services.projects import membership_set, project_create
 from tests.annotation.ml_fixtures import make_version
 from tests.browser.scenario import make_document
@@ -64,8 +63,7 @@ def enter(client, sentence):
 
 
 def seeded(sentences):
-    return sorted(sentences, key=lambda s: (seeded_key(project_id=s.project_id,
-                                                       sentence_id=s.pk), s.pk))
+    return sorted(sentences, key=lambda s: (s.queue_key, s.pk))
 
 
 def test_next_follows_the_model_ranking_and_two_annotators_get_different_ones(
@@ -88,9 +86,11 @@ def test_seeded_random_order_before_any_model(client_for, users, second, project
 
 def test_seeded_order_differs_between_projects(users, project, sentences):
     other = project_create(name="other")
-    keys = [seeded_key(project_id=project.pk, sentence_id=s.pk) for s in sentences]
-    other_keys = [seeded_key(project_id=other.pk, sentence_id=s.pk) for s in sentences]
-    assert keys != other_keys and len(set(keys)) == len(keys)
+    make_document(other, "NCT00000001_inc")
+    keys = [s.queue_key for s in sentences[:4]]
+    other_keys = list(Sentence.objects.filter(project=other).order_by("index")
+                      .values_list("queue_key", flat=True))
+    assert keys != other_keys and len(set(keys + other_keys)) == 8
 
 
 def test_enter_goes_to_the_next_of_the_ranking_and_moves_the_claim(

@@ -5,7 +5,6 @@ import pytest
 from playwright.sync_api import expect
 
 from annotation.models import Entity, Relation, Sentence
-from annotation.selectors.queue import seeded_key
 
 pytestmark = pytest.mark.browser
 
@@ -171,7 +170,7 @@ def test_annotate_with_mouse_and_keys(scenario, new_page, live_server, artifacts
     # Enter marks done and moves on to the next open criterion of the ranking (no model yet:
     # the project's seeded random order)
     others = [s for s in scenario["sentences"] if s.pk != target.pk]
-    ranked_first = min(others, key=lambda s: seeded_key(project_id=s.project_id, sentence_id=s.pk))
+    ranked_first = min(others, key=lambda s: s.queue_key)
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/sentences/{ranked_first.pk}/")
     assert Sentence.objects.get(pk=target.pk).status == "done"
