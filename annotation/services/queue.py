@@ -3,11 +3,10 @@ next criterion with its claim.
 
 Decisions:
 - A claim is taken atomically without a read-then-write race: refresh it if the user holds
-  it, else take it over if it expired (one conditional ``UPDATE ... WHERE expires_at <= now``
-  each: of two concurrent takeovers the database lets one match), else insert it, which the
-  one-to-one on the sentence refuses (``IntegrityError``, in a savepoint) when somebody else
-  got there first. So two concurrent "next" requests never leave with the same criterion:
-  the loser moves on to the next candidate.
+  it, else one upsert inserts it or takes it over if it expired (``ON CONFLICT (sentence)
+  DO UPDATE ... WHERE expires_at <= now``: of two concurrent takers the one-to-one on the
+  sentence lets one in, and the other gets no row back). So two concurrent "next" requests
+  never leave with the same criterion: the loser moves on to the next candidate.
 - A user holds one claim per project: taking one releases their others there (the criterion
   they left, done or not, is free for the next annotator at once).
 - Activity keeps a claim: every action of the holder on the criterion moves its expiry on
@@ -22,7 +21,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -40,22 +39,41 @@ def claim_expiry(now: datetime) -> datetime:
 
 def claim_take(*, sentence_id: int, project_id: int, user,
                now: datetime | None = None) -> bool:
-    """Claim the sentence for ``user``; ``False`` when someone else holds an unexpired claim."""
+    """Claim the sentence for ``user``; ``False`` when someone else holds an unexpired claim.
+
+    At most three statements: refresh the user's own claim; else one upsert that inserts the
+    claim or takes over an expired one (the one-to-one on the sentence decides between two
+    concurrent takers: of them the database lets one in); then release the user's others."""
     now = now or timezone.now()
     if claim_refresh(sentence_id=sentence_id, user=user, now=now):
-        return True  # one UPDATE: the usual case, the page opened after "next" claimed it
-    with transaction.atomic():
-        mine = {"user_id": user.pk, "claimed_at": now, "expires_at": claim_expiry(now)}
-        taken = Claim.objects.filter(sentence_id=sentence_id, expires_at__lte=now).update(**mine)
-        if not taken:
-            try:
-                with transaction.atomic():
-                    Claim.objects.create(sentence_id=sentence_id, project_id=project_id, **mine)
-            except IntegrityError:
-                return False
-        Claim.objects.filter(project_id=project_id, user_id=user.pk).exclude(
-            sentence_id=sentence_id).delete()
+        return True  # the usual case: the page opened after "next" claimed it
+    if not _claim_upsert(sentence_id=sentence_id, project_id=project_id, user_id=user.pk,
+                         now=now):
+        return False
+    Claim.objects.filter(project_id=project_id, user_id=user.pk).exclude(
+        sentence_id=sentence_id).delete()
     return True
+
+
+def _claim_upsert(*, sentence_id: int, project_id: int, user_id: int, now: datetime) -> bool:
+    """``INSERT ... ON CONFLICT (sentence) DO UPDATE ... WHERE expired`` (PostgreSQL and
+    SQLite >= 3.35 alike): whether a row came back, i.e. the claim is now the user's."""
+    table = connection.ops.quote_name(Claim._meta.db_table)
+    expires = claim_expiry(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (project_id, sentence_id, user_id, claimed_at, expires_at) "
+            f"VALUES (%s, %s, %s, %s, %s) ON CONFLICT (sentence_id) DO UPDATE SET "
+            f"project_id = excluded.project_id, user_id = excluded.user_id, "
+            f"claimed_at = excluded.claimed_at, expires_at = excluded.expires_at "
+            f"WHERE {table}.expires_at <= %s RETURNING id",
+            [project_id, sentence_id, user_id, *_db_times(now, expires), _db_times(now)[0]])
+        return cursor.fetchone() is not None
+
+
+def _db_times(*moments: datetime) -> list:
+    field = Claim._meta.get_field("expires_at")
+    return [field.get_db_prep_value(m, connection) for m in moments]
 
 
 def claim_refresh(*, sentence_id: int, user, now: datetime | None = None) -> bool:

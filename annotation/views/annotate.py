@@ -12,7 +12,7 @@ from typing import Callable
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -328,12 +328,15 @@ def sentence_action(request, name, sentence_id, action):
                         message=" ".join(exc.messages), level="error", status=422)
     except predictions.SuggestionError as exc:
         return _respond(request, role, sentence, message=str(exc), level="conflict", status=409)
+    if action == "status" and data.get("advance"):
+        # htmx follows HX-Redirect without swapping the body: render nothing, and the claim
+        # moves to the next criterion instead of being refreshed here
+        response = HttpResponse(status=200)
+        response["HX-Redirect"] = next_address(request, sentence.project, layer=sentence.layer)
+        return response
     if sentence.layer is None:
         claim_refresh(sentence_id=sentence.pk, user=request.user)
-    response = _respond(request, role, sentence, annotations=annotations, suggestions=suggestions)
-    if action == "status" and data.get("advance"):
-        response["HX-Redirect"] = next_address(request, sentence.project, layer=sentence.layer)
-    return response
+    return _respond(request, role, sentence, annotations=annotations, suggestions=suggestions)
 
 
 def _decide(action_spec, sentence, user, data, annotations, before, suggestions):
