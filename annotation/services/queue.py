@@ -2,10 +2,10 @@
 next criterion with its claim.
 
 Decisions:
-- A claim is taken atomically without a read-then-write race: refresh it if the user holds
-  it, else one upsert inserts it or takes it over if it expired (``ON CONFLICT (sentence)
-  DO UPDATE ... WHERE expires_at <= now``: of two concurrent takers the one-to-one on the
-  sentence lets one in, and the other gets no row back). So two concurrent "next" requests
+- A claim is taken atomically without a read-then-write race: one upsert refreshes it if
+  the user holds it, inserts it, or takes it over if it expired (``ON CONFLICT (sentence)
+  DO UPDATE ... WHERE mine OR expires_at <= now``: of two concurrent takers the one-to-one
+  on the sentence lets one in, and the other gets no row back). So two concurrent "next" requests
   never leave with the same criterion: the loser moves on to the next candidate.
 - A user holds one claim per project: taking one releases their others there (the criterion
   they left, done or not, is free for the next annotator at once).
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.db import connection
@@ -41,39 +42,45 @@ def claim_take(*, sentence_id: int, project_id: int, user,
                now: datetime | None = None) -> bool:
     """Claim the sentence for ``user``; ``False`` when someone else holds an unexpired claim.
 
-    At most three statements: refresh the user's own claim; else one upsert that inserts the
-    claim or takes over an expired one (the one-to-one on the sentence decides between two
-    concurrent takers: of them the database lets one in); then release the user's others."""
+    One upsert refreshes the user's own claim, inserts a new one or takes over an expired one
+    (the one-to-one on the sentence decides between two concurrent takers: the database lets
+    one in); only a new claim then releases the user's others (a second statement)."""
     now = now or timezone.now()
-    if claim_refresh(sentence_id=sentence_id, user=user, now=now):
-        return True  # the usual case: the page opened after "next" claimed it
-    if not _claim_upsert(sentence_id=sentence_id, project_id=project_id, user_id=user.pk,
-                         now=now):
+    claimed_at = _claim_upsert(sentence_id=sentence_id, project_id=project_id,
+                               user_id=user.pk, now=now)
+    if claimed_at is None:
         return False
-    Claim.objects.filter(project_id=project_id, user_id=user.pk).exclude(
-        sentence_id=sentence_id).delete()
+    if claimed_at == now:  # new to the user: they leave their other claim
+        Claim.objects.filter(project_id=project_id, user_id=user.pk).exclude(
+            sentence_id=sentence_id).delete()
     return True
 
 
-def _claim_upsert(*, sentence_id: int, project_id: int, user_id: int, now: datetime) -> bool:
-    """``INSERT ... ON CONFLICT (sentence) DO UPDATE ... WHERE expired`` (PostgreSQL and
-    SQLite >= 3.35 alike): whether a row came back, i.e. the claim is now the user's."""
+def _claim_upsert(*, sentence_id: int, project_id: int, user_id: int,
+                  now: datetime) -> datetime | None:
+    """``INSERT ... ON CONFLICT (sentence) DO UPDATE ... WHERE mine or expired`` (PostgreSQL
+    and SQLite >= 3.35 alike). Returns the claim's ``claimed_at`` (``now`` when it is new to
+    the user, earlier when they held it already), ``None`` when someone else holds it."""
     table = connection.ops.quote_name(Claim._meta.db_table)
-    expires = claim_expiry(now)
+    field = Claim._meta.get_field("claimed_at")
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (project_id, sentence_id, user_id, claimed_at, expires_at) "
             f"VALUES (%s, %s, %s, %s, %s) ON CONFLICT (sentence_id) DO UPDATE SET "
+            f"claimed_at = CASE WHEN {table}.user_id = excluded.user_id "
+            f"THEN {table}.claimed_at ELSE excluded.claimed_at END, "
             f"project_id = excluded.project_id, user_id = excluded.user_id, "
-            f"claimed_at = excluded.claimed_at, expires_at = excluded.expires_at "
-            f"WHERE {table}.expires_at <= %s RETURNING id",
-            [project_id, sentence_id, user_id, *_db_times(now, expires), _db_times(now)[0]])
-        return cursor.fetchone() is not None
-
-
-def _db_times(*moments: datetime) -> list:
-    field = Claim._meta.get_field("expires_at")
-    return [field.get_db_prep_value(m, connection) for m in moments]
+            f"expires_at = excluded.expires_at "
+            f"WHERE {table}.user_id = excluded.user_id OR {table}.expires_at <= %s "
+            f"RETURNING claimed_at",
+            [project_id, sentence_id, user_id,
+             *(field.get_db_prep_value(m, connection) for m in (now, claim_expiry(now), now))])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    # as stored: SQLite gives the UTC text (or a naive datetime), PostgreSQL an aware one
+    value = datetime.fromisoformat(row[0]) if isinstance(row[0], str) else row[0]
+    return value if timezone.is_aware(value) else value.replace(tzinfo=dt_timezone.utc)
 
 
 def claim_refresh(*, sentence_id: int, user, now: datetime | None = None) -> bool:

@@ -62,3 +62,15 @@ def test_only_managers_release(project, users, sentences):
     released = claim_release(claim_id=claim.pk, project=project, user=users["manager"])
     assert (released.user, released.sentence_id) == (users["annotator"], sentences[0].pk)
     assert not Claim.objects.exists()
+
+
+def test_taking_a_held_claim_again_refreshes_it(project, users, sentences):
+    """The one upsert: the holder's own claim keeps when it was taken and moves its expiry."""
+    user, target = users["annotator"], sentences[0].pk
+    assert claim_take(sentence_id=target, project_id=project.pk, user=user)
+    first = Claim.objects.get()
+    later = first.claimed_at + timedelta(minutes=10)
+    assert claim_take(sentence_id=target, project_id=project.pk, user=user, now=later)
+    again = Claim.objects.get()
+    assert again.pk == first.pk and again.claimed_at == first.claimed_at
+    assert again.expires_at == later + timedelta(minutes=30)
