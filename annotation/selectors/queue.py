@@ -28,7 +28,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from annotation.models import Claim, ModelVersion, Project, Sentence, SentenceScore
@@ -36,11 +36,12 @@ from annotation.selectors.annotations import OPEN_STATUSES
 from annotation.selectors.layers import sentences_for_annotator
 from annotation.selectors.training import model_options_get, model_version_active
 
-def _held_by_others(*, user, now: datetime, sentence: str) -> Exists:
-    """Whether someone else holds an unexpired claim on the row's sentence (``sentence``:
-    the outer column naming it): one lookup on the claim's one-to-one index per row walked."""
-    return Exists(Claim.objects.filter(sentence_id=OuterRef(sentence), expires_at__gt=now)
-                  .exclude(user_id=user.pk))
+def _held_by_others(*, project: Project, user, now: datetime) -> set[int]:
+    """The sentences someone else holds an unexpired claim on (about one per annotator): read
+    once and checked in Python. (A ``NOT EXISTS`` per row walked cost PostgreSQL's planner
+    an anti-join and a sort of every open criterion: Done-and-advance 45 -> 70 ms.)"""
+    return set(Claim.objects.filter(project_id=project.pk, expires_at__gt=now)
+               .exclude(user_id=user.pk).values_list("sentence_id", flat=True))
 
 
 def _first_not_in(ordered_ids: QuerySet, excluded: set[int]) -> int | None:
@@ -58,21 +59,20 @@ def queue_next(*, project: Project, user, skipped: Collection[int] = (),
 
     Ranked: a join from the scores, so the database walks ``queue_idx`` (the open criteria's
     scores, ``is_open``, by score then sentence id: a covering index) from the top, checks
-    each sentence's status by its primary key (the truth, should a flag be stale) and its
-    claim by the claim's one-to-one index, and stops at the first free one; the cost grows
+    each sentence's status by its primary key (the truth, should a flag be stale) and stops
+    at the first one not claimed by others (read first) nor skipped; the cost grows
     with the claimed and skipped criteria ranked above it, not with the project or its
     finished criteria. Seeded: the same walk down
     ``sentence_queue_idx`` (project, key), checking each sentence's status."""
     if layer is not None:
         return _layer_next(project=project, user=user, skipped=skipped, scope=scope,
                            model_version=model_version)
-    now, excluded = now or timezone.now(), set(skipped)
+    excluded = _held_by_others(project=project, user=user, now=now or timezone.now())
+    excluded.update(skipped)
     version = model_version or model_version_active(project)
     if version is not None:
-        ranked = SentenceScore.objects.filter(
-            project_id=project.pk, model_version=version, is_open=True,
-            sentence__status__in=OPEN_STATUSES).exclude(
-            _held_by_others(user=user, now=now, sentence="sentence_id"))
+        ranked = SentenceScore.objects.filter(project_id=project.pk, model_version=version,
+                                              is_open=True, sentence__status__in=OPEN_STATUSES)
         if scope is not None:
             ranked = ranked.filter(sentence_id__in=scope.values("pk"))
         # ordering by the (constant) is_open too names queue_idx's order, which
@@ -81,8 +81,7 @@ def queue_next(*, project: Project, user, skipped: Collection[int] = (),
                               .values_list("sentence_id", flat=True), excluded)
         if found is not None:
             return found
-    sentences = Sentence.objects.filter(project_id=project.pk, status__in=OPEN_STATUSES).exclude(
-        _held_by_others(user=user, now=now, sentence="pk"))
+    sentences = Sentence.objects.filter(project_id=project.pk, status__in=OPEN_STATUSES)
     if scope is not None:
         sentences = sentences.filter(pk__in=scope.values("pk"))
     return _seeded_first(project=project, sentences=sentences, excluded=excluded)

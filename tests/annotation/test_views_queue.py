@@ -228,12 +228,12 @@ def test_finishing_and_reopening_moves_the_scores_out_of_and_into_the_queue(
 def test_done_and_advance_statements(client_for, users, sentences, django_assert_num_queries):
     """Done-and-advance renders nothing (htmx follows HX-Redirect) and claims the next one:
     session, user, sentence, annotations; the status write in a savepoint (version and status,
-    the scores leave the queue, the undo step in the session); the active version, one row of
-    the seeded order (others' claims checked in it); the claim: one upsert, release the old."""
+    the scores leave the queue, the undo step in the session); others' claims, the active
+    version, one row of the seeded order; the claim: one upsert, release the old one."""
     client = client_for(users["annotator"])
     first = seeded(sentences)[0]
     assert annotate_next(client) == page(first)
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         response = client.post(reverse("sentence_action", args=["trial", first.pk, "status"]),
                                {"status": "done", "advance": "on", "version": 1}, **HX)
     assert response.status_code == 200 and response.content == b""
