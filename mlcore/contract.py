@@ -38,7 +38,7 @@ ENTITY_LAYERS = {"bio": "BIO tagging (flat entities, the paper's)",
                  "span": "span classification (nested, overlapping, discontinuous)"}
 FRAGMENT_RELATION = "<fragment>"  # the span layer's link from a fragment to the next one
 UNCERTAINTY_STRATEGIES = ("combined", "least_confidence", "margin", "token_entropy", "mnlp",
-                          "relation_entropy", "random")
+                          "relation_entropy", "per_input", "random")
 DEFAULT_STRATEGY = "combined"
 
 # The training hyperparameters (paper, Table 3) of ``TrainOptions`` and the CLI.

@@ -59,6 +59,13 @@ RETYPE = CLICK + TYPE_KEY  # an accepted entity: select it, press the right type
 EXTEND = CLICK + SHIFT_DRAG  # an accepted entity: select it, Shift+drag (one drag per fragment)
 
 
+def scratch_inputs(*, entities: int, relations: int, extra_fragments: int = 0) -> int:
+    """The inputs of annotating a criterion from scratch with these annotations and marking
+    it Done (what the ``per_input`` ranking divides by, with the predicted counts)."""
+    return (DONE + CREATE_ENTITY * entities + ADD_FRAGMENT * extra_fragments
+            + CREATE_RELATION * relations)
+
+
 @dataclass(frozen=True)
 class Mention:
     """An entity of one criterion: its type and its ``(start, end)`` fragments in the

@@ -28,7 +28,7 @@ from mlcore.corpus.model import SentenceExample, Span
 from mlcore.data import bucketed_batches, collate
 from mlcore.encoding import as_examples, encode_examples, words_to_span
 from mlcore.models import _gather_words
-from mlcore.uncertainty import sentence_scores, span_sentence_scores
+from mlcore.uncertainty import sentence_scores, span_sentence_scores, with_per_input
 
 PIPELINE_FILE = "pipeline.json"
 
@@ -128,6 +128,7 @@ def _predict_pipeline(pipeline, examples, batch_size, gold_entities, rng):
     for ner_pred, re_pred in zip(ner, re):
         ner_pred.relations = re_pred.relations
         ner_pred.uncertainty["relation_entropy"] = re_pred.uncertainty["relation_entropy"]
+        # per_input keeps the NER model's part: the relation model's pairs are not known here
         join_fragments(ner_pred)
     return ner
 
@@ -223,9 +224,13 @@ def _unpack(trained, batch, output, gold_entities, examples, rng):
                                   scores.span_conf[b], scores.span_words[b])
         uncertainty = (sentence_scores(probs_b, rel_probs, rng) if scores.span_probs is None
                        else span_sentence_scores(scores.span_probs[b], rel_probs, n_words, rng))
+        relations = _relations(pairs, rel_probs, rel_conf, position, labels)
+        uncertainty = with_per_input(
+            uncertainty, words=n_words, pairs=len(pairs), entities=len(ents),
+            relations=len(relations),
+            extra_fragments=sum(len(e.fragments) - 1 for e in ents if e.fragments))
         yield SentencePrediction(
-            text=s.text, entities=ents,
-            relations=_relations(pairs, rel_probs, rel_conf, position, labels),
+            text=s.text, entities=ents, relations=relations,
             uncertainty=uncertainty, document=example.document, offset=example.offset,
         )
 

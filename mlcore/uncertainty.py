@@ -12,6 +12,12 @@ Inputs: the NER distributions of the sentence's words (first word-piece of each 
 - ``combined`` = mean of the available normalised parts: ``1 - exp(-mnlp)`` (1 - geometric mean
   of the best-label probabilities, in [0, 1)) and, when the sentence has candidate pairs,
   ``relation_entropy / log L`` (in [0, 1])
+- ``per_input`` = the sentence's total uncertainty (word entropy summed over its words, plus
+  relation entropy summed over its candidate pairs) per expected UI input: divided by the
+  inputs of annotating the *predicted* entities and relations from scratch
+  (``mlcore.effort.scratch_inputs``, Done included). Per word or per sentence favours short
+  criteria or long ones; an expert's cost is inputs (docs/al-simulation.md). Set by
+  :func:`with_per_input` once the prediction is decoded; 0 until then.
 - ``random``: uniform in [0, 1), seeded per prediction call.
 A sentence without words scores 0 everywhere except ``random``.
 
@@ -33,6 +39,18 @@ _EPS = 1e-12
 
 def _entropy(probs: np.ndarray) -> np.ndarray:
     return -(probs * np.log(np.clip(probs, _EPS, None))).sum(axis=-1)
+
+
+def with_per_input(scores: dict[str, float], *, words: int, pairs: int, entities: int,
+                   relations: int, extra_fragments: int = 0) -> dict[str, float]:
+    """``scores`` with ``per_input`` set (module docstring) from the decoded prediction's
+    counts; ``token_entropy`` is a sum per word and ``relation_entropy`` a mean over pairs."""
+    from mlcore.effort import scratch_inputs
+
+    total = scores["token_entropy"] * words + scores["relation_entropy"] * pairs
+    inputs = scratch_inputs(entities=entities, relations=relations,
+                            extra_fragments=extra_fragments)
+    return {**scores, "per_input": float(total / inputs)}
 
 
 def span_sentence_scores(span_probs: np.ndarray, relation_probs: np.ndarray | None,

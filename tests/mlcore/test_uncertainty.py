@@ -21,7 +21,11 @@ def test_hand_computed_values():
 
 
 def test_higher_means_more_uncertain():
-    confident, unsure = sentence_scores(CONFIDENT, None), sentence_scores(UNSURE, None)
+    from mlcore.uncertainty import with_per_input
+
+    confident, unsure = (with_per_input(sentence_scores(words, None), words=2, pairs=0,
+                                        entities=1, relations=0)
+                         for words in (CONFIDENT, UNSURE))
     for name in STRATEGIES:
         if name not in ("random", "relation_entropy"):
             assert unsure[name] > confident[name], name
@@ -55,3 +59,19 @@ def test_span_scores_take_their_means_per_word():
     calm = span_sentence_scores(np.vstack([sure, sure[:1]]), None, words=3)
     for name in ("least_confidence", "margin", "token_entropy", "mnlp", "combined"):
         assert scores[name] > calm[name], name
+
+
+def test_per_input_is_total_uncertainty_per_expected_input():
+    """Two words of entropy log 2 each and two pairs of entropy log 2 each, with two predicted
+    entities (one of two fragments) and one relation: 1 Done + 2 x 2 + 2 + 3 = 10 inputs."""
+    from mlcore.effort import scratch_inputs
+    from mlcore.uncertainty import with_per_input
+
+    uniform = np.array([[0.5, 0.5], [0.5, 0.5]])
+    s = sentence_scores(uniform, uniform)
+    assert scratch_inputs(entities=2, relations=1, extra_fragments=1) == 10
+    scored = with_per_input(s, words=2, pairs=2, entities=2, relations=1, extra_fragments=1)
+    assert scored["per_input"] == pytest.approx(4 * math.log(2) / 10)
+    nothing = with_per_input(s, words=2, pairs=2, entities=0, relations=0)
+    assert nothing["per_input"] == pytest.approx(4 * math.log(2))  # Done alone: one input
+    assert s["per_input"] == 0.0 and scored["combined"] == s["combined"]
