@@ -12,9 +12,13 @@ with shrink-and-perturb) and scored on the test set (strict NER F1, end-to-end R
 Strategies:
 
 - ``plain``: a plain tool, random order, no suggestions;
-- ``default``: Eligo's default loop, its ranking (``DEFAULT_STRATEGY``) and its suggestions;
+- ``default``: Eligo's default loop, its ranking (``DEFAULT_STRATEGY``) and its suggestions
+  as the view shows them: those whose calibrated confidence reaches the display threshold
+  chosen on the dev split (``mlcore.calibration.display_threshold``, what a project follows
+  by default);
 - ``ranking``: the ranking without suggestions;
-- ``suggestions``: suggestions in random order.
+- ``suggestions``: suggestions (above the threshold) in random order;
+- ``default_unfiltered``: the default loop showing every suggestion (not in the default set).
 
 Rounds go on until at least the effort of ``--budget-criteria`` (2,000) random criteria from
 scratch is spent (or the pool is used up). The first round is the same random criteria, from
@@ -51,8 +55,11 @@ from mlcore.corpus.model import sentence_examples  # noqa: E402
 from mlcore.corpus.splitting import split_criteria  # noqa: E402
 from mlcore.effort import CriterionAnnotations, Mention, criterion_effort  # noqa: E402
 
-STRATEGIES = {"plain": (False, False), "default": (True, True),
-              "ranking": (True, False), "suggestions": (False, True)}  # (ranked, suggested)
+# (ranked, suggested, filtered): suggestions below the display threshold chosen on dev hidden,
+# as the app hides them (Project.suggestion_threshold follows the active version's)
+STRATEGIES = {"plain": (False, False, False), "default": (True, True, True),
+              "ranking": (True, False, False), "suggestions": (False, True, True),
+              "default_unfiltered": (True, True, False)}
 TINY = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
         "intermediate_size": 64, "max_position_embeddings": 160}
 METRICS = {"ner": "ner_f1", "re": "re_end_to_end_f1"}
@@ -126,17 +133,24 @@ class Chain:
     labelled: list = field(default_factory=list)
     spent: dict = field(default_factory=lambda: dict.fromkeys(AXES, 0))
     curve: list = field(default_factory=list)
+    threshold: float = 0.0  # the latest model's display threshold, chosen on its dev split
 
 
 def gold_of(example) -> CriterionAnnotations:
     return CriterionAnnotations.of_example(example)
 
 
-def suggestion_of(prediction) -> CriterionAnnotations:
-    entities = tuple(Mention(e.type, tuple(tuple(f) for f in e.fragments))
-                     for e in prediction.entities)
-    return CriterionAnnotations(entities, tuple((r.head, r.tail, r.type)
-                                                for r in prediction.relations))
+def suggestion_of(prediction, threshold: float = 0.0) -> CriterionAnnotations:
+    """What the view shows of a prediction: the entities and relations whose calibrated
+    confidence reaches ``threshold``, relations only between shown entities."""
+    shown = [i for i, e in enumerate(prediction.entities) if e.confidence >= threshold]
+    place = {old: new for new, old in enumerate(shown)}
+    entities = tuple(Mention(prediction.entities[i].type,
+                             tuple(tuple(f) for f in prediction.entities[i].fragments))
+                     for i in shown)
+    return CriterionAnnotations(entities, tuple(
+        (place[r.head], place[r.tail], r.type) for r in prediction.relations
+        if r.confidence >= threshold and r.head in place and r.tail in place))
 
 
 def scratch_inputs(example) -> int:
@@ -163,7 +177,7 @@ def next_order(chain: Chain, model, pool: list, args, rng) -> tuple[list[int], d
     """The unlabelled criteria in the strategy's order, and the suggestions shown on them."""
     from mlcore.inference import predict
 
-    ranked, suggested = STRATEGIES[chain.strategy]
+    ranked, suggested, filtered = STRATEGIES[chain.strategy]
     taken = set(chain.labelled)
     unlabelled = [i for i in range(len(pool)) if i not in taken]
     candidates = rng.sample(unlabelled, min(args.candidates, len(unlabelled)))
@@ -172,7 +186,8 @@ def next_order(chain: Chain, model, pool: list, args, rng) -> tuple[list[int], d
     predictions = dict(zip(candidates, predict(model, [pool[i] for i in candidates], 32)))
     if ranked:
         candidates.sort(key=lambda i: -predictions[i].uncertainty[DEFAULT_STRATEGY])
-    shown = {i: suggestion_of(p) for i, p in predictions.items()} if suggested else {}
+    threshold = chain.threshold if filtered else 0.0
+    shown = {i: suggestion_of(p, threshold) for i, p in predictions.items()} if suggested else {}
     return candidates, shown
 
 
@@ -187,7 +202,9 @@ def train_round(chain: Chain, pool, test, args, labels, out: Path, warm: Path | 
                               train_fraction=1 - MODEL_OPTION_DEFAULTS["dev_fraction"],
                               seed=chain.seed)
     model_dir = out / f"{chain.seed}-{chain.strategy}-{len(chain.curve)}"
-    train(fit, dev, train_options(args, chain.seed, labels, warm), model_dir)
+    result = train(fit, dev, train_options(args, chain.seed, labels, warm), model_dir)
+    chain.threshold = ((result.dev_metrics or {}).get("calibration") or {}).get(
+        "display_threshold") or 0.0
     model = load_model(model_dir, device="cpu", precision="fp32")
     metrics = evaluate(model, test, 32, tasks=("ner", "re_end_to_end"))
     return model, model_dir, {"ner_f1": metrics["ner"]["f1"],
@@ -310,7 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-criteria", type=int, default=None,
                         help="score on whole test trials up to about this many criteria")
     parser.add_argument("--seeds", default="13,14,15")
-    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--strategies", default="plain,default,ranking,suggestions",
+                        help=f"of {', '.join(STRATEGIES)}")
     parser.add_argument("--budget-criteria", type=int, default=2000,
                         help="budget: the inputs of this many random criteria from scratch")
     parser.add_argument("--rounds", type=int, default=8)

@@ -48,3 +48,22 @@ def test_effort_to_reach_interpolates_and_says_none_when_not_reached():
     curve = [{"inputs": 100, "f": 0.1}, {"inputs": 300, "f": 0.5}]
     assert reach(curve, 0.3, "f") == pytest.approx(200)
     assert reach(curve, 0.6, "f") is None
+
+
+def test_suggestions_below_the_display_threshold_are_not_shown():
+    """As the view: an entity under the threshold is hidden, and with it its relations."""
+    from mlcore.inference import PredictedEntity, PredictedRelation, SentencePrediction
+
+    prediction = SentencePrediction(
+        text="No prior chemotherapy", entities=[
+            PredictedEntity(0, 2, "Negation", 0.9), PredictedEntity(9, 21, "Procedure", 0.3),
+            PredictedEntity(3, 8, "Temporal", 0.8)],
+        relations=[PredictedRelation(1, 0, "is negated", 0.95),
+                   PredictedRelation(2, 0, "modified by", 0.4),
+                   PredictedRelation(0, 2, "modified by", 0.7)])
+    shown = _simulation().suggestion_of(prediction, 0.5)
+    assert [(m.type, m.fragments) for m in shown.entities] == [
+        ("Negation", ((0, 2),)), ("Temporal", ((3, 8),))]
+    assert shown.relations == ((0, 1, "modified by"),)
+    everything = _simulation().suggestion_of(prediction)
+    assert len(everything.entities) == 3 and len(everything.relations) == 3
