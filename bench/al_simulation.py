@@ -341,7 +341,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--table", type=Path, default=None)
     parser.add_argument("--plot", type=Path, default=None)
+    parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="no training: report the runs of these --json files together")
     return parser
+
+
+def merged(files: list[Path], args) -> dict:
+    """One report over the runs of several ``--json`` files (runs split across sessions)."""
+    parts = [json.loads(f.read_text()) for f in files]
+    runs = [r for part in parts for r in part["runs"]]
+    meta = {**parts[0]["meta"], "seeds": sorted({r["seed"] for r in runs}),
+            "commands": [part["meta"].get("command") for part in parts],
+            "wall_seconds": sum(part["meta"].get("wall_seconds", 0) for part in parts)}
+    return report(runs, meta, args, final=True)
 
 
 def budget_inputs(pool: list, criteria: int, seed: int) -> int:
@@ -376,6 +388,8 @@ def report(runs: list[dict], meta: dict, args, *, final: bool) -> dict:
 
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
+    if args.merge:
+        return merged(args.merge, args)
     strategies = [s.strip() for s in args.strategies.split(",")]
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:

@@ -67,3 +67,20 @@ def test_suggestions_below_the_display_threshold_are_not_shown():
     assert shown.relations == ((0, 1, "modified by"),)
     everything = _simulation().suggestion_of(prediction)
     assert len(everything.entities) == 3 and len(everything.relations) == 3
+
+
+def test_merge_reports_runs_of_several_files_together(tmp_path):
+    """Runs split over sessions (e.g. some strategies on some seeds) make one report."""
+    simulation = _simulation()
+    made = []
+    for strategies in ("plain", "default"):
+        out = tmp_path / f"{strategies}.json"
+        simulation.main(["--quick", "--strategies", strategies, "--json", str(out),
+                         "--out", str(tmp_path / strategies)])
+        made.append(str(out))
+    merged = tmp_path / "merged.json"
+    result = simulation.main(["--merge", *made, "--json", str(merged), "--table",
+                              str(tmp_path / "merged.md")])
+    assert set(result["curves"]) == {"plain", "default"}
+    assert json.loads(merged.read_text())["summary"]["default_effort_ratio_ner"] is not None
+    assert len(result["meta"]["commands"]) == 2 and 1 in result["summary"]["per_seed"]
