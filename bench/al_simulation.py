@@ -24,7 +24,8 @@ Rounds go on until at least the effort of ``--budget-criteria`` (2,000) random c
 scratch is spent (or the pool is used up). The first round is the same random criteria, from
 scratch, for every strategy of a seed (there is no model yet).
 
-    # the Chia run (not rerun yet: docs/al-simulation.md)
+    # the full Chia run (2,000-criterion budget; about 10 hours on a 2-core CPU: the run of
+    # docs/al-simulation.md used --budget-criteria 600 --rounds 4 --test-criteria 800)
     .venv/bin/python bench/al_simulation.py --pool /work/shared/data/chia/chia_without_scope \\
         --seeds 13,14,15 --json docs/al-simulation.json --table docs/al-simulation-table.md \\
         --plot docs/al-simulation.png
