@@ -59,11 +59,16 @@ RETYPE = CLICK + TYPE_KEY  # an accepted entity: select it, press the right type
 EXTEND = CLICK + SHIFT_DRAG  # an accepted entity: select it, Shift+drag (one drag per fragment)
 
 
-def scratch_inputs(*, entities: int, relations: int, extra_fragments: int = 0) -> int:
-    """The inputs of annotating a criterion from scratch with these annotations and marking
-    it Done (what the ``per_input`` ranking divides by, with the predicted counts)."""
-    return (DONE + CREATE_ENTITY * entities + ADD_FRAGMENT * extra_fragments
-            + CREATE_RELATION * relations)
+def entity_inputs(fragments: int) -> int:
+    """Creating one entity of ``fragments`` fragments by hand."""
+    return CREATE_ENTITY + ADD_FRAGMENT * (fragments - 1)
+
+
+def scratch_inputs(*, fragments: list[int], relations: int) -> int:
+    """The inputs of annotating a criterion from scratch, entities of these fragment counts and
+    ``relations`` relations, and marking it Done: :func:`criterion_effort` without suggestions,
+    in closed form (what the ``per_input`` ranking divides by, with the predicted counts)."""
+    return DONE + sum(entity_inputs(n) for n in fragments) + CREATE_RELATION * relations
 
 
 @dataclass(frozen=True)
@@ -153,7 +158,7 @@ def _text(text: str, mention: Mention) -> str:
 
 
 def _create_cost(mention: Mention) -> int:
-    return CREATE_ENTITY + ADD_FRAGMENT * (len(mention.fragments) - 1)
+    return entity_inputs(len(mention.fragments))
 
 
 def _create(effort: Effort, mention: Mention) -> None:

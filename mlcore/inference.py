@@ -225,10 +225,9 @@ def _unpack(trained, batch, output, gold_entities, examples, rng):
         uncertainty = (sentence_scores(probs_b, rel_probs, rng) if scores.span_probs is None
                        else span_sentence_scores(scores.span_probs[b], rel_probs, n_words, rng))
         relations = _relations(pairs, rel_probs, rel_conf, position, labels)
-        uncertainty = with_per_input(
-            uncertainty, words=n_words, pairs=len(pairs), entities=len(ents),
-            relations=len(relations),
-            extra_fragments=sum(len(e.fragments) - 1 for e in ents if e.fragments))
+        uncertainty = with_per_input(uncertainty, words=n_words, pairs=len(pairs),
+                                     fragments=[len(e.fragments) for e in ents],
+                                     relations=len(relations))
         yield SentencePrediction(
             text=s.text, entities=ents, relations=relations,
             uncertainty=uncertainty, document=example.document, offset=example.offset,

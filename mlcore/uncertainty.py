@@ -34,6 +34,7 @@ import math
 import numpy as np
 
 from mlcore.contract import UNCERTAINTY_STRATEGIES as STRATEGIES
+from mlcore.effort import scratch_inputs
 _EPS = 1e-12
 
 
@@ -41,15 +42,13 @@ def _entropy(probs: np.ndarray) -> np.ndarray:
     return -(probs * np.log(np.clip(probs, _EPS, None))).sum(axis=-1)
 
 
-def with_per_input(scores: dict[str, float], *, words: int, pairs: int, entities: int,
-                   relations: int, extra_fragments: int = 0) -> dict[str, float]:
-    """``scores`` with ``per_input`` set (module docstring) from the decoded prediction's
-    counts; ``token_entropy`` is a sum per word and ``relation_entropy`` a mean over pairs."""
-    from mlcore.effort import scratch_inputs
-
+def with_per_input(scores: dict[str, float], *, words: int, pairs: int, fragments: list[int],
+                   relations: int) -> dict[str, float]:
+    """``scores`` with ``per_input`` set (module docstring) from the decoded prediction:
+    ``fragments``, each predicted entity's fragment count; ``token_entropy`` is a mean per
+    word and ``relation_entropy`` a mean over pairs, so both are summed back."""
     total = scores["token_entropy"] * words + scores["relation_entropy"] * pairs
-    inputs = scratch_inputs(entities=entities, relations=relations,
-                            extra_fragments=extra_fragments)
+    inputs = scratch_inputs(fragments=fragments, relations=relations)
     return {**scores, "per_input": float(total / inputs)}
 
 

@@ -1,6 +1,6 @@
 """The effort model: UI inputs and tokens read to bring one criterion to gold."""
 from mlcore.corpus.model import SentenceExample, Span
-from mlcore.effort import CriterionAnnotations, Mention, criterion_effort
+from mlcore.effort import CriterionAnnotations, Mention, criterion_effort, scratch_inputs
 
 TEXT = "No history of heart failure or severe renal impairment"
 WORDS = 9
@@ -26,6 +26,8 @@ def test_from_scratch_every_gold_entity_and_relation_is_created():
     assert effort.actions == {"create entity": 3, "add fragment": 1, "create relation": 1,
                               "done": 1}
     assert effort.tokens_read == WORDS
+    # the closed form the per_input ranking uses counts the same
+    assert scratch_inputs(fragments=[1, 1, 2], relations=1) == effort.inputs
 
 
 def test_right_suggestions_cost_one_click_per_relation_and_per_lone_entity():

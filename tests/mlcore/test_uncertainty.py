@@ -24,7 +24,7 @@ def test_higher_means_more_uncertain():
     from mlcore.uncertainty import with_per_input
 
     confident, unsure = (with_per_input(sentence_scores(words, None), words=2, pairs=0,
-                                        entities=1, relations=0)
+                                        fragments=[1], relations=0)
                          for words in (CONFIDENT, UNSURE))
     for name in STRATEGIES:
         if name not in ("random", "relation_entropy"):
@@ -69,9 +69,9 @@ def test_per_input_is_total_uncertainty_per_expected_input():
 
     uniform = np.array([[0.5, 0.5], [0.5, 0.5]])
     s = sentence_scores(uniform, uniform)
-    assert scratch_inputs(entities=2, relations=1, extra_fragments=1) == 10
-    scored = with_per_input(s, words=2, pairs=2, entities=2, relations=1, extra_fragments=1)
+    assert scratch_inputs(fragments=[1, 2], relations=1) == 10
+    scored = with_per_input(s, words=2, pairs=2, fragments=[1, 2], relations=1)
     assert scored["per_input"] == pytest.approx(4 * math.log(2) / 10)
-    nothing = with_per_input(s, words=2, pairs=2, entities=0, relations=0)
+    nothing = with_per_input(s, words=2, pairs=2, fragments=[], relations=0)
     assert nothing["per_input"] == pytest.approx(4 * math.log(2))  # Done alone: one input
     assert s["per_input"] == 0.0 and scored["combined"] == s["combined"]
