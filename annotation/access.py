@@ -21,11 +21,13 @@ from annotation.models import (
     AnnotationMode,
     Document,
     Membership,
+    ModelVersion,
     Project,
     Role,
     Sentence,
 )
 from annotation.rows import column_reads, instance_from
+from annotation.selectors.training import ACTIVE_VERSION_FIELDS, model_version_active_known
 
 #: the least role that may accept or reject a model suggestion; a decision writes into the
 #: decider's layer, the shared one (shared mode) or the curated one (independent mode, where
@@ -95,6 +97,11 @@ def sentence_for_user(*, user, name: str, sentence_id: int,
     :func:`project_for_user` and a sentence lookup would read in two; the ORM would spend
     longer compiling it than the database running it, on every annotation request. Same
     rules as :func:`project_for_user`; a sentence of another project is a 404 as well.
+
+    The project's active model version comes along (its light columns; the others load on
+    first use), for the rank, the suggestions and "Annotate next" of the same request
+    (:func:`annotation.selectors.training.model_version_active`), without a statement of
+    their own.
     """
     if not getattr(user, "is_authenticated", False):
         raise Http404("No such sentence in this project.")
@@ -105,7 +112,11 @@ def sentence_for_user(*, user, name: str, sentence_id: int,
     if row is None or (row[-1] is None and not user.is_superuser):
         raise Http404("No such sentence in this project.")
     sentence, project, document, editor = (instance_from(model, model_reads, row)
-                                           for model, model_reads in reads)
+                                           for model, model_reads in reads[:4])
+    version_model, version_reads = reads[4]
+    version = (instance_from(version_model, version_reads, row, fields=ACTIVE_VERSION_FIELDS)
+               if row[version_reads[0][0]] is not None else None)
+    model_version_active_known(project=project, version=version)
     for relation, value in (("project", project), ("document", document),
                             ("updated_by", editor if sentence.updated_by_id else None)):
         Sentence._meta.get_field(relation).set_cached_value(sentence, value)
@@ -120,10 +131,13 @@ def _sentence_query() -> tuple[str, tuple]:
     name) and how to read the sentence, project, document and editor from its row, whose
     last column is the user's role (NULL: not a member)."""
     q = connection.ops.quote_name
-    models = ((Sentence, "s"), (Project, "p"), (Document, "d"), (get_user_model(), "u"))
+    models = ((Sentence, "s"), (Project, "p"), (Document, "d"), (get_user_model(), "u"),
+              (ModelVersion, "v"))
     columns, positions = [], {}
     for model, alias in models:
         for f in model._meta.concrete_fields:
+            if model is ModelVersion and f.attname not in ACTIVE_VERSION_FIELDS:
+                continue
             positions[f] = len(columns)
             columns.append(f"{alias}.{q(f.column)}")
     table = {model: model._meta.db_table for model, _ in models}
@@ -131,9 +145,14 @@ def _sentence_query() -> tuple[str, tuple]:
            f"JOIN {table[Project]} p ON p.id = s.project_id "
            f"JOIN {table[Document]} d ON d.id = s.document_id "
            f"LEFT JOIN {table[get_user_model()]} u ON u.id = s.updated_by_id "
+           f"LEFT JOIN {table[ModelVersion]} v ON v.project_id = s.project_id AND v.is_active "
            f"LEFT JOIN {Membership._meta.db_table} m ON m.project_id = s.project_id "
            f"AND m.user_id = %s WHERE s.id = %s AND p.name = %s")
-    return sql, tuple((model, column_reads(model, positions)) for model, _ in models)
+    return sql, tuple((model, column_reads(model, positions, fields=ACTIVE_VERSION_FIELDS
+                                           if model is ModelVersion else None))
+                      for model, _ in models)
+
+
 def may_create_project(user) -> bool:
     """Creating a project is a staff (administrator) act; the creator becomes its manager."""
     return bool(getattr(user, "is_authenticated", False) and (user.is_staff or user.is_superuser))

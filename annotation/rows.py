@@ -46,25 +46,29 @@ def rows_insert(model, rows: list[dict]) -> None:
         model._base_manager._insert(objs[start:start + batch], fields=fields, raw=True)
 
 
-def column_reads(model, positions: dict) -> tuple:
+def column_reads(model, positions: dict, fields: tuple[str, ...] | None = None) -> tuple:
     """``(position, column, converters)`` for each of ``model``'s concrete fields, in their
-    order (what ``Model.from_db`` takes without field names); ``positions`` maps each field
-    to its column in the rows of the query."""
+    order (what ``Model.from_db`` takes without field names), or for those of them named in
+    ``fields`` (attribute names); ``positions`` maps each field to its column in the rows of
+    the query."""
     reads = []
     for f in model._meta.concrete_fields:
+        if fields is not None and f.attname not in fields:
+            continue
         column = f.get_col(model._meta.db_table)
         converters = connection.ops.get_db_converters(column) + f.get_db_converters(connection)
         reads.append((positions[f], column, tuple(converters)))
     return tuple(reads)
 
 
-def instance_from(model, reads: tuple, values):
+def instance_from(model, reads: tuple, values, fields: tuple[str, ...] | None = None):
     """A ``model`` instance from its columns of a row (``reads``: see :func:`column_reads`),
-    converted as the ORM would."""
+    converted as the ORM would; with ``fields`` (the attribute names ``reads`` was made
+    for, in field order) the other fields are deferred, as ``QuerySet.only`` leaves them."""
     row = []
     for position, column, converters in reads:
         value = values[position]
         for convert in converters:
             value = convert(value, column, connection)
         row.append(value)
-    return model.from_db(connection.alias, None, row)
+    return model.from_db(connection.alias, list(fields) if fields is not None else None, row)

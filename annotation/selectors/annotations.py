@@ -321,43 +321,56 @@ class RelationTypeRow:
 
 
 def project_type_rows(*, project: Project) -> tuple[list[EntityTypeRow], list[RelationTypeRow]]:
-    """The project's types as plain rows (two light queries, no model instances)."""
-    entity_types = [
-        EntityTypeRow(*row) for row in EntityType.objects.filter(project_id=project.pk)
-        .values_list("id", "name", "color", "key")
-    ]
-    return entity_types, relation_type_rows(project_id=project.pk)
+    """The project's entity types and relation types as plain rows: one query for both."""
+    return _type_rows(project_id=project.pk, entity_types=True)
 
 
 def relation_type_rows(*, project_id: int,
                        relation_type_id: int | None = None) -> list[RelationTypeRow]:
     """The project's relation types (or the one ``relation_type_id``, if it is the project's)
-    with their allowed heads and tails, in one plain query: each type joined to both M2M
-    tables (the ORM's union costs more to compile than to run on this hot path)."""
+    with their allowed heads and tails, in one plain query."""
+    return _type_rows(project_id=project_id, relation_type_id=relation_type_id)[1]
+
+
+def _type_rows(*, project_id: int, relation_type_id: int | None = None,
+               entity_types: bool = False) -> tuple[list[EntityTypeRow], list[RelationTypeRow]]:
+    """One plain query: each relation type joined to both M2M tables (its allowed heads and
+    tails) and, with ``entity_types``, the entity types beside them (the ORM's union costs
+    more to compile than to run on this hot path)."""
     q = connection.ops.quote_name
     types = RelationType._meta.db_table
     where = "rt.project_id = %s" + (" AND rt.id = %s" if relation_type_id is not None else "")
     params = [project_id] + ([relation_type_id] if relation_type_id is not None else [])
     select = f"SELECT rt.id, rt.name, rt.{q('key')}, rt.{q('order')}"
-    sql = " UNION ALL ".join(
-        f"{select}, '{side}', m.entitytype_id FROM {types} rt {join} {through._meta.db_table} m "
-        f"ON m.relationtype_id = rt.id WHERE {where}"
+    parts = [
+        f"{select}, '{side}', m.entitytype_id, CAST(NULL AS varchar(20)) FROM {types} rt "
+        f"{join} {through._meta.db_table} m ON m.relationtype_id = rt.id WHERE {where}"
         for side, join, through in (("h", "LEFT JOIN", RelationType.heads.through),
-                                    ("t", "JOIN", RelationType.tails.through)))
+                                    ("t", "JOIN", RelationType.tails.through))]
+    params *= 2
+    if entity_types:
+        parts.append(f"SELECT et.id, et.name, et.{q('key')}, et.{q('order')}, 'e', NULL, et.color "
+                     f"FROM {EntityType._meta.db_table} et WHERE et.project_id = %s")
+        params.append(project_id)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params * 2)
+        cursor.execute(" UNION ALL ".join(parts), params)
         rows = cursor.fetchall()
     found: dict[int, tuple] = {}
     allowed: dict[tuple[str, int], set] = {}
-    for pk, name, key, order, side, entity_type_id in rows:
+    entities = []
+    for pk, name, key, order, side, entity_type_id, color in rows:
+        if side == "e":
+            entities.append((order, pk, EntityTypeRow(pk, name, color, key)))
+            continue
         found[pk] = (order, pk, name, key)
         if entity_type_id is not None:
             allowed.setdefault((side, pk), set()).add(entity_type_id)
-    return [
+    relations = [
         RelationTypeRow(pk, name, key, frozenset(allowed.get(("h", pk), ())),
                         frozenset(allowed.get(("t", pk), ())))
         for _, pk, name, key in sorted(found.values())
     ]
+    return [row for _, _, row in sorted(entities, key=lambda e: e[:2])], relations
 
 
 def relation_types_allowed(*, relation_types, head_type_id: int, tail_type_id: int) -> list:

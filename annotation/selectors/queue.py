@@ -28,13 +28,15 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from annotation.models import Claim, ModelVersion, Project, Sentence, SentenceScore
 from annotation.selectors.annotations import OPEN_STATUSES
 from annotation.selectors.layers import sentences_for_annotator
 from annotation.selectors.training import model_options_get, model_version_active
+
 
 def _held_by_others(*, project: Project, user, now: datetime) -> set[int]:
     """The sentences someone else holds an unexpired claim on (about one per annotator): read
@@ -128,16 +130,21 @@ class Rank:
 
 def sentence_rank(*, sentence: Sentence, model_version: ModelVersion | None = None) -> Rank:
     """The sentence's score and its parts under the active version with its place in that
-    ranking (two indexed queries), else its key in the project's seeded random order."""
+    ranking (one query: the place counted in a subquery on ``review_queue_idx``), else its
+    key in the project's seeded random order."""
     version = model_version or model_version_active(sentence.project)
-    row = (SentenceScore.objects.filter(sentence_id=sentence.pk, model_version=version)
-           .values_list("score", "scores").first() if version else None)
+    row = None
+    if version is not None:
+        higher = (SentenceScore.objects.filter(project_id=sentence.project_id,
+                                               model_version=version, score__gt=OuterRef("score"))
+                  .order_by().values("model_version").annotate(n=Count("*")).values("n"))
+        row = (SentenceScore.objects.filter(sentence_id=sentence.pk, model_version=version)
+               .annotate(above=Coalesce(Subquery(higher), 0))
+               .values_list("score", "scores", "above").first())
     if row is None:
         return Rank(model_label=version.label if version else "",
                     seeded=sentence.queue_key)
-    score, parts = row
-    above = SentenceScore.objects.filter(project_id=sentence.project_id, model_version=version,
-                                         score__gt=score).count()
+    score, parts, above = row
     strategy = (version.options or {}).get("strategy") or model_options_get(
         sentence.project)["strategy"]
     return Rank(model_label=version.label, strategy=strategy, score=score,

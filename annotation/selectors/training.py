@@ -113,8 +113,25 @@ def model_versions_for_project(project: Project) -> QuerySet[ModelVersion]:
     return ModelVersion.objects.filter(project=project).select_related("started_by", "run")
 
 
+#: the active version's columns read along with a sentence (the rest load on first use)
+ACTIVE_VERSION_FIELDS = ("id", "project_id", "number", "options", "is_active")
+_ACTIVE_VERSION = "_active_model_version"
+
+
 def model_version_active(project: Project) -> ModelVersion | None:
+    """The project's active version: the one read along with ``project``, where its reader
+    did (:func:`model_version_active_known`: the annotation view's sentence query), so the
+    rank, the suggestions and "Annotate next" of one request cost no statement for it;
+    else one query."""
+    if _ACTIVE_VERSION in project.__dict__:
+        return project.__dict__[_ACTIVE_VERSION]
     return ModelVersion.objects.filter(project=project, is_active=True).first()
+
+
+def model_version_active_known(*, project: Project, version: ModelVersion | None) -> None:
+    """Remember on this ``project`` instance (one request's) that ``version`` is its active
+    version, as read with it."""
+    project.__dict__[_ACTIVE_VERSION] = version
 
 
 def dev_display_threshold(version: ModelVersion | None) -> float | None:

@@ -44,15 +44,17 @@ def claim_take(*, sentence_id: int, project_id: int, user,
 
     One upsert refreshes the user's own claim, inserts a new one or takes over an expired one
     (the one-to-one on the sentence decides between two concurrent takers: the database lets
-    one in); only a new claim then releases the user's others (a second statement)."""
+    one in); only a new claim releases the user's others. On PostgreSQL both are one
+    statement (the release a data-modifying CTE of the upsert), elsewhere the release is a
+    second, plain DELETE."""
     now = now or timezone.now()
     claimed_at = _claim_upsert(sentence_id=sentence_id, project_id=project_id,
                                user_id=user.pk, now=now)
     if claimed_at is None:
         return False
-    if claimed_at == now:  # new to the user: they leave their other claim
-        Claim.objects.filter(project_id=project_id, user_id=user.pk).exclude(
-            sentence_id=sentence_id).delete()
+    if claimed_at == now and connection.vendor != "postgresql":  # new: leave the others
+        (Claim.objects.filter(project_id=project_id, user_id=user.pk)
+         .exclude(sentence_id=sentence_id)._raw_delete(Claim.objects.db))
     return True
 
 
@@ -60,21 +62,30 @@ def _claim_upsert(*, sentence_id: int, project_id: int, user_id: int,
                   now: datetime) -> datetime | None:
     """``INSERT ... ON CONFLICT (sentence) DO UPDATE ... WHERE mine or expired`` (PostgreSQL
     and SQLite >= 3.35 alike). Returns the claim's ``claimed_at`` (``now`` when it is new to
-    the user, earlier when they held it already), ``None`` when someone else holds it."""
+    the user, earlier when they held it already), ``None`` when someone else holds it. On
+    PostgreSQL the same statement deletes the user's other claims in the project when the
+    claim is new (a CTE's DELETE sees the table as it was, so it cannot touch the new row)."""
     table = connection.ops.quote_name(Claim._meta.db_table)
     field = Claim._meta.get_field("claimed_at")
+    stamp, expires = (field.get_db_prep_value(m, connection) for m in (now, claim_expiry(now)))
+    upsert = (
+        f"INSERT INTO {table} (project_id, sentence_id, user_id, claimed_at, expires_at) "
+        f"VALUES (%s, %s, %s, %s, %s) ON CONFLICT (sentence_id) DO UPDATE SET "
+        f"claimed_at = CASE WHEN {table}.user_id = excluded.user_id "
+        f"THEN {table}.claimed_at ELSE excluded.claimed_at END, "
+        f"project_id = excluded.project_id, user_id = excluded.user_id, "
+        f"expires_at = excluded.expires_at "
+        f"WHERE {table}.user_id = excluded.user_id OR {table}.expires_at <= %s "
+        f"RETURNING claimed_at")
+    params = [project_id, sentence_id, user_id, stamp, expires, stamp]
+    if connection.vendor == "postgresql":
+        upsert = (f"WITH taken AS ({upsert}), released AS (DELETE FROM {table} "
+                  f"WHERE project_id = %s AND user_id = %s AND sentence_id <> %s "
+                  f"AND EXISTS (SELECT 1 FROM taken WHERE claimed_at = %s)) "
+                  f"SELECT claimed_at FROM taken")
+        params += [project_id, user_id, sentence_id, stamp]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (project_id, sentence_id, user_id, claimed_at, expires_at) "
-            f"VALUES (%s, %s, %s, %s, %s) ON CONFLICT (sentence_id) DO UPDATE SET "
-            f"claimed_at = CASE WHEN {table}.user_id = excluded.user_id "
-            f"THEN {table}.claimed_at ELSE excluded.claimed_at END, "
-            f"project_id = excluded.project_id, user_id = excluded.user_id, "
-            f"expires_at = excluded.expires_at "
-            f"WHERE {table}.user_id = excluded.user_id OR {table}.expires_at <= %s "
-            f"RETURNING claimed_at",
-            [project_id, sentence_id, user_id,
-             *(field.get_db_prep_value(m, connection) for m in (now, claim_expiry(now), now))])
+        cursor.execute(upsert, params)
         row = cursor.fetchone()
     if row is None:
         return None

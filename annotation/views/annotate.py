@@ -22,6 +22,7 @@ from annotation.access import may_decide_suggestions, may_review, sentence_for_u
 from annotation.models import ModelVersion, PredictedEntity, PredictedRelation, Sentence
 from annotation.selectors.annotations import (
     OPEN_STATUSES,
+    SentenceAnnotations,
     sentence_annotations,
     sentence_context,
     sentence_neighbour,
@@ -126,6 +127,9 @@ class Action:
     #: a decision on model suggestions: ``perform`` also gets the suggestions drawn, and
     #: the undo step remembers the decisions it changed
     decides: bool = False
+    #: ``False``: the action leaves the annotations alone, so they are read only to render
+    #: the answer (Done-and-advance renders none)
+    edits: bool = True
 
 
 SUGGESTION_MODELS = {"entity": PredictedEntity, "relation": PredictedRelation}
@@ -261,7 +265,7 @@ ACTIONS = {
         lambda s, u, d, v, a: services.group_member_remove(
             sentence=s, user=u, member_id=d["member"], expected_version=v, annotations=a),
         lambda d: "remove from group"),
-    "status": Action(forms.StatusForm, _set_status, lambda d: f"mark {d['status']}"),
+    "status": Action(forms.StatusForm, _set_status, lambda d: f"mark {d['status']}", edits=False),
     "suggestion-accept": Action(forms.SuggestionDecideForm, _suggestion_decide(True),
                                 lambda d: f"accept {d['kind']} suggestion", decides=True),
     "suggestion-reject": Action(forms.SuggestionDecideForm, _suggestion_decide(False),
@@ -303,7 +307,9 @@ def sentence_action(request, name, sentence_id, action):
     data = form.cleaned_data
     if data["version"] != sentence.version:
         return _stale_response(request, role, sentence)
-    annotations = sentence_annotations(sentence=sentence)
+    advance = action == "status" and data.get("advance")
+    annotations = (sentence_annotations(sentence=sentence) if action_spec.edits or not advance
+                   else SentenceAnnotations(entities=[], relations=[]))
     before = undo.sentence_snapshot(sentence=sentence, annotations=annotations)
     suggestions = drawn_suggestions(sentence=sentence) if action_spec.decides else None
     try:
@@ -328,7 +334,7 @@ def sentence_action(request, name, sentence_id, action):
                         message=" ".join(exc.messages), level="error", status=422)
     except predictions.SuggestionError as exc:
         return _respond(request, role, sentence, message=str(exc), level="conflict", status=409)
-    if action == "status" and data.get("advance"):
+    if advance:
         # htmx follows HX-Redirect without swapping the body: render nothing, and the claim
         # moves to the next criterion instead of being refreshed here
         response = HttpResponse(status=200)

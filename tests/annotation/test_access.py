@@ -13,8 +13,10 @@ from annotation.access import (
     suggestion_decide_authorize,
 )
 from annotation.models import Document, Role, Sentence
+from annotation.selectors.training import model_version_active
 from annotation.services.projects import project_create
 from mlcore.corpus.model import Schema
+from tests.annotation.ml_fixtures import make_version
 
 
 @pytest.fixture
@@ -91,6 +93,25 @@ def test_sentence_for_user(project, users, sentence, make_user, django_assert_nu
     with pytest.raises(PermissionDenied):
         sentence_for_user(user=users["annotator"], name="trial", sentence_id=sentence.pk,
                           min_role=Role.REVIEWER)
+
+
+def test_sentence_for_user_reads_the_active_version_along(project, users, sentence,
+                                                          django_assert_num_queries):
+    """The project comes with its active model version (none, then the one activated), so
+    the annotation view's rank, suggestions and queue ask no query for it; the columns not
+    read along load on first use."""
+    found, _ = sentence_for_user(user=users["annotator"], name="trial", sentence_id=sentence.pk)
+    with django_assert_num_queries(0):
+        assert model_version_active(found.project) is None
+    make_version(project, 1, active=False)
+    active = make_version(project, 2, options={"strategy": "mnlp"}, dev_metrics={"ner": {"f1": 0.5}})
+    with django_assert_num_queries(1):
+        found, _ = sentence_for_user(user=users["annotator"], name="trial", sentence_id=sentence.pk)
+        version = model_version_active(found.project)
+        assert (version.pk, version.number, version.options) == (active.pk, 2, {"strategy": "mnlp"})
+    with django_assert_num_queries(1):
+        assert version.dev_metrics == {"ner": {"f1": 0.5}}
+    assert model_version_active(project) == active  # a project read elsewhere: one query
 
 
 def test_sentence_of_another_project_is_404(project, users, sentence):

@@ -64,11 +64,11 @@ def test_full_page_and_htmx_fragment(client_for, users, sentence, types, django_
     client = client_for(users["annotator"])
     create(client, sentence, types["Condition"], "heart failure", 1)
     client.get(url(sentence))  # the first opening claims the criterion (tests/.../test_queue)
-    # session, user, sentence + project + role, context, the annotations (entities, relations
-    # and what hangs on them, one query), both type lists, the active model's suggestions
-    # (events: none without event types), the active model version (the rank), the claim's
-    # expiry moved on
-    with django_assert_num_queries(10):
+    # session, user, sentence + project + role + the active model version (the rank's),
+    # context, the annotations (entities, relations and what hangs on them, one query), both
+    # type lists (one query), the active model's suggestions (events: none without event
+    # types), the claim's expiry moved on
+    with django_assert_num_queries(8):
         page = client.get(url(sentence))
     html = page.content.decode()
     assert page.status_code == 200 and "<html" in html and 'id="help"' in html
