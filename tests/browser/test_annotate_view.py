@@ -112,6 +112,34 @@ def test_attributes_notes_and_or_groups_are_shown_and_edited(scenario, new_page,
     expect(page.locator("#group-list .member")).to_have_count(1)
 
 
+CHANGE_WHEN_SHOWN = """() => new MutationObserver((changes, observer) => {
+    const select = document.querySelector('select[aria-label="Value of Confidence"]');
+    if (!select) return;
+    observer.disconnect();
+    select.value = "High";
+    select.dispatchEvent(new Event("change", {bubbles: true}));
+}).observe(document.body, {childList: true, subtree: true})"""
+
+
+def test_a_control_answers_the_moment_it_is_shown(scenario, new_page, live_server):
+    """htmx binds a swapped-in form's trigger when the swap settles; the value select is
+    changed in the very task that shows it, and the change is still saved."""
+    Project.objects.filter(pk=scenario["project"].pk).update(
+        attribute_types=["Confidence"], attribute_values={"Confidence": ["High", "Low"]})
+    page = new_page("alice")
+    open_sentence(page, live_server, scenario["sentences"][2])
+    drag_over(page, "heart failure")
+    page.keyboard.press("c")
+    expect(entity_rows(page)).to_have_count(1)
+    first = entity_rows(page).nth(0)
+    first.locator("summary", has_text="Attribute, note, group").click()
+    first.get_by_label("Attribute", exact=True).select_option("Confidence=Low")
+    page.evaluate(CHANGE_WHEN_SHOWN)
+    first.get_by_role("button", name="Add attribute").click()
+    expect(page.locator("#ann-text .chip .flag", has_text="Confidence=High")).to_be_visible()
+    assert Attribute.objects.get().value == "High"
+
+
 def test_a_long_criterion_keeps_toolbar_palette_and_list_in_reach(scenario, new_page, live_server):
     project = scenario["project"]
     long_name = "Pre-existing condition or comorbidity"
