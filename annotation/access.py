@@ -128,8 +128,9 @@ def sentence_for_user(*, user, name: str, sentence_id: int,
 @functools.cache
 def _sentence_query() -> tuple[str, tuple]:
     """The query of :func:`sentence_for_user` (parameters: user id, sentence id, project
-    name) and how to read the sentence, project, document and editor from its row, whose
-    last column is the user's role (NULL: not a member)."""
+    name) and how to read the sentence, project, document, editor and the project's active
+    version (its ``ACTIVE_VERSION_FIELDS``; NULLs when none) from its row, whose last column
+    is the user's role (NULL: not a member)."""
     q = connection.ops.quote_name
     models = ((Sentence, "s"), (Project, "p"), (Document, "d"), (get_user_model(), "u"),
               (ModelVersion, "v"))
