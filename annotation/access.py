@@ -19,6 +19,7 @@ from django.http import Http404
 from annotation.models import (
     ROLE_RANK,
     AnnotationMode,
+    Claim,
     Document,
     Membership,
     ModelVersion,
@@ -26,7 +27,7 @@ from annotation.models import (
     Role,
     Sentence,
 )
-from annotation.rows import column_reads, instance_from
+from annotation.rows import column_reads, column_value, instance_from
 from annotation.selectors.training import ACTIVE_VERSION_FIELDS, model_version_active_known
 
 #: the least role that may accept or reject a model suggestion; a decision writes into the
@@ -101,13 +102,15 @@ def sentence_for_user(*, user, name: str, sentence_id: int,
     The project's active model version comes along (its light columns; the others load on
     first use), for the rank, the suggestions and "Annotate next" of the same request
     (:func:`annotation.selectors.training.model_version_active`), without a statement of
-    their own.
+    their own; so does the expiry of the user's claim on the sentence
+    (``sentence.claim_expires_at``, ``None`` when they hold none), which tells an action
+    whether its claim needs refreshing (:func:`annotation.services.queue.claim_refresh_due`).
     """
     if not getattr(user, "is_authenticated", False):
         raise Http404("No such sentence in this project.")
     sql, reads = _sentence_query()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user.pk, sentence_id, str(name)])
+        cursor.execute(sql, [user.pk, user.pk, sentence_id, str(name)])
         row = cursor.fetchone()
     if row is None or (row[-1] is None and not user.is_superuser):
         raise Http404("No such sentence in this project.")
@@ -116,6 +119,7 @@ def sentence_for_user(*, user, name: str, sentence_id: int,
     version_model, version_reads = reads[4]
     version = (instance_from(version_model, version_reads, row, fields=ACTIVE_VERSION_FIELDS)
                if row[version_reads[0][0]] is not None else None)
+    sentence.claim_expires_at = column_value(reads[5], row)
     model_version_active_known(project=project, version=version)
     for relation, value in (("project", project), ("document", document),
                             ("updated_by", editor if sentence.updated_by_id else None)):
@@ -127,10 +131,10 @@ def sentence_for_user(*, user, name: str, sentence_id: int,
 
 @functools.cache
 def _sentence_query() -> tuple[str, tuple]:
-    """The query of :func:`sentence_for_user` (parameters: user id, sentence id, project
-    name) and how to read the sentence, project, document, editor and the project's active
-    version (its ``ACTIVE_VERSION_FIELDS``; NULLs when none) from its row, whose last column
-    is the user's role (NULL: not a member)."""
+    """The query of :func:`sentence_for_user` (parameters: user id twice, sentence id,
+    project name) and how to read the sentence, project, document, editor, the project's
+    active version (its ``ACTIVE_VERSION_FIELDS``; NULLs when none) and the expiry of the
+    user's claim from its row, whose last column is the user's role (NULL: not a member)."""
     q = connection.ops.quote_name
     models = ((Sentence, "s"), (Project, "p"), (Document, "d"), (get_user_model(), "u"),
               (ModelVersion, "v"))
@@ -142,16 +146,20 @@ def _sentence_query() -> tuple[str, tuple]:
             positions[f] = len(columns)
             columns.append(f"{alias}.{q(f.column)}")
     table = {model: model._meta.db_table for model, _ in models}
-    sql = (f"SELECT {', '.join(columns)}, m.role FROM {table[Sentence]} s "
+    expiry = Claim._meta.get_field("expires_at")
+    positions[expiry] = len(columns)
+    sql = (f"SELECT {', '.join(columns)}, c.{q(expiry.column)}, m.role FROM {table[Sentence]} s "
            f"JOIN {table[Project]} p ON p.id = s.project_id "
            f"JOIN {table[Document]} d ON d.id = s.document_id "
            f"LEFT JOIN {table[get_user_model()]} u ON u.id = s.updated_by_id "
            f"LEFT JOIN {table[ModelVersion]} v ON v.project_id = s.project_id AND v.is_active "
+           f"LEFT JOIN {Claim._meta.db_table} c ON c.sentence_id = s.id AND c.user_id = %s "
            f"LEFT JOIN {Membership._meta.db_table} m ON m.project_id = s.project_id "
            f"AND m.user_id = %s WHERE s.id = %s AND p.name = %s")
-    return sql, tuple((model, column_reads(model, positions, fields=ACTIVE_VERSION_FIELDS
-                                           if model is ModelVersion else None))
-                      for model, _ in models)
+    reads = tuple((model, column_reads(model, positions, fields=ACTIVE_VERSION_FIELDS
+                                       if model is ModelVersion else None))
+                  for model, _ in models)
+    return sql, reads + (column_reads(Claim, positions, fields=("expires_at",))[0],)
 
 
 def may_create_project(user) -> bool:

@@ -65,10 +65,15 @@ def instance_from(model, reads: tuple, values, fields: tuple[str, ...] | None = 
     """A ``model`` instance from its columns of a row (``reads``: see :func:`column_reads`),
     converted as the ORM would; with ``fields`` (the attribute names ``reads`` was made
     for, in field order) the other fields are deferred, as ``QuerySet.only`` leaves them."""
-    row = []
-    for position, column, converters in reads:
-        value = values[position]
-        for convert in converters:
-            value = convert(value, column, connection)
-        row.append(value)
+    row = [column_value(read, values) for read in reads]
     return model.from_db(connection.alias, list(fields) if fields is not None else None, row)
+
+
+def column_value(read: tuple, values):
+    """One column of a row (``read``: an entry of :func:`column_reads`), converted as the ORM
+    would."""
+    position, column, converters = read
+    value = values[position]
+    for convert in converters:
+        value = convert(value, column, connection)
+    return value

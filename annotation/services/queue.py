@@ -9,8 +9,11 @@ Decisions:
   never leave with the same criterion: the loser moves on to the next candidate.
 - A user holds one claim per project: taking one releases their others there (the criterion
   they left, done or not, is free for the next annotator at once).
-- Activity keeps a claim: every action of the holder on the criterion moves its expiry on
-  (:func:`claim_refresh`); inactivity ends it after ``ELIGO_CLAIM_MINUTES``.
+- Activity keeps a claim: an action of the holder on the criterion moves its expiry on
+  (:func:`claim_refresh`) when it is at least ``CLAIM_REFRESH_STEP`` behind a fresh one
+  (:func:`claim_refresh_due`; the expiry comes with the sentence's own read), so a burst of
+  edits writes it once a minute, not once an edit; inactivity ends it between
+  ``ELIGO_CLAIM_MINUTES`` less that step and ``ELIGO_CLAIM_MINUTES`` after the last action.
 - Only managers release other people's claims (``annotation.access.claim_release_authorize``).
 - No claims in an annotator's own layer (independent mode): nobody else edits that layer, and
   a claim on the criterion would block the other annotators assigned the same document.
@@ -32,6 +35,8 @@ from annotation.selectors.queue import queue_next
 
 #: how many times :func:`queue_serve` moves on when a candidate was claimed under its feet
 SERVE_ATTEMPTS = 8
+#: how far behind a fresh expiry a claim's may fall before an action writes it again
+CLAIM_REFRESH_STEP = timedelta(minutes=1)
 
 
 def claim_expiry(now: datetime) -> datetime:
@@ -92,6 +97,12 @@ def _claim_upsert(*, sentence_id: int, project_id: int, user_id: int,
     # as stored: SQLite gives the UTC text (or a naive datetime), PostgreSQL an aware one
     value = datetime.fromisoformat(row[0]) if isinstance(row[0], str) else row[0]
     return value if timezone.is_aware(value) else value.replace(tzinfo=dt_timezone.utc)
+
+
+def claim_refresh_due(*, expires_at: datetime | None, now: datetime | None = None) -> bool:
+    """Whether a claim expiring at ``expires_at`` (``None``: no claim) is worth moving on now:
+    a refresh would push it by ``CLAIM_REFRESH_STEP`` or more."""
+    return expires_at is not None and claim_expiry(now or timezone.now()) - expires_at >= CLAIM_REFRESH_STEP
 
 
 def claim_refresh(*, sentence_id: int, user, now: datetime | None = None) -> bool:

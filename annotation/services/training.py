@@ -30,7 +30,9 @@ from annotation.selectors.training import (
     dev_display_threshold, document_trials, model_options_get, model_version_active, primary_f1, training_data_split,
     training_examples,
 )
-from mlcore.contract import PIPELINE, data_hash, option_errors, snapshot_json
+from mlcore.contract import (
+    MODEL_OPTION_DEFAULTS, PIPELINE, data_hash, option_errors, snapshot_json,
+)
 from annotation.services.tasks import PREANNOTATE, TRAIN_MODEL, task_enqueue
 
 logger = logging.getLogger(__name__)
@@ -331,7 +333,8 @@ def _finish(run_id: int, status: str, reason: str, details: str = "") -> None:
 def _train_and_register(run_id: int, started: float, cancelled_exc) -> ModelVersion:
     run = TrainingRun.objects.select_related("project").get(pk=run_id)
     options = run.options or model_options_get(run.project)
-    examples = training_examples(run.project, flat=options.get("entity_layer", "bio") == "bio")
+    layer = options.get("entity_layer", MODEL_OPTION_DEFAULTS["entity_layer"])
+    examples = training_examples(run.project, flat=layer == "bio")
     trials = document_trials(project=run.project)
     train, dev = training_data_split(
         examples, trials=trials, dev_fraction=float(options["dev_fraction"]),

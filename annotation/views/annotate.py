@@ -35,7 +35,7 @@ from annotation.services import annotations as services
 from annotation.services import predictions
 from annotation.services import undo
 from annotation.services.dependents import Dependents
-from annotation.services.queue import claim_refresh, claim_take
+from annotation.services.queue import claim_refresh, claim_refresh_due, claim_take
 from annotation.views.queue import next_address
 
 
@@ -340,7 +340,7 @@ def sentence_action(request, name, sentence_id, action):
         response = HttpResponse(status=200)
         response["HX-Redirect"] = next_address(request, sentence.project, layer=sentence.layer)
         return response
-    if sentence.layer is None:
+    if sentence.layer is None and claim_refresh_due(expires_at=sentence.claim_expires_at):
         claim_refresh(sentence_id=sentence.pk, user=request.user)
     return _respond(request, role, sentence, annotations=annotations, suggestions=suggestions)
 

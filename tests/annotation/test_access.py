@@ -12,7 +12,7 @@ from annotation.access import (
     sentence_review_authorize,
     suggestion_decide_authorize,
 )
-from annotation.models import Document, Role, Sentence
+from annotation.models import Claim, Document, Role, Sentence
 from annotation.selectors.training import model_version_active
 from annotation.services.projects import project_create
 from mlcore.corpus.model import Schema
@@ -112,6 +112,20 @@ def test_sentence_for_user_reads_the_active_version_along(project, users, senten
     with django_assert_num_queries(1):
         assert version.dev_metrics == {"ner": {"f1": 0.5}}
     assert model_version_active(project) == active  # a project read elsewhere: one query
+
+
+def test_sentence_for_user_reads_the_users_claim_expiry_along(project, users, sentence):
+    """Only the user's own claim: another's claim on the sentence reads as none."""
+    from annotation.services.queue import claim_take
+
+    def expiry(user):
+        found, _ = sentence_for_user(user=user, name="trial", sentence_id=sentence.pk)
+        return found.claim_expires_at
+
+    assert expiry(users["annotator"]) is None
+    claim_take(sentence_id=sentence.pk, project_id=project.pk, user=users["annotator"])
+    assert expiry(users["annotator"]) == Claim.objects.get().expires_at
+    assert expiry(users["manager"]) is None
 
 
 def test_sentence_of_another_project_is_404(project, users, sentence):

@@ -8,7 +8,9 @@ from django.utils import timezone
 
 from annotation.models import Claim, Sentence
 from annotation.selectors.queue import claims_active, queue_next
-from annotation.services.queue import claim_release, claim_take, queue_serve
+from annotation.services.queue import (
+    CLAIM_REFRESH_STEP, claim_expiry, claim_refresh_due, claim_release, claim_take, queue_serve,
+)
 from tests.browser.scenario import make_document
 
 
@@ -74,3 +76,12 @@ def test_taking_a_held_claim_again_refreshes_it(project, users, sentences):
     again = Claim.objects.get()
     assert again.pk == first.pk and again.claimed_at == first.claimed_at
     assert again.expires_at == later + timedelta(minutes=30)
+
+
+def test_a_claim_is_due_a_refresh_once_it_falls_a_step_behind():
+    now = timezone.now()
+    fresh = claim_expiry(now)
+    assert not claim_refresh_due(expires_at=None, now=now)
+    assert not claim_refresh_due(expires_at=fresh, now=now)
+    assert not claim_refresh_due(expires_at=fresh - CLAIM_REFRESH_STEP + timedelta(seconds=1), now=now)
+    assert claim_refresh_due(expires_at=fresh - CLAIM_REFRESH_STEP, now=now)

@@ -147,6 +147,23 @@ def test_activity_keeps_the_claim(client_for, users, ranked, settings):
     assert Claim.objects.get().expires_at > timezone.now() + timedelta(minutes=29)
 
 
+def test_a_burst_of_edits_writes_the_claim_once(client_for, users, ranked):
+    """An edit within a minute of the claim's last move leaves it alone (no write per edit);
+    one that finds it a minute or more behind moves it on."""
+    client = client_for(users["annotator"])
+    annotate_next(client)
+    taken = Claim.objects.get().expires_at
+    for version in (1, 2):
+        client.post(reverse("sentence_action", args=["trial", ranked[0].pk, "status"]),
+                    {"status": "in_progress" if version == 1 else "new", "version": version}, **HX)
+    assert Sentence.objects.get(pk=ranked[0].pk).version == 3
+    assert Claim.objects.get().expires_at == taken
+    Claim.objects.update(expires_at=taken - timedelta(minutes=1))
+    client.post(reverse("sentence_action", args=["trial", ranked[0].pk, "status"]),
+                {"status": "in_progress", "version": 3}, **HX)
+    assert Claim.objects.get().expires_at > taken
+
+
 def test_opening_a_criterion_claimed_by_someone_else_says_who(client_for, users, second, ranked):
     annotate_next(client_for(users["annotator"]))
     html = client_for(second).get(page(ranked[0])).content.decode()
