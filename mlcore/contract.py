@@ -34,8 +34,8 @@ NEGATIVES = {"gs": "gs-based", "incremental": "incremental"}
 POOLINGS = {"mean": "mean over the entity's word-pieces", "first": "first word-piece"}
 # the entity layer: the paper's BIO tagger (flat entities), or a classifier of enumerated word
 # spans that predicts nested, overlapping and discontinuous entities as they are annotated
-ENTITY_LAYERS = {"bio": "BIO tagging (flat entities, the paper's)",
-                 "span": "span classification (nested, overlapping, discontinuous)"}
+ENTITY_LAYERS = {"span": "span classification (nested, overlapping, discontinuous)",
+                 "bio": "BIO tagging (flat entities, the paper's)"}
 FRAGMENT_RELATION = "<fragment>"  # the span layer's link from a fragment to the next one
 UNCERTAINTY_STRATEGIES = ("combined", "least_confidence", "margin", "token_entropy", "mnlp",
                           "relation_entropy", "per_input", "random")
@@ -45,7 +45,7 @@ DEFAULT_STRATEGY = "combined"
 TRAINING_DEFAULTS = {
     "mode": "joint", "re_head": "biaffine", "negatives": "gs", "epochs": 20, "batch_size": 32,
     "max_length": 128, "lr": 2e-5, "head_lr": 1e-3, "label_embedding_dim": 16, "pooling": "mean",
-    "patience": 3, "seed": 13, "entity_layer": "bio", "max_span_width": 10,
+    "patience": 3, "seed": 13, "entity_layer": "span", "max_span_width": 10,
     "min_steps": 0,  # the paper's fixed epochs; projects use APP_RECIPE (docs/mlcore.md)
 }
 # The app's recipe for little data (Retrain and bench/al_simulation.py; docs/benchmarks.md,

@@ -42,12 +42,13 @@ def tiny_corpus():
 
 
 def tiny_options(**overrides):
-    """Options that fit the tiny corpus perfectly in 40 steps on one CPU thread."""
+    """Options that fit the tiny corpus perfectly in 40 steps on one CPU thread, with the
+    paper's BIO layer (the span layer's own tests: ``test_span_layer.py``)."""
     from mlcore.trainer import TrainOptions
 
     values = dict(encoder_config=TINY_ENCODER, epochs=40, batch_size=4, lr=2e-3, head_lr=1e-2,
                   dropout=0.0, patience=100, device="cpu", precision="fp32", ner_hidden=64,
-                  pair_dim=32, seed=3, num_threads=1)
+                  pair_dim=32, seed=3, num_threads=1, entity_layer="bio")
     values.update(overrides)
     return TrainOptions(**values)
 

@@ -24,7 +24,8 @@ TEXTS = [e.text for e in TINY_CORPUS] + ["Patients taking aspirin for 6 months"]
 def fresh_model(re_head="biaffine", mode="joint") -> TrainedModel:
     torch.manual_seed(0)
     model, tokenizer = build_model(
-        LABELS, dict(mode=mode, re_head=re_head, ner_hidden=16, pair_dim=8, dropout=0.0),
+        LABELS, dict(mode=mode, re_head=re_head, ner_hidden=16, pair_dim=8, dropout=0.0,
+                     entity_layer="bio"),
         None, TINY_ENCODER)
     with torch.no_grad():  # entities on some words, so that relations are predicted too
         model.ner_head.out.bias[1] += 2.0

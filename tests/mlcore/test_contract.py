@@ -201,7 +201,7 @@ def test_trainer_and_model_take_the_contract_defaults():
     ({"head_lr": "fast"}, "head_lr must be a number above 0"),
     ({"dev_fraction": 1.0}, "dev_fraction must be between 0 and 1"),
     ({"dev_fraction": 0}, "dev_fraction must be between 0 and 1"),
-    ({"entity_layer": "crf"}, "entity_layer must be one of bio, span"),
+    ({"entity_layer": "crf"}, "entity_layer must be one of span, bio"),
     ({"max_span_width": 0}, "max_span_width must be a whole number from 1 to 64"),
 ])
 def test_option_errors_name_what_is_wrong(options, message):

@@ -13,10 +13,11 @@ LABELS = LabelSpace.from_examples(TINY_CORPUS)
 
 
 def make_model(tokenizer, **config):
+    """A tiny joint model with the paper's BIO layer (``test_span_layer.py``: the span one)."""
     torch.manual_seed(0)
     encoder = encoder_from_config({"vocab_size": len(tokenizer), **TINY_ENCODER})
     values = dict(num_bio=LABELS.num_bio, num_relations=LABELS.num_relations, ner_hidden=16,
-                  pair_dim=8, dropout=0.0)
+                  pair_dim=8, dropout=0.0, entity_layer="bio")
     values.update(config)
     return JointNerReModel(encoder, ModelConfig(**values)).eval()
 
