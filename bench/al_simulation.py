@@ -111,14 +111,16 @@ def whole_trials(examples: list, limit: int | None, seed: int) -> list:
 
 
 def train_options(args, seed: int, labels: tuple, warm: Path | None):
-    """The app's recipe (its model option defaults), on the CPU in fp32."""
+    """The app's recipe (its model option defaults), on the CPU in fp32, with the BIO layer:
+    the pool is read flattened (its effort and its figures so far were measured so), where the
+    app's ``auto`` would move to the span layer from ``SPAN_LAYER_MIN_CRITERIA`` criteria."""
     from mlcore.trainer import TrainOptions
 
     known = {f.name for f in fields(TrainOptions)}
     recipe = {k: v for k, v in MODEL_OPTION_DEFAULTS.items()
               if k in known and k not in ("encoder", "warm_start") and v is not None}
     recipe.update(entity_types=labels[0], relation_types=labels[1], seed=seed, device="cpu",
-                  precision="fp32", num_threads=args.threads,
+                  precision="fp32", num_threads=args.threads, entity_layer="bio",
                   warm_start=str(warm) if warm and MODEL_OPTION_DEFAULTS["warm_start"] else None)
     if args.quick:
         recipe.update(encoder_config=TINY, lr=5e-3, min_steps=4, epochs=2, batch_size=8)

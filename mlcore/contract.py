@@ -36,6 +36,13 @@ POOLINGS = {"mean": "mean over the entity's word-pieces", "first": "first word-p
 # spans that predicts nested, overlapping and discontinuous entities as they are annotated
 ENTITY_LAYERS = {"span": "span classification (nested, overlapping, discontinuous)",
                  "bio": "BIO tagging (flat entities, the paper's)"}
+# A project's Retrain picks the layer by the size of its training data (``auto``, the app's
+# default): BIO learns faster from a few hundred criteria, the span layer is better from about
+# 500 (Chia, the app's recipe: docs/results-chia.md, "Which layer for how much data").
+SPAN_LAYER_MIN_CRITERIA = 500
+PROJECT_ENTITY_LAYERS = {
+    "auto": f"by the data: span from {SPAN_LAYER_MIN_CRITERIA} done criteria, BIO below",
+    **ENTITY_LAYERS}
 FRAGMENT_RELATION = "<fragment>"  # the span layer's link from a fragment to the next one
 UNCERTAINTY_STRATEGIES = ("combined", "least_confidence", "margin", "token_entropy", "mnlp",
                           "relation_entropy", "per_input", "random")
@@ -51,8 +58,8 @@ TRAINING_DEFAULTS = {
 # The app's recipe for little data (Retrain and bench/al_simulation.py; docs/benchmarks.md,
 # "Retrain on the demo project"): small batches at a higher rate, at least ``min_steps``
 # steps, early stopping on the dev split, a warm start from the active version.
-APP_RECIPE = {"batch_size": 8, "lr": 1e-4, "epochs": 4, "patience": 2, "min_steps": 40,
-              "warm_start": True}
+APP_RECIPE = {"batch_size": 8, "lr": 1e-4, "epochs": 4, "patience": 2, "min_steps": 120,
+              "warm_start": True, "entity_layer": "auto"}
 
 # A project's model options (``Project.model_options``); a missing key takes its default here.
 MODEL_OPTION_DEFAULTS = {
@@ -71,7 +78,7 @@ MODEL_OPTION_DEFAULTS = {
 
 OPTION_CHOICES = {"mode": tuple(PROJECT_MODES), "re_head": tuple(RE_HEADS),
                   "negatives": tuple(NEGATIVES), "pooling": tuple(POOLINGS),
-                  "entity_layer": tuple(ENTITY_LAYERS),
+                  "entity_layer": tuple(PROJECT_ENTITY_LAYERS),
                   "strategy": UNCERTAINTY_STRATEGIES}
 OPTION_RANGES = {"epochs": (1, 200), "batch_size": (1, 512), "label_embedding_dim": (1, 256),
                  "patience": (1, 1000), "seed": (0, 2**31 - 1), "num_threads": (1, 256),
@@ -110,6 +117,14 @@ def option_errors(options: Mapping) -> list[str]:
                                                       open_high=True):
         errors.append("dev_fraction must be between 0 and 1")
     return errors
+
+
+def entity_layer_for(option: str, *, criteria: int) -> str:
+    """The entity layer a run trains: ``option`` itself, or for ``auto`` the one measured
+    better for ``criteria`` training criteria (done or reviewed)."""
+    if option != "auto":
+        return option
+    return "span" if criteria >= SPAN_LAYER_MIN_CRITERIA else "bio"
 
 
 def _number_within(value, low, high, *, whole: bool, open_high: bool = False) -> bool:

@@ -33,6 +33,11 @@ def model_options_get(project: Project) -> dict:
 # --- the training data snapshot --------------------------------------------------------
 
 
+def training_criteria_count(*, project: Project) -> int:
+    """How many of the project's criteria a Retrain would train and validate on."""
+    return Sentence.objects.filter(project=project, status__in=TRAINING_STATUSES).count()
+
+
 def training_examples(project: Project, statuses=TRAINING_STATUSES, *,
                       flat: bool = True) -> list[SentenceExample]:
     """The model examples of the project's sentences with ``statuses`` (done and reviewed).

@@ -27,11 +27,12 @@ from django.utils import timezone
 
 from annotation.models import ModelVersion, Project, TrainingRun, TrainingRunStatus
 from annotation.selectors.training import (
-    dev_display_threshold, document_trials, model_options_get, model_version_active, primary_f1, training_data_split,
-    training_examples,
+    dev_display_threshold, document_trials, model_options_get, model_version_active, primary_f1,
+    training_criteria_count, training_data_split, training_examples,
 )
 from mlcore.contract import (
-    MODEL_OPTION_DEFAULTS, PIPELINE, data_hash, option_errors, snapshot_json,
+    MODEL_OPTION_DEFAULTS, PIPELINE, SPAN_LAYER_MIN_CRITERIA, data_hash, entity_layer_for,
+    option_errors, snapshot_json,
 )
 from annotation.services.tasks import PREANNOTATE, TRAIN_MODEL, task_enqueue
 
@@ -333,8 +334,8 @@ def _finish(run_id: int, status: str, reason: str, details: str = "") -> None:
 def _train_and_register(run_id: int, started: float, cancelled_exc) -> ModelVersion:
     run = TrainingRun.objects.select_related("project").get(pk=run_id)
     options = run.options or model_options_get(run.project)
-    layer = options.get("entity_layer", MODEL_OPTION_DEFAULTS["entity_layer"])
-    examples = training_examples(run.project, flat=layer == "bio")
+    options = _entity_layer_resolved(run, options)
+    examples = training_examples(run.project, flat=options["entity_layer"] == "bio")
     trials = document_trials(project=run.project)
     train, dev = training_data_split(
         examples, trials=trials, dev_fraction=float(options["dev_fraction"]),
@@ -356,6 +357,21 @@ def _train_and_register(run_id: int, started: float, cancelled_exc) -> ModelVers
     metrics, device = _train(train, dev, options, run.project, directory / "model",
                              ProgressRecorder(run_id, cancelled_exc))
     return _register_version(run_id, metrics, device, directory / "model", time.monotonic() - started)
+
+
+def _entity_layer_resolved(run: TrainingRun, options: dict) -> dict:
+    """``options`` with the entity layer the run trains (``auto``: by the number of done and
+    reviewed criteria, ``mlcore.contract.entity_layer_for``), kept on the run so that its
+    version says which layer it has."""
+    option = options.get("entity_layer", MODEL_OPTION_DEFAULTS["entity_layer"])
+    if option != "auto":
+        return options
+    criteria = training_criteria_count(project=run.project)
+    layer = entity_layer_for(option, criteria=criteria)
+    run.options = {**options, "entity_layer": layer}
+    _append_log(run.pk, f"entity layer: {layer} (auto: {criteria} done or reviewed criteria, "
+                        f"span from {SPAN_LAYER_MIN_CRITERIA})", options=run.options)
+    return {**options, "entity_layer": layer}
 
 
 def _register_version(run_id: int, metrics: dict, device: str, checkpoint: Path,

@@ -56,6 +56,8 @@ class ModelOptionsForm(forms.Form):
     re_head = forms.ChoiceField(label="Relation head", choices=list(contract.RE_HEADS.items()))
     negatives = forms.ChoiceField(label="Negative relation examples",
                                   choices=list(contract.NEGATIVES.items()))
+    entity_layer = forms.ChoiceField(label="Entity layer",
+                                     choices=list(contract.PROJECT_ENTITY_LAYERS.items()))
     encoder = forms.CharField(required=False, help_text="name or local folder; empty: the default")
     epochs = _bounded("epochs")
     batch_size = _bounded("batch_size")

@@ -14,7 +14,7 @@ DRUGS = ["insulin", "aspirin", "warfarin", "heparin", "metformin", "statins"]
 TINY_OPTIONS = {
     "encoder_config": {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
                        "intermediate_size": 64, "max_position_embeddings": 64},
-    "epochs": 12, "batch_size": 8, "lr": 5e-3, "patience": 100, "num_threads": 1,
+    "epochs": 12, "batch_size": 8, "lr": 5e-3, "patience": 100, "num_threads": 1, "min_steps": 40,
     "dev_fraction": 0.25, "auto_activate": True,
 }
 

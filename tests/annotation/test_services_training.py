@@ -252,3 +252,19 @@ def test_a_retrain_warm_starts_from_the_active_version(ml_project):
     model_options_update(project=ml_project, options={"warm_start": False})
     third = training_run_execute(run_id=training_run_start(project=ml_project).pk)
     assert read_config(third.checkpoint_dir)["options"]["warm_start"] is None
+
+
+def test_auto_trains_bio_on_little_data_and_span_from_the_threshold(ml_project, monkeypatch):
+    """The app's default layer follows the amount of done and reviewed criteria (32 here); the
+    run and its version say which layer they trained."""
+    import mlcore.contract
+
+    first = training_run_execute(run_id=training_run_start(project=ml_project).pk)
+    assert first.options["entity_layer"] == "bio"
+    assert read_config(first.checkpoint_dir)["options"]["entity_layer"] == "bio"
+    assert "entity layer: bio (auto: 32 done or reviewed criteria" in first.run.log
+    monkeypatch.setattr(mlcore.contract, "SPAN_LAYER_MIN_CRITERIA", 32)
+    second = training_run_execute(run_id=training_run_start(project=ml_project).pk)
+    assert second.options["entity_layer"] == "span"
+    assert read_config(second.checkpoint_dir)["options"]["entity_layer"] == "span"
+    assert ml_project.model_options.get("entity_layer", "auto") == "auto"

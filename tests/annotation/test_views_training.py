@@ -89,13 +89,14 @@ def test_cancel_activate_delete_and_options_over_http(ml_project, users, client_
     manager.post("/projects/trial/models/1/delete/")
     assert not ModelVersion.objects.filter(pk=v1.pk).exists()
     form = {"mode": "joint", "re_head": "additive", "negatives": "incremental", "encoder": "",
-            "epochs": 5, "batch_size": 16, "min_steps": 20, "warm_start": "",
+            "entity_layer": "span", "epochs": 5, "batch_size": 16, "min_steps": 20, "warm_start": "",
             "strategy": "margin", "auto_activate": ""}
     assert manager.post("/projects/trial/models/options/", form).status_code == 302
     ml_project.refresh_from_db()
     assert ml_project.model_options["re_head"] == "additive"
     assert ml_project.model_options["auto_activate"] is False
     assert ml_project.model_options["min_steps"] == 20
+    assert ml_project.model_options["entity_layer"] == "span"
     assert ml_project.model_options["warm_start"] is False
     assert ml_project.model_options["encoder_config"]  # untouched by the form
     assert client_for(users["reviewer"]).post("/projects/trial/models/options/", form).status_code == 403
@@ -115,6 +116,7 @@ def test_the_options_form_offers_the_contracts_choices(ml_project, users, client
     assert options_of("mode") == list(contract.PROJECT_MODES)
     assert options_of("re_head") == list(contract.RE_HEADS)
     assert options_of("negatives") == list(contract.NEGATIVES)
+    assert options_of("entity_layer") == ["auto", "span", "bio"]
     assert options_of("strategy") == list(contract.UNCERTAINTY_STRATEGIES)
     low, high = contract.OPTION_RANGES["epochs"]
     assert re.search(rf'name="epochs"[^>]*max="{high}"[^>]*min="{low}"|'
@@ -125,7 +127,7 @@ def test_options_outside_the_contract_are_refused_and_change_nothing(ml_project,
     manager = client_for(users["manager"])
     before = dict(ml_project.model_options)
     form = {"mode": "ner", "re_head": "biaffine", "negatives": "gs", "encoder": "",
-            "epochs": 5, "batch_size": 16, "strategy": "margin", "auto_activate": "on"}
+            "entity_layer": "auto", "epochs": 5, "batch_size": 16, "strategy": "margin", "auto_activate": "on"}
     response = manager.post("/projects/trial/models/options/", form, follow=True)
     assert response.status_code == 200 and "Model options not saved" in response.content.decode()
     for bad in ({"mode": "joint", "epochs": 0}, {"mode": "joint", "strategy": "astrology"}):

@@ -201,7 +201,7 @@ def test_trainer_and_model_take_the_contract_defaults():
     ({"head_lr": "fast"}, "head_lr must be a number above 0"),
     ({"dev_fraction": 1.0}, "dev_fraction must be between 0 and 1"),
     ({"dev_fraction": 0}, "dev_fraction must be between 0 and 1"),
-    ({"entity_layer": "crf"}, "entity_layer must be one of span, bio"),
+    ({"entity_layer": "crf"}, "entity_layer must be one of auto, span, bio"),
     ({"max_span_width": 0}, "max_span_width must be a whole number from 1 to 64"),
 ])
 def test_option_errors_name_what_is_wrong(options, message):
@@ -254,3 +254,12 @@ def test_every_strategy_is_scored_by_the_uncertainty_module():
     assert set(scores) == set(contract.UNCERTAINTY_STRATEGIES)
     for strategy in contract.UNCERTAINTY_STRATEGIES:
         assert selection_score(scores, strategy) == scores[strategy]
+
+
+def test_auto_picks_the_entity_layer_by_the_amount_of_data():
+    from mlcore.contract import SPAN_LAYER_MIN_CRITERIA, entity_layer_for
+
+    assert entity_layer_for("auto", criteria=SPAN_LAYER_MIN_CRITERIA - 1) == "bio"
+    assert entity_layer_for("auto", criteria=SPAN_LAYER_MIN_CRITERIA) == "span"
+    assert entity_layer_for("bio", criteria=10 * SPAN_LAYER_MIN_CRITERIA) == "bio"
+    assert entity_layer_for("span", criteria=1) == "span"
