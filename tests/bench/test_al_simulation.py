@@ -1,20 +1,13 @@
 """Smoke test of bench/al_simulation.py --quick: the demo criteria, a tiny random encoder."""
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "al_simulation.py"
+from tests.bench import bench_module
 
 
 def _simulation():
-    spec = importlib.util.spec_from_file_location("al_simulation", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["al_simulation"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return bench_module("al_simulation")
 
 
 @pytest.mark.slow

@@ -1,16 +1,11 @@
 """bench/chia_entity_layers.py over grid results written by hand: means, spread, the choice."""
-import importlib.util
 import json
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "chia_entity_layers.py"
+from tests.bench import bench_module
 
 
 def _report():
-    spec = importlib.util.spec_from_file_location("chia_entity_layers", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_module("chia_entity_layers")
 
 
 def _block(f1: float, per_type: dict | None = None) -> dict:

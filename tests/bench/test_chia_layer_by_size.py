@@ -1,16 +1,12 @@
 """bench/chia_layer_by_size.py: the subsets keep a trial's documents together, on the training
 side only, k trials each; the table scores what it is given."""
-import importlib.util
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "chia_layer_by_size.py"
+from tests.bench import bench_module
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("chia_layer_by_size", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_module("chia_layer_by_size")
 
 
 def _corpus(folder: Path, trials: int) -> None:

@@ -15,6 +15,19 @@ def open_sentence(page, live_server, sentence):
     expect(page.locator("#ann-text")).to_be_visible()
 
 
+def mark_condition(page, words: str, *, count: int):
+    """Select ``words`` and make them a Condition; ``count`` entities are then listed."""
+    drag_over(page, words)
+    page.keyboard.press("c")
+    expect(entity_rows(page)).to_have_count(count)
+
+
+def attribute_chosen(row, choice: str):
+    """Open the entity row's extras and choose the attribute ``choice`` (``Name=Value``)."""
+    row.locator("summary", has_text="Attribute, note, group").click()
+    row.get_by_label("Attribute", exact=True).select_option(choice)
+
+
 def test_enter_acts_only_in_the_criterion_and_an_empty_done_asks_first(scenario, new_page, live_server):
     previous, target, following = scenario["sentences"][1:4]
     page = new_page("alice")
@@ -57,16 +70,11 @@ def test_attributes_notes_and_or_groups_are_shown_and_edited(scenario, new_page,
     target = scenario["sentences"][2]
     page = new_page("alice")
     open_sentence(page, live_server, target)
-    drag_over(page, "heart failure")
-    page.keyboard.press("c")
-    expect(entity_rows(page)).to_have_count(1)
-    drag_over(page, "severe renal impairment")
-    page.keyboard.press("c")
-    expect(entity_rows(page)).to_have_count(2)
+    mark_condition(page, "heart failure", count=1)
+    mark_condition(page, "severe renal impairment", count=2)
     first = entity_rows(page).nth(0)
 
-    first.locator("summary", has_text="Attribute, note, group").click()
-    first.get_by_label("Attribute", exact=True).select_option("Confidence=Low")
+    attribute_chosen(first, "Confidence=Low")
     first.get_by_role("button", name="Add attribute").click()
     expect(page.locator("#ann-text .chip .flag", has_text="Confidence=Low")).to_be_visible()
     attribute = Attribute.objects.get()
@@ -128,12 +136,9 @@ def test_a_control_answers_the_moment_it_is_shown(scenario, new_page, live_serve
         attribute_types=["Confidence"], attribute_values={"Confidence": ["High", "Low"]})
     page = new_page("alice")
     open_sentence(page, live_server, scenario["sentences"][2])
-    drag_over(page, "heart failure")
-    page.keyboard.press("c")
-    expect(entity_rows(page)).to_have_count(1)
+    mark_condition(page, "heart failure", count=1)
     first = entity_rows(page).nth(0)
-    first.locator("summary", has_text="Attribute, note, group").click()
-    first.get_by_label("Attribute", exact=True).select_option("Confidence=Low")
+    attribute_chosen(first, "Confidence=Low")
     page.evaluate(CHANGE_WHEN_SHOWN)
     first.get_by_role("button", name="Add attribute").click()
     expect(page.locator("#ann-text .chip .flag", has_text="Confidence=High")).to_be_visible()
