@@ -70,16 +70,22 @@ def train_and_score(train: Path, test: Path, layer: str, seed: int, model: Path)
             "re_gs": metrics["re_gs"], "re_end_to_end": metrics["re_end_to_end"]}
 
 
+HEADER = ("training trials", "criteria", "layer", "NER P", "NER R", "NER F1", "RE gs F1",
+          "RE e2e F1", "score", "train s")
+
+
+def _cells(row: dict) -> list[str]:
+    ner, e2e = row["ner"], row["re_end_to_end"]
+    scores = (ner["precision"], ner["recall"], ner["f1"], row["re_gs"]["f1"], e2e["f1"])
+    return [str(row["trials"]), str(row["criteria"]), row["layer"],
+            *(f"{100 * v:.1f}" for v in scores), f"{50 * (ner['f1'] + e2e['f1']):.1f}",
+            f"{row['train_seconds']:.0f}"]
+
+
 def table(rows: list[dict]) -> str:
-    lines = ["| training trials | criteria | layer | NER P | NER R | NER F1 | RE gs F1 | RE e2e F1 "
-             "| score | train s |", "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for r in rows:
-        ner, e2e = r["ner"], r["re_end_to_end"]
-        lines.append(f"| {r['trials']} | {r['criteria']} | {r['layer']} | {100 * ner['precision']:.1f} "
-                     f"| {100 * ner['recall']:.1f} | {100 * ner['f1']:.1f} | {100 * r['re_gs']['f1']:.1f} "
-                     f"| {100 * e2e['f1']:.1f} | {50 * (ner['f1'] + e2e['f1']):.1f} "
-                     f"| {r['train_seconds']:.0f} |")
-    return "\n".join(lines)
+    align = ["---" if name == "layer" else "---:" for name in HEADER]
+    return "\n".join(f"| {' | '.join(cells)} |" for cells in [list(HEADER), align]
+                     + [_cells(r) for r in rows])
 
 
 def criteria_in(folder: Path) -> int:

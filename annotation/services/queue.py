@@ -102,7 +102,9 @@ def _claim_upsert(*, sentence_id: int, project_id: int, user_id: int,
 def claim_refresh_due(*, expires_at: datetime | None, now: datetime | None = None) -> bool:
     """Whether a claim expiring at ``expires_at`` (``None``: no claim) is worth moving on now:
     a refresh would push it by ``CLAIM_REFRESH_STEP`` or more."""
-    return expires_at is not None and claim_expiry(now or timezone.now()) - expires_at >= CLAIM_REFRESH_STEP
+    if expires_at is None:
+        return False
+    return claim_expiry(now or timezone.now()) - expires_at >= CLAIM_REFRESH_STEP
 
 
 def claim_refresh(*, sentence_id: int, user, now: datetime | None = None) -> bool:

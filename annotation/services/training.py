@@ -371,7 +371,7 @@ def _entity_layer_resolved(run: TrainingRun, options: dict) -> dict:
     run.options = {**options, "entity_layer": layer}
     _append_log(run.pk, f"entity layer: {layer} (auto: {criteria} done or reviewed criteria, "
                         f"span from {SPAN_LAYER_MIN_CRITERIA})", options=run.options)
-    return {**options, "entity_layer": layer}
+    return run.options
 
 
 def _register_version(run_id: int, metrics: dict, device: str, checkpoint: Path,

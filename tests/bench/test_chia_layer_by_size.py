@@ -29,7 +29,8 @@ def test_subsets_take_k_whole_training_trials_and_hold_the_rest_out(tmp_path):
     assert len(test) == 4 and len(small) == 2 and len(large) == 8
     assert small < large and not large & test
     for folder in folders.values():  # both halves of every trial, text and annotations
-        assert len(list(folder.glob("*.txt"))) == len(list(folder.glob("*.ann"))) == 2 * len(_trials(folder))
+        texts, annotations = (len(list(folder.glob(f"*.{kind}"))) for kind in ("txt", "ann"))
+        assert texts == annotations == 2 * len(_trials(folder))
     assert module.criteria_in(folders["train2"]) == 4
 
 
