@@ -25,14 +25,14 @@ import math
 import numpy as np
 
 from mlcore.contract import FRAGMENT_RELATION
+from mlcore.effort import CREATE_ENTITY, CREATE_RELATION, REJECT
 
-#: expected inputs to fix a suggestion (docs/annotation-view.md, Suggestions): accepting a
-#: shown right one or rejecting a shown wrong one is one input; a right one that is hidden
-#: has to be made by hand: select the words (2: click and shift-click, or two keys), then a
-#: type key for an entity; click the head, click the tail, a type key and the direction
-#: check for a relation.
-INPUTS_DECIDE = 1
-INPUTS_CREATE = {"entity": 3, "relation": 4}
+#: expected inputs a suggestion costs or saves, from the effort model (``mlcore.effort``, the
+#: view's key map): a shown wrong one is rejected (one input), a shown right one is taken by
+#: the one ``*`` (accept all shown) the criterion needs anyway, a hidden right one has to be
+#: created by hand.
+INPUTS_SHOWN = {True: 0, False: REJECT}
+INPUTS_CREATE = {"entity": CREATE_ENTITY, "relation": CREATE_RELATION}
 
 _T_RANGE = (0.05, 20.0)
 
@@ -97,7 +97,7 @@ def expected_inputs(points: dict[str, list[tuple[float, bool]]], threshold: floa
     for kind, pairs in points.items():
         for confidence, right in pairs:
             if confidence >= threshold:
-                total += INPUTS_DECIDE
+                total += INPUTS_SHOWN[right]
             elif right:
                 total += INPUTS_CREATE[kind]
     return total

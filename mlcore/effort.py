@@ -19,6 +19,9 @@ add a fragment         2       click the entity + Shift+drag the far text (disco
 create a relation      3       click the head + click the tail + the relation type's key
 accept a suggestion    1       its ✓ button; a relation's also accepts its two entities
 reject a suggestion    1       its ✗ button; an entity's also rejects the relations using it
+accept all shown       1       ``*``: every shown suggestion still pending (entities, then the
+                               relations between accepted entities), so the expert rejects
+                               the wrong ones first and accepts the rest with one key
 fix a type             3       accept + click the entity + the right type key
 fix a boundary         3       accept + click the entity + Shift+drag the missing text (one
                                drag per gold fragment it lacks), when the suggestion lies
@@ -26,6 +29,9 @@ fix a boundary         3       accept + click the entity + Shift+drag the missin
                                reject + create (1 + 2)
 mark done              1       Enter (done, on to the next open criterion)
 =====================  ======  ==============================================================
+
+Accepting is done the cheaper way: one click per suggestion, or, from two accepts on, one
+``*`` after the wrong ones are rejected (the edits of near misses follow it either way).
 
 A near miss (a suggestion overlapping a gold entity it does not equal) is fixed the cheaper way:
 editing it, or rejecting it and creating the gold entity anew; an entity accepted with its
@@ -50,6 +56,7 @@ SHIFT_DRAG = 1
 RELATION_KEY = 1
 ACCEPT = 1
 REJECT = 1
+ACCEPT_ALL_SHOWN = 1
 DONE = 1
 
 CREATE_ENTITY = SELECT_SPAN + TYPE_KEY
@@ -140,8 +147,19 @@ def criterion_effort(*, text: str, gold: CriterionAnnotations,
     for g, mention in enumerate(gold.entities):
         if g not in matched:
             _create(effort, mention)
+    _accept_all_when_cheaper(effort)
     effort.do("done", DONE)
     return effort
+
+
+def _accept_all_when_cheaper(effort: Effort) -> None:
+    """Several accepts become one ``*`` (the wrong suggestions are rejected before it, as
+    they are counted): it takes every shown suggestion left pending."""
+    accepts = effort.actions["accept"]
+    if accepts * ACCEPT > ACCEPT_ALL_SHOWN:
+        del effort.actions["accept"]
+        effort.inputs -= accepts * ACCEPT
+        effort.do("accept all shown", ACCEPT_ALL_SHOWN)
 
 
 def _tokens_read(text: str, suggested: CriterionAnnotations) -> int:

@@ -12,7 +12,8 @@ fragments onto it. Every predicted entity carries its ``fragments`` (one for a c
 
 Calibrated confidence (:mod:`mlcore.calibration`): ``prob`` is the softmax's own probability,
 ``confidence`` the same under the checkpoint's temperatures (``ner_temperature`` for the BIO
-or span head, ``re_temperature`` for the relation head; ``prob`` without them).
+or span head, ``re_temperature`` for the relation head; ``prob`` without them); a relation's
+``confidence`` is also multiplied by its two ends' (:func:`_suggestion_confidence`).
 """
 from __future__ import annotations
 
@@ -224,7 +225,8 @@ def _unpack(trained, batch, output, gold_entities, examples, rng):
                                   scores.span_conf[b], scores.span_words[b])
         uncertainty = (sentence_scores(probs_b, rel_probs, rng) if scores.span_probs is None
                        else span_sentence_scores(scores.span_probs[b], rel_probs, n_words, rng))
-        relations = _relations(pairs, rel_probs, rel_conf, position, labels)
+        relations = _suggestion_confidence(
+            _relations(pairs, rel_probs, rel_conf, position, labels), ents)
         uncertainty = with_per_input(uncertainty, words=n_words, pairs=len(pairs),
                                      fragments=[len(e.fragments) for e in ents],
                                      relations=len(relations))
@@ -253,6 +255,17 @@ def _relations(pairs, rel_probs, rel_conf, position, labels) -> list[PredictedRe
             best[key] = max(best.get(key, (0.0, 0.0)), (float(probs[label]), float(conf[label])))
     return [PredictedRelation(h, t, name, prob, confidence)
             for (h, t, name), (prob, confidence) in best.items()]
+
+
+def _suggestion_confidence(relations: list[PredictedRelation],
+                           entities: list[PredictedEntity]) -> list[PredictedRelation]:
+    """A relation suggestion is right only when its two ends are (its accept accepts them
+    too): its confidence is the pair's calibrated one times its ends' (``prob`` stays the
+    pair's own). The pair's alone, given on the whole dev split, was 0.69 off in ECE: sure of
+    its type between ends that were often wrong."""
+    for relation in relations:
+        relation.confidence *= entities[relation.head].confidence * entities[relation.tail].confidence
+    return relations
 
 
 def _gold_entities(example, s) -> tuple[list[PredictedEntity], list[int]]:

@@ -64,15 +64,17 @@ def test_expected_calibration_error_by_hand():
 def test_expected_inputs_and_the_threshold_that_minimises_them():
     points = {"entity": [(0.9, True), (0.8, True), (0.3, False), (0.2, False), (0.35, True)],
               "relation": [(0.6, True), (0.1, False)]}
-    # show all: 7 decisions; 0.4 hides the 3 wrong ones but also a right entity (3 inputs)
-    assert expected_inputs(points, 0.0) == 7
-    assert expected_inputs(points, 0.4) == 3 + INPUTS_CREATE["entity"]
+    # show all: 3 rejects (the right ones come with the one accept-all key of the criterion);
+    # 0.4 hides the 3 wrong ones but also a right entity (created: 2 inputs)
+    assert INPUTS_CREATE == {"entity": 2, "relation": 3}
+    assert expected_inputs(points, 0.0) == 3
+    assert expected_inputs(points, 0.4) == INPUTS_CREATE["entity"]
     assert expected_inputs(points, 0.95) == 3 * INPUTS_CREATE["entity"] + INPUTS_CREATE["relation"]
     threshold = display_threshold(points)
     assert expected_inputs(points, threshold) == min(expected_inputs(points, 0.05 * i)
                                                      for i in range(20))
     assert threshold == 0.35  # hides the three wrong ones (0.1-0.3) and no right one
-    assert expected_inputs(points, threshold) == 4
+    assert expected_inputs(points, threshold) == 0
     assert display_threshold({"entity": [], "relation": []}) == 0.0
 
 
@@ -98,3 +100,14 @@ def train_tiny(tmp_path):
     from mlcore.trainer import train
 
     return train(TINY_CORPUS, TINY_CORPUS[:6], tiny_options(epochs=8), tmp_path / "m")
+
+
+def test_a_relation_suggestion_is_as_sure_as_its_pair_and_its_two_ends():
+    from mlcore.inference import PredictedEntity, PredictedRelation, _suggestion_confidence
+
+    ends = [PredictedEntity(0, 2, "Condition", 0.9, confidence=0.8),
+            PredictedEntity(3, 5, "Value", 0.9, confidence=0.5)]
+    relation, = _suggestion_confidence([PredictedRelation(0, 1, "has_value", 0.95, 0.9)], ends)
+    # right only when its type and both ends are: 0.9 x 0.8 x 0.5
+    assert relation.confidence == pytest.approx(0.36)
+    assert relation.prob == 0.95

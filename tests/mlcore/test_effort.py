@@ -30,11 +30,12 @@ def test_from_scratch_every_gold_entity_and_relation_is_created():
     assert scratch_inputs(fragments=[1, 1, 2], relations=1) == effort.inputs
 
 
-def test_right_suggestions_cost_one_click_per_relation_and_per_lone_entity():
+def test_right_suggestions_are_taken_with_one_accept_all_key():
     effort = criterion_effort(text=TEXT, gold=GOLD, suggested=GOLD)
-    # accepting the relation accepts its two entities; the third entity has its own click
-    assert effort.inputs == 1 + 1 + 1
-    assert effort.actions == {"accept": 2, "done": 1}
+    # one by one: the relation's accept takes its two entities, the third has its own click
+    # (2); the * key takes every shown suggestion at once (1)
+    assert effort.inputs == 1 + 1
+    assert effort.actions == {"accept all shown": 1, "done": 1}
     # the criterion, the three entities' words, the relation's head and tail words
     assert effort.tokens_read == WORDS + (1 + 2 + 2) + (1 + 2)
 
@@ -88,7 +89,21 @@ def test_relations_follow_their_entities():
     # right ends, wrong relation type: no key changes it, so reject and create (1 + 3)
     retyped = CriterionAnnotations((NO, HEART), ((0, 1, "has value"),))
     effort = criterion_effort(text=TEXT, gold=gold, suggested=retyped)
-    assert effort.inputs == 1 + 1 + 1 + 3 + 1  # reject it, accept both entities, create, done
+    # reject it, accept both entities with *, create, done
+    assert effort.actions == {"reject": 1, "accept all shown": 1, "create relation": 1,
+                              "done": 1}
+    assert effort.inputs == 1 + 1 + 3 + 1
+
+
+def test_a_single_accept_stays_a_click_and_edits_follow_accept_all():
+    gold = CriterionAnnotations((NO, RENAL))
+    one = criterion_effort(text=TEXT, gold=gold, suggested=CriterionAnnotations((NO,)))
+    assert one.actions == {"accept": 1, "create entity": 1, "add fragment": 1, "done": 1}
+    # a right entity and a retyped near miss: * accepts both, the retype is paid on its own
+    two = criterion_effort(text=TEXT, gold=gold, suggested=CriterionAnnotations(
+        (NO, Mention("Drug", RENAL.fragments))))
+    assert two.actions == {"accept all shown": 1, "fix type": 1, "done": 1}
+    assert two.inputs == 1 + 2 + 1
 
 
 def test_suggestions_pay_off_against_scratch_on_a_mostly_right_model():
