@@ -35,7 +35,7 @@ from django.utils import timezone
 from annotation.models import Claim, ModelVersion, Project, Sentence, SentenceScore
 from annotation.selectors.annotations import OPEN_STATUSES
 from annotation.selectors.layers import sentences_for_annotator
-from annotation.selectors.training import model_options_get, model_version_active
+from annotation.selectors.training import model_version_active, ranking_strategy
 
 
 def _held_by_others(*, project: Project, user, now: datetime) -> set[int]:
@@ -145,8 +145,7 @@ def sentence_rank(*, sentence: Sentence, model_version: ModelVersion | None = No
         return Rank(model_label=version.label if version else "",
                     seeded=sentence.queue_key)
     score, parts, above = row
-    strategy = (version.options or {}).get("strategy") or model_options_get(
-        sentence.project)["strategy"]
+    strategy = ranking_strategy(version=version, project=sentence.project)
     return Rank(model_label=version.label, strategy=strategy, score=score,
                 parts=dict(sorted(parts.items())), position=above + 1)
 

@@ -11,7 +11,9 @@ from annotation.models import (
     ACTIVE_RUN_STATUSES, Document, Entity, ModelVersion, PredictedEntity, PredictedRelation,
     Project, Relation, Sentence, SentenceStatus, SuggestionStatus, TrainingRun,
 )
-from mlcore.contract import MODEL_OPTION_DEFAULTS, dev_score, split_by_trial, trial_of
+from mlcore.contract import (
+    MODEL_OPTION_DEFAULTS, dev_score, split_by_trial, strategy_for, trial_of,
+)
 from mlcore.corpus.model import Document as CorpusDocument
 from mlcore.corpus.model import Entity as CorpusEntity
 from mlcore.corpus.model import Fragment, SentenceExample, sentence_examples
@@ -28,6 +30,14 @@ def model_options_get(project: Project) -> dict:
     if not options["encoder"]:
         options["encoder"] = settings.ELIGO_ENCODER
     return options
+
+
+def ranking_strategy(*, version: ModelVersion, project: Project | None = None) -> str:
+    """The score the version's predictions rank its project by: the project's strategy option,
+    ``auto`` resolved by the criteria the version learnt from (train and dev:
+    ``mlcore.contract.strategy_for``, random order during the cold start)."""
+    option = model_options_get(project or version.project)["strategy"]
+    return strategy_for(option, criteria=(version.train_size or 0) + (version.dev_size or 0))
 
 
 # --- the training data snapshot --------------------------------------------------------
@@ -119,7 +129,8 @@ def model_versions_for_project(project: Project) -> QuerySet[ModelVersion]:
 
 
 #: the active version's columns read along with a sentence (the rest load on first use)
-ACTIVE_VERSION_FIELDS = ("id", "project_id", "number", "options", "is_active")
+ACTIVE_VERSION_FIELDS = ("id", "project_id", "number", "options", "is_active", "train_size",
+                         "dev_size")
 _ACTIVE_VERSION = "_active_model_version"
 
 

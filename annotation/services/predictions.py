@@ -48,7 +48,7 @@ from annotation.models import (
     SentenceStatus, Source, SuggestionStatus,
 )
 from annotation.selectors.annotations import SentenceAnnotations, sentence_annotations
-from annotation.selectors.training import model_options_get
+from annotation.selectors.training import ranking_strategy
 from annotation.services.annotations import (
     StaleVersion, annotation_insert, entity_new, normalize_fragments, relation_new,
     sentence_lock, sentence_version_bump,
@@ -113,7 +113,7 @@ def predictions_generate(
     version = ModelVersion.objects.select_related("project").get(pk=model_version_id)
     model = inference.load_model(
         version.checkpoint_dir, precision=inference_precision(settings.ELIGO_INFERENCE_PRECISION))
-    strategy = model_options_get(version.project)["strategy"]
+    strategy = ranking_strategy(version=version)
     entity_types = {t.name: t for t in version.project.entity_types.all()}
     relation_types = {t.name: t for t in version.project.relation_types.all()}
     pending = sentences_to_preannotate(version=version, sentence_ids=sentence_ids)

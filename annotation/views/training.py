@@ -27,8 +27,8 @@ from annotation.selectors.review import (
 )
 from annotation.selectors.training import (
     acceptance_by_version, dev_display_threshold, learning_curve, model_options_get,
-    model_version_active, model_versions_for_project, per_type_bars, training_run_active,
-    training_runs_for_project,
+    model_version_active, model_versions_for_project, per_type_bars, ranking_strategy,
+    training_run_active, training_runs_for_project,
 )
 from annotation.services.predictions import (
     SentenceVersionConflict, SuggestionError, predicted_entity_accept, predicted_entity_reject,
@@ -64,9 +64,8 @@ class ModelOptionsForm(forms.Form):
     min_steps = _bounded("min_steps", label="Minimum steps", help_text="more epochs on little data")
     warm_start = forms.BooleanField(label="Warm start", required=False,
                                     help_text="from the active version (shrink and perturb)")
-    strategy = forms.ChoiceField(
-        label="Uncertainty strategy",
-        choices=[(s, s.replace("_", " ")) for s in contract.UNCERTAINTY_STRATEGIES])
+    strategy = forms.ChoiceField(label="Uncertainty strategy",
+                                 choices=list(contract.PROJECT_STRATEGIES.items()))
     auto_activate = forms.BooleanField(label="Activate automatically", required=False,
                                        help_text="when dev F1 improves")
 
@@ -292,6 +291,8 @@ def review_queue_page(request, name):
         "project": project, "version": version, "page": page, "status": status,
         "document_id": document_id, "statuses": SentenceStatus.choices,
         "documents": review_document_choices(project=project),
+        "strategy": version and ranking_strategy(version=version, project=project),
+        "cold_start_criteria": contract.COLD_START_CRITERIA,
     }
     return render(request, "annotation/models/review.html", context)
 

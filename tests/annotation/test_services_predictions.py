@@ -4,14 +4,15 @@ from django.core.exceptions import PermissionDenied
 
 from annotation.services import tasks as tasks_service
 from annotation.models import (
-    Entity, PredictedEntity, PredictedRelation, Relation, Sentence, SentenceScore, SentenceStatus,
-    Source, SuggestionStatus,
+    Entity, ModelVersion, PredictedEntity, PredictedRelation, Relation, Sentence, SentenceScore,
+    SentenceStatus, Source, SuggestionStatus,
 )
 from annotation.services.predictions import (
     SentenceVersionConflict, SuggestionError, predicted_entity_accept, predicted_entity_reject,
     predicted_relation_accept, predicted_relation_reject, predictions_accept_all,
     predictions_generate, predictions_refresh_for_sentences,
 )
+from mlcore.contract import COLD_START_CRITERIA
 from mlcore.inference import PredictedEntity as Entity_, PredictedRelation as Relation_, SentencePrediction
 from tests.annotation.ml_fixtures import make_version, ml_project, suggest, suggest_relation  # noqa: F401
 
@@ -42,7 +43,8 @@ def stub_inference(monkeypatch):
                 relations = [Relation_(1, 0, "is negated", 0.7, 0.55)]
             result.append(SentencePrediction(
                 example.text, entities, relations,
-                uncertainty={"combined": 0.1 * (i % 7), "mnlp": 1.0 - 0.1 * (i % 7), "random": 0.5},
+                uncertainty={"combined": 0.1 * (i % 7), "mnlp": 1.0 - 0.1 * (i % 7),
+                             "per_input": 0.33 + 0.05 * (i % 5), "random": 0.51 - 0.01 * (i % 5)},
             ))
         return result
 
@@ -88,7 +90,8 @@ def test_generate_stores_suggestions_in_document_offsets_for_sentences_to_annota
     condition = PredictedEntity.objects.filter(type__name="Condition").first()
     assert condition.calibrated_confidence == condition.probability == 0.6  # not calibrated
     score = scores.first()
-    assert score.score == score.scores["combined"]  # the project's strategy (default combined)
+    # the project's strategy, auto: a cold start in random order below 1,000 criteria
+    assert score.score == score.scores["random"]
     assert Entity.objects.filter(source=Source.MODEL).count() == 0
     # idempotent: a second pass predicts nothing
     assert predictions_generate(model_version_id=version.pk) == 0
@@ -101,6 +104,17 @@ def test_the_strategy_option_picks_the_ranking_score(ml_project, stub_inference)
     predictions_generate(model_version_id=version.pk)
     for score in SentenceScore.objects.all():
         assert score.score == score.scores["mnlp"]
+
+
+def test_auto_ranks_by_uncertainty_per_input_once_the_cold_start_is_over(ml_project,
+                                                                        stub_inference):
+    version = make_version(ml_project)
+    ModelVersion.objects.filter(pk=version.pk).update(train_size=COLD_START_CRITERIA - 200,
+                                                      dev_size=200)
+    predictions_generate(model_version_id=version.pk)
+    assert SentenceScore.objects.exists()
+    for score in SentenceScore.objects.all():
+        assert score.score == score.scores["per_input"]
 
 
 def test_refresh_hook_queues_the_active_model_for_new_sentences(ml_project, monkeypatch, django_capture_on_commit_callbacks):

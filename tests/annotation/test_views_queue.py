@@ -182,6 +182,13 @@ def test_the_page_says_why_a_criterion_ranks_where_it_does(client_for, users, ra
     html = client_for(users["annotator"]).get(page(ranked[1])).content.decode()
     assert "Ranked <strong>#2</strong> by model v1" in html
     assert "<strong>0.600</strong>" in html and "mnlp 1.200" in html
+    # the default ranking (auto) of a version trained on few criteria: the cold start
+    assert "random order while the model is new (cold start)" in html
+    project = ranked[1].project
+    project.model_options = {**project.model_options, "strategy": "mnlp"}
+    project.save()
+    html = client_for(users["annotator"]).get(page(ranked[1])).content.decode()
+    assert "mnlp uncertainty <strong>" in html and "cold start" not in html
 
 
 def test_the_top_criterion_ranks_first_in_one_statement(client_for, users, ranked,

@@ -117,7 +117,7 @@ def test_the_options_form_offers_the_contracts_choices(ml_project, users, client
     assert options_of("re_head") == list(contract.RE_HEADS)
     assert options_of("negatives") == list(contract.NEGATIVES)
     assert options_of("entity_layer") == ["auto", "span", "bio"]
-    assert options_of("strategy") == list(contract.UNCERTAINTY_STRATEGIES)
+    assert options_of("strategy") == list(contract.PROJECT_STRATEGIES)
     low, high = contract.OPTION_RANGES["epochs"]
     assert re.search(rf'name="epochs"[^>]*max="{high}"[^>]*min="{low}"|'
                      rf'name="epochs"[^>]*min="{low}"[^>]*max="{high}"', html)

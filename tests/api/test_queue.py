@@ -22,7 +22,12 @@ def ranked(project):
     return sentences[::-1]
 
 
-def test_next_serves_by_ranking_with_the_reason(api_for, users, ranked):
+def test_next_serves_by_ranking_with_the_reason(api_for, users, ranked, project):
+    # the default ranking (auto) of a version trained on few criteria: the cold start
+    cold = api_for(users["annotator"]).post(NEXT, {}, format="json").json()
+    assert cold["rank"]["strategy"] == "random"
+    project.model_options = {**project.model_options, "strategy": "combined"}
+    project.save()
     body = api_for(users["annotator"]).post(NEXT, {}, format="json").json()
     assert body["sentence"]["id"] == ranked[0].pk
     assert body["rank"] == {"model_version": "model v1", "strategy": "combined", "score": 0.3,

@@ -190,7 +190,7 @@ def test_trainer_and_model_take_the_contract_defaults():
     ({"re_head": "trilinear"}, "re_head must be one of"),
     ({"negatives": "random"}, "negatives must be one of gs, incremental"),
     ({"pooling": "max"}, "pooling must be one of mean, first"),
-    ({"strategy": "astrology"}, "strategy must be one of combined"),
+    ({"strategy": "astrology"}, "strategy must be one of auto, combined"),
     ({"epochs": 0}, "epochs must be a whole number from 1 to 200"),
     ({"epochs": 201}, "epochs must be a whole number from 1 to 200"),
     ({"epochs": "3"}, "epochs must be a whole number"),
@@ -237,10 +237,10 @@ def test_dev_score_counts_a_missing_metric_as_zero():
     assert dev_score("joint", {}) == 0.0
 
 
-def test_selection_score_is_the_strategy_then_the_default():
+def test_selection_score_is_the_strategy_then_the_fallback():
     parts = {"mnlp": 0.7, "combined": 0.4, "random": 0.1}
     assert selection_score(parts, "mnlp") == 0.7
-    assert selection_score(parts, "margin") == 0.4  # not computed: the default strategy
+    assert selection_score(parts, "margin") == 0.4  # not computed: the combined score
     assert selection_score({"mnlp": 0.7}, "margin") == 0.0
     assert selection_score({"mnlp": 0}, "mnlp") == 0.0
 
@@ -254,6 +254,18 @@ def test_every_strategy_is_scored_by_the_uncertainty_module():
     assert set(scores) == set(contract.UNCERTAINTY_STRATEGIES)
     for strategy in contract.UNCERTAINTY_STRATEGIES:
         assert selection_score(scores, strategy) == scores[strategy]
+
+
+def test_auto_ranks_at_random_until_the_cold_start_is_over():
+    from mlcore.contract import COLD_START_CRITERIA, strategy_for
+
+    assert MODEL_OPTION_DEFAULTS["strategy"] == "auto"
+    assert strategy_for("auto", criteria=0) == "random"
+    assert strategy_for("auto", criteria=COLD_START_CRITERIA - 1) == "random"
+    assert strategy_for("auto", criteria=COLD_START_CRITERIA) == "per_input"
+    assert strategy_for("mnlp", criteria=0) == "mnlp"
+    assert option_errors({"strategy": "auto"}) == []
+    assert option_errors({"strategy": "bald"}) != []
 
 
 def test_auto_picks_the_entity_layer_by_the_amount_of_data():
