@@ -9,16 +9,19 @@ recipe (``mlcore.contract.MODEL_OPTION_DEFAULTS``: at least ``min_steps`` steps,
 on a dev split by trial of the labelled criteria, a warm start from the previous round's model
 with shrink-and-perturb) and scored on the test set (strict NER F1, end-to-end RE F1).
 
-Strategies:
+Strategies (a random order is the seed's one permutation of the pool, for every strategy):
 
 - ``plain``: a plain tool, random order, no suggestions;
-- ``default``: Eligo's default loop, its ranking (``DEFAULT_STRATEGY``) and its suggestions
-  as the view shows them: those whose calibrated confidence reaches the display threshold
-  chosen on the dev split (``mlcore.calibration.display_threshold``, what a project follows
-  by default);
-- ``ranking``: the ranking without suggestions;
+- ``default``: Eligo's default loop, its ranking (the ``strategy`` option's default, ``auto``:
+  random order until ``contract.COLD_START_CRITERIA`` criteria are labelled, then
+  ``per_input``) and its suggestions as the view shows them: those whose calibrated
+  confidence reaches the display threshold chosen on the dev split
+  (``mlcore.calibration.display_threshold``, what a project follows by default);
+- ``ranking``: the default ranking without suggestions;
 - ``suggestions``: suggestions (above the threshold) in random order;
-- ``default_unfiltered``: the default loop showing every suggestion (not in the default set).
+- ``default_unfiltered``: the default loop showing every suggestion;
+- ``rank_per_input``, ``rank_combined``: that score's ranking from the first model on, without
+  suggestions; ``default_per_input``, ``default_combined``: the same with suggestions.
 
 Rounds go on until at least the effort of ``--budget-criteria`` (2,000) random criteria from
 scratch is spent (or the pool is used up). The first round is the same random criteria, from
@@ -49,18 +52,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mlcore.contract import (  # noqa: E402
-    DEFAULT_STRATEGY, MODEL_OPTION_DEFAULTS, split_by_trial, trial_of,
+    MODEL_OPTION_DEFAULTS, split_by_trial, strategy_for, trial_of,
 )
 from mlcore.corpus.brat import read_brat  # noqa: E402
 from mlcore.corpus.model import sentence_examples  # noqa: E402
 from mlcore.corpus.splitting import split_criteria  # noqa: E402
 from mlcore.effort import CriterionAnnotations, Mention, criterion_effort  # noqa: E402
 
-# (ranked, suggested, filtered): suggestions below the display threshold chosen on dev hidden,
-# as the app hides them (Project.suggestion_threshold follows the active version's)
-STRATEGIES = {"plain": (False, False, False), "default": (True, True, True),
-              "ranking": (True, False, False), "suggestions": (False, True, True),
-              "default_unfiltered": (True, True, False)}
+# (ranking option or None for the seeded random order, suggested, filtered): suggestions below
+# the display threshold chosen on dev hidden, as the app hides them (Project.suggestion_threshold
+# follows the active version's); ``auto`` resolves as the app resolves it (contract.strategy_for)
+DEFAULT = MODEL_OPTION_DEFAULTS["strategy"]
+STRATEGIES = {"plain": (None, False, False), "default": (DEFAULT, True, True),
+              "ranking": (DEFAULT, False, False), "suggestions": (None, True, True),
+              "default_unfiltered": (DEFAULT, True, False),
+              **{f"rank_{name}": (name, False, False) for name in ("per_input", "combined")},
+              **{f"default_{name}": (name, True, True) for name in ("per_input", "combined")}}
 TINY = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
         "intermediate_size": 64, "max_position_embeddings": 160}
 METRICS = {"ner": "ner_f1", "re": "re_end_to_end_f1"}
@@ -176,19 +183,29 @@ def label(chain: Chain, pool: list, order: list[int], budget: int, suggestions: 
         chain.labelled.append(index)
 
 
-def next_order(chain: Chain, model, pool: list, args, rng) -> tuple[list[int], dict]:
-    """The unlabelled criteria in the strategy's order, and the suggestions shown on them."""
+# in random order only the first criteria are predicted for their suggestions: more than a
+# round labels (about 250); one past them would be annotated from scratch, never for less
+UNRANKED_PREDICTED = 600
+
+
+def next_order(chain: Chain, model, pool: list, args, order: list[int]) -> tuple[list[int], dict]:
+    """The unlabelled criteria in the strategy's order, and the suggestions shown on them:
+    the next ``--candidates`` of the seed's random ``order`` (the same for every strategy, so
+    that at equal effort the random-order chains label nested sets), sorted by the ranking's
+    score unless it resolves to ``random`` (the app's seeded random order)."""
     from mlcore.inference import predict
 
-    ranked, suggested, filtered = STRATEGIES[chain.strategy]
+    option, suggested, filtered = STRATEGIES[chain.strategy]
     taken = set(chain.labelled)
-    unlabelled = [i for i in range(len(pool)) if i not in taken]
-    candidates = rng.sample(unlabelled, min(args.candidates, len(unlabelled)))
+    candidates = [i for i in order if i not in taken][:args.candidates]
+    ranking = option and strategy_for(option, criteria=len(chain.labelled))
+    ranked = ranking not in (None, "random")
     if not (ranked or suggested) or model is None:
         return candidates, {}
-    predictions = dict(zip(candidates, predict(model, [pool[i] for i in candidates], 32)))
+    predicted = candidates if ranked else candidates[:UNRANKED_PREDICTED]
+    predictions = dict(zip(predicted, predict(model, [pool[i] for i in predicted], 32)))
     if ranked:
-        candidates.sort(key=lambda i: -predictions[i].uncertainty[DEFAULT_STRATEGY])
+        candidates.sort(key=lambda i: -predictions[i].uncertainty[ranking])
     threshold = chain.threshold if filtered else 0.0
     shown = {i: suggestion_of(p, threshold) for i, p in predictions.items()} if suggested else {}
     return candidates, shown
@@ -219,11 +236,11 @@ def run_chain(seed: int, strategy: str, pool, test, args, labels, budget: int, o
     import torch
 
     torch.set_num_threads(args.threads)
-    chain, rng = Chain(seed, strategy), random.Random(seed)
-    first = list(range(len(pool)))
-    random.Random(seed).shuffle(first)
+    chain = Chain(seed, strategy)
+    order = list(range(len(pool)))
+    random.Random(seed).shuffle(order)
     per_round = -(-budget // args.rounds)
-    label(chain, pool, first, per_round, {})
+    label(chain, pool, order, per_round, {})
     model = warm = None
     while True:
         started = time.monotonic()
@@ -236,8 +253,8 @@ def run_chain(seed: int, strategy: str, pool, test, args, labels, budget: int, o
         print(f"seed {seed} {strategy}: {chain.curve[-1]}", file=sys.stderr, flush=True)
         if chain.spent["inputs"] >= budget or len(chain.labelled) >= len(pool):
             return {"seed": seed, "strategy": strategy, "curve": chain.curve}
-        order, shown = next_order(chain, model, pool, args, rng)
-        label(chain, pool, order, min(per_round, budget - chain.spent["inputs"]), shown)
+        ranked, shown = next_order(chain, model, pool, args, order)
+        label(chain, pool, ranked, min(per_round, budget - chain.spent["inputs"]), shown)
 
 
 def mean_curve(runs: list[dict]) -> list[dict]:

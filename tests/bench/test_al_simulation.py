@@ -77,3 +77,34 @@ def test_merge_reports_runs_of_several_files_together(tmp_path):
     assert set(result["curves"]) == {"plain", "default"}
     assert json.loads(merged.read_text())["summary"]["default_effort_ratio_ner"] is not None
     assert len(result["meta"]["commands"]) == 2 and 1 in result["summary"]["per_seed"]
+
+
+def _prediction(score: float):
+    from mlcore.inference import SentencePrediction
+
+    return SentencePrediction(text="x", entities=[], relations=[],
+                              uncertainty={"per_input": score, "random": 0.5})
+
+
+def test_random_order_is_the_seeds_permutation_and_auto_keeps_it_in_the_cold_start(monkeypatch):
+    """Random-order chains take the unlabelled criteria in one seeded order (at equal effort
+    they label nested sets); ``auto`` resolves to it below COLD_START_CRITERIA, so the ranking
+    predicts nothing; a named score sorts the candidates."""
+    from mlcore import inference
+
+    simulation = _simulation()
+    args = simulation.build_parser().parse_args(["--candidates", "4"])
+    order = [5, 3, 0, 4, 1, 2]
+    plain = simulation.Chain(1, "plain", labelled=[3])
+    assert simulation.next_order(plain, None, list(range(6)), args, order) == ([5, 0, 4, 1], {})
+
+    def refuse(*_a, **_k):
+        raise AssertionError("a cold start predicts nothing to rank")
+
+    monkeypatch.setattr(inference, "predict", refuse)
+    ranking = simulation.Chain(1, "ranking", labelled=[3])
+    assert simulation.next_order(ranking, object(), list(range(6)), args, order)[0] == [5, 0, 4, 1]
+    monkeypatch.setattr(inference, "predict",
+                        lambda model, examples, batch: [_prediction(e / 10) for e in examples])
+    ranked = simulation.Chain(1, "rank_per_input", labelled=[3])
+    assert simulation.next_order(ranked, object(), list(range(6)), args, order)[0] == [5, 4, 1, 0]
