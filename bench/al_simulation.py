@@ -294,7 +294,7 @@ def summarise(curves: dict) -> dict:
     return summary
 
 
-def markdown(curves: dict, summary: dict, meta: dict) -> str:
+def markdown(curves: dict, summary: dict, meta: dict, runs: list[dict]) -> str:
     lines = [f"Seeds {meta['seeds']}; pool {meta['pool']} criteria, test {meta['test']}; "
              f"budget {meta['budget_inputs']} inputs (= {meta['budget_criteria']} random "
              f"criteria from scratch) in {meta['rounds']} rounds; encoder {meta['encoder']}.", "",
@@ -316,25 +316,54 @@ def markdown(curves: dict, summary: dict, meta: dict) -> str:
     ratios = [summary[f"default_effort_ratio_{k}"] for k in METRICS]
     lines += ["", "Default loop's effort / plain tool's: NER "
               + " , RE ".join("not reached" if r is None else f"{r:.2f}" for r in ratios), ""]
-    return "\n".join(lines)
+    return "\n".join(lines + per_seed_table(runs, summary))
+
+
+def _inputs(value) -> str:
+    return "not reached" if value is None else f"{value:.0f}"
+
+
+def per_seed_table(runs: list[dict], summary: dict) -> list[str]:
+    """Each run's end (effort spent, final F1) and the inputs it took to reach its seed's plain
+    final F1, with the default loop's ratio per seed."""
+    lines = ["", "| seed | strategy | inputs | tokens | criteria | final NER F1 | final RE F1 "
+             "| inputs to plain's final NER F1 | inputs to plain's final RE F1 |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for seed, seed_summary in summary["per_seed"].items():
+        for run in (r for r in runs if r["seed"] == seed):
+            end, reach = run["curve"][-1], seed_summary["per_strategy"][run["strategy"]]
+            lines.append(
+                f"| {seed} | {run['strategy']} | {end['inputs']} | {end['tokens']} | "
+                f"{end['criteria']} | {100 * end['ner_f1']:.1f} | "
+                f"{100 * end['re_end_to_end_f1']:.1f} | "
+                + " | ".join(_inputs(reach[f"inputs_to_plain_final_{k}"]) for k in METRICS) + " |")
+        ratio = [seed_summary[f"default_effort_ratio_{k}"] for k in METRICS]
+        if any(r is not None for r in ratio) or "default" in seed_summary["per_strategy"]:
+            lines.append(f"| {seed} | **default / plain** | | | | | | " + " | ".join(
+                "not reached" if r is None else f"**{r:.2f}**" for r in ratio) + " |")
+    return lines + [""]
 
 
 def plot(curves: dict, path: Path) -> None:
+    """The mean curves, NER F1 and end-to-end RE F1 (rows) against inputs, tokens read and
+    criteria labelled (columns)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    for ax, (metric, title) in zip(axes, (("ner_f1", "NER F1 (strict)"),
-                                          ("re_end_to_end_f1", "End-to-end RE F1"))):
-        for strategy, curve in curves.items():
-            ax.plot([p["inputs"] for p in curve], [100 * p[metric] for p in curve],
-                    marker="o", label=strategy)
-        ax.set(title=title, xlabel="UI inputs spent", ylabel="F1 (%)")
-        ax.grid(alpha=0.3)
-    axes[0].legend()
-    fig.savefig(path, dpi=120)
+    fig, grid = plt.subplots(2, 3, figsize=(14, 7.5), constrained_layout=True)
+    for row, (metric, title) in zip(grid, (("ner_f1", "NER F1 (strict)"),
+                                           ("re_end_to_end_f1", "End-to-end RE F1"))):
+        for ax, axis in zip(row, AXES):
+            for strategy, curve in curves.items():
+                ax.plot([p[axis] for p in curve], [100 * p[metric] for p in curve],
+                        marker="o", label=strategy)
+            ax.set(title=f"{title} against {axis}", xlabel=f"{axis} spent" if axis != "criteria"
+                   else "criteria labelled", ylabel="F1 (%)")
+            ax.grid(alpha=0.3)
+    grid[0][0].legend()
+    fig.savefig(path, dpi=110)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -394,7 +423,7 @@ def report(runs: list[dict], meta: dict, args, *, final: bool) -> dict:
         for seed in dict.fromkeys(r["seed"] for r in runs)}
     result = {"meta": {**meta, "complete": final}, "runs": runs, "curves": curves,
               "summary": summary}
-    text = markdown(curves, summary, result["meta"])
+    text = markdown(curves, summary, result["meta"], runs)
     if final:
         print(text)
     if args.json:

@@ -28,7 +28,8 @@ def test_quick_run_writes_every_curve_and_the_summary(tmp_path):
     for strategy in result["curves"]:
         assert set(summary["per_strategy"][strategy]) == {
             "inputs_to_plain_final_ner", "inputs_to_plain_final_re"}
-    assert "Default loop's effort" in (tmp_path / "al.md").read_text()
+    table = (tmp_path / "al.md").read_text()
+    assert "Default loop's effort" in table and "| 1 | **default / plain** |" in table
 
 
 def test_unknown_strategy_is_refused():
