@@ -30,9 +30,10 @@ from annotation.selectors.training import (
     dev_display_threshold, document_trials, model_options_get, model_version_active, primary_f1,
     training_criteria_count, training_data_split, training_examples,
 )
+from mlcore import contract
 from mlcore.contract import (
     MODEL_OPTION_DEFAULTS, PIPELINE, SPAN_LAYER_MIN_CRITERIA, data_hash, entity_layer_for,
-    option_errors, snapshot_json,
+    option_errors, snapshot_json, strategy_for,
 )
 from annotation.services.tasks import PREANNOTATE, TRAIN_MODEL, task_enqueue
 
@@ -354,9 +355,19 @@ def _train_and_register(run_id: int, started: float, cancelled_exc) -> ModelVers
         run_id, f"snapshot: {len(train)} train / {len(dev)} dev sentences",
         train_size=len(train), dev_size=len(dev), data_hash=data_hash(train, dev),
     )
+    _append_log(run_id, _ranking_line(options["strategy"], criteria=len(train) + len(dev)))
     metrics, device = _train(train, dev, options, run.project, directory / "model",
                              ProgressRecorder(run_id, cancelled_exc))
     return _register_version(run_id, metrics, device, directory / "model", time.monotonic() - started)
+
+
+def _ranking_line(option: str, *, criteria: int) -> str:
+    """What the version's predictions will rank the open criteria by (``strategy_for``)."""
+    ranking = strategy_for(option, criteria=criteria)
+    if option != "auto":
+        return f"ranking: {ranking}"
+    return (f"ranking: {ranking} (auto: {criteria} criteria; random until "
+            f"{contract.COLD_START_CRITERIA}, then {contract.RANKED_STRATEGY})")
 
 
 def _entity_layer_resolved(run: TrainingRun, options: dict) -> dict:
