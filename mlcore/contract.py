@@ -69,7 +69,7 @@ TRAINING_DEFAULTS = {
 # The app's recipe for little data (Retrain and bench/al_simulation.py; docs/benchmarks.md,
 # "Retrain on the demo project"): small batches at a higher rate, at least ``min_steps``
 # steps, early stopping on the dev split, a warm start from the active version.
-APP_RECIPE = {"batch_size": 8, "lr": 1e-4, "epochs": 10, "patience": 2, "min_steps": 120,
+APP_RECIPE = {"batch_size": 8, "lr": 1e-4, "epochs": 10, "patience": 4, "min_steps": 120,
               "warm_start": True, "entity_layer": "auto"}
 
 # A project's model options (``Project.model_options``); a missing key takes its default here.
