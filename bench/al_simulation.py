@@ -309,9 +309,7 @@ def markdown(curves: dict, summary: dict, meta: dict, runs: list[dict]) -> str:
     lines += ["", "| strategy | inputs to plain's final NER F1 | inputs to plain's final RE F1 |",
               "| --- | ---: | ---: |"]
     for strategy, reach in summary["per_strategy"].items():
-        cells = [f"{reach[f'inputs_to_plain_final_{k}']:.0f}"
-                 if reach[f"inputs_to_plain_final_{k}"] is not None else "not reached"
-                 for k in METRICS]
+        cells = [_inputs(reach[f"inputs_to_plain_final_{k}"]) for k in METRICS]
         lines.append(f"| {strategy} | " + " | ".join(cells) + " |")
     ratios = [summary[f"default_effort_ratio_{k}"] for k in METRICS]
     lines += ["", "Default loop's effort / plain tool's: NER "
@@ -337,8 +335,8 @@ def per_seed_table(runs: list[dict], summary: dict) -> list[str]:
                 f"{end['criteria']} | {100 * end['ner_f1']:.1f} | "
                 f"{100 * end['re_end_to_end_f1']:.1f} | "
                 + " | ".join(_inputs(reach[f"inputs_to_plain_final_{k}"]) for k in METRICS) + " |")
-        ratio = [seed_summary[f"default_effort_ratio_{k}"] for k in METRICS]
-        if any(r is not None for r in ratio) or "default" in seed_summary["per_strategy"]:
+        if "default" in seed_summary["per_strategy"]:  # the ratios are None without it
+            ratio = [seed_summary[f"default_effort_ratio_{k}"] for k in METRICS]
             lines.append(f"| {seed} | **default / plain** | | | | | | " + " | ".join(
                 "not reached" if r is None else f"**{r:.2f}**" for r in ratio) + " |")
     return lines + [""]
