@@ -20,8 +20,9 @@ Strategies (a random order is the seed's one permutation of the pool, for every 
 - ``ranking``: the default ranking without suggestions;
 - ``suggestions``: suggestions (above the threshold) in random order;
 - ``default_unfiltered``: the default loop showing every suggestion;
-- ``rank_per_input``, ``rank_combined``: that score's ranking from the first model on, without
-  suggestions; ``default_per_input``, ``default_combined``: the same with suggestions.
+- ``rank_<ranking>`` for each of ``RANKINGS`` (``per_input``, ``combined``, ``margin``, ``bald``,
+  ``diverse``; ``contract.PROJECT_STRATEGIES``): that ranking from the first model on, without
+  suggestions; ``default_<ranking>``: the same with suggestions.
 
 Rounds go on until at least the effort of ``--budget-criteria`` (2,000) random criteria from
 scratch is spent (or the pool is used up). The first round is the same random criteria, from
@@ -48,11 +49,14 @@ import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mlcore.contract import (  # noqa: E402
-    MODEL_OPTION_DEFAULTS, split_by_trial, strategy_for, trial_of,
+    DIVERSITY_CLUSTERS, MC_DROPOUT_SAMPLES, MODEL_OPTION_DEFAULTS, RANKED_STRATEGY,
+    split_by_trial, strategy_for, trial_of,
 )
 from mlcore.corpus.brat import read_brat  # noqa: E402
 from mlcore.corpus.model import sentence_examples  # noqa: E402
@@ -63,11 +67,12 @@ from mlcore.effort import CriterionAnnotations, Mention, criterion_effort  # noq
 # the display threshold chosen on dev hidden, as the app hides them (Project.suggestion_threshold
 # follows the active version's); ``auto`` resolves as the app resolves it (contract.strategy_for)
 DEFAULT = MODEL_OPTION_DEFAULTS["strategy"]
+RANKINGS = ("per_input", "combined", "margin", "bald", "diverse")
 STRATEGIES = {"plain": (None, False, False), "default": (DEFAULT, True, True),
               "ranking": (DEFAULT, False, False), "suggestions": (None, True, True),
               "default_unfiltered": (DEFAULT, True, False),
-              **{f"rank_{name}": (name, False, False) for name in ("per_input", "combined")},
-              **{f"default_{name}": (name, True, True) for name in ("per_input", "combined")}}
+              **{f"rank_{name}": (name, False, False) for name in RANKINGS},
+              **{f"default_{name}": (name, True, True) for name in RANKINGS}}
 TINY = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
         "intermediate_size": 64, "max_position_embeddings": 160}
 METRICS = {"ner": "ner_f1", "re": "re_end_to_end_f1"}
@@ -203,12 +208,27 @@ def next_order(chain: Chain, model, pool: list, args, order: list[int]) -> tuple
     if not (ranked or suggested) or model is None:
         return candidates, {}
     predicted = candidates if ranked else candidates[:UNRANKED_PREDICTED]
-    predictions = dict(zip(predicted, predict(model, [pool[i] for i in predicted], 32)))
-    if ranked:
+    predictions = dict(zip(predicted, predict(
+        model, [pool[i] for i in predicted], 32, mc_samples=MC_DROPOUT_SAMPLES * (ranking == "bald"),
+        vectors=ranking == "diverse")))
+    if ranking == "diverse":
+        candidates = diversity_ranked(candidates, predictions, chain.seed)
+    elif ranked:
         candidates.sort(key=lambda i: -predictions[i].uncertainty[ranking])
     threshold = chain.threshold if filtered else 0.0
     shown = {i: suggestion_of(p, threshold) for i, p in predictions.items()} if suggested else {}
     return candidates, shown
+
+
+def diversity_ranked(candidates: list[int], predictions: dict, seed: int) -> list[int]:
+    """``candidates`` in the ``diverse`` ranking's order (``mlcore.selection``), as the app
+    ranks a version's open criteria."""
+    from mlcore.selection import diverse_order
+
+    vectors = np.stack([predictions[i].vector for i in candidates])
+    scores = np.array([predictions[i].uncertainty[RANKED_STRATEGY] for i in candidates])
+    order = diverse_order(vectors, scores, clusters=DIVERSITY_CLUSTERS, seed=seed)
+    return [candidates[k] for k in order]
 
 
 def train_round(chain: Chain, pool, test, args, labels, out: Path, warm: Path | None):

@@ -54,9 +54,20 @@ UNCERTAINTY_STRATEGIES = ("combined", "least_confidence", "margin", "token_entro
 COLD_START_CRITERIA = 1000
 RANKED_STRATEGY = "per_input"
 SCORE_FALLBACK = "combined"  # the score a prediction from before a strategy existed has
+# Rankings that need more than one pass's scores (mlcore.inference, mlcore.selection):
+# ``bald``, the heads' MC-dropout mutual information per expected input (``MC_DROPOUT_SAMPLES``
+# draws of the heads); ``diverse``, k-means over the encoder's sentence vectors
+# (``DIVERSITY_CLUSTERS``), round-robin over the clusters, each one's most uncertain
+# (``RANKED_STRATEGY``) first.
+MC_DROPOUT_SAMPLES = 10
+DIVERSITY_CLUSTERS = 50
+SAMPLED_STRATEGIES = ("bald",)
+SET_STRATEGIES = ("diverse",)
 PROJECT_STRATEGIES = {
     "auto": f"random until {COLD_START_CRITERIA} done criteria, then {RANKED_STRATEGY}",
-    **{name: name.replace("_", " ") for name in UNCERTAINTY_STRATEGIES}}
+    **{name: name.replace("_", " ") for name in UNCERTAINTY_STRATEGIES},
+    "bald": "BALD (MC dropout on the heads, per input)",
+    "diverse": f"diverse ({DIVERSITY_CLUSTERS} k-means clusters, most uncertain of each first)"}
 DEFAULT_STRATEGY = "auto"
 
 # The training hyperparameters (paper, Table 3) of ``TrainOptions`` and the CLI.

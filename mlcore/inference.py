@@ -14,6 +14,11 @@ Calibrated confidence (:mod:`mlcore.calibration`): ``prob`` is the softmax's own
 ``confidence`` the same under the checkpoint's temperatures (``ner_temperature`` for the BIO
 or span head, ``re_temperature`` for the relation head; ``prob`` without them); a relation's
 ``confidence`` is also multiplied by its two ends' (:func:`_suggestion_confidence`).
+
+For the rankings that need more than one pass's scores: ``mc_samples`` draws the heads that
+many times more with their dropout on (``uncertainty["bald"]``, :mod:`mlcore.uncertainty`;
+the encoder runs once), and ``vectors`` keeps each sentence's encoder vector (the mean of its
+tokens' last hidden states; :mod:`mlcore.selection` clusters them).
 """
 from __future__ import annotations
 
@@ -29,7 +34,9 @@ from mlcore.corpus.model import SentenceExample, Span
 from mlcore.data import bucketed_batches, collate
 from mlcore.encoding import as_examples, encode_examples, words_to_span
 from mlcore.models import _gather_words
-from mlcore.uncertainty import sentence_scores, span_sentence_scores, with_per_input
+from mlcore.uncertainty import (
+    mutual_information, sentence_scores, span_sentence_scores, with_per_input,
+)
 
 PIPELINE_FILE = "pipeline.json"
 
@@ -80,9 +87,10 @@ class SentencePrediction:
     uncertainty: dict = field(default_factory=dict)
     document: str = ""
     offset: int = 0
+    vector: np.ndarray | None = field(default=None, repr=False)  # with ``vectors=True``
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "vector"}
 
     def spans(self) -> list[Span]:
         return [e.span() for e in self.entities]
@@ -106,23 +114,34 @@ def load_model(model_dir, *, device: str = "auto", precision: str = "auto"):
     return load_checkpoint(model_dir, device=device, precision=precision)
 
 
+@dataclass(frozen=True)
+class _Extras:
+    """What a prediction computes beyond one pass (module docstring)."""
+
+    mc_samples: int = 0
+    vectors: bool = False
+
+
 def predict(model, texts_or_examples, batch_size: int = 32, *, gold_entities: bool = False,
-            seed: int = 0) -> list[SentencePrediction]:
+            seed: int = 0, mc_samples: int = 0, vectors: bool = False
+            ) -> list[SentencePrediction]:
     """Predict every sentence. ``gold_entities=True`` classifies relations between the
-    examples' own spans instead of predicted ones (RE ``gs`` evaluation)."""
+    examples' own spans instead of predicted ones (RE ``gs`` evaluation); ``mc_samples`` and
+    ``vectors``: see the module docstring."""
     examples = as_examples(texts_or_examples)
     rng = np.random.default_rng(seed)
+    extras = _Extras(mc_samples, vectors)
     if isinstance(model, Pipeline):
-        return _predict_pipeline(model, examples, batch_size, gold_entities, rng)
+        return _predict_pipeline(model, examples, batch_size, gold_entities, rng, extras)
     if model.mode == "re":
         gold_entities = True
-    return _predict_single(model, examples, batch_size, gold_entities, rng)
+    return _predict_single(model, examples, batch_size, gold_entities, rng, extras=extras)
 
 
-def _predict_pipeline(pipeline, examples, batch_size, gold_entities, rng):
+def _predict_pipeline(pipeline, examples, batch_size, gold_entities, rng, extras):
     if gold_entities:
         return _predict_single(pipeline.re, examples, batch_size, True, rng)
-    ner = _predict_single(pipeline.ner, examples, batch_size, False, rng)
+    ner = _predict_single(pipeline.ner, examples, batch_size, False, rng, extras=extras)
     with_entities = [SentenceExample(text=p.text, spans=p.spans(), document=e.document,
                                      offset=e.offset) for p, e in zip(ner, examples)]
     re = _predict_single(pipeline.re, with_entities, batch_size, True, rng, join=False)
@@ -135,7 +154,7 @@ def _predict_pipeline(pipeline, examples, batch_size, gold_entities, rng):
 
 
 def _predict_single(trained: TrainedModel, examples, batch_size, gold_entities, rng, *,
-                    join: bool = True):
+                    join: bool = True, extras: _Extras = _Extras()):
     encoded, _ = encode_examples(examples, trained.tokenizer, trained.labels, trained.max_length,
                                  entity_layer=trained.model.config.entity_layer)
     results: list[SentencePrediction | None] = [None] * len(encoded)
@@ -147,7 +166,7 @@ def _predict_single(trained: TrainedModel, examples, batch_size, gold_entities, 
                             labelled=False).to(runtime.device)
             output = trained.model(batch, candidates="gold" if gold_entities else "predicted")
             for s, prediction in zip(sentences, _unpack(trained, batch, output, gold_entities,
-                                                        examples, rng)):
+                                                        examples, rng, extras)):
                 results[s.index] = join_fragments(prediction) if join else prediction
     return results
 
@@ -198,9 +217,39 @@ def _scores(trained, batch, output) -> _Scores:
     return scores
 
 
-def _unpack(trained, batch, output, gold_entities, examples, rng):
+def _sentence_vectors(batch, output) -> np.ndarray:
+    """Each sentence's mean last hidden state over its real tokens, ``[B, H]``."""
+    mask = batch.attention_mask.unsqueeze(-1).float()
+    return ((output.hidden.float() * mask).sum(1) / mask.sum(1).clamp(min=1)).cpu().numpy()
+
+
+def _information(trained, batch, output, samples: int):
+    """BALD's mutual information from ``samples`` MC-dropout draws of the heads: summed
+    per sentence for the entity part (a ``[B]`` array), per candidate pair for relations."""
+    entity, relation = trained.model.mc_dropout_logits(batch, output, samples)
+    size = len(batch.sentences)
+    per_sentence = np.zeros(size)
+    if entity is not None and output.spans is not None:
+        rows = torch.softmax(entity.float(), -1).cpu().numpy()
+        information = mutual_information(rows)
+        per_sentence = np.bincount(output.spans.batch.cpu().numpy(), information, size)
+    elif entity is not None:
+        words = torch.softmax(torch.stack([_gather_words(d.float(), batch.word_first)
+                                           for d in entity]), -1)
+        information = mutual_information(words.flatten(1, 2).cpu().numpy())
+        mask = batch.word_mask.flatten().cpu().numpy().astype(bool)
+        per_sentence = (information * mask).reshape(size, -1).sum(1)
+    pairs = (mutual_information(torch.softmax(relation.float(), -1).cpu().numpy())
+             if relation is not None else np.zeros(0))
+    return per_sentence, pairs
+
+
+def _unpack(trained, batch, output, gold_entities, examples, rng, extras: _Extras = _Extras()):
     labels = trained.labels
     scores = _scores(trained, batch, output)
+    vectors = _sentence_vectors(batch, output) if extras.vectors else None
+    information = (_information(trained, batch, output, extras.mc_samples)
+                   if extras.mc_samples and not gold_entities else None)
     entities = (output.candidates.entities if output.candidates is not None
                 else output.predicted_entities)
     offset = 0
@@ -214,6 +263,8 @@ def _unpack(trained, batch, output, gold_entities, examples, rng):
         pairs = output.candidates.pairs[b] if output.candidates is not None else []
         rel_probs = scores.pair_probs[offset:offset + len(pairs)]
         rel_conf = scores.pair_conf[offset:offset + len(pairs)]
+        sentence_information = None if information is None else float(
+            information[0][b] + information[1][offset:offset + len(pairs)].sum())
         offset += len(pairs)
         position = list(range(len(sentence_entities)))
         if gold_entities:
@@ -229,10 +280,11 @@ def _unpack(trained, batch, output, gold_entities, examples, rng):
             _relations(pairs, rel_probs, rel_conf, position, labels), ents)
         uncertainty = with_per_input(uncertainty, words=n_words, pairs=len(pairs),
                                      fragments=[len(e.fragments) for e in ents],
-                                     relations=len(relations))
+                                     relations=len(relations), information=sentence_information)
         yield SentencePrediction(
             text=s.text, entities=ents, relations=relations,
             uncertainty=uncertainty, document=example.document, offset=example.offset,
+            vector=None if vectors is None else vectors[b],
         )
 
 

@@ -95,6 +95,8 @@ class JointOutput:
     span_logits: torch.Tensor | None = None
     spans: SpanSet | None = None
     span_labels: torch.Tensor | None = None
+    hidden: torch.Tensor | None = None  # the encoder's output, ``[B, T, H]``
+    entity_words: torch.Tensor | None = None  # the BIO word labels the label embedding saw
 
 
 def _activation(name: str) -> nn.Module:
@@ -266,7 +268,7 @@ class JointNerReModel(nn.Module):
         hidden = self.encoder(input_ids=batch.input_ids,
                               attention_mask=batch.attention_mask).last_hidden_state
         hidden = self.dropout(hidden)
-        out = JointOutput(None, None, None, None)
+        out = JointOutput(None, None, None, None, hidden=hidden)
         predicted_words = None
         if self.config.has_ner and self.config.spans:
             self._span_entities(hidden, batch, candidates, out)
@@ -279,16 +281,56 @@ class JointNerReModel(nn.Module):
             raise ValueError("standalone RE needs given entities (candidates='gold')")
         sequence = hidden
         if self.config.mode == "joint" and not self.config.spans:
-            word_labels = batch.word_labels.clamp(min=0) if candidates == "gold" \
+            out.entity_words = batch.word_labels.clamp(min=0) if candidates == "gold" \
                 else predicted_words
-            token_labels = _token_labels(word_labels, batch.token_word)
-            sequence = torch.cat([hidden, self.label_embedding(token_labels).to(hidden.dtype)],
-                                 dim=-1)
+            sequence = self._labelled_sequence(hidden, batch, out.entity_words)
         out.candidates = build_candidates(candidates, batch, out.predicted_entities)
         out.re_logits, out.re_loss = self._relations(sequence, out.candidates)
         losses = [x for x in (out.ner_loss, out.re_loss) if x is not None]
         out.loss = sum(losses) if losses else None
         return out
+
+    def _labelled_sequence(self, hidden, batch: Batch, word_labels) -> torch.Tensor:
+        """The BIO layer's relation input: each token's vector with its word's label embedding."""
+        token_labels = _token_labels(word_labels, batch.token_word)
+        return torch.cat([hidden, self.label_embedding(token_labels).to(hidden.dtype)], dim=-1)
+
+    def mc_dropout_logits(self, batch: Batch, out: JointOutput, samples: int
+                          ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """``samples`` draws of the heads' logits with their dropout on (MC dropout on the
+        heads only, for BALD): the encoder's output, the decoded entities and the candidate
+        pairs stay those of the deterministic pass ``out``, so only the heads run again.
+        Returns the entity draws (``[S, B, T, bio]`` like ``ner_logits``, or ``[S, spans,
+        1 + types]`` like ``span_logits``) and the relation draws (``[S, pairs, L]``); None
+        for a part the model lacks."""
+        heads = [m for m in (self.dropout, getattr(self, "ner_head", None),
+                             getattr(self, "span_head", None), getattr(self, "pairs", None))
+                 if m is not None]
+        was_training = [m.training for m in heads]
+        for m in heads:
+            m.train()
+        try:
+            draws = [self._head_draw(batch, out) for _ in range(samples)]
+        finally:
+            for m, training in zip(heads, was_training):
+                m.train(training)
+        entity, relation = zip(*draws) if draws else ((), ())
+        return _stacked(entity), _stacked(relation)
+
+    def _head_draw(self, batch: Batch, out: JointOutput):
+        hidden = self.dropout(out.hidden)
+        entity = relation = None
+        if self.config.has_ner and self.config.spans:
+            first, last = out.spans.tokens(batch.word_first, batch.word_last)
+            entity = self.span_head(hidden, out.spans.batch, first, last, out.spans.width)
+        elif self.config.has_ner:
+            entity = self.ner_head(hidden)
+        if self.config.has_re and out.candidates is not None:
+            sequence = hidden
+            if out.entity_words is not None:
+                sequence = self._labelled_sequence(hidden, batch, out.entity_words)
+            relation = self._relations(sequence, out.candidates)[0]
+        return entity, relation
 
     def _bio_entities(self, hidden, batch: Batch, candidates: str, out: JointOutput):
         """The BIO layer: token logits, decoded entities, loss; returns the word labels."""
@@ -336,6 +378,10 @@ class JointNerReModel(nn.Module):
         if cands.pair_labels is not None:
             loss = F.cross_entropy(re_logits.float(), cands.pair_labels)
         return re_logits, loss
+
+
+def _stacked(parts) -> torch.Tensor | None:
+    return torch.stack(parts) if parts and parts[0] is not None else None
 
 
 def _gather_words(token_values: torch.Tensor, word_first: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,11 @@ Inputs: the NER distributions of the sentence's words (first word-piece of each 
   criteria or long ones; an expert's cost is inputs (docs/al-simulation.md). Set by
   :func:`with_per_input` once the prediction is decoded; 0 until then.
 - ``random``: uniform in [0, 1), seeded per prediction call.
+- ``bald`` (only when the prediction drew MC-dropout samples of the heads, ``mc_samples``):
+  the mutual information between the labels and the heads' dropout masks (Houlsby et al.
+  2011; Gal et al. 2017), ``H(mean_s p_s) - mean_s H(p_s)``, summed over the sentence's words
+  (span layer: its spans) and candidate pairs, per expected input like ``per_input``
+  (:func:`with_per_input`'s ``information``).
 A sentence without words scores 0 everywhere except ``random``.
 
 The span entity layer's scores (:func:`span_sentence_scores`): the same strategies over the
@@ -43,13 +48,26 @@ def _entropy(probs: np.ndarray) -> np.ndarray:
 
 
 def with_per_input(scores: dict[str, float], *, words: int, pairs: int, fragments: list[int],
-                   relations: int) -> dict[str, float]:
+                   relations: int, information: float | None = None) -> dict[str, float]:
     """``scores`` with ``per_input`` set (module docstring) from the decoded prediction:
     ``fragments``, each predicted entity's fragment count; ``token_entropy`` is a mean per
-    word and ``relation_entropy`` a mean over pairs, so both are summed back."""
+    word and ``relation_entropy`` a mean over pairs, so both are summed back. With
+    ``information`` (the sentence's summed mutual information) ``bald`` is set too."""
     total = scores["token_entropy"] * words + scores["relation_entropy"] * pairs
     inputs = scratch_inputs(fragments=fragments, relations=relations)
-    return {**scores, "per_input": float(total / inputs)}
+    scores = {**scores, "per_input": float(total / inputs)}
+    if information is not None:
+        scores["bald"] = float(information / inputs)
+    return scores
+
+
+def mutual_information(draws: np.ndarray) -> np.ndarray:
+    """BALD's mutual information per row of ``draws`` ``[samples, rows, classes]`` (the
+    probabilities of each MC-dropout draw): the entropy of the mean minus the mean entropy."""
+    draws = np.asarray(draws, dtype=np.float64)
+    if draws.shape[1] == 0:
+        return np.zeros(0)
+    return np.clip(_entropy(draws.mean(axis=0)) - _entropy(draws).mean(axis=0), 0.0, None)
 
 
 def span_sentence_scores(span_probs: np.ndarray, relation_probs: np.ndarray | None,

@@ -53,7 +53,9 @@ from annotation.services.annotations import (
     StaleVersion, annotation_insert, entity_new, normalize_fragments, relation_new,
     sentence_lock, sentence_version_bump,
 )
-from mlcore.contract import selection_score
+from mlcore.contract import (
+    DIVERSITY_CLUSTERS, MC_DROPOUT_SAMPLES, RANKED_STRATEGY, selection_score,
+)
 from annotation.services.tasks import PREANNOTATE, task_enqueue
 
 logger = logging.getLogger(__name__)
@@ -118,22 +120,65 @@ def predictions_generate(
     relation_types = {t.name: t for t in version.project.relation_types.all()}
     pending = sentences_to_preannotate(version=version, sentence_ids=sentence_ids)
     pending_ids = list(pending.values_list("pk", flat=True))
+    diverse = _DiversitySet() if strategy == "diverse" else None
     done = 0
     for offset in range(0, len(pending_ids), batch_size):
         batch = list(Sentence.objects.filter(pk__in=pending_ids[offset:offset + batch_size])
                      .only("id", "text", "start", "document_id").order_by("pk"))
-        predictions = _predict(inference, model, batch, predict_batch_size)
+        predictions = _predict(inference, model, batch, predict_batch_size, strategy)
         _store_batch(version, batch, predictions, strategy, entity_types, relation_types)
+        if diverse is not None:
+            diverse.add(batch, predictions)
         done += len(batch)
+    if diverse is not None:
+        diverse.rescore(version=version)
     logger.info("model v%s pre-annotated %s sentences", version.number, done)
     return done
 
 
-def _predict(inference, model, sentences: list[Sentence], batch_size: int):
+def _predict(inference, model, sentences: list[Sentence], batch_size: int, strategy: str):
+    """The batch's predictions, with what the ranking needs beyond one pass: BALD's
+    MC-dropout draws of the heads, or diversity's sentence vectors."""
     from mlcore.corpus.model import SentenceExample
 
     examples = [SentenceExample(text=s.text, document=str(s.document_id), offset=s.start) for s in sentences]
-    return inference.predict(model, examples, batch_size=batch_size)
+    extras = ({"mc_samples": MC_DROPOUT_SAMPLES} if strategy == "bald"
+              else {"vectors": True} if strategy == "diverse" else {})
+    return inference.predict(model, examples, batch_size=batch_size, **extras)
+
+
+class _DiversitySet:
+    """The ``diverse`` ranking is over the whole set a task scores, not one criterion at a
+    time (``mlcore.selection``): each batch's vectors and uncertainties are kept, and once all
+    are stored each score is replaced by the criterion's place in the round-robin order (the
+    criterion's cluster goes into its score parts, for the rank line)."""
+
+    def __init__(self):
+        self.ids, self.vectors, self.uncertainty = [], [], []
+
+    def add(self, sentences, predictions) -> None:
+        for sentence, prediction in zip(sentences, predictions):
+            self.ids.append(sentence.pk)
+            self.vectors.append(prediction.vector)
+            self.uncertainty.append(prediction.uncertainty.get(RANKED_STRATEGY, 0.0))
+
+    @transaction.atomic
+    def rescore(self, *, version: ModelVersion) -> None:
+        import numpy as np
+
+        from mlcore.selection import kmeans, order_scores, round_robin
+
+        if not self.ids:
+            return
+        clusters = kmeans(np.stack(self.vectors), DIVERSITY_CLUSTERS, seed=version.number)
+        scores = order_scores(round_robin(clusters, np.array(self.uncertainty)))
+        rows = {row.sentence_id: row for row in SentenceScore.objects.filter(
+            model_version=version, sentence_id__in=self.ids).only("id", "sentence_id", "scores")}
+        for k, sentence_id in enumerate(self.ids):
+            rows[sentence_id].score = float(scores[k])
+            rows[sentence_id].scores = {**rows[sentence_id].scores, "cluster": int(clusters[k]),
+                                        "diverse": float(scores[k])}
+        SentenceScore.objects.bulk_update(list(rows.values()), ["score", "scores"], batch_size=500)
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
 """Pre-annotation storage and the review actions on suggestions."""
+import numpy as np
 import pytest
 from django.core.exceptions import PermissionDenied
 
@@ -18,9 +19,11 @@ from tests.annotation.ml_fixtures import make_version, ml_project, suggest, sugg
 
 
 class PredictCalls(list):
-    """Batch sizes ``predict`` was called with; ``loads``: the options of each model load."""
+    """Batch sizes ``predict`` was called with; ``loads``: the options of each model load;
+    ``extras``: the ``mc_samples`` and ``vectors`` of each call."""
 
     loads: list
+    extras: list
 
 
 @pytest.fixture
@@ -30,8 +33,9 @@ def stub_inference(monkeypatch):
 
     calls = PredictCalls()
 
-    def predict(model, examples, batch_size=64):
+    def predict(model, examples, batch_size=64, *, mc_samples=0, vectors=False):
         calls.append(len(examples))
+        calls.extras.append((mc_samples, vectors))
         result = []
         for i, example in enumerate(examples):
             words = example.text.split()
@@ -41,10 +45,13 @@ def stub_inference(monkeypatch):
                             Entity_(example.text.index(words[3]),
                                     example.text.index(words[3]) + len(words[3]), "Condition", 0.6)]
                 relations = [Relation_(1, 0, "is negated", 0.7, 0.55)]
+            uncertainty = {"combined": 0.1 * (i % 7), "mnlp": 1.0 - 0.1 * (i % 7),
+                           "per_input": 0.33 + 0.05 * (i % 5), "random": 0.51 - 0.01 * (i % 5)}
+            if mc_samples:
+                uncertainty["bald"] = 0.02 * (i % 3)
             result.append(SentencePrediction(
-                example.text, entities, relations,
-                uncertainty={"combined": 0.1 * (i % 7), "mnlp": 1.0 - 0.1 * (i % 7),
-                             "per_input": 0.33 + 0.05 * (i % 5), "random": 0.51 - 0.01 * (i % 5)},
+                example.text, entities, relations, uncertainty=uncertainty,
+                vector=np.array([1.0, 0.0] if words[0] == "No" else [0.0, 1.0]) if vectors else None,
             ))
         return result
 
@@ -55,7 +62,7 @@ def stub_inference(monkeypatch):
     loads = []
     monkeypatch.setattr(inference, "load_model", load_model)
     monkeypatch.setattr(inference, "predict", predict)
-    calls.loads = loads
+    calls.loads, calls.extras = loads, []
     return calls
 
 
@@ -104,6 +111,40 @@ def test_the_strategy_option_picks_the_ranking_score(ml_project, stub_inference)
     predictions_generate(model_version_id=version.pk)
     for score in SentenceScore.objects.all():
         assert score.score == score.scores["mnlp"]
+
+
+def test_bald_draws_the_heads_and_ranks_by_their_information(ml_project, stub_inference):
+    from mlcore.contract import MC_DROPOUT_SAMPLES
+
+    ml_project.model_options = {**ml_project.model_options, "strategy": "bald"}
+    ml_project.save()
+    predictions_generate(model_version_id=make_version(ml_project).pk)
+    assert set(stub_inference.extras) == {(MC_DROPOUT_SAMPLES, False)}
+    scores = SentenceScore.objects.all()
+    assert scores.exists()
+    assert all(score.score == score.scores["bald"] for score in scores)
+
+
+def test_diverse_ranks_round_robin_over_clusters_most_uncertain_first(ml_project,
+                                                                     stub_inference):
+    """The stub's vectors put the criteria starting with "No" in one cluster, the rest in
+    another: the ranking alternates between them, each one's highest per_input first."""
+    ml_project.model_options = {**ml_project.model_options, "strategy": "diverse"}
+    ml_project.save()
+    version = make_version(ml_project)
+    predictions_generate(model_version_id=version.pk, batch_size=4)
+    assert set(stub_inference.extras) == {(0, True)}  # vectors, no draws
+    ranked = list(SentenceScore.objects.filter(model_version=version)
+                  .select_related("sentence").order_by("-score"))
+    assert len({r.score for r in ranked}) == len(ranked) == 10
+    negated = [r.sentence.text.startswith("No") for r in ranked]
+    assert 0 < sum(negated) < 10
+    first_two = ranked[:2]
+    assert negated[0] != negated[1]
+    for top in first_two:
+        group = [r for r in ranked if r.sentence.text.startswith("No") == top.sentence.text.startswith("No")]
+        assert top.scores["per_input"] == max(r.scores["per_input"] for r in group)
+        assert {r.scores["cluster"] for r in group} == {top.scores["cluster"]}
 
 
 def test_auto_ranks_by_uncertainty_per_input_once_the_cold_start_is_over(ml_project,

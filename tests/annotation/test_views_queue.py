@@ -189,6 +189,11 @@ def test_the_page_says_why_a_criterion_ranks_where_it_does(client_for, users, ra
     project.save()
     html = client_for(users["annotator"]).get(page(ranked[1])).content.decode()
     assert "mnlp uncertainty <strong>" in html and "cold start" not in html
+    SentenceScore.objects.filter(sentence=ranked[1]).update(scores={"cluster": 7, "per_input": 0.2})
+    project.model_options = {**project.model_options, "strategy": "diverse"}
+    project.save()
+    html = client_for(users["annotator"]).get(page(ranked[1])).content.decode()
+    assert "round-robin over clusters of similar criteria (this one's cluster: 7;" in html
 
 
 def test_the_top_criterion_ranks_first_in_one_statement(client_for, users, ranked,

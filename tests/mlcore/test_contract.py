@@ -265,7 +265,8 @@ def test_auto_ranks_at_random_until_the_cold_start_is_over():
     assert strategy_for("auto", criteria=COLD_START_CRITERIA) == "per_input"
     assert strategy_for("mnlp", criteria=0) == "mnlp"
     assert option_errors({"strategy": "auto"}) == []
-    assert option_errors({"strategy": "bald"}) != []
+    assert option_errors({"strategy": "bald"}) == option_errors({"strategy": "diverse"}) == []
+    assert option_errors({"strategy": "typical"}) != []
 
 
 def test_auto_picks_the_entity_layer_by_the_amount_of_data():

@@ -1,3 +1,4 @@
+import numpy as np
 import torch
 
 from mlcore.inference import Pipeline, load_model, predict
@@ -109,3 +110,37 @@ def test_inference_precision_auto_is_int8_only_on_a_cpu_without_bf16(monkeypatch
     monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
     assert devices.inference_precision("auto", "cpu") == "auto"
 
+
+
+def test_mc_samples_add_bald_and_leave_the_prediction_alone(tmp_path):
+    from mlcore.trainer import train
+
+    from .conftest import tiny_options
+
+    train(TINY_CORPUS, [], tiny_options(dropout=0.3, epochs=10), tmp_path / "m")
+    model = load_model(tmp_path / "m")
+    plain = predict(model, TINY_CORPUS)
+    sampled = predict(model, TINY_CORPUS, mc_samples=6)
+    assert [p.spans() for p in sampled] == [p.spans() for p in plain]
+    assert [p.relations for p in sampled] == [p.relations for p in plain]
+    assert all("bald" not in p.uncertainty for p in plain)
+    assert all(p.uncertainty["bald"] >= 0.0 for p in sampled)
+    assert any(p.uncertainty["bald"] > 1e-6 for p in sampled)
+    assert not model.model.training  # the heads' dropout is off again
+
+
+def test_bald_is_zero_without_dropout(trained_dir):
+    """The shared model trained with dropout 0: every draw is the same, nothing to learn."""
+    sampled = predict(load_model(trained_dir), TINY_CORPUS, mc_samples=4)
+    assert all(abs(p.uncertainty["bald"]) < 1e-6 for p in sampled)
+
+
+def test_vectors_are_the_sentences_encoder_means(trained_dir):
+    model = load_model(trained_dir)
+    texts = [TINY_CORPUS[0].text, TINY_CORPUS[1].text, TINY_CORPUS[0].text]
+    first, second, again = predict(model, texts, vectors=True)
+    assert first.vector.shape == (32,)
+    assert np.allclose(first.vector, again.vector, atol=1e-5)
+    assert not np.allclose(first.vector, second.vector)
+    assert predict(model, texts[:1])[0].vector is None
+    assert "vector" not in first.to_dict()

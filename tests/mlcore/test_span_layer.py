@@ -261,3 +261,13 @@ def test_calibration_fits_the_span_layer_and_leaves_fragment_links_out(span_mode
     entities = [e for p in predictions for e in p.entities]
     assert any(abs(e.confidence - e.prob) > 1e-6 for e in entities)
     assert all(0 < e.confidence <= 1 for e in entities)
+
+
+def test_span_layer_draws_bald_over_its_spans(span_model_dir):
+    from mlcore.inference import load_model, predict
+
+    model = load_model(span_model_dir)
+    plain = predict(model, corpus())
+    sampled = predict(model, corpus(), mc_samples=3)
+    assert [p.spans() for p in sampled] == [p.spans() for p in plain]
+    assert all(p.uncertainty["bald"] >= 0.0 for p in sampled)

@@ -75,3 +75,22 @@ def test_per_input_is_total_uncertainty_per_expected_input():
     nothing = with_per_input(s, words=2, pairs=2, fragments=[], relations=0)
     assert nothing["per_input"] == pytest.approx(4 * math.log(2))  # Done alone: one input
     assert s["per_input"] == 0.0 and scored["combined"] == s["combined"]
+
+
+def test_mutual_information_is_zero_when_the_draws_agree_and_log2_when_they_split():
+    from mlcore.uncertainty import mutual_information
+
+    agree = np.array([[[0.7, 0.3]], [[0.7, 0.3]]])
+    split = np.array([[[1.0, 0.0]], [[0.0, 1.0]]])
+    assert mutual_information(agree) == pytest.approx([0.0])
+    assert mutual_information(split) == pytest.approx([math.log(2)])
+    assert mutual_information(np.zeros((3, 0, 2))).shape == (0,)
+
+
+def test_bald_is_the_information_per_expected_input():
+    from mlcore.uncertainty import with_per_input
+
+    s = sentence_scores(np.array([[0.5, 0.5]]), None)
+    assert "bald" not in with_per_input(s, words=1, pairs=0, fragments=[1], relations=0)
+    scored = with_per_input(s, words=1, pairs=0, fragments=[1], relations=0, information=0.9)
+    assert scored["bald"] == pytest.approx(0.9 / 3)  # Done + an entity (2)
