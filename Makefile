@@ -11,7 +11,7 @@ PORT ?= 8000
 ENV_FILE := $(or $(ELIGO_VAR_DIR),var)/eligo.env
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-8)
 
-.PHONY: install env run web worker test test-fast bench browser clean
+.PHONY: install env run web worker test test-fast browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,9 +50,6 @@ test: install browser
 
 test-fast: install
 	$(PY) -m pytest -m "not slow and not browser"
-
-bench: install
-	$(PY) bench/run_all.py
 
 clean:
 	rm -rf var .pytest_cache

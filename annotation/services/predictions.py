@@ -56,6 +56,7 @@ from annotation.services.annotations import (
 from mlcore.contract import (
     DIVERSITY_CLUSTERS, MC_DROPOUT_SAMPLES, RANKED_STRATEGY, selection_score,
 )
+from annotation.services.bulk import rows_insert
 from annotation.services.tasks import PREANNOTATE, task_enqueue
 
 logger = logging.getLogger(__name__)
@@ -181,47 +182,55 @@ class _DiversitySet:
         SentenceScore.objects.bulk_update(list(rows.values()), ["score", "scores"], batch_size=500)
 
 
+ENTITY_COLUMNS = ("model_version_id", "sentence_id", "type_id", "fragments", "start", "end",
+                  "probability", "calibrated_confidence")
+RELATION_COLUMNS = ("model_version_id", "sentence_id", "type_id", "head_id", "tail_id",
+                    "probability", "calibrated_confidence")
+SCORE_COLUMNS = ("project_id", "sentence_id", "model_version_id", "scores", "score")
+
+
 @transaction.atomic
 def _store_batch(version, sentences, predictions, strategy, entity_types, relation_types) -> None:
-    """Store one batch: three bulk inserts (entities, then relations by their ids, then scores).
+    """Store one batch: three multi-row inserts (entities, then relations by their ids, then
+    scores) of plain values (``services.bulk.rows_insert``: storing was most of re-ranking a
+    large project's time through ``bulk_create``, docs/benchmarks.md, "Re-ranking").
 
     An entity keeps its predicted fragments (the span layer's discontinuous entities have
     several; overlapping entities are stored as they come).
 
     Predicted types the project does not have (a schema changed since training) are skipped.
+    A sentence the version already scored keeps its score (a concurrent run of the same task).
     """
-    per_sentence, entities = [], []
-    for sentence, prediction in zip(sentences, predictions, strict=True):
-        created = []
-        for entity in prediction.entities:
+    if len(predictions) != len(sentences):
+        raise ValueError(f"{len(predictions)} predictions for {len(sentences)} sentences")
+    entity_rows, owners = [], []
+    for s, prediction in enumerate(predictions):
+        sentence = sentences[s]
+        start = sentence.start
+        for k, entity in enumerate(prediction.entities):
             entity_type = entity_types.get(entity.type)
-            fragments = [[sentence.start + a, sentence.start + b] for a, b in entity.fragments]
-            created.append(None if entity_type is None else PredictedEntity(
-                model_version=version, sentence=sentence, type=entity_type, fragments=fragments,
-                start=sentence.start + entity.start, end=sentence.start + entity.end,
-                probability=float(entity.prob), calibrated_confidence=float(entity.confidence),
-            ))
-        entities += [p for p in created if p is not None]
-        per_sentence.append(created)
-    PredictedEntity.objects.bulk_create(entities, batch_size=1000)
-    relations, scores = [], []
-    for sentence, prediction, created in zip(sentences, predictions, per_sentence):
+            if entity_type is not None:
+                owners.append((s, k))
+                entity_rows.append((
+                    version.pk, sentence.pk, entity_type.pk,
+                    [[start + a, start + b] for a, b in entity.fragments],
+                    start + entity.start, start + entity.end, float(entity.prob),
+                    float(entity.confidence)))
+    ids = dict(zip(owners, rows_insert(PredictedEntity, ENTITY_COLUMNS, entity_rows,
+                                       returning_ids=True)))
+    relation_rows, score_rows = [], []
+    for s, (sentence, prediction) in enumerate(zip(sentences, predictions)):
         for relation in prediction.relations:
-            head, tail = created[relation.head], created[relation.tail]
+            head, tail = ids.get((s, relation.head)), ids.get((s, relation.tail))
             relation_type = relation_types.get(relation.type)
             if head is not None and tail is not None and relation_type is not None:
-                relations.append(PredictedRelation(
-                    model_version=version, sentence=sentence, type=relation_type, head=head,
-                    tail=tail, probability=float(relation.prob),
-                    calibrated_confidence=float(relation.confidence),
-                ))
+                relation_rows.append((version.pk, sentence.pk, relation_type.pk, head, tail,
+                                      float(relation.prob), float(relation.confidence)))
         values = {k: float(v) for k, v in (prediction.uncertainty or {}).items() if v is not None}
-        scores.append(SentenceScore(
-            project_id=version.project_id, sentence=sentence, model_version=version, scores=values,
-            score=selection_score(values, strategy),
-        ))
-    PredictedRelation.objects.bulk_create(relations, batch_size=1000)
-    SentenceScore.objects.bulk_create(scores, ignore_conflicts=True)
+        score_rows.append((version.project_id, sentence.pk, version.pk, values,
+                           selection_score(values, strategy)))
+    rows_insert(PredictedRelation, RELATION_COLUMNS, relation_rows)
+    rows_insert(SentenceScore, SCORE_COLUMNS, score_rows, ignore_conflicts=True)
 
 
 # --- review actions ----------------------------------------------------------------------
