@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mlcore.contract import (  # noqa: E402
-    DIVERSITY_CLUSTERS, MC_DROPOUT_SAMPLES, MODEL_OPTION_DEFAULTS, RANKED_STRATEGY,
+    DIVERSITY_CLUSTERS, MODEL_OPTION_DEFAULTS, RANKED_STRATEGY,
     split_by_trial, strategy_for, trial_of,
 )
 from mlcore.corpus.brat import read_brat  # noqa: E402
@@ -198,7 +198,7 @@ def next_order(chain: Chain, model, pool: list, args, order: list[int]) -> tuple
     the next ``--candidates`` of the seed's random ``order`` (the same for every strategy, so
     that at equal effort the random-order chains label nested sets), sorted by the ranking's
     score unless it resolves to ``random`` (the app's seeded random order)."""
-    from mlcore.inference import predict
+    from mlcore.inference import predict, ranking_extras
 
     option, suggested, filtered = STRATEGIES[chain.strategy]
     taken = set(chain.labelled)
@@ -208,9 +208,8 @@ def next_order(chain: Chain, model, pool: list, args, order: list[int]) -> tuple
     if not (ranked or suggested) or model is None:
         return candidates, {}
     predicted = candidates if ranked else candidates[:UNRANKED_PREDICTED]
-    predictions = dict(zip(predicted, predict(
-        model, [pool[i] for i in predicted], 32, mc_samples=MC_DROPOUT_SAMPLES * (ranking == "bald"),
-        vectors=ranking == "diverse")))
+    predictions = dict(zip(predicted, predict(model, [pool[i] for i in predicted], 32,
+                                              **ranking_extras(ranking or "random"))))
     if ranking == "diverse":
         candidates = diversity_ranked(candidates, predictions, chain.seed)
     elif ranked:

@@ -29,7 +29,9 @@ import numpy as np
 import torch
 
 from mlcore.checkpoint import TrainedModel, load_checkpoint, read_config
-from mlcore.contract import FRAGMENT_RELATION
+from mlcore.contract import (
+    FRAGMENT_RELATION, MC_DROPOUT_SAMPLES, SAMPLED_STRATEGIES, SET_STRATEGIES,
+)
 from mlcore.corpus.model import SentenceExample, Span
 from mlcore.data import bucketed_batches, collate
 from mlcore.encoding import as_examples, encode_examples, words_to_span
@@ -120,6 +122,16 @@ class _Extras:
 
     mc_samples: int = 0
     vectors: bool = False
+
+
+def ranking_extras(strategy: str) -> dict:
+    """What :func:`predict` must compute beyond one pass for a ranking: BALD's MC-dropout
+    draws of the heads, or the sentence vectors that diversity clusters (nothing else)."""
+    if strategy in SAMPLED_STRATEGIES:
+        return {"mc_samples": MC_DROPOUT_SAMPLES}
+    if strategy in SET_STRATEGIES:
+        return {"vectors": True}
+    return {}
 
 
 def predict(model, texts_or_examples, batch_size: int = 32, *, gold_entities: bool = False,

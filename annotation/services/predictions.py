@@ -53,9 +53,7 @@ from annotation.services.annotations import (
     StaleVersion, annotation_insert, entity_new, normalize_fragments, relation_new,
     sentence_lock, sentence_version_bump,
 )
-from mlcore.contract import (
-    DIVERSITY_CLUSTERS, MC_DROPOUT_SAMPLES, RANKED_STRATEGY, selection_score,
-)
+from mlcore.contract import DIVERSITY_CLUSTERS, RANKED_STRATEGY, selection_score
 from annotation.services.bulk import rows_insert
 from annotation.services.tasks import PREANNOTATE, task_enqueue
 
@@ -143,9 +141,8 @@ def _predict(inference, model, sentences: list[Sentence], batch_size: int, strat
     from mlcore.corpus.model import SentenceExample
 
     examples = [SentenceExample(text=s.text, document=str(s.document_id), offset=s.start) for s in sentences]
-    extras = ({"mc_samples": MC_DROPOUT_SAMPLES} if strategy == "bald"
-              else {"vectors": True} if strategy == "diverse" else {})
-    return inference.predict(model, examples, batch_size=batch_size, **extras)
+    return inference.predict(model, examples, batch_size=batch_size,
+                             **inference.ranking_extras(strategy))
 
 
 class _DiversitySet:

@@ -144,3 +144,12 @@ def test_vectors_are_the_sentences_encoder_means(trained_dir):
     assert not np.allclose(first.vector, second.vector)
     assert predict(model, texts[:1])[0].vector is None
     assert "vector" not in first.to_dict()
+
+
+def test_ranking_extras_ask_for_draws_or_vectors_only_where_a_ranking_needs_them():
+    from mlcore.contract import MC_DROPOUT_SAMPLES, UNCERTAINTY_STRATEGIES
+    from mlcore.inference import ranking_extras
+
+    assert ranking_extras("bald") == {"mc_samples": MC_DROPOUT_SAMPLES}
+    assert ranking_extras("diverse") == {"vectors": True}
+    assert all(ranking_extras(name) == {} for name in UNCERTAINTY_STRATEGIES)
