@@ -28,16 +28,18 @@ CHIA = Path(os.environ.get("ELIGO_CHIA_DIR", "/work/shared/data/chia/chia_withou
 
 
 def criteria(limit: int) -> list[str]:
-    """Non-empty criterion lines from the Chia .txt files, or synthetic ones."""
+    """``limit`` non-empty criterion lines of the Chia .txt files, the corpus repeated when it
+    has fewer (its 12,000-odd real criteria, so a 30,000 run costs what real criteria cost);
+    synthetic ones when the corpus is absent."""
     lines: list[str] = []
     if CHIA.is_dir():
         for path in sorted(CHIA.glob("*.txt")):
             lines += [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
             if len(lines) >= limit:
                 break
-    while len(lines) < limit:
-        lines.append(f"No history of condition number {len(lines)} within the last 6 months .")
-    return lines[:limit]
+    if lines:
+        return (lines * (limit // len(lines) + 1))[:limit]
+    return [f"No history of condition number {n} within the last 6 months ." for n in range(limit)]
 
 
 def setup_django(var_dir: str) -> None:
