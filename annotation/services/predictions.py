@@ -170,8 +170,11 @@ class _DiversitySet:
             return
         clusters = kmeans(np.stack(self.vectors), DIVERSITY_CLUSTERS, seed=version.number)
         scores = order_scores(round_robin(clusters, np.array(self.uncertainty)))
-        rows = {row.sentence_id: row for row in SentenceScore.objects.filter(
-            model_version=version, sentence_id__in=self.ids).only("id", "sentence_id", "scores")}
+        rows = {}
+        for start in range(0, len(self.ids), 5000):  # below SQLite's limit of parameters
+            rows.update((row.sentence_id, row) for row in SentenceScore.objects.filter(
+                model_version=version, sentence_id__in=self.ids[start:start + 5000]
+            ).only("id", "sentence_id", "scores"))
         for k, sentence_id in enumerate(self.ids):
             rows[sentence_id].score = float(scores[k])
             rows[sentence_id].scores = {**rows[sentence_id].scores, "cluster": int(clusters[k]),
