@@ -13,8 +13,8 @@ Strategies (a random order is the seed's one permutation of the pool, for every 
 
 - ``plain``: a plain tool, random order, no suggestions;
 - ``default``: Eligo's default loop, its ranking (the ``strategy`` option's default, ``auto``:
-  random order until ``contract.COLD_START_CRITERIA`` criteria are labelled, then
-  ``per_input``) and its suggestions as the view shows them: those whose calibrated
+  ``contract.AUTO_STRATEGY``, random order since 2026-12-07; the run of that day had it switch to
+  ``per_input`` at 1,000 criteria) and its suggestions as the view shows them: those whose calibrated
   confidence reaches the display threshold chosen on the dev split
   (``mlcore.calibration.display_threshold``, what a project follows by default);
 - ``ranking``: the default ranking without suggestions;
@@ -203,7 +203,7 @@ def next_order(chain: Chain, model, pool: list, args, order: list[int]) -> tuple
     option, suggested, filtered = STRATEGIES[chain.strategy]
     taken = set(chain.labelled)
     candidates = [i for i in order if i not in taken][:args.candidates]
-    ranking = option and strategy_for(option, criteria=len(chain.labelled))
+    ranking = option and strategy_for(option)
     ranked = ranking not in (None, "random")
     if not (ranked or suggested) or model is None:
         return candidates, {}

@@ -34,10 +34,8 @@ def model_options_get(project: Project) -> dict:
 
 def ranking_strategy(*, version: ModelVersion, project: Project | None = None) -> str:
     """The score the version's predictions rank its project by: the project's strategy option,
-    ``auto`` resolved by the criteria the version learnt from (train and dev:
-    ``mlcore.contract.strategy_for``, random order during the cold start)."""
-    option = model_options_get(project or version.project)["strategy"]
-    return strategy_for(option, criteria=(version.train_size or 0) + (version.dev_size or 0))
+    ``auto`` resolved by ``mlcore.contract.strategy_for``."""
+    return strategy_for(model_options_get(project or version.project)["strategy"])
 
 
 # --- the training data snapshot --------------------------------------------------------

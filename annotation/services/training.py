@@ -355,19 +355,18 @@ def _train_and_register(run_id: int, started: float, cancelled_exc) -> ModelVers
         run_id, f"snapshot: {len(train)} train / {len(dev)} dev sentences",
         train_size=len(train), dev_size=len(dev), data_hash=data_hash(train, dev),
     )
-    _append_log(run_id, _ranking_line(options["strategy"], criteria=len(train) + len(dev)))
+    _append_log(run_id, _ranking_line(options["strategy"]))
     metrics, device = _train(train, dev, options, run.project, directory / "model",
                              ProgressRecorder(run_id, cancelled_exc))
     return _register_version(run_id, metrics, device, directory / "model", time.monotonic() - started)
 
 
-def _ranking_line(option: str, *, criteria: int) -> str:
+def _ranking_line(option: str) -> str:
     """What the version's predictions will rank the open criteria by (``strategy_for``)."""
-    ranking = strategy_for(option, criteria=criteria)
+    ranking = strategy_for(option)
     if option != "auto":
         return f"ranking: {ranking}"
-    return (f"ranking: {ranking} (auto: {criteria} criteria; random until "
-            f"{contract.COLD_START_CRITERIA}, then {contract.RANKED_STRATEGY})")
+    return f"ranking: {ranking} (auto: {contract.PROJECT_STRATEGIES['auto']})"
 
 
 def _entity_layer_resolved(run: TrainingRun, options: dict) -> dict:

@@ -292,7 +292,6 @@ def review_queue_page(request, name):
         "document_id": document_id, "statuses": SentenceStatus.choices,
         "documents": review_document_choices(project=project),
         "strategy": version and ranking_strategy(version=version, project=project),
-        "cold_start_criteria": contract.COLD_START_CRITERIA,
     }
     return render(request, "annotation/models/review.html", context)
 

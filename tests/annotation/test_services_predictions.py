@@ -13,7 +13,6 @@ from annotation.services.predictions import (
     predicted_relation_accept, predicted_relation_reject, predictions_accept_all,
     predictions_generate, predictions_refresh_for_sentences,
 )
-from mlcore.contract import COLD_START_CRITERIA
 from mlcore.inference import PredictedEntity as Entity_, PredictedRelation as Relation_, SentencePrediction
 from tests.annotation.ml_fixtures import make_version, ml_project, suggest, suggest_relation  # noqa: F401
 
@@ -97,7 +96,7 @@ def test_generate_stores_suggestions_in_document_offsets_for_sentences_to_annota
     condition = PredictedEntity.objects.filter(type__name="Condition").first()
     assert condition.calibrated_confidence == condition.probability == 0.6  # not calibrated
     score = scores.first()
-    # the project's strategy, auto: a cold start in random order below 1,000 criteria
+    # the project's strategy, auto: the random order
     assert score.score == score.scores["random"]
     assert Entity.objects.filter(source=Source.MODEL).count() == 0
     # idempotent: a second pass predicts nothing
@@ -147,15 +146,14 @@ def test_diverse_ranks_round_robin_over_clusters_most_uncertain_first(ml_project
         assert {r.scores["cluster"] for r in group} == {top.scores["cluster"]}
 
 
-def test_auto_ranks_by_uncertainty_per_input_once_the_cold_start_is_over(ml_project,
-                                                                        stub_inference):
+def test_auto_keeps_the_random_order_however_much_the_version_learnt_from(ml_project,
+                                                                          stub_inference):
     version = make_version(ml_project)
-    ModelVersion.objects.filter(pk=version.pk).update(train_size=COLD_START_CRITERIA - 200,
-                                                      dev_size=200)
+    ModelVersion.objects.filter(pk=version.pk).update(train_size=4000, dev_size=1000)
     predictions_generate(model_version_id=version.pk)
     assert SentenceScore.objects.exists()
     for score in SentenceScore.objects.all():
-        assert score.score == score.scores["per_input"]
+        assert score.score == score.scores["random"]
 
 
 def test_refresh_hook_queues_the_active_model_for_new_sentences(ml_project, monkeypatch, django_capture_on_commit_callbacks):

@@ -263,7 +263,7 @@ def test_auto_trains_bio_on_little_data_and_span_from_the_threshold(ml_project, 
     assert first.options["entity_layer"] == "bio"
     assert read_config(first.checkpoint_dir)["options"]["entity_layer"] == "bio"
     assert "entity layer: bio (auto: 32 done or reviewed criteria" in first.run.log
-    assert "ranking: random (auto: 32 criteria; random until 1000, then per_input)" in first.run.log
+    assert "ranking: random (auto: random order (no ranking beat it on Chia" in first.run.log
     monkeypatch.setattr(mlcore.contract, "SPAN_LAYER_MIN_CRITERIA", 32)
     second = training_run_execute(run_id=training_run_start(project=ml_project).pk)
     assert second.options["entity_layer"] == "span"

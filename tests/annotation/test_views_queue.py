@@ -182,13 +182,13 @@ def test_the_page_says_why_a_criterion_ranks_where_it_does(client_for, users, ra
     html = client_for(users["annotator"]).get(page(ranked[1])).content.decode()
     assert "Ranked <strong>#2</strong> by model v1" in html
     assert "<strong>0.600</strong>" in html and "mnlp 1.200" in html
-    # the default ranking (auto) of a version trained on few criteria: the cold start
-    assert "random order while the model is new (cold start)" in html
+    # the default ranking (auto): the random order
+    assert "random order (the default: no ranking beat it in the simulation)" in html
     project = ranked[1].project
     project.model_options = {**project.model_options, "strategy": "mnlp"}
     project.save()
     html = client_for(users["annotator"]).get(page(ranked[1])).content.decode()
-    assert "mnlp uncertainty <strong>" in html and "cold start" not in html
+    assert "mnlp uncertainty <strong>" in html and "the default: no ranking" not in html
     SentenceScore.objects.filter(sentence=ranked[1]).update(scores={"cluster": 7, "per_input": 0.2})
     project.model_options = {**project.model_options, "strategy": "diverse"}
     project.save()

@@ -27,16 +27,16 @@ def test_review_page_ranks_filters_and_paginates(ml_project, users, client_for):
     assert client.get("/projects/trial/review/?page=2").status_code == 200
 
 
-def test_review_page_says_whether_it_is_the_cold_start(ml_project, users, client_for):
+def test_review_page_says_whether_it_is_the_random_order(ml_project, users, client_for):
     version = make_version(ml_project)
     client = client_for(users["annotator"])
     html = client.get("/projects/trial/review/").content.decode()
-    assert "Cold start: sentences in a random order drawn with model v1" in html
-    assert "random criteria until 1000 are done" in html
+    assert "Random order: sentences in a random order drawn with model v1" in html
+    assert "no uncertainty ranking beat random order" in html
     ml_project.model_options = {**ml_project.model_options, "strategy": "per_input"}
     ml_project.save()
     html = client.get("/projects/trial/review/").content.decode()
-    assert f"uncertainty of model v{version.number} (per_input)" in html and "Cold start" not in html
+    assert f"uncertainty of model v{version.number} (per_input)" in html and "Random order:" not in html
 
 
 def test_accept_reject_and_accept_all_over_http(ml_project, users, client_for):

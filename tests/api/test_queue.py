@@ -23,7 +23,7 @@ def ranked(project):
 
 
 def test_next_serves_by_ranking_with_the_reason(api_for, users, ranked, project):
-    # the default ranking (auto) of a version trained on few criteria: the cold start
+    # the default ranking (auto): the random order
     cold = api_for(users["annotator"]).post(NEXT, {}, format="json").json()
     assert cold["rank"]["strategy"] == "random"
     project.model_options = {**project.model_options, "strategy": "combined"}

@@ -87,10 +87,10 @@ def _prediction(score: float):
                               uncertainty={"per_input": score, "random": 0.5})
 
 
-def test_random_order_is_the_seeds_permutation_and_auto_keeps_it_in_the_cold_start(monkeypatch):
+def test_random_order_is_the_seeds_permutation_and_auto_keeps_it(monkeypatch):
     """Random-order chains take the unlabelled criteria in one seeded order (at equal effort
-    they label nested sets); ``auto`` resolves to it below COLD_START_CRITERIA, so the ranking
-    predicts nothing; a named score sorts the candidates."""
+    they label nested sets); ``auto`` resolves to it, so the ranking predicts nothing; a
+    named score sorts the candidates."""
     from mlcore import inference
 
     simulation = _simulation()
@@ -100,7 +100,7 @@ def test_random_order_is_the_seeds_permutation_and_auto_keeps_it_in_the_cold_sta
     assert simulation.next_order(plain, None, list(range(6)), args, order) == ([5, 0, 4, 1], {})
 
     def refuse(*_a, **_k):
-        raise AssertionError("a cold start predicts nothing to rank")
+        raise AssertionError("the random order predicts nothing to rank")
 
     monkeypatch.setattr(inference, "predict", refuse)
     ranking = simulation.Chain(1, "ranking", labelled=[3])

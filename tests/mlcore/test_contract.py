@@ -256,14 +256,12 @@ def test_every_strategy_is_scored_by_the_uncertainty_module():
         assert selection_score(scores, strategy) == scores[strategy]
 
 
-def test_auto_ranks_at_random_until_the_cold_start_is_over():
-    from mlcore.contract import COLD_START_CRITERIA, strategy_for
+def test_auto_ranks_in_random_order_and_a_chosen_ranking_is_itself():
+    from mlcore.contract import strategy_for
 
     assert MODEL_OPTION_DEFAULTS["strategy"] == "auto"
-    assert strategy_for("auto", criteria=0) == "random"
-    assert strategy_for("auto", criteria=COLD_START_CRITERIA - 1) == "random"
-    assert strategy_for("auto", criteria=COLD_START_CRITERIA) == "per_input"
-    assert strategy_for("mnlp", criteria=0) == "mnlp"
+    assert strategy_for("auto") == "random"
+    assert strategy_for("mnlp") == "mnlp" and strategy_for("bald") == "bald"
     assert option_errors({"strategy": "auto"}) == []
     assert option_errors({"strategy": "bald"}) == option_errors({"strategy": "diverse"}) == []
     assert option_errors({"strategy": "typical"}) != []
