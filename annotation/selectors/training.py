@@ -127,8 +127,7 @@ def model_versions_for_project(project: Project) -> QuerySet[ModelVersion]:
 
 
 #: the active version's columns read along with a sentence (the rest load on first use)
-ACTIVE_VERSION_FIELDS = ("id", "project_id", "number", "options", "is_active", "train_size",
-                         "dev_size")
+ACTIVE_VERSION_FIELDS = ("id", "project_id", "number", "options", "is_active")
 _ACTIVE_VERSION = "_active_model_version"
 
 

@@ -201,11 +201,8 @@ def _store_batch(version, sentences, predictions, strategy, entity_types, relati
     Predicted types the project does not have (a schema changed since training) are skipped.
     A sentence the version already scored keeps its score (a concurrent run of the same task).
     """
-    if len(predictions) != len(sentences):
-        raise ValueError(f"{len(predictions)} predictions for {len(sentences)} sentences")
     entity_rows, owners = [], []
-    for s, prediction in enumerate(predictions):
-        sentence = sentences[s]
+    for s, (sentence, prediction) in enumerate(zip(sentences, predictions, strict=True)):
         start = sentence.start
         for k, entity in enumerate(prediction.entities):
             entity_type = entity_types.get(entity.type)
