@@ -55,11 +55,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mlcore.contract import (  # noqa: E402
-    DIVERSITY_CLUSTERS, MODEL_OPTION_DEFAULTS, RANKED_STRATEGY,
-    split_by_trial, strategy_for, trial_of,
+    DIVERSITY_CLUSTERS, MODEL_OPTION_DEFAULTS, PROJECT_ENTITY_LAYERS, RANKED_STRATEGY,
+    entity_layer_for, split_by_trial, strategy_for, trial_of,
 )
 from mlcore.corpus.brat import read_brat  # noqa: E402
-from mlcore.corpus.model import sentence_examples  # noqa: E402
+from mlcore.corpus.model import flat_example, sentence_examples  # noqa: E402
 from mlcore.corpus.splitting import split_criteria  # noqa: E402
 from mlcore.effort import CriterionAnnotations, Mention, criterion_effort  # noqa: E402
 
@@ -79,8 +79,9 @@ METRICS = {"ner": "ner_f1", "re": "re_end_to_end_f1"}
 AXES = ("inputs", "tokens", "criteria")
 
 
-def load_examples(folder: Path | None) -> list:
-    """Non-blank criteria of a brat folder (the demo's criteria without one)."""
+def load_examples(folder: Path | None, *, flat: bool) -> list:
+    """Non-blank criteria of a brat folder (the demo's criteria without one): every gold
+    entity, or with ``flat`` the flattened gold (``sentence_examples``)."""
     if folder is None:
         from annotation.demo_data import demo_documents
         documents = demo_documents()
@@ -90,14 +91,17 @@ def load_examples(folder: Path | None) -> list:
     for doc in documents:
         if not doc.sentences:
             doc.sentences = split_criteria(doc.text)
-        examples += [e for e in sentence_examples(doc) if e.text.strip()]
+        examples += [e for e in sentence_examples(doc, flat=flat) if e.text.strip()]
     return examples
 
 
 def pool_and_test(args) -> tuple[list, list]:
-    pool = load_examples(args.pool)
+    """The gold the simulated expert annotates and the test set is scored on: every entity,
+    except with ``--entity-layer bio``, the flattened gold of the runs before 2026-12-07."""
+    flat = args.entity_layer == "bio"
+    pool = load_examples(args.pool, flat=flat)
     if args.test is not None:
-        test = load_examples(args.test)
+        test = load_examples(args.test, flat=flat)
     else:
         pool, test = split_by_trial(pool, trial=lambda e: trial_of(e.document),
                                     train_fraction=1 - args.test_fraction, seed=args.split_seed)
@@ -122,17 +126,15 @@ def whole_trials(examples: list, limit: int | None, seed: int) -> list:
     return taken
 
 
-def train_options(args, seed: int, labels: tuple, warm: Path | None):
-    """The app's recipe (its model option defaults), on the CPU in fp32, with the BIO layer:
-    the pool is read flattened (its effort and its figures so far were measured so), where the
-    app's ``auto`` would move to the span layer from ``SPAN_LAYER_MIN_CRITERIA`` criteria."""
+def train_options(args, seed: int, labels: tuple, warm: Path | None, layer: str):
+    """The app's recipe (its model option defaults), on the CPU in fp32, with ``layer``."""
     from mlcore.trainer import TrainOptions
 
     known = {f.name for f in fields(TrainOptions)}
     recipe = {k: v for k, v in MODEL_OPTION_DEFAULTS.items()
               if k in known and k not in ("encoder", "warm_start") and v is not None}
     recipe.update(entity_types=labels[0], relation_types=labels[1], seed=seed, device="cpu",
-                  precision="fp32", num_threads=args.threads, entity_layer="bio",
+                  precision="fp32", num_threads=args.threads, entity_layer=layer,
                   warm_start=str(warm) if warm and MODEL_OPTION_DEFAULTS["warm_start"] else None)
     if args.quick:
         recipe.update(encoder_config=TINY, lr=5e-3, min_steps=4, epochs=2, batch_size=8)
@@ -188,11 +190,6 @@ def label(chain: Chain, pool: list, order: list[int], budget: int, suggestions: 
         chain.labelled.append(index)
 
 
-# in random order only the first criteria are predicted for their suggestions: more than a
-# round labels (about 250); one past them would be annotated from scratch, never for less
-UNRANKED_PREDICTED = 600
-
-
 def next_order(chain: Chain, model, pool: list, args, order: list[int]) -> tuple[list[int], dict]:
     """The unlabelled criteria in the strategy's order, and the suggestions shown on them:
     the next ``--candidates`` of the seed's random ``order`` (the same for every strategy, so
@@ -207,9 +204,8 @@ def next_order(chain: Chain, model, pool: list, args, order: list[int]) -> tuple
     ranked = ranking not in (None, "random")
     if not (ranked or suggested) or model is None:
         return candidates, {}
-    predicted = candidates if ranked else candidates[:UNRANKED_PREDICTED]
-    predictions = dict(zip(predicted, predict(model, [pool[i] for i in predicted], 32,
-                                              **ranking_extras(ranking or "random"))))
+    predictions = dict(zip(candidates, predict(model, [pool[i] for i in candidates], 32,
+                                               **ranking_extras(ranking or "random"))))
     if ranking == "diverse":
         candidates = diversity_ranked(candidates, predictions, chain.seed)
     elif ranked:
@@ -236,17 +232,18 @@ def train_round(chain: Chain, pool, test, args, labels, out: Path, warm: Path | 
     from mlcore.inference import load_model
     from mlcore.trainer import train
 
-    examples = [pool[i] for i in chain.labelled]
+    layer = entity_layer_for(args.entity_layer, criteria=len(chain.labelled))
+    examples = [pool[i] if layer == "span" else flat_example(pool[i]) for i in chain.labelled]
     fit, dev = split_by_trial(examples, trial=lambda e: trial_of(e.document),
                               train_fraction=1 - MODEL_OPTION_DEFAULTS["dev_fraction"],
                               seed=chain.seed)
     model_dir = out / f"{chain.seed}-{chain.strategy}-{len(chain.curve)}"
-    result = train(fit, dev, train_options(args, chain.seed, labels, warm), model_dir)
+    result = train(fit, dev, train_options(args, chain.seed, labels, warm, layer), model_dir)
     chain.threshold = ((result.dev_metrics or {}).get("calibration") or {}).get(
         "display_threshold") or 0.0
     model = load_model(model_dir, device="cpu", precision="fp32")
     metrics = evaluate(model, test, 32, tasks=("ner", "re_end_to_end"))
-    return model, model_dir, {"ner_f1": metrics["ner"]["f1"],
+    return model, model_dir, {"layer": layer, "ner_f1": metrics["ner"]["f1"],
                               "re_end_to_end_f1": metrics["re_end_to_end"]["f1"]}
 
 
@@ -401,6 +398,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--candidates", type=int, default=3000,
                         help="unlabelled criteria ranked (and shown suggestions) per round")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--entity-layer", default=MODEL_OPTION_DEFAULTS["entity_layer"],
+                        choices=tuple(PROJECT_ENTITY_LAYERS),
+                        help="the app's option (auto: BIO below SPAN_LAYER_MIN_CRITERIA "
+                             "criteria, span from there); bio reads the gold flattened, as the "
+                             "runs before 2026-12-07 did")
     parser.add_argument("--quick", action="store_true",
                         help="tiny data and a tiny random encoder (a smoke test)")
     parser.add_argument("--out", type=Path, default=None, help="checkpoints (default: temp)")
@@ -474,6 +476,7 @@ def main(argv=None) -> dict:
             "command": " ".join(sys.argv[1:]) if argv is None else " ".join(argv),
             "budget_criteria": args.budget_criteria, "rounds": args.rounds,
             "encoder": "tiny random BERT" if args.quick else "packaged MiniLM-L6",
+            "entity_layer": args.entity_layer,
             "recipe": {k: MODEL_OPTION_DEFAULTS[k] for k in ("epochs", "min_steps", "batch_size",
                                                              "lr", "patience", "warm_start")}}
     runs, result = [], {}

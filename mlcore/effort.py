@@ -100,8 +100,8 @@ class CriterionAnnotations:
 
     @classmethod
     def of_example(cls, example: SentenceExample) -> CriterionAnnotations:
-        """The spans (one fragment each) and relations of a gold or predicted example."""
-        return cls(tuple(Mention(s.type, ((s.start, s.end),)) for s in example.spans),
+        """The spans (their fragments) and relations of a gold or predicted example."""
+        return cls(tuple(Mention(s.type, s.pieces) for s in example.spans),
                    tuple((h, t, r) for h, t, r in example.relations))
 
 

@@ -332,6 +332,19 @@ def entity_spans(entities: list[Entity], stats: FlattenStats | None = None) -> d
     return kept
 
 
+def flat_example(example: SentenceExample) -> SentenceExample:
+    """The BIO layer's view of a full example (``sentence_examples(flat=False)``): the rule of
+    :func:`flatten_entities` on its spans (longest first, a discontinuous entity as its
+    extent), the relations whose two ends survive."""
+    taken = sorted(longest_first([(span.start, span.end) for span in example.spans]))
+    place = {old: new for new, old in enumerate(taken)}
+    spans = [Span(example.spans[i].start, example.spans[i].end, example.spans[i].type)
+             for i in taken]
+    relations = [(place[h], place[t], r) for h, t, r in example.relations
+                 if h in place and t in place]
+    return SentenceExample(example.text, spans, relations, example.document, example.offset)
+
+
 def _local(span: Span, offset: int) -> Span:
     return Span(span.start - offset, span.end - offset, span.type,
                 tuple((start - offset, end - offset) for start, end in span.fragments))

@@ -109,3 +109,31 @@ def test_random_order_is_the_seeds_permutation_and_auto_keeps_it(monkeypatch):
                         lambda model, examples, batch: [_prediction(e / 10) for e in examples])
     ranked = simulation.Chain(1, "rank_per_input", labelled=[3])
     assert simulation.next_order(ranked, object(), list(range(6)), args, order)[0] == [5, 4, 1, 0]
+
+
+def test_the_gold_is_every_entity_unless_the_layer_is_bio():
+    """The expert annotates (and the test scores) every entity; ``--entity-layer bio`` reads
+    the flattened gold of the earlier runs. The demo has nested entities, so flattening loses
+    some."""
+    simulation = _simulation()
+    full, _ = simulation.pool_and_test(simulation.build_parser().parse_args([]))
+    flat, _ = simulation.pool_and_test(
+        simulation.build_parser().parse_args(["--entity-layer", "bio"]))
+    assert len(full) == len(flat)
+    assert sum(len(e.spans) for e in full) > sum(len(e.spans) for e in flat)
+
+
+@pytest.mark.slow
+def test_each_round_trains_the_layer_the_option_resolves_to(tmp_path, monkeypatch):
+    """``auto`` trains BIO below ``SPAN_LAYER_MIN_CRITERIA`` labelled criteria, span from
+    there (as the app's Retrain does); the curve says which layer each round had."""
+    simulation = _simulation()
+    monkeypatch.setattr(simulation, "entity_layer_for",
+                        lambda option, criteria: "span" if criteria >= 40 else "bio")
+    out = tmp_path / "al.json"
+    simulation.main(["--quick", "--strategies", "default", "--json", str(out),
+                     "--out", str(tmp_path / "models")])
+    curve = json.loads(out.read_text())["runs"][0]["curve"]
+    labelled = [p["criteria"] for p in curve]
+    assert [p["layer"] for p in curve] == ["span" if n >= 40 else "bio" for n in labelled]
+    assert {p["layer"] for p in curve} == {"bio", "span"}

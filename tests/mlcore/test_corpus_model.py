@@ -7,7 +7,9 @@ from mlcore.corpus.model import (
     Relation,
     Schema,
     Sentence,
+    SentenceExample,
     Span,
+    flat_example,
     flatten_entities,
     sentence_examples,
 )
@@ -81,3 +83,22 @@ def test_flatten_stats_add_and_schema_extension():
     schema = Schema()
     schema.extend_from_documents([Document("d", "ab", entities=[entity("T1", "X", (0, 1))])])
     assert schema.entity_names == ["X"]
+
+
+def test_flat_example_applies_the_flattening_rule_to_a_full_example():
+    """Nested and discontinuous spans of ``sentence_examples(flat=False)`` reduced as
+    ``flatten_entities`` reduces a document's: the same spans, relations re-indexed."""
+    text = "severe renal and hepatic impairment"
+    doc = Document("d", text, sentences=[Sentence(0, len(text))],
+                   entities=[entity("T1", "Qualifier", (0, 6)),
+                             entity("T2", "Condition", (0, 12), (25, 35)),
+                             entity("T3", "Condition", (17, 35))],
+                   relations=[Relation("R1", "Has_qualifier", "T2", "T1"),
+                              Relation("R2", "Has_qualifier", "T3", "T1")])
+    full = sentence_examples(doc, flat=False)[0]
+    flat = flat_example(full)
+    assert flat == sentence_examples(doc)[0]
+    assert flat.spans == [Span(0, 35, "Condition")] and flat.relations == []
+    nested = SentenceExample("a b", [Span(0, 1, "X"), Span(0, 3, "Y"), Span(2, 3, "Z")],
+                             [(1, 0, "r"), (0, 2, "s")], "d", 4)
+    assert flat_example(nested) == SentenceExample("a b", [Span(0, 3, "Y")], [], "d", 4)

@@ -118,3 +118,11 @@ def test_of_example_reads_spans_and_relations():
                               [(0, 1, "negates")])
     assert CriterionAnnotations.of_example(example) == CriterionAnnotations(
         (NO, HEART), ((0, 1, "negates"),))
+
+
+def test_of_example_keeps_the_fragments_of_a_discontinuous_span():
+    pieces = RENAL.fragments
+    example = SentenceExample(TEXT, [Span(pieces[0][0], pieces[-1][1], "Condition", pieces)])
+    assert CriterionAnnotations.of_example(example).entities == (RENAL,)
+    assert criterion_effort(text=TEXT, gold=CriterionAnnotations.of_example(example)).actions[
+        "add fragment"] == 1
