@@ -22,7 +22,10 @@ tokens' last hidden states; :mod:`mlcore.selection` clusters them).
 """
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -171,16 +174,55 @@ def _predict_single(trained: TrainedModel, examples, batch_size, gold_entities, 
                                  entity_layer=trained.model.config.entity_layer)
     results: list[SentencePrediction | None] = [None] * len(encoded)
     trained.model.eval()
-    runtime = trained.runtime
-    with torch.inference_mode(), runtime.autocast():
-        for sentences in bucketed_batches(encoded, batch_size, shuffle=False):
-            batch = collate(sentences, trained.tokenizer.pad_token_id or 0,
-                            labelled=False).to(runtime.device)
-            output = trained.model(batch, candidates="gold" if gold_entities else "predicted")
+    batches = bucketed_batches(encoded, batch_size, shuffle=False)
+    forward = _Forward(trained, "gold" if gold_entities else "predicted")
+    # MC-dropout draws switch the heads' dropout on and off: one batch at a time
+    for sentences, batch, output in forward.each(batches, side_by_side=not extras.mc_samples):
+        with torch.inference_mode(), trained.runtime.autocast():
             for s, prediction in zip(sentences, _unpack(trained, batch, output, gold_entities,
                                                         examples, rng, extras)):
                 results[s.index] = join_fragments(prediction) if join else prediction
     return results
+
+
+@dataclass
+class _Forward:
+    """The model's pass over batches, in order. On a CPU with ``n > 1`` torch threads the
+    batches run side by side on ``n`` Python threads of one torch thread each (torch releases
+    the GIL in its kernels): a criterion batch's matrices are small, so ``n`` batches at once
+    use the cores better than one batch split ``n`` ways, and the decoding (Python, on the
+    calling thread, in batch order so that the results stay those of one thread) overlaps
+    the passes. ``docs/benchmarks.md``, "Re-ranking after a new model version"."""
+
+    trained: TrainedModel
+    candidates: str
+
+    def run(self, sentences):
+        runtime = self.trained.runtime
+        with torch.inference_mode(), runtime.autocast():
+            batch = collate(sentences, self.trained.tokenizer.pad_token_id or 0,
+                            labelled=False).to(runtime.device)
+            return sentences, batch, self.trained.model(batch, candidates=self.candidates)
+
+    def each(self, batches: list, *, side_by_side: bool = True):
+        threads = torch.get_num_threads()
+        if (not side_by_side or self.trained.runtime.device.type != "cpu" or threads < 2
+                or len(batches) < 2):
+            yield from map(self.run, batches)
+            return
+        torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(threads, thread_name_prefix="eligo-predict") as pool:
+                ahead = iter(batches)
+                pending = deque(pool.submit(self.run, b) for b in islice(ahead, 2 * threads))
+                while pending:
+                    done = pending.popleft().result()
+                    following = next(ahead, None)
+                    if following is not None:
+                        pending.append(pool.submit(self.run, following))
+                    yield done
+        finally:
+            torch.set_num_threads(threads)
 
 
 def _probabilities(logits: torch.Tensor, temperature: float) -> tuple[np.ndarray, np.ndarray]:

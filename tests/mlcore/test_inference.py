@@ -153,3 +153,50 @@ def test_ranking_extras_ask_for_draws_or_vectors_only_where_a_ranking_needs_them
     assert ranking_extras("bald") == {"mc_samples": MC_DROPOUT_SAMPLES}
     assert ranking_extras("diverse") == {"vectors": True}
     assert all(ranking_extras(name) == {} for name in UNCERTAINTY_STRATEGIES)
+
+
+def _forward_threads(model) -> list[str]:
+    """The names of the threads the encoder runs on, recorded by a forward hook."""
+    import threading
+
+    names: list[str] = []
+    model.model.encoder.register_forward_hook(
+        lambda *_: names.append(threading.current_thread().name))
+    return names
+
+
+def test_cpu_batches_run_side_by_side_with_the_results_of_one_thread(trained_dir):
+    """With two torch threads the batches' passes run on two threads of one torch thread each,
+    decoded in batch order: every prediction (its random tie-break included) is the serial
+    one's, and the torch thread count is restored."""
+    model = load_model(trained_dir, device="cpu")
+    texts = [e.text for e in TINY_CORPUS] * 4 + ["No aspirin for 6 months"]
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        serial = predict(model, texts, batch_size=2)
+        names = _forward_threads(model)
+        torch.set_num_threads(2)
+        side_by_side = predict(model, texts, batch_size=2)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert [p.to_dict() for p in side_by_side] == [p.to_dict() for p in serial]
+    assert [p.uncertainty for p in side_by_side] == [p.uncertainty for p in serial]
+    assert len(names) == 9 and all(n.startswith("eligo-predict") for n in names)
+    assert len(set(names)) == 2
+
+
+def test_mc_dropout_draws_run_one_batch_at_a_time(trained_dir):
+    """BALD's draws switch the heads' dropout on and off: never two batches at once."""
+    import threading
+
+    model = load_model(trained_dir, device="cpu")
+    names = _forward_threads(model)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        predict(model, [e.text for e in TINY_CORPUS] * 2, batch_size=2, mc_samples=3)
+    finally:
+        torch.set_num_threads(before)
+    assert names and set(names) == {threading.current_thread().name}
