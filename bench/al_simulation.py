@@ -21,8 +21,10 @@ Strategies (a random order is the seed's one permutation of the pool, for every 
 - ``suggestions``: suggestions (above the threshold) in random order;
 - ``default_unfiltered``: the default loop showing every suggestion;
 - ``rank_<ranking>`` for each of ``RANKINGS`` (``per_input``, ``combined``, ``margin``, ``bald``,
-  ``diverse``; ``contract.PROJECT_STRATEGIES``): that ranking from the first model on, without
-  suggestions; ``default_<ranking>``: the same with suggestions.
+  ``diverse``, ``cold_start``; ``contract.PROJECT_STRATEGIES``): that ranking from the first
+  model on, without suggestions; ``default_<ranking>``: the same with suggestions
+  (``cold_start`` resolves by the criteria the model was trained on and its dev score, as the
+  app resolves it by the version's).
 
 Rounds go on until at least the effort of ``--budget-criteria`` (2,000) random criteria from
 scratch is spent (or the pool is used up). The first round is the same random criteria, from
@@ -56,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 from mlcore.contract import (  # noqa: E402
     DIVERSITY_CLUSTERS, MODEL_OPTION_DEFAULTS, PROJECT_ENTITY_LAYERS, RANKED_STRATEGY,
-    entity_layer_for, split_by_trial, strategy_for, trial_of,
+    dev_score, entity_layer_for, split_by_trial, strategy_for, trial_of,
 )
 from mlcore.corpus.brat import read_brat  # noqa: E402
 from mlcore.corpus.model import flat_example, sentence_examples  # noqa: E402
@@ -67,7 +69,7 @@ from mlcore.effort import CriterionAnnotations, Mention, criterion_effort  # noq
 # the display threshold chosen on dev hidden, as the app hides them (Project.suggestion_threshold
 # follows the active version's); ``auto`` resolves as the app resolves it (contract.strategy_for)
 DEFAULT = MODEL_OPTION_DEFAULTS["strategy"]
-RANKINGS = ("per_input", "combined", "margin", "bald", "diverse")
+RANKINGS = ("per_input", "combined", "margin", "bald", "diverse", "cold_start")
 STRATEGIES = {"plain": (None, False, False), "default": (DEFAULT, True, True),
               "ranking": (DEFAULT, False, False), "suggestions": (None, True, True),
               "default_unfiltered": (DEFAULT, True, False),
@@ -151,6 +153,7 @@ class Chain:
     spent: dict = field(default_factory=lambda: dict.fromkeys(AXES, 0))
     curve: list = field(default_factory=list)
     threshold: float = 0.0  # the latest model's display threshold, chosen on its dev split
+    dev_f1: float = 0.0  # the latest model's dev score (what ``cold_start`` resolves by)
 
 
 def gold_of(example) -> CriterionAnnotations:
@@ -200,7 +203,7 @@ def next_order(chain: Chain, model, pool: list, args, order: list[int]) -> tuple
     option, suggested, filtered = STRATEGIES[chain.strategy]
     taken = set(chain.labelled)
     candidates = [i for i in order if i not in taken][:args.candidates]
-    ranking = option and strategy_for(option)
+    ranking = option and strategy_for(option, criteria=len(chain.labelled), dev_f1=chain.dev_f1)
     ranked = ranking not in (None, "random")
     if not (ranked or suggested) or model is None:
         return candidates, {}
@@ -241,6 +244,7 @@ def train_round(chain: Chain, pool, test, args, labels, out: Path, warm: Path | 
     result = train(fit, dev, train_options(args, chain.seed, labels, warm, layer), model_dir)
     chain.threshold = ((result.dev_metrics or {}).get("calibration") or {}).get(
         "display_threshold") or 0.0
+    chain.dev_f1 = dev_score("joint", result.dev_metrics or {})
     model = load_model(model_dir, device="cpu", precision="fp32")
     metrics = evaluate(model, test, 32, tasks=("ner", "re_end_to_end"))
     return model, model_dir, {"layer": layer, "ner_f1": metrics["ner"]["f1"],

@@ -64,11 +64,19 @@ MC_DROPOUT_SAMPLES = 10
 DIVERSITY_CLUSTERS = 50
 SAMPLED_STRATEGIES = ("bald",)
 SET_STRATEGIES = ("diverse",)
+# ``cold_start``: diverse picks while the model is weak (typical examples first, Hacohen et al.
+# 2022), then the uncertainty ranking: ``diverse`` until the version was trained on
+# ``COLD_START_CRITERIA`` criteria or its dev score (``dev_score``) reaches ``COLD_START_F1``,
+# ``RANKED_STRATEGY`` from there.
+COLD_START_CRITERIA = 1000
+COLD_START_F1 = 0.4
 PROJECT_STRATEGIES = {
     "auto": "random order (no ranking beat it on Chia up to 2,000 criteria)",
     **{name: name.replace("_", " ") for name in UNCERTAINTY_STRATEGIES},
     "bald": "BALD (MC dropout on the heads, per input)",
-    "diverse": f"diverse ({DIVERSITY_CLUSTERS} k-means clusters, most uncertain of each first)"}
+    "diverse": f"diverse ({DIVERSITY_CLUSTERS} k-means clusters, most uncertain of each first)",
+    "cold_start": f"cold start: diverse until {COLD_START_CRITERIA} trained criteria or dev "
+                  f"F1 {COLD_START_F1}, then per input"}
 DEFAULT_STRATEGY = "auto"
 
 # The training hyperparameters (paper, Table 3) of ``TrainOptions`` and the CLI.
@@ -150,10 +158,16 @@ def entity_layer_for(option: str, *, criteria: int) -> str:
     return "span" if criteria >= SPAN_LAYER_MIN_CRITERIA else "bio"
 
 
-def strategy_for(option: str) -> str:
-    """The score a project ranks by: ``option`` itself, or for ``auto``
-    :data:`AUTO_STRATEGY`."""
-    return AUTO_STRATEGY if option == "auto" else option
+def strategy_for(option: str, *, criteria: int = 0, dev_f1: float = 0.0) -> str:
+    """The score a project ranks by: ``option`` itself, for ``auto`` :data:`AUTO_STRATEGY`,
+    for ``cold_start`` ``diverse`` or :data:`RANKED_STRATEGY` by the ranking model's
+    ``criteria`` (those it was trained on) and ``dev_f1`` (its ``dev_score``)."""
+    if option == "auto":
+        return AUTO_STRATEGY
+    if option == "cold_start":
+        weak = criteria < COLD_START_CRITERIA and dev_f1 < COLD_START_F1
+        return "diverse" if weak else RANKED_STRATEGY
+    return option
 
 
 def _number_within(value, low, high, *, whole: bool, open_high: bool = False) -> bool:

@@ -34,8 +34,13 @@ def model_options_get(project: Project) -> dict:
 
 def ranking_strategy(*, version: ModelVersion, project: Project | None = None) -> str:
     """The score the version's predictions rank its project by: the project's strategy option,
-    ``auto`` resolved by ``mlcore.contract.strategy_for``."""
-    return strategy_for(model_options_get(project or version.project)["strategy"])
+    resolved by ``mlcore.contract.strategy_for`` (``cold_start`` by the criteria the version
+    was trained on and its dev score, :func:`primary_f1`)."""
+    option = model_options_get(project or version.project)["strategy"]
+    if option != "cold_start":
+        return strategy_for(option)
+    return strategy_for(option, criteria=(version.train_size or 0) + (version.dev_size or 0),
+                        dev_f1=primary_f1(version.dev_metrics or {}))
 
 
 # --- the training data snapshot --------------------------------------------------------

@@ -363,6 +363,8 @@ def _train_and_register(run_id: int, started: float, cancelled_exc) -> ModelVers
 
 def _ranking_line(option: str) -> str:
     """What the version's predictions will rank the open criteria by (``strategy_for``)."""
+    if option == "cold_start":  # resolved by the version's size and dev score
+        return f"ranking: {contract.PROJECT_STRATEGIES[option]}"
     ranking = strategy_for(option)
     if option != "auto":
         return f"ranking: {ranking}"

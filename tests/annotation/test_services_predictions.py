@@ -146,6 +146,29 @@ def test_diverse_ranks_round_robin_over_clusters_most_uncertain_first(ml_project
         assert {r.scores["cluster"] for r in group} == {top.scores["cluster"]}
 
 
+def test_cold_start_ranks_diverse_for_a_small_version_then_per_input(ml_project,
+                                                                    stub_inference):
+    """``cold_start`` resolves by the version: trained on few criteria with a weak dev score,
+    the diverse ranking (vectors computed); on ``COLD_START_CRITERIA`` criteria, per input."""
+    from mlcore.contract import COLD_START_CRITERIA
+
+    ml_project.model_options = {**ml_project.model_options, "strategy": "cold_start"}
+    ml_project.save()
+    small = make_version(ml_project)
+    ModelVersion.objects.filter(pk=small.pk).update(train_size=40, dev_size=10,
+                                                    dev_metrics={"ner": {"f1": 0.1}})
+    predictions_generate(model_version_id=small.pk)
+    assert stub_inference.extras == [(0, True)]
+    assert all("cluster" in s.scores for s in SentenceScore.objects.filter(model_version=small))
+    ModelVersion.objects.filter(pk=small.pk).update(is_active=False)
+    large = make_version(ml_project, number=2)
+    ModelVersion.objects.filter(pk=large.pk).update(train_size=COLD_START_CRITERIA, dev_size=0)
+    predictions_generate(model_version_id=large.pk)
+    assert stub_inference.extras[-1] == (0, False)
+    for score in SentenceScore.objects.filter(model_version=large):
+        assert score.score == score.scores["per_input"]
+
+
 def test_auto_keeps_the_random_order_however_much_the_version_learnt_from(ml_project,
                                                                           stub_inference):
     version = make_version(ml_project)

@@ -137,3 +137,22 @@ def test_each_round_trains_the_layer_the_option_resolves_to(tmp_path, monkeypatc
     labelled = [p["criteria"] for p in curve]
     assert [p["layer"] for p in curve] == ["span" if n >= 40 else "bio" for n in labelled]
     assert {p["layer"] for p in curve} == {"bio", "span"}
+
+
+def test_cold_start_takes_diverse_picks_until_the_model_is_good_enough(monkeypatch):
+    """As the app resolves it by the version: diverse while the chain's model is weak, the
+    per-input ranking once its dev score reaches ``COLD_START_F1``."""
+    from mlcore import inference
+    from mlcore.contract import COLD_START_F1
+
+    simulation = _simulation()
+    args = simulation.build_parser().parse_args(["--candidates", "4"])
+    order = [5, 3, 0, 4, 1, 2]
+    monkeypatch.setattr(inference, "predict",
+                        lambda model, examples, batch, **extras: [_prediction(e / 10) for e in examples])
+    monkeypatch.setattr(simulation, "diversity_ranked",
+                        lambda candidates, predictions, seed: list(reversed(candidates)))
+    weak = simulation.Chain(1, "rank_cold_start", labelled=[3], dev_f1=COLD_START_F1 - 0.1)
+    assert simulation.next_order(weak, object(), list(range(6)), args, order)[0] == [1, 4, 0, 5]
+    good = simulation.Chain(1, "rank_cold_start", labelled=[3], dev_f1=COLD_START_F1)
+    assert simulation.next_order(good, object(), list(range(6)), args, order)[0] == [5, 4, 1, 0]

@@ -267,6 +267,17 @@ def test_auto_ranks_in_random_order_and_a_chosen_ranking_is_itself():
     assert option_errors({"strategy": "typical"}) != []
 
 
+def test_cold_start_is_diverse_until_enough_criteria_or_a_good_enough_model():
+    from mlcore.contract import COLD_START_CRITERIA, COLD_START_F1, strategy_for
+
+    assert strategy_for("cold_start") == "diverse"
+    assert strategy_for("cold_start", criteria=COLD_START_CRITERIA - 1,
+                        dev_f1=COLD_START_F1 - 0.01) == "diverse"
+    assert strategy_for("cold_start", criteria=COLD_START_CRITERIA) == "per_input"
+    assert strategy_for("cold_start", criteria=10, dev_f1=COLD_START_F1) == "per_input"
+    assert option_errors({"strategy": "cold_start"}) == []
+
+
 def test_auto_picks_the_entity_layer_by_the_amount_of_data():
     from mlcore.contract import SPAN_LAYER_MIN_CRITERIA, entity_layer_for
 
