@@ -30,11 +30,11 @@ Rounds go on until at least the effort of ``--budget-criteria`` (2,000) random c
 scratch is spent (or the pool is used up). The first round is the same random criteria, from
 scratch, for every strategy of a seed (there is no model yet).
 
-    # the full Chia run (2,000-criterion budget; about 10 hours on a 2-core CPU: the run of
-    # docs/al-simulation.md used --budget-criteria 600 --rounds 4 --test-criteria 800)
+    # one chain of the Chia run of docs/al-simulation.md (its section "The run" has them all:
+    # one process per seed and strategy, side by side, then --merge of their JSON files)
     .venv/bin/python bench/al_simulation.py --pool /work/shared/data/chia/chia_without_scope \\
-        --seeds 13,14,15 --json docs/al-simulation.json --table docs/al-simulation-table.md \\
-        --plot docs/al-simulation.png
+        --entity-layer bio --budget-criteria 2000 --rounds 4 --test-criteria 800 \\
+        --candidates 1500 --threads 1 --seeds 13 --strategies default --json s13-default.json
     # a smoke run: the demo criteria, a tiny random encoder (seconds; numbers meaningless)
     .venv/bin/python bench/al_simulation.py --quick --json /tmp/al.json --table /tmp/al.md
 """

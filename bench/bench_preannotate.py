@@ -11,11 +11,16 @@ checkpoint's label space, so every suggestion it makes is stored. ``--precision`
 ``ELIGO_INFERENCE_PRECISION`` (default auto: int8 on CPU).
 
     .venv/bin/python bench/bench_preannotate.py --sentences 10000 [--threads 2] [--batch 64] \
-        [--checkpoint DIR] [--precision auto|fp32|int8]
+        [--checkpoint DIR] [--precision auto|fp32|int8] [--one-batch-at-a-time]
+
+``--one-batch-at-a-time``: the forward pass as before 2026-12-07, one batch on all the torch
+threads, instead of ``predict``'s batches side by side on a multi-core CPU (the baseline to
+rerun beside it: bench/bench_predict_threads.py compares the two in one process).
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -106,6 +111,8 @@ def main() -> None:
     parser.add_argument("--checkpoint", default="", help="a trained checkpoint folder")
     parser.add_argument("--encoder", default=os.environ.get("ELIGO_ENCODER", ""))
     parser.add_argument("--precision", default="auto", help="ELIGO_INFERENCE_PRECISION")
+    parser.add_argument("--one-batch-at-a-time", action="store_true",
+                        help="predict without batches side by side (the old forward pass)")
     args = parser.parse_args()
     var_dir = tempfile.mkdtemp(prefix="eligo-bench-")
     os.environ["ELIGO_INFERENCE_PRECISION"] = args.precision
@@ -136,6 +143,8 @@ def main() -> None:
                 timings[key] += time.perf_counter() - started
         return wrapper
 
+    if args.one_batch_at_a_time:
+        real_predict = functools.partial(real_predict, side_by_side=False)
     inference.predict, inference.load_model = timed("predict_s", real_predict), timed("load_s", real_load)
     started = time.perf_counter()
     done = predictions_generate(model_version_id=version.pk, predict_batch_size=args.batch)
@@ -149,7 +158,7 @@ def main() -> None:
         "suggested_entities": PredictedEntity.objects.count(),
         "suggested_relations": PredictedRelation.objects.count(), "scores": SentenceScore.objects.count(),
         "checkpoint": "trained" if args.checkpoint else "default encoder, untrained heads",
-        "precision": args.precision,
+        "precision": args.precision, "side_by_side": not args.one_batch_at_a_time,
         "target": "10,000 sentences < 60 s",
     }
     print(json.dumps(result, indent=2))

@@ -125,6 +125,7 @@ class _Extras:
 
     mc_samples: int = 0
     vectors: bool = False
+    side_by_side: bool = True
 
 
 def ranking_extras(strategy: str) -> dict:
@@ -138,14 +139,15 @@ def ranking_extras(strategy: str) -> dict:
 
 
 def predict(model, texts_or_examples, batch_size: int = 32, *, gold_entities: bool = False,
-            seed: int = 0, mc_samples: int = 0, vectors: bool = False
-            ) -> list[SentencePrediction]:
+            seed: int = 0, mc_samples: int = 0, vectors: bool = False,
+            side_by_side: bool = True) -> list[SentencePrediction]:
     """Predict every sentence. ``gold_entities=True`` classifies relations between the
     examples' own spans instead of predicted ones (RE ``gs`` evaluation); ``mc_samples`` and
-    ``vectors``: see the module docstring."""
+    ``vectors``: see the module docstring; ``side_by_side=False`` runs one batch at a time on
+    a multi-core CPU too (:class:`_Forward`; the same results)."""
     examples = as_examples(texts_or_examples)
     rng = np.random.default_rng(seed)
-    extras = _Extras(mc_samples, vectors)
+    extras = _Extras(mc_samples, vectors, side_by_side)
     if isinstance(model, Pipeline):
         return _predict_pipeline(model, examples, batch_size, gold_entities, rng, extras)
     if model.mode == "re":
@@ -177,7 +179,8 @@ def _predict_single(trained: TrainedModel, examples, batch_size, gold_entities, 
     batches = bucketed_batches(encoded, batch_size, shuffle=False)
     forward = _Forward(trained, "gold" if gold_entities else "predicted")
     # MC-dropout draws switch the heads' dropout on and off: one batch at a time
-    for sentences, batch, output in forward.each(batches, side_by_side=not extras.mc_samples):
+    side_by_side = extras.side_by_side and not extras.mc_samples
+    for sentences, batch, output in forward.each(batches, side_by_side=side_by_side):
         with torch.inference_mode(), trained.runtime.autocast():
             for s, prediction in zip(sentences, _unpack(trained, batch, output, gold_entities,
                                                         examples, rng, extras)):

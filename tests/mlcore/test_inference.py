@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from mlcore.inference import Pipeline, load_model, predict
@@ -187,8 +188,10 @@ def test_cpu_batches_run_side_by_side_with_the_results_of_one_thread(trained_dir
     assert len(set(names)) == 2
 
 
-def test_mc_dropout_draws_run_one_batch_at_a_time(trained_dir):
-    """BALD's draws switch the heads' dropout on and off: never two batches at once."""
+@pytest.mark.parametrize("way", [{"mc_samples": 3}, {"side_by_side": False}])
+def test_mc_dropout_draws_and_the_serial_option_run_one_batch_at_a_time(trained_dir, way):
+    """BALD's draws switch the heads' dropout on and off: never two batches at once; nor
+    with ``side_by_side=False``."""
     import threading
 
     model = load_model(trained_dir, device="cpu")
@@ -196,7 +199,7 @@ def test_mc_dropout_draws_run_one_batch_at_a_time(trained_dir):
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
-        predict(model, [e.text for e in TINY_CORPUS] * 2, batch_size=2, mc_samples=3)
+        predict(model, [e.text for e in TINY_CORPUS] * 2, batch_size=2, **way)
     finally:
         torch.set_num_threads(before)
     assert names and set(names) == {threading.current_thread().name}
