@@ -3,7 +3,8 @@
 ``predict`` works on a :class:`~mlcore.checkpoint.TrainedModel` (joint, ner or re) and on a
 :class:`Pipeline` (standalone NER predictions fed to standalone RE). Sentences are sorted by
 length, batched, padded per batch, run under ``torch.inference_mode()`` with bf16 autocast
-where the runtime supports it, and returned in input order.
+where the runtime supports it, and returned in input order. On a CPU with several torch
+threads the batches run side by side, one torch thread each (:class:`_Forward`).
 
 Discontinuous entities (span layer): the model predicts their fragments as spans and the
 ``<fragment>`` relation from each fragment to the next; :func:`join_fragments` turns every
