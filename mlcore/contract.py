@@ -75,7 +75,7 @@ PROJECT_STRATEGIES = {
     **{name: name.replace("_", " ") for name in UNCERTAINTY_STRATEGIES},
     "bald": "BALD (MC dropout on the heads, per input)",
     "diverse": f"diverse ({DIVERSITY_CLUSTERS} k-means clusters, most uncertain of each first)",
-    "cold_start": f"cold start: diverse until {COLD_START_CRITERIA} trained criteria or dev "
+    "cold_start": f"cold start: diverse until {COLD_START_CRITERIA:,} trained criteria or dev "
                   f"F1 {COLD_START_F1}, then per input"}
 DEFAULT_STRATEGY = "auto"
 
