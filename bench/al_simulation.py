@@ -21,7 +21,7 @@ Strategies (a random order is the seed's one permutation of the pool, for every 
 - ``suggestions``: suggestions (above the threshold) in random order;
 - ``default_unfiltered``: the default loop showing every suggestion;
 - ``rank_<ranking>`` for each of ``RANKINGS`` (``per_input``, ``combined``, ``margin``, ``bald``,
-  ``diverse``, ``cold_start``; ``contract.PROJECT_STRATEGIES``): that ranking from the first
+  ``diverse``, ``typical``, ``cold_start``; ``contract.PROJECT_STRATEGIES``): that ranking from the first
   model on, without suggestions; ``default_<ranking>``: the same with suggestions
   (``cold_start`` resolves by the criteria the model was trained on and its dev score, as the
   app resolves it by the version's).
@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 from mlcore.contract import (  # noqa: E402
     DIVERSITY_CLUSTERS, MODEL_OPTION_DEFAULTS, PROJECT_ENTITY_LAYERS, RANKED_STRATEGY,
-    dev_score, entity_layer_for, split_by_trial, strategy_for, trial_of,
+    SET_STRATEGIES, dev_score, entity_layer_for, split_by_trial, strategy_for, trial_of,
 )
 from mlcore.corpus.brat import read_brat  # noqa: E402
 from mlcore.corpus.model import flat_example, sentence_examples  # noqa: E402
@@ -69,7 +69,7 @@ from mlcore.effort import CriterionAnnotations, Mention, criterion_effort  # noq
 # the display threshold chosen on dev hidden, as the app hides them (Project.suggestion_threshold
 # follows the active version's); ``auto`` resolves as the app resolves it (contract.strategy_for)
 DEFAULT = MODEL_OPTION_DEFAULTS["strategy"]
-RANKINGS = ("per_input", "combined", "margin", "bald", "diverse", "cold_start")
+RANKINGS = ("per_input", "combined", "margin", "bald", "diverse", "typical", "cold_start")
 STRATEGIES = {"plain": (None, False, False), "default": (DEFAULT, True, True),
               "ranking": (DEFAULT, False, False), "suggestions": (None, True, True),
               "default_unfiltered": (DEFAULT, True, False),
@@ -209,8 +209,8 @@ def next_order(chain: Chain, model, pool: list, args, order: list[int]) -> tuple
         return candidates, {}
     predictions = dict(zip(candidates, predict(model, [pool[i] for i in candidates], 32,
                                                **ranking_extras(ranking or "random"))))
-    if ranking == "diverse":
-        candidates = diversity_ranked(candidates, predictions, chain.seed)
+    if ranking in SET_STRATEGIES:
+        candidates = set_ranked(ranking, candidates, predictions, chain.seed)
     elif ranked:
         candidates.sort(key=lambda i: -predictions[i].uncertainty[ranking])
     threshold = chain.threshold if filtered else 0.0
@@ -218,14 +218,14 @@ def next_order(chain: Chain, model, pool: list, args, order: list[int]) -> tuple
     return candidates, shown
 
 
-def diversity_ranked(candidates: list[int], predictions: dict, seed: int) -> list[int]:
-    """``candidates`` in the ``diverse`` ranking's order (``mlcore.selection``), as the app
-    ranks a version's open criteria."""
-    from mlcore.selection import diverse_order
+def set_ranked(ranking: str, candidates: list[int], predictions: dict, seed: int) -> list[int]:
+    """``candidates`` in a set ranking's order (``diverse``, ``typical``:
+    ``mlcore.selection.set_order``), as the app ranks a version's open criteria."""
+    from mlcore.selection import set_order
 
     vectors = np.stack([predictions[i].vector for i in candidates])
     scores = np.array([predictions[i].uncertainty[RANKED_STRATEGY] for i in candidates])
-    order = diverse_order(vectors, scores, clusters=DIVERSITY_CLUSTERS, seed=seed)
+    order, _ = set_order(ranking, vectors, scores, clusters=DIVERSITY_CLUSTERS, seed=seed)
     return [candidates[k] for k in order]
 
 

@@ -63,7 +63,7 @@ SCORE_FALLBACK = "combined"  # the score a prediction from before a strategy exi
 MC_DROPOUT_SAMPLES = 10
 DIVERSITY_CLUSTERS = 50
 SAMPLED_STRATEGIES = ("bald",)
-SET_STRATEGIES = ("diverse",)
+SET_STRATEGIES = ("diverse", "typical")
 # ``cold_start``: diverse picks while the model is weak (typical examples first, Hacohen et al.
 # 2022), then the uncertainty ranking: ``diverse`` until the version was trained on
 # ``COLD_START_CRITERIA`` criteria or its dev score (``dev_score``) reaches ``COLD_START_F1``,
@@ -75,6 +75,8 @@ PROJECT_STRATEGIES = {
     **{name: name.replace("_", " ") for name in UNCERTAINTY_STRATEGIES},
     "bald": "BALD (MC dropout on the heads, per input)",
     "diverse": f"diverse ({DIVERSITY_CLUSTERS} k-means clusters, most uncertain of each first)",
+    "typical": f"typical ({DIVERSITY_CLUSTERS} k-means clusters in proportion to their size, "
+               f"most central of each first)",
     "cold_start": f"cold start: diverse until {COLD_START_CRITERIA:,} trained criteria or dev "
                   f"F1 {COLD_START_F1}, then per input"}
 DEFAULT_STRATEGY = "auto"

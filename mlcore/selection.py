@@ -1,11 +1,18 @@
-"""Rankings over a whole set of criteria, not one criterion at a time: diversity.
+"""Rankings over a whole set of criteria, not one criterion at a time: diversity, typicality.
 
-``diverse_order`` clusters the criteria's encoder vectors with k-means and walks the clusters
+``diverse`` clusters the criteria's encoder vectors with k-means and walks the clusters
 round-robin, taking each cluster's most uncertain criterion not yet taken: the first ``k``
 picks cover ``k`` different kinds of criterion, each with its most informative member (the
 "top uncertain per cluster" of issue 11; Hacohen et al. 2022 on why coverage matters at small
 budgets). Clusters are visited largest first, so the commonest kinds come first in every
-round. Deterministic for a seed.
+round. Deterministic for a seed. :func:`set_order` gives either ranking's order.
+
+``typical`` takes the dense regions instead (Hacohen et al.'s TypiClust: at low budgets
+typical examples teach more than uncertain or rare ones): each cluster gets picks in
+proportion to its size (a stratified order: after ``m`` picks a cluster of ``n`` of the ``N``
+rows has had about ``m n / N``), and within a cluster the most typical row comes first, the
+one closest (cosine) to the cluster's centre. A small cluster of odd criteria no longer gets
+as many picks as a large one, as it does round-robin.
 """
 from __future__ import annotations
 
@@ -36,15 +43,6 @@ def kmeans(vectors: np.ndarray, k: int, *, seed: int = 0,
     return labels
 
 
-def diverse_order(vectors: np.ndarray, scores: np.ndarray, *, clusters: int,
-                  seed: int = 0) -> list[int]:
-    """Row indices in the diversity ranking's order (module docstring): ``scores`` are the
-    rows' uncertainties (higher first within a cluster)."""
-    if len(scores) == 0:
-        return []
-    return round_robin(kmeans(vectors, clusters, seed=seed), scores)
-
-
 def round_robin(labels: np.ndarray, scores: np.ndarray) -> list[int]:
     """Row indices taken a cluster (``labels``) at a time, largest cluster first, each
     cluster's rows by descending ``scores`` (ties by index)."""
@@ -58,6 +56,52 @@ def round_robin(labels: np.ndarray, scores: np.ndarray) -> list[int]:
     for depth in range(len(queues[0])):
         order += [int(q[depth]) for q in queues if depth < len(q)]
     return order
+
+
+def set_order(strategy: str, vectors: np.ndarray, scores: np.ndarray, *, clusters: int,
+              seed: int = 0) -> tuple[list[int], np.ndarray]:
+    """The order of a set ranking (``contract.SET_STRATEGIES``: ``diverse`` or ``typical``)
+    over rows of sentence ``vectors`` with uncertainties ``scores``, and each row's cluster."""
+    if strategy == "typical":
+        return typical_order(vectors, clusters=clusters, seed=seed)
+    if strategy != "diverse":
+        raise ValueError(f"{strategy!r} is not a set ranking")
+    if len(scores) == 0:
+        return [], np.zeros(0, dtype=int)
+    labels = kmeans(vectors, clusters, seed=seed)
+    return round_robin(labels, scores), labels
+
+
+def typical_order(vectors: np.ndarray, *, clusters: int, seed: int = 0
+                  ) -> tuple[list[int], np.ndarray]:
+    """Row indices in the typicality ranking's order (module docstring), and each row's
+    cluster label."""
+    if len(vectors) == 0:
+        return [], np.zeros(0, dtype=int)
+    labels = kmeans(vectors, clusters, seed=seed)
+    return proportional(labels, typicality(vectors, labels)), labels
+
+
+def typicality(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Each row's cosine to the mean direction of its cluster (``labels``)."""
+    points = _normalised(vectors)
+    labels = np.asarray(labels, dtype=int)
+    centres = np.zeros((labels.max() + 1, points.shape[1]))
+    np.add.at(centres, labels, points)
+    return (points * _normalised(centres)[labels]).sum(1)
+
+
+def proportional(labels: np.ndarray, scores: np.ndarray) -> list[int]:
+    """Row indices in a stratified order over the clusters (``labels``): a cluster's ``j``-th
+    row (by descending ``scores``, ties by index) of its ``n`` comes at ``(j + 1/2) / n``, so
+    each cluster is taken in proportion to its size; ties go to the larger cluster."""
+    labels = np.asarray(labels, dtype=int)
+    keys = []
+    for c in range(labels.max() + 1 if len(labels) else 0):
+        members = sorted(np.flatnonzero(labels == c), key=lambda i: (-scores[i], i))
+        keys += [((j + 0.5) / len(members), -len(members), int(i))
+                 for j, i in enumerate(members)]
+    return [i for *_, i in sorted(keys)]
 
 
 def order_scores(order: list[int]) -> np.ndarray:

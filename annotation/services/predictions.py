@@ -53,7 +53,7 @@ from annotation.services.annotations import (
     StaleVersion, annotation_insert, entity_new, normalize_fragments, relation_new,
     sentence_lock, sentence_version_bump,
 )
-from mlcore.contract import DIVERSITY_CLUSTERS, RANKED_STRATEGY, selection_score
+from mlcore.contract import DIVERSITY_CLUSTERS, RANKED_STRATEGY, SET_STRATEGIES, selection_score
 from annotation.services.bulk import rows_insert
 from annotation.services.tasks import PREANNOTATE, task_enqueue
 
@@ -119,7 +119,7 @@ def predictions_generate(
     relation_types = {t.name: t for t in version.project.relation_types.all()}
     pending = sentences_to_preannotate(version=version, sentence_ids=sentence_ids)
     pending_ids = list(pending.values_list("pk", flat=True))
-    diverse = _DiversitySet() if strategy == "diverse" else None
+    diverse = _SetRanking(strategy) if strategy in SET_STRATEGIES else None
     done = 0
     for offset in range(0, len(pending_ids), batch_size):
         batch = list(Sentence.objects.filter(pk__in=pending_ids[offset:offset + batch_size])
@@ -145,13 +145,15 @@ def _predict(inference, model, sentences: list[Sentence], batch_size: int, strat
                              **inference.ranking_extras(strategy))
 
 
-class _DiversitySet:
-    """The ``diverse`` ranking is over the whole set a task scores, not one criterion at a
-    time (``mlcore.selection``): each batch's vectors and uncertainties are kept, and once all
-    are stored each score is replaced by the criterion's place in the round-robin order (the
-    criterion's cluster goes into its score parts, for the rank line)."""
+class _SetRanking:
+    """The ``diverse`` and ``typical`` rankings are over the whole set a task scores, not one
+    criterion at a time (``mlcore.selection.set_order``): each batch's vectors and
+    uncertainties are kept, and once all are stored each score is replaced by the criterion's
+    place in the set's order (the criterion's cluster goes into its score parts, for the rank
+    line)."""
 
-    def __init__(self):
+    def __init__(self, strategy: str):
+        self.strategy = strategy
         self.ids, self.vectors, self.uncertainty = [], [], []
 
     def add(self, sentences, predictions) -> None:
@@ -164,12 +166,14 @@ class _DiversitySet:
     def rescore(self, *, version: ModelVersion) -> None:
         import numpy as np
 
-        from mlcore.selection import kmeans, order_scores, round_robin
+        from mlcore.selection import order_scores, set_order
 
         if not self.ids:
             return
-        clusters = kmeans(np.stack(self.vectors), DIVERSITY_CLUSTERS, seed=version.number)
-        scores = order_scores(round_robin(clusters, np.array(self.uncertainty)))
+        order, clusters = set_order(self.strategy, np.stack(self.vectors),
+                                    np.array(self.uncertainty), clusters=DIVERSITY_CLUSTERS,
+                                    seed=version.number)
+        scores = order_scores(order)
         rows = {}
         for start in range(0, len(self.ids), 5000):  # below SQLite's limit of parameters
             rows.update((row.sentence_id, row) for row in SentenceScore.objects.filter(
@@ -178,7 +182,7 @@ class _DiversitySet:
         for k, sentence_id in enumerate(self.ids):
             rows[sentence_id].score = float(scores[k])
             rows[sentence_id].scores = {**rows[sentence_id].scores, "cluster": int(clusters[k]),
-                                        "diverse": float(scores[k])}
+                                        self.strategy: float(scores[k])}
         SentenceScore.objects.bulk_update(list(rows.values()), ["score", "scores"], batch_size=500)
 
 

@@ -146,6 +146,29 @@ def test_diverse_ranks_round_robin_over_clusters_most_uncertain_first(ml_project
         assert {r.scores["cluster"] for r in group} == {top.scores["cluster"]}
 
 
+def test_typical_ranks_each_cluster_in_proportion_to_its_size(ml_project, stub_inference):
+    """The stub's vectors make two clusters ("No ..." criteria and the rest): every prefix of
+    the stored order takes each cluster in proportion to its size (within one criterion),
+    the cluster goes into the score parts."""
+    ml_project.model_options = {**ml_project.model_options, "strategy": "typical"}
+    ml_project.save()
+    version = make_version(ml_project)
+    predictions_generate(model_version_id=version.pk, batch_size=4)
+    assert set(stub_inference.extras) == {(0, True)}
+    ranked = list(SentenceScore.objects.filter(model_version=version)
+                  .select_related("sentence").order_by("-score"))
+    negated = [r.sentence.text.startswith("No") for r in ranked]
+    share = sum(negated) / len(negated)
+    assert 0 < share < 1 and len({r.score for r in ranked}) == len(ranked)
+    for m in range(1, len(ranked) + 1):
+        assert abs(sum(negated[:m]) - m * share) <= 1
+    for r in ranked:
+        assert r.score == r.scores["typical"]
+        assert {x.scores["cluster"] for x in ranked
+                if x.sentence.text.startswith("No") == r.sentence.text.startswith("No")} == {
+            r.scores["cluster"]}
+
+
 def test_cold_start_ranks_diverse_for_a_small_version_then_per_input(ml_project,
                                                                     stub_inference):
     """``cold_start`` resolves by the version: trained on few criteria with a weak dev score,

@@ -194,6 +194,14 @@ def test_the_page_says_why_a_criterion_ranks_where_it_does(client_for, users, ra
     project.save()
     html = client_for(users["annotator"]).get(page(ranked[1])).content.decode()
     assert "round-robin over clusters of similar criteria (this one's cluster: 7;" in html
+    project.model_options = {**project.model_options, "strategy": "typical"}
+    project.save()
+    html = client_for(users["annotator"]).get(page(ranked[1])).content.decode()
+    assert "in proportion to their size (this one's cluster: 7;" in html
+    project.model_options = {**project.model_options, "strategy": "cold_start"}
+    project.save()  # the version has no training size or dev score: a weak one, so diverse
+    html = client_for(users["annotator"]).get(page(ranked[1])).content.decode()
+    assert "round-robin over clusters of similar criteria (this one's cluster: 7;" in html
 
 
 def test_the_top_criterion_ranks_first_in_one_statement(client_for, users, ranked,

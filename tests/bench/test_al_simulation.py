@@ -150,8 +150,8 @@ def test_cold_start_takes_diverse_picks_until_the_model_is_good_enough(monkeypat
     order = [5, 3, 0, 4, 1, 2]
     monkeypatch.setattr(inference, "predict",
                         lambda model, examples, batch, **extras: [_prediction(e / 10) for e in examples])
-    monkeypatch.setattr(simulation, "diversity_ranked",
-                        lambda candidates, predictions, seed: list(reversed(candidates)))
+    monkeypatch.setattr(simulation, "set_ranked",
+                        lambda ranking, candidates, predictions, seed: list(reversed(candidates)))
     weak = simulation.Chain(1, "rank_cold_start", labelled=[3], dev_f1=COLD_START_F1 - 0.1)
     assert simulation.next_order(weak, object(), list(range(6)), args, order)[0] == [1, 4, 0, 5]
     good = simulation.Chain(1, "rank_cold_start", labelled=[3], dev_f1=COLD_START_F1)

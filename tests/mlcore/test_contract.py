@@ -264,7 +264,8 @@ def test_auto_ranks_in_random_order_and_a_chosen_ranking_is_itself():
     assert strategy_for("mnlp") == "mnlp" and strategy_for("bald") == "bald"
     assert option_errors({"strategy": "auto"}) == []
     assert option_errors({"strategy": "bald"}) == option_errors({"strategy": "diverse"}) == []
-    assert option_errors({"strategy": "typical"}) != []
+    assert option_errors({"strategy": "typical"}) == []
+    assert option_errors({"strategy": "astrology"}) != []
 
 
 def test_cold_start_is_diverse_until_enough_criteria_or_a_good_enough_model():
