@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -92,11 +92,15 @@ def predictions_refresh_for_sentences(*, sentence_ids: Iterable[int]) -> bool:
 
 
 def sentences_to_preannotate(*, version: ModelVersion, sentence_ids: list[int] | None = None):
-    """Sentences of the version's project not yet done/reviewed and not yet scored by it."""
+    """Sentences of the version's project not yet done/reviewed and not yet scored by it,
+    shortest first: the task predicts them a chunk at a time, and ``predict`` sorts by length
+    only within a call, so chunks in document order would pad every batch to its longest
+    criterion (about a third more forward pass on Chia, docs/benchmarks.md)."""
     sentences = Sentence.objects.filter(project_id=version.project_id).exclude(status__in=HUMAN_DONE)
     if sentence_ids is not None:
         sentences = sentences.filter(pk__in=sentence_ids)
-    return sentences.exclude(scores__model_version=version).order_by("pk")
+    return (sentences.exclude(scores__model_version=version)
+            .order_by((F("end") - F("start")).asc(), "pk"))
 
 
 def predictions_generate(

@@ -376,3 +376,25 @@ def test_overlapping_and_discontinuous_predictions_are_stored_and_accepted_whole
     assert entity.fragments == discontinuous.fragments
     other = predicted_entity_accept(prediction=overlapping, user=users["reviewer"])
     assert Entity.objects.filter(sentence=sentence).count() == 2 and other.pk != entity.pk
+
+
+def test_the_task_predicts_the_shortest_criteria_first(ml_project, stub_inference,
+                                                       monkeypatch):
+    """Chunks of similar length: ``predict`` sorts only within a call, so a chunk in document
+    order would pad its batches to its longest criterion."""
+    from annotation.services.predictions import sentences_to_preannotate
+    from mlcore import inference
+
+    version = make_version(ml_project)
+    lengths = [s.end - s.start for s in sentences_to_preannotate(version=version)]
+    assert lengths == sorted(lengths) and len(set(lengths)) > 1
+    chunks, stub = [], inference.predict
+
+    def recording(model, examples, *args, **kwargs):
+        chunks.append([len(e.text) for e in examples])
+        return stub(model, examples, *args, **kwargs)
+
+    monkeypatch.setattr(inference, "predict", recording)
+    predictions_generate(model_version_id=version.pk, batch_size=3)
+    assert len(chunks) > 1 and sum(map(len, chunks)) == len(lengths)
+    assert all(max(a) <= min(b) for a, b in zip(chunks, chunks[1:]))
