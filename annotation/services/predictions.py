@@ -104,13 +104,15 @@ def sentences_to_preannotate(*, version: ModelVersion, sentence_ids: list[int] |
 
 
 def predictions_generate(
-    *, model_version_id: int, sentence_ids: list[int] | None = None, batch_size: int = 256,
+    *, model_version_id: int, sentence_ids: list[int] | None = None, batch_size: int = 1024,
     predict_batch_size: int = 32,
 ) -> int:
     """Predict every sentence still to annotate with the version (body of ``preannotate``).
 
-    Idempotent: sentences the version already scored are skipped. Returns how many
-    sentences were predicted.
+    ``batch_size`` sentences are read, predicted and stored at a time (one transaction each):
+    1,024 predict about 10% faster than 256 on a 2-core CPU (``predict``'s batches side by
+    side drain at the end of every call; docs/benchmarks.md). Idempotent: sentences the
+    version already scored are skipped. Returns how many sentences were predicted.
     """
     from mlcore import inference
     from mlcore.devices import inference_precision
