@@ -48,10 +48,10 @@ UNCERTAINTY_STRATEGIES = ("combined", "least_confidence", "margin", "token_entro
                           "relation_entropy", "per_input", "random")
 # A project's ranking (its ``strategy`` option): one of the scores above, ``bald``, ``diverse``,
 # or ``auto``, the default: the seeded random order. No ranking measured on Chia beat it
-# (docs/al-simulation.md): combined, MNLP, per-input, BALD, margin and diversity up to 600
-# criteria, and per-input from 1,000 to 2,000 criteria (the run of 2026-12-07, where ``auto``
-# switched to it at 1,000 and fell behind the plain tool); the suggestions are what saves
-# inputs. Typical examples beat uncertain ones at low budgets (Hacohen et al. 2022).
+# (docs/al-simulation.md): combined, MNLP, per-input, BALD, margin, diversity and typicality
+# up to 600 criteria, and per-input from 1,000 to 2,000 criteria (the run of 2026-12-07, where
+# ``auto`` switched to it at 1,000 and fell behind the plain tool); the suggestions are what
+# saves inputs. Typical examples beat uncertain ones at low budgets (Hacohen et al. 2022).
 AUTO_STRATEGY = "random"
 RANKED_STRATEGY = "per_input"  # the uncertainty ``diverse`` takes first within a cluster
 SCORE_FALLBACK = "combined"  # the score a prediction from before a strategy existed has
