@@ -46,12 +46,9 @@ def kmeans(vectors: np.ndarray, k: int, *, seed: int = 0,
 def round_robin(labels: np.ndarray, scores: np.ndarray) -> list[int]:
     """Row indices taken a cluster (``labels``) at a time, largest cluster first, each
     cluster's rows by descending ``scores`` (ties by index)."""
-    labels = np.asarray(labels, dtype=int)
-    if len(labels) == 0:
+    queues = sorted((q for q in _members(labels, scores) if q), key=len, reverse=True)
+    if not queues:
         return []
-    queues = [sorted(np.flatnonzero(labels == c), key=lambda i: (-scores[i], i))
-              for c in range(labels.max() + 1)]
-    queues = sorted((q for q in queues if q), key=len, reverse=True)
     order: list[int] = []
     for depth in range(len(queues[0])):
         order += [int(q[depth]) for q in queues if depth < len(q)]
@@ -95,13 +92,18 @@ def proportional(labels: np.ndarray, scores: np.ndarray) -> list[int]:
     """Row indices in a stratified order over the clusters (``labels``): a cluster's ``j``-th
     row (by descending ``scores``, ties by index) of its ``n`` comes at ``(j + 1/2) / n``, so
     each cluster is taken in proportion to its size; ties go to the larger cluster."""
-    labels = np.asarray(labels, dtype=int)
-    keys = []
-    for c in range(labels.max() + 1 if len(labels) else 0):
-        members = sorted(np.flatnonzero(labels == c), key=lambda i: (-scores[i], i))
-        keys += [((j + 0.5) / len(members), -len(members), int(i))
-                 for j, i in enumerate(members)]
+    keys = [((j + 0.5) / len(members), -len(members), int(i))
+            for members in _members(labels, scores) for j, i in enumerate(members)]
     return [i for *_, i in sorted(keys)]
+
+
+def _members(labels: np.ndarray, scores: np.ndarray) -> list[list[int]]:
+    """Each cluster's rows (``labels``), by descending ``scores``, ties by index."""
+    labels = np.asarray(labels, dtype=int)
+    if len(labels) == 0:
+        return []
+    return [sorted(np.flatnonzero(labels == c), key=lambda i: (-scores[i], i))
+            for c in range(labels.max() + 1)]
 
 
 def order_scores(order: list[int]) -> np.ndarray:
