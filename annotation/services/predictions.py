@@ -125,18 +125,18 @@ def predictions_generate(
     relation_types = {t.name: t for t in version.project.relation_types.all()}
     pending = sentences_to_preannotate(version=version, sentence_ids=sentence_ids)
     pending_ids = list(pending.values_list("pk", flat=True))
-    diverse = _SetRanking(strategy) if strategy in SET_STRATEGIES else None
+    set_ranking = _SetRanking(strategy) if strategy in SET_STRATEGIES else None
     done = 0
     for offset in range(0, len(pending_ids), batch_size):
         batch = list(Sentence.objects.filter(pk__in=pending_ids[offset:offset + batch_size])
                      .only("id", "text", "start", "document_id").order_by("pk"))
         predictions = _predict(inference, model, batch, predict_batch_size, strategy)
         _store_batch(version, batch, predictions, strategy, entity_types, relation_types)
-        if diverse is not None:
-            diverse.add(batch, predictions)
+        if set_ranking is not None:
+            set_ranking.add(batch, predictions)
         done += len(batch)
-    if diverse is not None:
-        diverse.rescore(version=version)
+    if set_ranking is not None:
+        set_ranking.rescore(version=version)
     logger.info("model v%s pre-annotated %s sentences", version.number, done)
     return done
 
