@@ -4,10 +4,13 @@ final F1 of a plain annotation tool, compared with that plain tool?
 A simulated expert annotates a pool of criteria in rounds. Each round spends a budget of
 **UI inputs** (``mlcore.effort``: drags, clicks and keys, counted from the annotation view's key
 map), taking criteria in the strategy's order and bringing each one to gold, from scratch or
-from the current model's suggestions. After each round the model is retrained with the app's
+from the active model's suggestions. After each round a model is trained with the app's
 recipe (``mlcore.contract.MODEL_OPTION_DEFAULTS``: at least ``min_steps`` steps, early stopping
-on a dev split by trial of the labelled criteria, a warm start from the previous round's model
-with shrink-and-perturb) and scored on the test set (strict NER F1, end-to-end RE F1).
+on the app's dev split by trial of the labelled criteria, ``dev_split_by_trial``, a warm start
+from the active model with shrink-and-perturb) and becomes the active model as the app's
+``auto_activate`` decides (``--keep better``: its dev score beats the active model's on the
+same dev split, ``contract.keeps_new_version``). Each round is scored by its active model on
+the test set (strict NER F1, end-to-end RE F1); the new model's scores are kept beside.
 
 Strategies (a random order is the seed's one permutation of the pool, for every strategy):
 
@@ -58,7 +61,8 @@ sys.path.insert(0, str(ROOT))
 
 from mlcore.contract import (  # noqa: E402
     DIVERSITY_CLUSTERS, MODEL_OPTION_DEFAULTS, PROJECT_ENTITY_LAYERS, RANKED_STRATEGY,
-    SET_STRATEGIES, dev_score, entity_layer_for, split_by_trial, strategy_for, trial_of,
+    SET_STRATEGIES, dev_score, dev_split_by_trial, entity_layer_for, keeps_new_version,
+    split_by_trial, strategy_for, trial_of,
 )
 from mlcore.corpus.brat import read_brat  # noqa: E402
 from mlcore.corpus.model import flat_example, sentence_examples  # noqa: E402
@@ -128,16 +132,19 @@ def whole_trials(examples: list, limit: int | None, seed: int) -> list:
     return taken
 
 
-def train_options(args, seed: int, labels: tuple, warm: Path | None, layer: str):
-    """The app's recipe (its model option defaults), on the CPU in fp32, with ``layer``."""
+def train_options(args, seed: int, labels: tuple, active: Path | None, layer: str):
+    """The app's recipe (its model option defaults) on the CPU in ``--precision``, with
+    ``layer``: a warm start from the active model, which the run also scores on its dev split
+    with ``--keep better`` (the incumbent the new model must beat)."""
     from mlcore.trainer import TrainOptions
 
     known = {f.name for f in fields(TrainOptions)}
     recipe = {k: v for k, v in MODEL_OPTION_DEFAULTS.items()
               if k in known and k not in ("encoder", "warm_start") and v is not None}
     recipe.update(entity_types=labels[0], relation_types=labels[1], seed=seed, device="cpu",
-                  precision="fp32", num_threads=args.threads, entity_layer=layer,
-                  warm_start=str(warm) if warm and MODEL_OPTION_DEFAULTS["warm_start"] else None)
+                  precision=args.precision, num_threads=args.threads, entity_layer=layer,
+                  warm_start=str(active) if active and MODEL_OPTION_DEFAULTS["warm_start"]
+                  else None, incumbent=str(active) if active and args.keep == "better" else None)
     if args.quick:
         recipe.update(encoder_config=TINY, lr=5e-3, min_steps=4, epochs=2, batch_size=8)
     return TrainOptions(**recipe)
@@ -152,8 +159,13 @@ class Chain:
     labelled: list = field(default_factory=list)
     spent: dict = field(default_factory=lambda: dict.fromkeys(AXES, 0))
     curve: list = field(default_factory=list)
-    threshold: float = 0.0  # the latest model's display threshold, chosen on its dev split
-    dev_f1: float = 0.0  # the latest model's dev score (what ``cold_start`` resolves by)
+    # the active model (``--keep``): its folder, dev metrics, test scores, display threshold
+    # (chosen on its dev split) and dev score (what ``cold_start`` resolves by)
+    active: Path | None = None
+    active_dev: dict | None = None
+    scores: dict = field(default_factory=dict)
+    threshold: float = 0.0
+    dev_f1: float = 0.0
 
 
 def gold_of(example) -> CriterionAnnotations:
@@ -229,26 +241,40 @@ def set_ranked(ranking: str, candidates: list[int], predictions: dict, seed: int
     return [candidates[k] for k in order]
 
 
-def train_round(chain: Chain, pool, test, args, labels, out: Path, warm: Path | None):
-    """Train on the labelled criteria (dev: a split by trial of them) and score on test."""
+def train_round(chain: Chain, pool, test, args, labels, out: Path):
+    """Train on the labelled criteria (dev: the app's split by trial of them), score the new
+    model on test, and keep it as the active model as the app would (``--keep better``: its
+    ``auto_activate``, ``contract.keeps_new_version``; ``newest``: always). Returns the
+    active model (loaded) and the round's record: the active model's scores, the new one's."""
     from mlcore.evaluator import evaluate
     from mlcore.inference import load_model
     from mlcore.trainer import train
 
     layer = entity_layer_for(args.entity_layer, criteria=len(chain.labelled))
     examples = [pool[i] if layer == "span" else flat_example(pool[i]) for i in chain.labelled]
-    fit, dev = split_by_trial(examples, trial=lambda e: trial_of(e.document),
-                              train_fraction=1 - MODEL_OPTION_DEFAULTS["dev_fraction"],
-                              seed=chain.seed)
+    fit, dev = dev_split_by_trial(examples, trial=lambda e: trial_of(e.document),
+                                  dev_fraction=MODEL_OPTION_DEFAULTS["dev_fraction"],
+                                  seed=chain.seed)
     model_dir = out / f"{chain.seed}-{chain.strategy}-{len(chain.curve)}"
-    result = train(fit, dev, train_options(args, chain.seed, labels, warm, layer), model_dir)
-    chain.threshold = ((result.dev_metrics or {}).get("calibration") or {}).get(
-        "display_threshold") or 0.0
-    chain.dev_f1 = dev_score("joint", result.dev_metrics or {})
-    model = load_model(model_dir, device="cpu", precision="fp32")
+    result = train(fit, dev, train_options(args, chain.seed, labels, chain.active, layer),
+                   model_dir)
+    dev_metrics = result.dev_metrics or {}
+    model = load_model(model_dir, device="cpu", precision=args.precision)
     metrics = evaluate(model, test, 32, tasks=("ner", "re_end_to_end"))
-    return model, model_dir, {"layer": layer, "ner_f1": metrics["ner"]["f1"],
-                              "re_end_to_end_f1": metrics["re_end_to_end"]["f1"]}
+    new = {"layer": layer, "ner_f1": metrics["ner"]["f1"],
+           "re_end_to_end_f1": metrics["re_end_to_end"]["f1"]}
+    kept = args.keep == "newest" or keeps_new_version(dev_metrics, chain.active_dev)
+    if kept:
+        if chain.active is not None:
+            shutil.rmtree(chain.active, ignore_errors=True)  # a chain keeps its active model only
+        chain.active, chain.active_dev, chain.scores = model_dir, dev_metrics, new
+        chain.threshold = (dev_metrics.get("calibration") or {}).get("display_threshold") or 0.0
+        chain.dev_f1 = dev_score("joint", dev_metrics)
+    else:
+        shutil.rmtree(model_dir, ignore_errors=True)
+        model = load_model(chain.active, device="cpu", precision=args.precision)
+    return model, {**chain.scores, "kept": kept, "new": new,
+                   "dev_score": round(dev_score("joint", dev_metrics), 4)}
 
 
 def run_chain(seed: int, strategy: str, pool, test, args, labels, budget: int, out: Path):
@@ -261,13 +287,9 @@ def run_chain(seed: int, strategy: str, pool, test, args, labels, budget: int, o
     random.Random(seed).shuffle(order)
     per_round = -(-budget // args.rounds)
     label(chain, pool, order, per_round, {})
-    model = warm = None
     while True:
         started = time.monotonic()
-        previous = warm
-        model, warm, scores = train_round(chain, pool, test, args, labels, out, warm)
-        if previous is not None:
-            shutil.rmtree(previous, ignore_errors=True)  # a chain keeps its newest model only
+        model, scores = train_round(chain, pool, test, args, labels, out)
         chain.curve.append({**chain.spent, **scores,
                             "seconds": round(time.monotonic() - started, 1)})
         print(f"seed {seed} {strategy}: {chain.curve[-1]}", file=sys.stderr, flush=True)
@@ -407,6 +429,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the app's option (auto: BIO below SPAN_LAYER_MIN_CRITERIA "
                              "criteria, span from there); bio reads the gold flattened, as the "
                              "runs before 2026-12-07 did")
+    parser.add_argument("--keep", default="better", choices=("better", "newest"),
+                        help="the model each round goes on with and is scored by: better = "
+                             "the app's auto_activate (the new model only if its dev score "
+                             "beats the active one's on the same dev split); newest = every "
+                             "new model (the runs before 2026-12-08)")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
+                        help="training and inference; auto = the app's (bf16 where the CPU "
+                             "has it natively); the runs before 2026-12-08 used fp32")
     parser.add_argument("--quick", action="store_true",
                         help="tiny data and a tiny random encoder (a smoke test)")
     parser.add_argument("--out", type=Path, default=None, help="checkpoints (default: temp)")
@@ -480,7 +510,8 @@ def main(argv=None) -> dict:
             "command": " ".join(sys.argv[1:]) if argv is None else " ".join(argv),
             "budget_criteria": args.budget_criteria, "rounds": args.rounds,
             "encoder": "tiny random BERT" if args.quick else "packaged MiniLM-L6",
-            "entity_layer": args.entity_layer,
+            "entity_layer": args.entity_layer, "keep": args.keep,
+            "precision": args.precision,
             "recipe": {k: MODEL_OPTION_DEFAULTS[k] for k in ("epochs", "min_steps", "batch_size",
                                                              "lr", "patience", "warm_start")}}
     runs, result = [], {}

@@ -4,8 +4,9 @@ The web process never loads torch or transformers, yet its forms, services and s
 use the same option names, choices and defaults as the trainer and the CLI. They all read them
 here, as well as the three rules that decide results:
 
-- the split by trial (:func:`trial_of`, :func:`split_by_trial`): the CLI's ``--split-by-document``
-  and the app's train/dev snapshot;
+- the split by trial (:func:`trial_of`; :func:`split_by_trial`, the CLI's
+  ``--split-by-document``; :func:`dev_split_by_trial`, the app's train/dev snapshot, stable as
+  the corpus grows);
 - the one fingerprint of the training data (:func:`data_hash` of :func:`snapshot_json`), stored
   as ``data_hash`` in a checkpoint's ``config.json``, on its training run and on its version;
 - the scores things are chosen by: :func:`dev_score` (early stopping and auto-activation pick
@@ -221,6 +222,38 @@ def split_by_trial(items: Iterable[T], *, trial: Callable[[T], str], train_fract
     return train, held_out
 
 
+
+def dev_split_by_trial(items: Iterable[T], *, trial: Callable[[T], str], dev_fraction: float,
+                       seed: int) -> tuple[list[T], list[T]]:
+    """``(train, dev)`` by trial, each trial's side fixed by a hash of ``seed`` and its id
+    alone, so that a growing corpus never moves a trial: every Retrain's dev split holds the
+    previous one's trials (still unseen by its model), and two versions can be compared on
+    one dev split (:func:`keeps_new_version`). ``split_by_trial`` reshuffles all trials
+    whenever one is added.
+
+    A trial is dev when its hash, read as a fraction of 1, is below ``dev_fraction``. With two
+    or more trials each side keeps at least one (the lowest hash is dev, the highest
+    training); a single trial is all training.
+    """
+    if not 0 < dev_fraction < 1:
+        raise ValueError(f"the dev fraction must be between 0 and 1 (got {dev_fraction})")
+    items = list(items)
+    keys = [trial(item) for item in items]
+    trials = sorted(set(keys), key=lambda t: (_trial_hash(seed, t), t))
+    dev_trials = {t for t in trials if _trial_hash(seed, t) < dev_fraction}
+    if len(trials) >= 2:
+        dev_trials = (dev_trials or {trials[0]}) - {trials[-1]}
+    else:
+        dev_trials = set()
+    train = [item for item, key in zip(items, keys) if key not in dev_trials]
+    dev = [item for item, key in zip(items, keys) if key in dev_trials]
+    return train, dev
+
+
+def _trial_hash(seed: int, trial: str) -> float:
+    digest = hashlib.sha256(f"{seed}:{trial}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
 # --- the data hash ------------------------------------------------------------------------------
 
 
@@ -263,6 +296,27 @@ def dev_score(mode: str, metrics: Mapping) -> float:
         return _f1(metrics, "re_gs")
     return (_f1(metrics, "ner") + _f1(metrics, "re_end_to_end")) / 2
 
+
+
+#: where a run records the active version's score on the run's own dev split
+INCUMBENT = "incumbent"
+
+
+def keeps_new_version(new_metrics: Mapping, active_metrics: Mapping | None) -> bool:
+    """Whether a new version replaces the active one (auto-activation, and the simulation's
+    kept model): a higher joint dev score than the active version's on the new run's dev
+    split (``new_metrics[INCUMBENT]["score"]``, written when the run scored it), else than
+    the score stored with the active version, on its own dev split. No active version: yes."""
+    if active_metrics is None:
+        return True
+    return dev_score("joint", new_metrics) > score_to_beat(new_metrics, active_metrics)
+
+
+def score_to_beat(new_metrics: Mapping, active_metrics: Mapping) -> float:
+    """The active version's joint dev score a new version is judged against: on the new run's
+    dev split when the run scored it there, else the one stored with the active version."""
+    incumbent = new_metrics.get(INCUMBENT)
+    return incumbent["score"] if incumbent else dev_score("joint", active_metrics)
 
 def selection_score(uncertainty: Mapping, strategy: str) -> float:
     """A sentence's rank for annotation (higher = asked first): its uncertainty under

@@ -9,6 +9,7 @@ one step, and the exception propagates (the last saved best checkpoint, if any, 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import time
@@ -20,12 +21,14 @@ import torch
 
 from mlcore.checkpoint import CONFIG, TrainedModel, build_model, save_checkpoint, seed_everything
 from mlcore.contract import TRAINING_DEFAULTS as DEFAULTS
-from mlcore.contract import FRAGMENT_RELATION, data_hash, dev_score
+from mlcore.contract import FRAGMENT_RELATION, INCUMBENT, data_hash, dev_score
 from mlcore.data import bucketed_batches, collate
 from mlcore.devices import choose_runtime
 from mlcore.encoding import LabelSpace, encode_examples
 from mlcore.evaluator import evaluate
-from mlcore.inference import PIPELINE_FILE
+from mlcore.inference import PIPELINE_FILE, load_model
+
+logger = logging.getLogger(__name__)
 
 class TrainingCancelled(Exception):
     """Raise it from the progress callback to stop training."""
@@ -81,6 +84,9 @@ class TrainOptions:
     warm_start: str | None = None  # a checkpoint folder whose matching weights start training
     warm_shrink: float = 0.6  # weight of the warm model against the pre-trained/fresh one
     warm_noise: float = 0.01  # noise added, in units of each tensor's standard deviation
+    # the active model's checkpoint, scored on this run's dev split as well, so that keeping
+    # the new model or not compares two models on one dev split (contract.keeps_new_version)
+    incumbent: str | None = None
 
     def model_config(self) -> dict:
         return dict(mode=self.mode, re_head=self.re_head,
@@ -340,6 +346,9 @@ def train(train_examples, dev_examples, options: TrainOptions, out_dir,
         session.progress("calibrate", epoch, None, 0.0, None)
         extra["calibration"] = _calibrate_best(session, Path(out_dir), dev_examples)
         metrics = extra["dev_metrics"] = {**(metrics or {}), "calibration": extra["calibration"]}
+        if options.incumbent and (incumbent := score_incumbent(session, options.incumbent,
+                                                               dev_examples)):
+            metrics[INCUMBENT] = incumbent
     _finalise_config(Path(out_dir), extra)
     session.progress("done", epoch, None, 0.0, 0.0)
     return TrainResult(Path(out_dir), stopping.best_epoch, epoch, metrics, history,
@@ -356,6 +365,23 @@ def _calibrate_best(session: _Session, out_dir: Path, dev_examples: list) -> dic
 
     session.trained.model.load_state_dict(load_file(str(out_dir / WEIGHTS)))
     return calibrate(session.trained, dev_examples, session.options.eval_batch_size)
+
+
+def score_incumbent(session: _Session, checkpoint: str, dev_examples: list) -> dict | None:
+    """The active model's joint dev score on this run's dev split (what the new model must
+    beat to replace it), or None when its checkpoint cannot be read: the run stands, and the
+    decision falls back to the score stored with the active version."""
+    try:
+        model = load_model(checkpoint, device=str(session.runtime.device),
+                           precision="bf16" if session.runtime.bf16 else "fp32")
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        logger.warning("incumbent %s not scored: %s", checkpoint, error)
+        return None
+    session.progress("evaluate", session.epochs, None, 0.0, None)
+    metrics = evaluate(model, dev_examples, session.options.eval_batch_size)
+    return {"checkpoint": str(checkpoint), "score": dev_score("joint", metrics),
+            "ner_f1": metrics.get("ner", {}).get("f1", 0.0),
+            "re_end_to_end_f1": metrics.get("re_end_to_end", {}).get("f1", 0.0)}
 
 
 def _finalise_config(out_dir: Path, extra: dict) -> None:

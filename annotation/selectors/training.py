@@ -12,7 +12,7 @@ from annotation.models import (
     Project, Relation, Sentence, SentenceStatus, SuggestionStatus, TrainingRun,
 )
 from mlcore.contract import (
-    MODEL_OPTION_DEFAULTS, dev_score, split_by_trial, strategy_for, trial_of,
+    MODEL_OPTION_DEFAULTS, dev_score, dev_split_by_trial, strategy_for, trial_of,
 )
 from mlcore.corpus.model import Document as CorpusDocument
 from mlcore.corpus.model import Entity as CorpusEntity
@@ -100,8 +100,9 @@ def training_data_split(
     examples: list[SentenceExample], *, trials: dict[str, str] | None = None,
     dev_fraction: float, seed: int,
 ) -> tuple[list[SentenceExample], list[SentenceExample]]:
-    """``(train, dev)`` split by trial, as the CLI splits: a trial's documents (its ``_inc``
-    and ``_exc`` criteria) stay on one side. ``trials`` maps document names to trials
+    """``(train, dev)`` split by trial: a trial's documents (its ``_inc`` and ``_exc``
+    criteria) stay on one side, and a trial stays on its side as the project grows
+    (``mlcore.contract.dev_split_by_trial``). ``trials`` maps document names to trials
     (:func:`document_trials`); a name it lacks is read by ``trial_of`` alone.
 
     With two or more trials each side gets at least one; with one the dev side stays empty.
@@ -111,7 +112,7 @@ def training_data_split(
     def trial(example: SentenceExample) -> str:
         return trials.get(example.document) or trial_of(example.document)
 
-    return split_by_trial(examples, trial=trial, train_fraction=1 - dev_fraction, seed=seed)
+    return dev_split_by_trial(examples, trial=trial, dev_fraction=dev_fraction, seed=seed)
 
 
 # --- runs and versions -------------------------------------------------------------------

@@ -32,8 +32,9 @@ from annotation.selectors.training import (
 )
 from mlcore import contract
 from mlcore.contract import (
-    MODEL_OPTION_DEFAULTS, PIPELINE, SPAN_LAYER_MIN_CRITERIA, data_hash, entity_layer_for,
-    option_errors, snapshot_json, strategy_for,
+    INCUMBENT, MODEL_OPTION_DEFAULTS, PIPELINE, SPAN_LAYER_MIN_CRITERIA, data_hash,
+    entity_layer_for, keeps_new_version, option_errors, score_to_beat, snapshot_json,
+    strategy_for,
 )
 from annotation.services.tasks import PREANNOTATE, TRAIN_MODEL, task_enqueue
 
@@ -252,11 +253,14 @@ def _train_options(options: dict, project: Project):
     wanted["entity_types"] = list(project.entity_types.values_list("name", flat=True))
     wanted["relation_types"] = list(project.relation_types.values_list("name", flat=True))
     wanted["warm_start"] = _warm_start(project) if options.get("warm_start") else None
+    wanted["incumbent"] = _warm_start(project)
     known = {f.name for f in fields(TrainOptions)}
     return TrainOptions(**{k: v for k, v in wanted.items() if k in known})
 
 
 def _warm_start(project: Project) -> str | None:
+    """The active version's checkpoint: the warm start, and the incumbent a run scores on
+    its own dev split (``mlcore.contract.keeps_new_version``)."""
     active = model_version_active(project)
     return active.checkpoint_dir if active is not None else None
 
@@ -408,9 +412,18 @@ def _register_version(run_id: int, metrics: dict, device: str, checkpoint: Path,
 
 def _auto_activate(version: ModelVersion) -> None:
     active = model_version_active(version.project)
-    if active is None or primary_f1(version.dev_metrics) > primary_f1(active.dev_metrics):
+    metrics = dict(version.dev_metrics or {})
+    scored = (metrics.get(INCUMBENT) or {}).get("checkpoint")
+    if active is not None and scored != active.checkpoint_dir:
+        metrics.pop(INCUMBENT, None)  # it scored another version than the one active now
+    if keeps_new_version(metrics, None if active is None else active.dev_metrics or {}):
         model_version_activate(version=version)
         _append_log(version.run_id, f"auto-activated model v{version.number}")
+        return
+    baseline = score_to_beat(metrics, active.dev_metrics or {})
+    where = "on this run's dev split" if INCUMBENT in metrics else "on its own dev split"
+    _append_log(version.run_id, f"model v{active.number} stays active: its dev F1 {where} is "
+                                f"{baseline:.3f}, v{version.number}'s {primary_f1(metrics):.3f}")
 
 
 # --- versions: activate, roll back, delete ---------------------------------------------------

@@ -19,9 +19,7 @@ from annotation.services.training import (
     training_run_start, training_runs_mark_lost,
 )
 from mlcore.checkpoint import read_config
-from mlcore.cli import split_documents
-from mlcore.contract import trial_of
-from mlcore.corpus.model import Document as CorpusDocument
+from mlcore.contract import INCUMBENT, dev_split_by_trial, trial_of
 from tests.annotation.ml_fixtures import (  # noqa: F401
     TINY_OPTIONS, _sentence_texts, build_ml_project, make_document, ml_project,
 )
@@ -70,7 +68,9 @@ def _trial_project(project, dev_fraction=0.4):
     return {d.name: trial_of(d.name, d.metadata) for d in Document.objects.filter(project=project)}
 
 
-def test_retrain_snapshot_keeps_a_trials_documents_together_as_the_cli_does(project, sent):
+def test_retrain_snapshot_keeps_a_trials_documents_together(project, sent):
+    """By the trial ids the CLI reads too (the metadata's ``nct_id`` first), each trial's side
+    fixed by ``dev_split_by_trial`` so that later Retrains keep it there."""
     trials = _trial_project(project)
     version = training_run_execute(run_id=training_run_start(project=project).pk)
     run = version.run
@@ -79,11 +79,8 @@ def test_retrain_snapshot_keeps_a_trials_documents_together_as_the_cli_does(proj
     sides = {side: {e["document"] for e in snapshot[side]} for side in ("train", "dev")}
     assert sides["train"] | sides["dev"] == set(TRIAL_DOCUMENTS)
     assert {trials[n] for n in sides["train"]}.isdisjoint({trials[n] for n in sides["dev"]})
-    assert len({trials[n] for n in sides["dev"]}) == 2  # 40 % of 5 trials
-    documents = [CorpusDocument(name=d.name, text=d.text, metadata=d.metadata)
-                 for d in Document.objects.filter(project=project)]
-    _, cli_dev = split_documents(documents, 1 - 0.4, seed=13)
-    assert sides["dev"] == {d.name for d in cli_dev}
+    _, dev = dev_split_by_trial(TRIAL_DOCUMENTS, trial=trials.get, dev_fraction=0.4, seed=13)
+    assert sides["dev"] == set(dev)
     # one data hash: the snapshot file's, on the run, the version and the checkpoint
     assert run.data_hash == hashlib.sha256(data).hexdigest() == version.data_hash
     assert read_config(version.checkpoint_dir)["data_hash"] == run.data_hash
@@ -135,6 +132,36 @@ def test_execute_trains_registers_v1_and_auto_activates(ml_project, users, sent,
     v2 = training_run_execute(run_id=run2.pk)
     assert v2.number == 2 and not ModelVersion.objects.get(pk=v2.pk).is_active
     assert ModelVersion.objects.get(pk=version.pk).is_active
+    # v1 was scored on v2's dev split, and the log says by how much v2 fell short
+    assert v2.dev_metrics[INCUMBENT]["checkpoint"] == version.checkpoint_dir
+    run2.refresh_from_db()
+    assert "model v1 stays active: its dev F1 on this run's dev split is" in run2.log
+
+
+def _version(project, number: int, ner: float, re: float, incumbent: str | None = None,
+             active: bool = False) -> ModelVersion:
+    metrics = {"ner": {"f1": ner}, "re_end_to_end": {"f1": re}}
+    if incumbent:
+        metrics[INCUMBENT] = {"checkpoint": incumbent, "score": 0.3}
+    run = TrainingRun.objects.create(project=project, status=TrainingRunStatus.SUCCEEDED)
+    return ModelVersion.objects.create(project=project, number=number, run=run,
+                                       checkpoint_dir=f"/m/v{number}", dev_metrics=metrics,
+                                       is_active=active)
+
+
+def test_auto_activation_compares_on_the_new_dev_split_only_with_the_version_active_now(
+        ml_project, sent):
+    """v1 scores 0.4 on its own dev split; a new version's 0.375 beats v1's 0.3 on the new
+    split, but not a score it recorded for a version that is no longer the active one."""
+    v1 = _version(ml_project, 1, 0.5, 0.3, active=True)
+    stale = _version(ml_project, 2, 0.45, 0.3, incumbent="/m/v9")
+    training_service._auto_activate(stale)
+    assert ModelVersion.objects.get(pk=v1.pk).is_active
+    assert "model v1 stays active: its dev F1 on its own dev split is 0.400" in \
+        TrainingRun.objects.get(pk=stale.run_id).log
+    scored = _version(ml_project, 3, 0.45, 0.3, incumbent="/m/v1")
+    training_service._auto_activate(scored)
+    assert ModelVersion.objects.get(pk=scored.pk).is_active
 
 
 def test_a_redelivered_task_does_nothing(ml_project, sent):

@@ -135,8 +135,41 @@ def test_each_round_trains_the_layer_the_option_resolves_to(tmp_path, monkeypatc
                      "--out", str(tmp_path / "models")])
     curve = json.loads(out.read_text())["runs"][0]["curve"]
     labelled = [p["criteria"] for p in curve]
-    assert [p["layer"] for p in curve] == ["span" if n >= 40 else "bio" for n in labelled]
-    assert {p["layer"] for p in curve} == {"bio", "span"}
+    assert [p["new"]["layer"] for p in curve] == ["span" if n >= 40 else "bio" for n in labelled]
+    assert {p["new"]["layer"] for p in curve} == {"bio", "span"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("keep", ["better", "newest"])
+def test_each_round_goes_on_with_the_model_the_app_would_keep(tmp_path, monkeypatch, keep):
+    """``--keep better`` (the default): a new model replaces the active one only when
+    ``keeps_new_version`` says so, given the active model's score on the new dev split; the
+    round is scored by the active model. ``newest``: every new model."""
+    from mlcore.contract import INCUMBENT
+
+    simulation = _simulation()
+    asked = []
+
+    def refuse_after_the_first(new_metrics, active_metrics):
+        asked.append((new_metrics, active_metrics))
+        return active_metrics is None
+
+    monkeypatch.setattr(simulation, "keeps_new_version", refuse_after_the_first)
+    out = tmp_path / "al.json"
+    simulation.main(["--quick", "--strategies", "default", "--keep", keep, "--json", str(out),
+                     "--out", str(tmp_path / "models")])
+    first, second = json.loads(out.read_text())["runs"][0]["curve"]
+    assert first["kept"] and first["ner_f1"] == first["new"]["ner_f1"]
+    if keep == "newest":
+        assert asked == [] and second["kept"]
+        assert second["ner_f1"] == second["new"]["ner_f1"]
+        return
+    assert [a is None for _, a in asked] == [True, False]
+    assert INCUMBENT in asked[1][0] and asked[1][1] is not None
+    assert not second["kept"]
+    assert (second["ner_f1"], second["re_end_to_end_f1"], second["layer"]) == (
+        first["ner_f1"], first["re_end_to_end_f1"], first["layer"])
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["1-default-0"]
 
 
 def test_cold_start_takes_diverse_picks_until_the_model_is_good_enough(monkeypatch):

@@ -12,8 +12,9 @@ import pytest
 
 from mlcore import contract
 from mlcore.contract import (
-    MODEL_OPTION_DEFAULTS, TRAINING_DEFAULTS, data_hash, dev_score, option_errors,
-    selection_score, snapshot_json, split_by_trial, trial_of,
+    INCUMBENT, MODEL_OPTION_DEFAULTS, TRAINING_DEFAULTS, data_hash, dev_score,
+    dev_split_by_trial, keeps_new_version, option_errors, selection_score, snapshot_json,
+    split_by_trial, trial_of,
 )
 from mlcore.corpus.model import Span
 
@@ -122,6 +123,68 @@ def test_a_fraction_outside_zero_and_one_is_refused(fraction):
     with pytest.raises(ValueError, match="between 0 and 1"):
         split_by_trial(["a", "b"], trial=trial_of, train_fraction=fraction, seed=13)
 
+
+
+# --- the app's dev split: stable as the corpus grows -------------------------------------------
+
+
+def _documents(trials: int) -> list[str]:
+    return [f"NCT{i:08d}_{part}" for i in range(trials) for part in ("inc", "exc")]
+
+
+def test_the_dev_split_never_moves_a_trial_as_trials_are_added():
+    """Each Retrain's dev split holds the previous one's trials, none of which the previous
+    model trained on, so two versions can be compared on the newer dev split."""
+    sides = []
+    for trials in (10, 40, 160, 400):
+        train, dev = dev_split_by_trial(_documents(trials), trial=trial_of, dev_fraction=0.2,
+                                        seed=13)
+        assert not {trial_of(d) for d in train} & {trial_of(d) for d in dev}
+        sides.append(({trial_of(d) for d in train}, {trial_of(d) for d in dev}))
+    for (train, dev), (later_train, later_dev) in zip(sides[1:], sides[2:]):
+        assert train <= later_train and dev <= later_dev
+    train, dev = sides[-1]
+    assert 0.15 < len(dev) / (len(train) + len(dev)) < 0.25
+    shuffled = split_by_trial(_documents(40), trial=trial_of, train_fraction=0.8, seed=13)[1]
+    reshuffled = split_by_trial(_documents(41), trial=trial_of, train_fraction=0.8, seed=13)[1]
+    assert not set(shuffled) <= set(reshuffled)  # what the CLI's split does, and this avoids
+
+
+def test_the_dev_split_depends_on_the_seed_and_keeps_input_order():
+    documents = _documents(50)
+    train, dev = dev_split_by_trial(documents, trial=trial_of, dev_fraction=0.3, seed=1)
+    assert train == [d for d in documents if d in set(train)]
+    assert dev == [d for d in documents if d in set(dev)]
+    assert dev != dev_split_by_trial(documents, trial=trial_of, dev_fraction=0.3, seed=2)[1]
+
+
+def test_the_dev_split_keeps_a_trial_on_each_side_from_two_trials():
+    for seed in range(20):
+        train, dev = dev_split_by_trial(_documents(2), trial=trial_of, dev_fraction=0.01,
+                                        seed=seed)
+        assert len({trial_of(d) for d in train}) == len({trial_of(d) for d in dev}) == 1
+        train, dev = dev_split_by_trial(_documents(3), trial=trial_of, dev_fraction=0.99,
+                                        seed=seed)
+        assert train and dev
+    one = _documents(1)
+    assert dev_split_by_trial(one, trial=trial_of, dev_fraction=0.5, seed=1) == (one, [])
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        dev_split_by_trial(one, trial=trial_of, dev_fraction=1, seed=1)
+
+
+def _metrics(ner: float, re: float, **extra) -> dict:
+    return {"ner": {"f1": ner}, "re_end_to_end": {"f1": re}, **extra}
+
+
+def test_a_new_version_must_beat_the_active_one_on_the_new_dev_split():
+    active = _metrics(0.5, 0.3)  # 0.4 on its own, older dev split
+    scored = {"checkpoint": "/m/v1", "score": 0.2}
+    assert keeps_new_version(_metrics(0.3, 0.2, **{INCUMBENT: scored}), active)
+    assert not keeps_new_version(_metrics(0.3, 0.1, **{INCUMBENT: scored}), active)
+    assert not keeps_new_version(_metrics(0.3, 0.2), active)  # not scored: the stored 0.4
+    assert keeps_new_version(_metrics(0.5, 0.4), active)
+    assert keeps_new_version(_metrics(0.0, 0.0), None)
+    assert not keeps_new_version(_metrics(0.5, 0.3), active)  # a tie keeps the active one
 
 # --- the data hash ----------------------------------------------------------------------
 

@@ -105,3 +105,29 @@ def test_warm_start_from_a_missing_checkpoint_is_a_cold_start(tmp_path):
     warm = train(TINY_CORPUS, [], tiny_options(epochs=1, warm_start=str(tmp_path / "none")),
                  tmp_path / "warm")
     assert warm.history[-1]["loss"] == cold.history[-1]["loss"]
+
+
+def test_the_active_model_is_scored_on_the_new_runs_dev_split(tmp_path, trained_dir):
+    """What auto-activation compares: both models on one dev split (``keeps_new_version``)."""
+    from mlcore.contract import INCUMBENT, dev_score
+    from mlcore.evaluator import evaluate
+    from mlcore.inference import load_model
+
+    dev = TINY_CORPUS[:2]
+    result = train(TINY_CORPUS[2:], dev, tiny_options(epochs=1, incumbent=str(trained_dir)),
+                   tmp_path / "new")
+    incumbent = result.dev_metrics[INCUMBENT]
+    expected = evaluate(load_model(trained_dir, device="cpu", precision="fp32"), dev, 32)
+    assert incumbent["checkpoint"] == str(trained_dir)
+    assert incumbent["score"] == pytest.approx(dev_score("joint", expected))
+    assert incumbent["ner_f1"] == pytest.approx(expected["ner"]["f1"])
+    saved = json.loads((tmp_path / "new" / "config.json").read_text())["dev_metrics"]
+    assert saved[INCUMBENT] == incumbent
+
+
+def test_an_unreadable_incumbent_leaves_the_run_standing_without_a_score(tmp_path):
+    from mlcore.contract import INCUMBENT
+
+    result = train(TINY_CORPUS[2:], TINY_CORPUS[:2],
+                   tiny_options(epochs=1, incumbent=str(tmp_path / "gone")), tmp_path / "new")
+    assert INCUMBENT not in result.dev_metrics and (tmp_path / "new" / "config.json").exists()
