@@ -278,7 +278,19 @@ def _train(train, dev, options: dict, project: Project, out_dir: Path, progress)
         metrics = evaluate(load_model(out_dir), dev, train_options.eval_batch_size)
         return metrics, results["ner"].runtime
     result = trainer.train(train, dev, train_options, out_dir, progress=progress)
-    return result.dev_metrics or {}, result.runtime
+    return _incumbent_named(result.dev_metrics or {}, project), result.runtime
+
+
+def _incumbent_named(metrics: dict, project: Project) -> dict:
+    """The scored active version by its number, not its checkpoint's path on the server."""
+    incumbent = metrics.get(INCUMBENT)
+    if not incumbent:
+        return metrics
+    number = ModelVersion.objects.filter(
+        project=project, checkpoint_dir=incumbent["checkpoint"]
+    ).values_list("number", flat=True).first()
+    named = {k: v for k, v in incumbent.items() if k != "checkpoint"}
+    return {**metrics, INCUMBENT: {**named, "version": number}}
 
 
 def _write_snapshot(directory: Path, train, dev) -> None:
@@ -413,8 +425,8 @@ def _register_version(run_id: int, metrics: dict, device: str, checkpoint: Path,
 def _auto_activate(version: ModelVersion) -> None:
     active = model_version_active(version.project)
     metrics = dict(version.dev_metrics or {})
-    scored = (metrics.get(INCUMBENT) or {}).get("checkpoint")
-    if active is not None and scored != active.checkpoint_dir:
+    scored = (metrics.get(INCUMBENT) or {}).get("version")
+    if active is not None and scored != active.number:
         metrics.pop(INCUMBENT, None)  # it scored another version than the one active now
     if keeps_new_version(metrics, None if active is None else active.dev_metrics or {}):
         model_version_activate(version=version)

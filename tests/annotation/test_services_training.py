@@ -133,16 +133,17 @@ def test_execute_trains_registers_v1_and_auto_activates(ml_project, users, sent,
     assert v2.number == 2 and not ModelVersion.objects.get(pk=v2.pk).is_active
     assert ModelVersion.objects.get(pk=version.pk).is_active
     # v1 was scored on v2's dev split, and the log says by how much v2 fell short
-    assert v2.dev_metrics[INCUMBENT]["checkpoint"] == version.checkpoint_dir
+    incumbent = v2.dev_metrics[INCUMBENT]
+    assert incumbent["version"] == 1 and "checkpoint" not in incumbent  # no server path
     run2.refresh_from_db()
     assert "model v1 stays active: its dev F1 on this run's dev split is" in run2.log
 
 
-def _version(project, number: int, ner: float, re: float, incumbent: str | None = None,
+def _version(project, number: int, ner: float, re: float, incumbent: int | None = None,
              active: bool = False) -> ModelVersion:
     metrics = {"ner": {"f1": ner}, "re_end_to_end": {"f1": re}}
     if incumbent:
-        metrics[INCUMBENT] = {"checkpoint": incumbent, "score": 0.3}
+        metrics[INCUMBENT] = {"version": incumbent, "score": 0.3}
     run = TrainingRun.objects.create(project=project, status=TrainingRunStatus.SUCCEEDED)
     return ModelVersion.objects.create(project=project, number=number, run=run,
                                        checkpoint_dir=f"/m/v{number}", dev_metrics=metrics,
@@ -154,12 +155,12 @@ def test_auto_activation_compares_on_the_new_dev_split_only_with_the_version_act
     """v1 scores 0.4 on its own dev split; a new version's 0.375 beats v1's 0.3 on the new
     split, but not a score it recorded for a version that is no longer the active one."""
     v1 = _version(ml_project, 1, 0.5, 0.3, active=True)
-    stale = _version(ml_project, 2, 0.45, 0.3, incumbent="/m/v9")
+    stale = _version(ml_project, 2, 0.45, 0.3, incumbent=9)
     training_service._auto_activate(stale)
     assert ModelVersion.objects.get(pk=v1.pk).is_active
     assert "model v1 stays active: its dev F1 on its own dev split is 0.400" in \
         TrainingRun.objects.get(pk=stale.run_id).log
-    scored = _version(ml_project, 3, 0.45, 0.3, incumbent="/m/v1")
+    scored = _version(ml_project, 3, 0.45, 0.3, incumbent=1)
     training_service._auto_activate(scored)
     assert ModelVersion.objects.get(pk=scored.pk).is_active
 
