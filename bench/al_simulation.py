@@ -36,8 +36,9 @@ scratch, for every strategy of a seed (there is no model yet).
     # one chain of the Chia run of docs/al-simulation.md (its section "The run" has them all:
     # one process per seed and strategy, side by side, then --merge of their JSON files)
     .venv/bin/python bench/al_simulation.py --pool /work/shared/data/chia/chia_without_scope \\
-        --entity-layer bio --budget-criteria 2000 --rounds 4 --test-criteria 800 \\
+        --budget-criteria 2000 --rounds 4 --test-criteria 800 \\
         --candidates 1500 --threads 1 --seeds 13 --strategies default --json s13-default.json
+    # the runs before 2026-12-08: --entity-layer bio --keep newest --precision fp32
     # a smoke run: the demo criteria, a tiny random encoder (seconds; numbers meaningless)
     .venv/bin/python bench/al_simulation.py --quick --json /tmp/al.json --table /tmp/al.md
 """
