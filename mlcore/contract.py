@@ -222,7 +222,6 @@ def split_by_trial(items: Iterable[T], *, trial: Callable[[T], str], train_fract
     return train, held_out
 
 
-
 def dev_split_by_trial(items: Iterable[T], *, trial: Callable[[T], str], dev_fraction: float,
                        seed: int) -> tuple[list[T], list[T]]:
     """``(train, dev)`` by trial, each trial's side fixed by a hash of ``seed`` and its id
@@ -239,8 +238,9 @@ def dev_split_by_trial(items: Iterable[T], *, trial: Callable[[T], str], dev_fra
         raise ValueError(f"the dev fraction must be between 0 and 1 (got {dev_fraction})")
     items = list(items)
     keys = [trial(item) for item in items]
-    trials = sorted(set(keys), key=lambda t: (_trial_hash(seed, t), t))
-    dev_trials = {t for t in trials if _trial_hash(seed, t) < dev_fraction}
+    hashes = {key: _trial_hash(seed, key) for key in keys}
+    trials = sorted(hashes, key=lambda t: (hashes[t], t))
+    dev_trials = {t for t in trials if hashes[t] < dev_fraction}
     if len(trials) >= 2:
         dev_trials = (dev_trials or {trials[0]}) - {trials[-1]}
     else:
@@ -253,6 +253,7 @@ def dev_split_by_trial(items: Iterable[T], *, trial: Callable[[T], str], dev_fra
 def _trial_hash(seed: int, trial: str) -> float:
     digest = hashlib.sha256(f"{seed}:{trial}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
+
 
 # --- the data hash ------------------------------------------------------------------------------
 
@@ -297,7 +298,6 @@ def dev_score(mode: str, metrics: Mapping) -> float:
     return (_f1(metrics, "ner") + _f1(metrics, "re_end_to_end")) / 2
 
 
-
 #: where a run records the active version's score on the run's own dev split
 INCUMBENT = "incumbent"
 
@@ -317,6 +317,7 @@ def score_to_beat(new_metrics: Mapping, active_metrics: Mapping) -> float:
     dev split when the run scored it there, else the one stored with the active version."""
     incumbent = new_metrics.get(INCUMBENT)
     return incumbent["score"] if incumbent else dev_score("joint", active_metrics)
+
 
 def selection_score(uncertainty: Mapping, strategy: str) -> float:
     """A sentence's rank for annotation (higher = asked first): its uncertainty under

@@ -30,6 +30,7 @@ from mlcore.inference import PIPELINE_FILE, load_model
 
 logger = logging.getLogger(__name__)
 
+
 class TrainingCancelled(Exception):
     """Raise it from the progress callback to stop training."""
 

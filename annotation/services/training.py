@@ -252,13 +252,14 @@ def _train_options(options: dict, project: Project):
     wanted["encoder"] = options.get("encoder") or settings.ELIGO_ENCODER or None
     wanted["entity_types"] = list(project.entity_types.values_list("name", flat=True))
     wanted["relation_types"] = list(project.relation_types.values_list("name", flat=True))
-    wanted["warm_start"] = _warm_start(project) if options.get("warm_start") else None
-    wanted["incumbent"] = _warm_start(project)
+    active = _active_checkpoint(project)
+    wanted["warm_start"] = active if options.get("warm_start") else None
+    wanted["incumbent"] = active
     known = {f.name for f in fields(TrainOptions)}
     return TrainOptions(**{k: v for k, v in wanted.items() if k in known})
 
 
-def _warm_start(project: Project) -> str | None:
+def _active_checkpoint(project: Project) -> str | None:
     """The active version's checkpoint: the warm start, and the incumbent a run scores on
     its own dev split (``mlcore.contract.keeps_new_version``)."""
     active = model_version_active(project)
