@@ -160,13 +160,20 @@ class Chain:
     labelled: list = field(default_factory=list)
     spent: dict = field(default_factory=lambda: dict.fromkeys(AXES, 0))
     curve: list = field(default_factory=list)
-    # the active model (``--keep``): its folder, dev metrics, test scores, display threshold
-    # (chosen on its dev split) and dev score (what ``cold_start`` resolves by)
+    # the active model (``--keep``): its folder, dev metrics and test scores
     active: Path | None = None
     active_dev: dict | None = None
     scores: dict = field(default_factory=dict)
-    threshold: float = 0.0
-    dev_f1: float = 0.0
+
+    @property
+    def threshold(self) -> float:
+        """The active model's display threshold, chosen on its dev split (0 without one)."""
+        return ((self.active_dev or {}).get("calibration") or {}).get("display_threshold") or 0.0
+
+    @property
+    def dev_f1(self) -> float:
+        """The active model's dev score (what ``cold_start`` resolves by)."""
+        return dev_score("joint", self.active_dev or {})
 
 
 def gold_of(example) -> CriterionAnnotations:
@@ -269,8 +276,6 @@ def train_round(chain: Chain, pool, test, args, labels, out: Path):
         if chain.active is not None:
             shutil.rmtree(chain.active, ignore_errors=True)  # a chain keeps its active model only
         chain.active, chain.active_dev, chain.scores = model_dir, dev_metrics, new
-        chain.threshold = (dev_metrics.get("calibration") or {}).get("display_threshold") or 0.0
-        chain.dev_f1 = dev_score("joint", dev_metrics)
     else:
         shutil.rmtree(model_dir, ignore_errors=True)
         model = load_model(chain.active, device="cpu", precision=args.precision)

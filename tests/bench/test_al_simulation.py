@@ -172,6 +172,11 @@ def test_each_round_goes_on_with_the_model_the_app_would_keep(tmp_path, monkeypa
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["1-default-0"]
 
 
+def _dev_metrics(score: float) -> dict:
+    """Dev metrics whose joint dev score is ``score``."""
+    return {"ner": {"f1": score}, "re_end_to_end": {"f1": score}}
+
+
 def test_cold_start_takes_diverse_picks_until_the_model_is_good_enough(monkeypatch):
     """As the app resolves it by the version: diverse while the chain's model is weak, the
     per-input ranking once its dev score reaches ``COLD_START_F1``."""
@@ -185,7 +190,9 @@ def test_cold_start_takes_diverse_picks_until_the_model_is_good_enough(monkeypat
                         lambda model, examples, batch, **extras: [_prediction(e / 10) for e in examples])
     monkeypatch.setattr(simulation, "set_ranked",
                         lambda ranking, candidates, predictions, seed: list(reversed(candidates)))
-    weak = simulation.Chain(1, "rank_cold_start", labelled=[3], dev_f1=COLD_START_F1 - 0.1)
+    weak = simulation.Chain(1, "rank_cold_start", labelled=[3],
+                            active_dev=_dev_metrics(COLD_START_F1 - 0.1))
     assert simulation.next_order(weak, object(), list(range(6)), args, order)[0] == [1, 4, 0, 5]
-    good = simulation.Chain(1, "rank_cold_start", labelled=[3], dev_f1=COLD_START_F1)
+    good = simulation.Chain(1, "rank_cold_start", labelled=[3],
+                            active_dev=_dev_metrics(COLD_START_F1))
     assert simulation.next_order(good, object(), list(range(6)), args, order)[0] == [5, 4, 1, 0]
